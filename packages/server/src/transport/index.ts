@@ -1,0 +1,24 @@
+export { CLOSE_CODES, isValidCloseCode, OPCODES, type Opcode } from './constants.js';
+export { ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { FrameParser, type FrameParserLimits, type FrameSink } from './frame-parser.js';
+export { encodeClosePayload, encodeFrame, encodeHeader } from './frame-writer.js';
+export { acceptKey } from './handshake.js';
+export { applyMask } from './mask.js';
+export {
+  DEFAULTS,
+  type HandleProtocols,
+  type VerifyClient,
+  type VerifyClientCallback,
+  type VerifyClientInfo,
+  type WebSocketServerOptions,
+} from './options.js';
+export type { PerMessageDeflateOptions } from './permessage-deflate.js';
+export {
+  type SendCallback,
+  type SendOptions,
+  ServerWebSocket,
+  type ServerWebSocketEvents,
+  type SocketState,
+} from './socket.js';
+export { Utf8Validator } from './utf8.js';
+export { type ServerState, WebSocketServer, type WebSocketServerEvents } from './websocket-server.js';

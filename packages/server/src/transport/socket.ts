@@ -1,0 +1,578 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { CLOSE_CODES, isValidCloseCode, MAX_CONTROL_PAYLOAD_BYTES, OPCODES } from './constants.js';
+import { ProtocolError } from './errors.js';
+import { FrameParser, type FrameSink } from './frame-parser.js';
+import { COPY_THRESHOLD_BYTES, encodeClosePayload, encodeFrame, encodeHeader } from './frame-writer.js';
+import type { PerMessageDeflate } from './permessage-deflate.js';
+import { isValidUtf8, Utf8Validator } from './utf8.js';
+
+//  open ──close()──────────▶ closing ──peer Close + TCP closed──▶ closed
+//   │  ──peer Close (echoed)─▶ closing ──TCP closed──────────────▶ closed
+//   │  ──protocol error (Close with its code)─▶ closing ─────────▶ closed
+//   └──terminate(), TCP lost, pong timeout, send buffer full ───▶ closed
+// In `closing` a timer destroys the TCP socket if the peer does not finish the handshake.
+
+export type SocketState = 'open' | 'closing' | 'closed';
+
+export interface ServerWebSocketEvents {
+  /** A complete message: text arrives as UTF-8 bytes with `isBinary` false. */
+  message: [data: Buffer, isBinary: boolean];
+  /** The TCP connection is gone. `code` is the peer's close code, 1005 for none, 1006 if no Close arrived. */
+  close: [code: number, reason: Buffer];
+  /** The peer broke the protocol or a limit; emitted only when someone listens. */
+  error: [error: ProtocolError];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  /** The send buffer has emptied. */
+  drain: [];
+}
+
+/** Per-connection settings, resolved once by the server. */
+export interface SocketConfig {
+  maxPayloadBytes: number;
+  maxFragments: number;
+  maxBufferedBytes: number;
+  closeTimeoutMs: number;
+  protocol: string;
+  extensions: string;
+  deflate: PerMessageDeflate | undefined;
+}
+
+export interface SendOptions {
+  /** Send as a binary message. @default true for buffers, false for strings */
+  binary?: boolean;
+  /** Compress when permessage-deflate was negotiated and the message reaches the threshold. @default true */
+  compress?: boolean;
+}
+
+export type SendCallback = (error?: Error | null) => void;
+
+type Sendable = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+/** A frame waiting behind a message that is still being compressed. */
+interface PendingFrame {
+  opcode: number;
+  payload: Buffer;
+  rsv1: boolean;
+  callback: SendCallback | undefined;
+  /** False while the payload is still being compressed. */
+  ready: boolean;
+}
+
+const READY_STATES = { open: 1, closing: 2, closed: 3 } as const;
+
+function toBuffer(data: Sendable): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  throw new TypeError('data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+}
+
+function toControlPayload(data: Sendable | number | undefined): Buffer {
+  if (data === undefined) return Buffer.alloc(0);
+  // Numbers are sent as their decimal text, never as an allocation size (ws 1.0.1 advisory).
+  const payload = toBuffer(typeof data === 'number' ? String(data) : data);
+  if (payload.length > MAX_CONTROL_PAYLOAD_BYTES) {
+    throw new RangeError('control frame payloads are at most 125 bytes (RFC 6455 §5.5)');
+  }
+  return payload;
+}
+
+function uncork(socket: ServerWebSocket): void {
+  socket.uncorkNow();
+}
+
+/**
+ * One accepted WebSocket connection (RFC 6455), server side. Created by
+ * `WebSocketServer`; applications only use its events and `send`/`close`.
+ */
+export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> implements FrameSink {
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+
+  /** The subprotocol agreed in the handshake, or ''. */
+  readonly protocol: string;
+  /** The Sec-WebSocket-Extensions response value, or ''. */
+  readonly extensions: string;
+
+  readonly #tcp: Socket;
+  readonly #config: SocketConfig;
+  readonly #parser: FrameParser;
+  readonly #deflate: PerMessageDeflate | undefined;
+  #state: SocketState = 'open';
+  #corked = false;
+
+  // The message being received.
+  #messageBinary = false;
+  #messageCompressed = false;
+  #firstPart: Buffer | undefined;
+  #parts: Buffer[] = [];
+  #scratch: Buffer | undefined;
+  #scratchUsed = 0;
+  #messageBytes = 0;
+  readonly #utf8 = new Utf8Validator();
+
+  // Sending: frames queue here only while a compressed message is being produced.
+  readonly #pending: PendingFrame[] = [];
+
+  // Closing.
+  #closeFrameSent = false;
+  /** The peer's close code, or the code we failed the connection with. */
+  #closeCode: number | undefined;
+  #closeReason: Buffer = Buffer.alloc(0);
+  #closeTimer: NodeJS.Timeout | undefined;
+
+  // Heartbeat, driven by the server's one shared timer.
+  #heard = true;
+  #quietSinceMs = 0;
+  #pingSentAtMs = 0;
+
+  /** @internal Created by WebSocketServer after a successful handshake. */
+  constructor(tcp: Socket, head: Buffer, config: SocketConfig) {
+    super();
+    this.#tcp = tcp;
+    this.#config = config;
+    this.#deflate = config.deflate;
+    this.protocol = config.protocol;
+    this.extensions = config.extensions;
+    this.#parser = new FrameParser(this, {
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxFragments: config.maxFragments,
+      compression: config.deflate !== undefined,
+    });
+
+    tcp.setTimeout(0);
+    tcp.setNoDelay(true);
+    if (head.length > 0) tcp.unshift(head);
+    tcp.on('data', (chunk: Buffer) => {
+      this.#heard = true;
+      this.#parser.push(chunk);
+    });
+    tcp.on('end', () => this.#onTcpEnd());
+    tcp.on('close', () => this.#onTcpClose());
+    tcp.on('error', () => {
+      // 'close' follows; a reset by the peer is not our error to throw.
+    });
+    tcp.on('drain', () => this.emit('drain'));
+  }
+
+  /** 'open' | 'closing' | 'closed'. */
+  get state(): SocketState {
+    return this.#state;
+  }
+
+  /** WHATWG-style readyState: 1 open, 2 closing, 3 closed. */
+  get readyState(): 1 | 2 | 3 {
+    return READY_STATES[this.#state];
+  }
+
+  /** Bytes accepted by `send` and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    let pending = 0;
+    for (const frame of this.#pending) pending += frame.payload.length;
+    return this.#tcp.writableLength + pending;
+  }
+
+  /** The peer's address, as the TCP socket reports it. */
+  get remoteAddress(): string | undefined {
+    return this.#tcp.remoteAddress;
+  }
+
+  /**
+   * Sends a message. Never throws for a closed socket: `callback` gets the error.
+   * @example socket.send(JSON.stringify(value)); socket.send(bytes, { binary: true }, done)
+   */
+  send(data: Sendable, options?: SendOptions | SendCallback, callback?: SendCallback): void {
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
+    const payload = toBuffer(data);
+    const binary = options?.binary ?? typeof data !== 'string';
+    const opcode = binary ? OPCODES.binary : OPCODES.text;
+    if (this.#state !== 'open') {
+      this.#notOpen(callback);
+      return;
+    }
+    const deflate = this.#deflate;
+    if (deflate !== undefined && options?.compress !== false && payload.length >= deflate.threshold) {
+      this.#sendCompressed(deflate, opcode, payload, callback);
+      return;
+    }
+    this.#sendFrame(opcode, payload, false, callback);
+  }
+
+  /** Sends a ping; `data` is at most 125 bytes. */
+  ping(data?: Sendable | number, callback?: SendCallback): void {
+    const payload = toControlPayload(data);
+    if (this.#state !== 'open') {
+      this.#notOpen(callback);
+      return;
+    }
+    this.#sendFrame(OPCODES.ping, payload, false, callback);
+  }
+
+  /** Sends an unsolicited pong (RFC 6455 §5.5.3: a unidirectional heartbeat). */
+  pong(data?: Sendable | number, callback?: SendCallback): void {
+    const payload = toControlPayload(data);
+    if (this.#state !== 'open') {
+      this.#notOpen(callback);
+      return;
+    }
+    this.#sendFrame(OPCODES.pong, payload, false, callback);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2). Throws a RangeError/TypeError
+   * for a code that may not be sent or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string): void {
+    const payload = encodeClosePayload(code, reason);
+    if (this.#state !== 'open') return;
+    this.#startClosing(payload);
+  }
+
+  /** Destroys the TCP connection at once, without a closing handshake. */
+  terminate(): void {
+    if (this.#state === 'closed') return;
+    this.#tcp.destroy();
+  }
+
+  // ── receiving (FrameSink) ────────────────────────────────────────────────
+
+  /** @internal */
+  onMessageStart(opcode: 1 | 2, compressed: boolean): void {
+    this.#messageBinary = opcode === OPCODES.binary;
+    this.#messageCompressed = compressed;
+    this.#messageBytes = 0;
+  }
+
+  /** @internal */
+  onMessageData(chunk: Buffer): void {
+    if (!this.#messageBinary && !this.#messageCompressed && !this.#utf8.push(chunk)) {
+      // RFC 6455 §8.1: invalid UTF-8 in a text message fails the connection (1007), at the first bad byte.
+      this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
+      return;
+    }
+    this.#keep(chunk);
+  }
+
+  /** @internal */
+  onMessageEnd(): void {
+    const parts = this.#takeParts();
+    if (this.#messageCompressed && this.#deflate !== undefined) {
+      this.#inflate(this.#deflate, parts, this.#messageBinary);
+      return;
+    }
+    if (!this.#messageBinary && !this.#utf8.end()) {
+      this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence'));
+      return;
+    }
+    this.#deliver(parts, this.#messageBinary);
+  }
+
+  /** @internal */
+  onControl(opcode: 0x8 | 0x9 | 0xa, payload: Buffer): void {
+    if (opcode === OPCODES.ping) {
+      // RFC 6455 §5.5.2: answer a ping with a pong carrying the same payload.
+      if (this.#state === 'open') this.#sendFrame(OPCODES.pong, payload, false, undefined);
+      this.emit('ping', payload);
+    } else if (opcode === OPCODES.pong) {
+      this.emit('pong', payload);
+    } else {
+      this.#onCloseFrame(payload);
+    }
+  }
+
+  /** @internal */
+  onProtocolError(error: ProtocolError): void {
+    this.#fail(error);
+  }
+
+  /**
+   * @internal One tick of the server's shared heartbeat timer: ping a quiet peer,
+   * terminate one that has not answered within `pongTimeoutMs`.
+   */
+  checkHeartbeat(nowMs: number, pingIntervalMs: number, pongTimeoutMs: number): void {
+    if (this.#state !== 'open') return;
+    if (this.#heard) {
+      this.#heard = false;
+      this.#quietSinceMs = nowMs;
+      this.#pingSentAtMs = 0;
+      return;
+    }
+    if (this.#pingSentAtMs !== 0) {
+      if (nowMs - this.#pingSentAtMs >= pongTimeoutMs) {
+        this.#emitError(new ProtocolError('PONG_TIMEOUT', CLOSE_CODES.abnormal, `no pong within ${pongTimeoutMs} ms`));
+        this.terminate();
+      }
+    } else if (nowMs - this.#quietSinceMs >= pingIntervalMs) {
+      this.#pingSentAtMs = nowMs;
+      this.#sendFrame(OPCODES.ping, Buffer.alloc(0), false, undefined);
+    }
+  }
+
+  // ── message assembly ─────────────────────────────────────────────────────
+
+  /**
+   * Keeps a payload piece. The first stays a view (a one-piece message is never
+   * copied); later small pieces are copied into a growing scratch buffer so that
+   * thousands of tiny fragments neither pin their TCP chunks nor cost a Buffer each.
+   */
+  #keep(chunk: Buffer): void {
+    this.#messageBytes += chunk.length;
+    if (this.#firstPart === undefined && this.#parts.length === 0 && this.#scratchUsed === 0) {
+      this.#firstPart = chunk;
+      return;
+    }
+    if (this.#firstPart !== undefined) {
+      const first = this.#firstPart;
+      this.#firstPart = undefined;
+      this.#store(first);
+    }
+    this.#store(chunk);
+  }
+
+  #store(chunk: Buffer): void {
+    if (chunk.length >= 16 * 1024) {
+      this.#flushScratch();
+      this.#parts.push(chunk);
+      return;
+    }
+    let scratch = this.#scratch;
+    if (scratch === undefined || scratch.length - this.#scratchUsed < chunk.length) {
+      this.#flushScratch();
+      const size = Math.min(Math.max(16 * 1024, chunk.length, this.#messageBytes), this.#config.maxPayloadBytes);
+      scratch = Buffer.allocUnsafe(Math.max(size, chunk.length));
+      this.#scratch = scratch;
+    }
+    chunk.copy(scratch, this.#scratchUsed);
+    this.#scratchUsed += chunk.length;
+  }
+
+  #flushScratch(): void {
+    if (this.#scratch !== undefined && this.#scratchUsed > 0) {
+      this.#parts.push(this.#scratch.subarray(0, this.#scratchUsed));
+    }
+    this.#scratch = undefined;
+    this.#scratchUsed = 0;
+  }
+
+  #takeParts(): Buffer[] {
+    let parts: Buffer[];
+    if (this.#firstPart !== undefined) {
+      parts = [this.#firstPart];
+      this.#firstPart = undefined;
+    } else {
+      this.#flushScratch();
+      parts = this.#parts;
+      this.#parts = [];
+    }
+    return parts;
+  }
+
+  #deliver(parts: Buffer[], binary: boolean): void {
+    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    this.emit('message', data, binary);
+  }
+
+  #inflate(deflate: PerMessageDeflate, parts: Buffer[], binary: boolean): void {
+    // Hold parsing and reading until this message is inflated, to keep order and memory.
+    this.#parser.pause();
+    this.#tcp.pause();
+    deflate.decompress(parts, (error, inflated) => {
+      if (this.#state === 'closed') return;
+      if (error || inflated === undefined) {
+        this.#fail(
+          error instanceof ProtocolError ? error : new ProtocolError('INVALID_COMPRESSED_DATA', 1007, String(error)),
+        );
+        return;
+      }
+      if (!binary) {
+        for (const piece of inflated) {
+          if (!this.#utf8.push(piece)) {
+            this.#utf8.reset();
+            this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
+            return;
+          }
+        }
+        if (!this.#utf8.end()) {
+          this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence'));
+          return;
+        }
+      }
+      this.#deliver(inflated.length === 0 ? [Buffer.alloc(0)] : inflated, binary);
+      if (this.#isClosed()) return; // a message listener may have terminated us
+      this.#tcp.resume();
+      this.#parser.resume();
+    });
+  }
+
+  // ── closing ──────────────────────────────────────────────────────────────
+
+  #onCloseFrame(payload: Buffer): void {
+    this.#parser.stop(); // RFC 6455 §5.5.1: nothing after a Close frame is data.
+    if (payload.length === 1) {
+      this.#fail(new ProtocolError('INVALID_CLOSE_PAYLOAD', 1002, 'close frame payload of 1 byte'));
+      return;
+    }
+    let code: number = CLOSE_CODES.noStatus;
+    let reason: Buffer = Buffer.alloc(0);
+    if (payload.length >= 2) {
+      code = payload.readUInt16BE(0);
+      // RFC 6455 §7.4: reserved or unassigned codes are a protocol error.
+      if (!isValidCloseCode(code)) {
+        this.#fail(new ProtocolError('INVALID_CLOSE_CODE', 1002, `invalid close code ${code}`));
+        return;
+      }
+      reason = payload.subarray(2);
+      // RFC 6455 §5.5.1: the reason is UTF-8.
+      if (!isValidUtf8(reason)) {
+        this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'close reason is not valid UTF-8'));
+        return;
+      }
+    }
+    this.#closeCode = code;
+    this.#closeReason = reason;
+
+    if (this.#state === 'open') {
+      // RFC 6455 §5.5.1: reply with a Close frame, echoing the status code.
+      this.#startClosing(code === CLOSE_CODES.noStatus ? Buffer.alloc(0) : encodeClosePayload(code));
+    }
+    // RFC 6455 §7.1.1: the server closes the TCP connection first.
+    this.#tcp.end();
+  }
+
+  #startClosing(payload: Buffer): void {
+    this.#state = 'closing';
+    this.#closeFrameSent = true;
+    this.#sendFrameNow(OPCODES.close, payload, false, undefined);
+    this.#closeTimer = setTimeout(() => this.#tcp.destroy(), this.#config.closeTimeoutMs);
+    this.#closeTimer.unref();
+  }
+
+  /** RFC 6455 §7.1.7 "Fail the WebSocket Connection": Close with the error's code, then drop TCP. */
+  #fail(error: ProtocolError): void {
+    this.#parser.stop();
+    this.#emitError(error);
+    if (this.#state === 'closed') return;
+    this.#closeCode ??= error.closeCode;
+    if (this.#state === 'open' && !this.#closeFrameSent) {
+      this.#startClosing(encodeClosePayload(error.closeCode));
+    }
+    this.#tcp.end();
+  }
+
+  #onTcpEnd(): void {
+    // The peer half-closed. Without a Close frame this is an abnormal closure.
+    if (this.#state !== 'closed') this.#tcp.end();
+  }
+
+  #onTcpClose(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#closeTimer);
+    this.#parser.stop();
+    this.#deflate?.close();
+    const code = this.#closeCode ?? CLOSE_CODES.abnormal;
+    const reason = this.#closeReason;
+    for (const frame of this.#pending.splice(0))
+      frame.callback?.(new Error('the WebSocket closed before the message was sent'));
+    this.emit('close', code, reason);
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #emitError(error: ProtocolError): void {
+    // Peer mistakes are reported, never thrown: no listener, no exception.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  #notOpen(callback: SendCallback | undefined): void {
+    callback?.(new Error(`the WebSocket is ${this.#state}`));
+  }
+
+  // ── sending ──────────────────────────────────────────────────────────────
+
+  #sendCompressed(
+    deflate: PerMessageDeflate,
+    opcode: number,
+    payload: Buffer,
+    callback: SendCallback | undefined,
+  ): void {
+    // Frames sent after this one wait in #pending until it is compressed, to keep their order.
+    const slot: PendingFrame = { opcode, payload, rsv1: true, callback, ready: false };
+    this.#pending.push(slot);
+    deflate.compress(payload, (error, compressed) => {
+      if (error || compressed === undefined) {
+        this.#pending.splice(this.#pending.indexOf(slot), 1);
+        callback?.(error ?? new Error('compression failed'));
+      } else {
+        slot.payload = compressed;
+        slot.ready = true;
+      }
+      this.#flushPending();
+    });
+  }
+
+  #flushPending(): void {
+    while (this.#pending.length > 0 && (this.#pending[0] as PendingFrame).ready) {
+      const frame = this.#pending.shift() as PendingFrame;
+      this.#sendFrameNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
+    }
+  }
+
+  #sendFrame(opcode: number, payload: Buffer, rsv1: boolean, callback: SendCallback | undefined): void {
+    if (this.#pending.length > 0) {
+      this.#pending.push({ opcode, payload, rsv1, callback, ready: true });
+      return;
+    }
+    this.#sendFrameNow(opcode, payload, rsv1, callback);
+  }
+
+  #sendFrameNow(opcode: number, payload: Buffer, rsv1: boolean, callback: SendCallback | undefined): void {
+    if (this.#state === 'closed') {
+      callback?.(new Error('the WebSocket is closed'));
+      return;
+    }
+    const tcp = this.#tcp;
+    const queued = tcp.writableLength;
+    // A peer that does not read cannot make us hold more than maxBufferedBytes
+    // (one message larger than the cap may still be sent into an empty buffer).
+    if (queued > 0 && queued + payload.length > this.#config.maxBufferedBytes) {
+      this.#emitError(
+        new ProtocolError(
+          'SEND_BUFFER_FULL',
+          CLOSE_CODES.policyViolation,
+          `over ${this.#config.maxBufferedBytes} bytes queued for a peer that does not read`,
+        ),
+      );
+      callback?.(new Error('send buffer full: the connection was terminated'));
+      this.terminate();
+      return;
+    }
+    if (!this.#corked) {
+      // Frames sent in the same tick leave in one write (writev).
+      this.#corked = true;
+      tcp.cork();
+      process.nextTick(uncork, this);
+    }
+    if (payload.length <= COPY_THRESHOLD_BYTES) {
+      tcp.write(encodeFrame(opcode, payload, rsv1), callback);
+    } else {
+      tcp.write(encodeHeader(opcode, payload.length, rsv1));
+      tcp.write(payload, callback);
+    }
+  }
+
+  /** @internal */
+  uncorkNow(): void {
+    this.#corked = false;
+    this.#tcp.uncork();
+  }
+}
