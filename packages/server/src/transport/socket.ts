@@ -117,6 +117,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   // Sending: frames queue here only while a compressed message is being produced.
   readonly #pending: PendingFrame[] = [];
+  #endAfterPending = false;
 
   // Closing.
   #closeFrameSent = false;
@@ -443,13 +444,20 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       this.#startClosing(code === CLOSE_CODES.noStatus ? Buffer.alloc(0) : encodeClosePayload(code));
     }
     // RFC 6455 §7.1.1: the server closes the TCP connection first.
-    this.#tcp.end();
+    this.#endWhenFlushed();
+  }
+
+  /** Ends TCP once frames waiting behind a compression have been written. */
+  #endWhenFlushed(): void {
+    if (this.#pending.length === 0) this.#tcp.end();
+    else this.#endAfterPending = true;
   }
 
   #startClosing(payload: Buffer): void {
     this.#state = 'closing';
     this.#closeFrameSent = true;
-    this.#sendFrameNow(OPCODES.close, payload, false, undefined);
+    // Behind any message still being compressed: nothing may follow a Close frame.
+    this.#sendFrame(OPCODES.close, payload, false, undefined);
     this.#closeTimer = setTimeout(() => this.#tcp.destroy(), this.#config.closeTimeoutMs);
     this.#closeTimer.unref();
   }
@@ -460,6 +468,8 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#emitError(error);
     if (this.#state === 'closed') return;
     this.#closeCode ??= error.closeCode;
+    // Failing: messages still being compressed are dropped, the Close goes out now.
+    for (const frame of this.#pending.splice(0)) frame.callback?.(new Error('the connection failed'));
     if (this.#state === 'open' && !this.#closeFrameSent) {
       this.#startClosing(encodeClosePayload(error.closeCode));
     }
@@ -525,6 +535,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       const frame = this.#pending.shift() as PendingFrame;
       this.#sendFrameNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
     }
+    if (this.#pending.length === 0 && this.#endAfterPending) this.#tcp.end();
   }
 
   #sendFrame(opcode: number, payload: Buffer, rsv1: boolean, callback: SendCallback | undefined): void {

@@ -1,0 +1,2 @@
+// createClient arrives with the contract issue.
+export {};
