@@ -169,6 +169,7 @@ export class PerMessageDeflate {
   #inflate: zlib.InflateRaw | undefined;
   #closed = false;
   readonly #releases = new Set<() => void>();
+  readonly #compressQueue: Array<{ data: Buffer; callback: Callback<Buffer> }> = [];
 
   constructor(params: DeflateParams, options: ResolvedDeflateOptions, limiter: ZlibLimiter, maxPayloadBytes: number) {
     this.params = params;
@@ -178,8 +179,26 @@ export class PerMessageDeflate {
     this.#maxPayloadBytes = maxPayloadBytes;
   }
 
-  /** Compresses one whole message; the result has the trailer stripped. */
+  /**
+   * Compresses one whole message; the result has the trailer stripped. Messages of one
+   * connection share one compressor, so they are compressed one after another, in order.
+   */
   compress(data: Buffer, callback: Callback<Buffer>): void {
+    this.#compressQueue.push({ data, callback });
+    if (this.#compressQueue.length === 1) this.#compressNext();
+  }
+
+  #compressNext(): void {
+    const next = this.#compressQueue[0];
+    if (next === undefined) return;
+    this.#compressOne(next.data, (error, result) => {
+      this.#compressQueue.shift();
+      next.callback(error, result);
+      this.#compressNext();
+    });
+  }
+
+  #compressOne(data: Buffer, callback: Callback<Buffer>): void {
     this.#job(callback, (done) => {
       this.#deflate ??= zlib.createDeflateRaw({
         windowBits: this.params.serverMaxWindowBits,

@@ -120,6 +120,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   #endAfterPending = false;
 
   // Closing.
+  /** Our Close frame has been written (not merely queued behind a compression). */
   #closeFrameSent = false;
   /** The peer's close code, or the code we failed the connection with. */
   #closeCode: number | undefined;
@@ -455,7 +456,6 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   #startClosing(payload: Buffer): void {
     this.#state = 'closing';
-    this.#closeFrameSent = true;
     // Behind any message still being compressed: nothing may follow a Close frame.
     this.#sendFrame(OPCODES.close, payload, false, undefined);
     this.#closeTimer = setTimeout(() => this.#tcp.destroy(), this.#config.closeTimeoutMs);
@@ -468,11 +468,15 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#emitError(error);
     if (this.#state === 'closed') return;
     this.#closeCode ??= error.closeCode;
-    // Failing: messages still being compressed are dropped, the Close goes out now.
+    // Failing: messages still being compressed (and a Close queued behind them) are
+    // dropped, and our Close goes out now.
     for (const frame of this.#pending.splice(0)) frame.callback?.(new Error('the connection failed'));
-    if (this.#state === 'open' && !this.#closeFrameSent) {
-      this.#startClosing(encodeClosePayload(error.closeCode));
+    if (!this.#closeFrameSent) {
+      if (this.#state === 'open') this.#startClosing(encodeClosePayload(error.closeCode));
+      else this.#sendFrameNow(OPCODES.close, encodeClosePayload(error.closeCode), false, undefined);
     }
+    // Reading may be paused for an inflation; the peer's FIN must still be seen.
+    this.#tcp.resume();
     this.#tcp.end();
   }
 
@@ -567,6 +571,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       this.terminate();
       return;
     }
+    if (opcode === OPCODES.close) this.#closeFrameSent = true;
     if (!this.#corked) {
       // Frames sent in the same tick leave in one write (writev).
       this.#corked = true;

@@ -127,6 +127,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    * and calls back once all are closed (or destroyed at their close timeout).
    */
   close(callback?: (error?: Error) => void): void {
+    if (this.#state === 'closed') {
+      callback?.(new Error('the server is not running'));
+      return;
+    }
     if (callback) this.once('close', () => callback());
     if (this.#state !== 'listening') return;
     this.#state = 'closing';
