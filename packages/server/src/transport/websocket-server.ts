@@ -64,7 +64,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
     if (options.port !== undefined) {
       // Node checks header deadlines on an interval (30 s by default): check often enough.
-      const connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(this.options.handshakeTimeoutMs / 2)));
+      const connectionsCheckingInterval = Math.max(
+        100,
+        Math.min(1000, Math.floor(this.options.handshakeTimeoutMs / 2)),
+      );
       const server = createServer({ connectionsCheckingInterval }, (_request, response) => {
         const body = 'Upgrade Required';
         response.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': body.length, Upgrade: 'websocket' });
