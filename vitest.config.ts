@@ -18,11 +18,11 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     projects: [
-      { resolve: { alias }, test: { name: 'contract', root: 'packages/contract', include: ['test/**/*.test.ts'] } },
-      { resolve: { alias }, test: { name: 'server', root: 'packages/server', include: ['test/**/*.test.ts'] } },
-      { resolve: { alias }, test: { name: 'client', root: 'packages/client', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'contract', root: 'packages/contract', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'server', root: 'packages/server', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'client', root: 'packages/client', include: ['test/**/*.test.ts'] } },
       {
-        resolve: { alias },
+        extends: true,
         test: { name: 'tests', root: 'packages/tests', include: ['**/*.test.ts'], exclude: ['**/node_modules/**'] },
       },
     ],

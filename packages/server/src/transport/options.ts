@@ -42,7 +42,7 @@ export interface WebSocketServerOptions {
   noServer?: boolean;
   /** Accept upgrades only for this path (the query string is ignored). */
   path?: string;
-  /** Largest message in bytes, after reassembly and after inflation. @default 1 MiB */
+  /** Largest message in bytes, summed over its fragments; holds for the compressed and the inflated size. @default 1 MiB */
   maxPayload?: number;
   /** Most frames one message may be split into. @default 1024 */
   maxFragments?: number;

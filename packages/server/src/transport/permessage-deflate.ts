@@ -231,7 +231,8 @@ export class PerMessageDeflate {
         }
         // RFC 7692 §7.2.3.6: an empty message may be sent as a single 0x00 byte.
         if (compressed.length === 0) compressed = Buffer.from([0x00]);
-        if (this.params.serverNoContextTakeover) deflate.reset();
+        // The connection may have closed (and freed the stream) while zlib worked.
+        if (this.params.serverNoContextTakeover && !this.#closed) deflate.reset();
         done(null, compressed);
       });
     });
@@ -261,7 +262,7 @@ export class PerMessageDeflate {
           done(error);
           return;
         }
-        if (this.params.clientNoContextTakeover) inflate.reset();
+        if (this.params.clientNoContextTakeover && !this.#closed) inflate.reset();
         done(null, output);
       };
       const onData = (chunk: Buffer) => {

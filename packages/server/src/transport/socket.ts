@@ -114,6 +114,9 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   #scratchUsed = 0;
   #messageBytes = 0;
   readonly #utf8 = new Utf8Validator();
+  #inflating = false;
+  /** The peer's FIN arrived while a message was inflating. */
+  #peerEnded = false;
 
   // Sending: frames queue here only while a compressed message is being produced.
   readonly #pending: PendingFrame[] = [];
@@ -385,7 +388,9 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     // Hold parsing and reading until this message is inflated, to keep order and memory.
     this.#parser.pause();
     this.#tcp.pause();
+    this.#inflating = true;
     deflate.decompress(parts, (error, inflated) => {
+      this.#inflating = false;
       if (this.#state === 'closed') return;
       if (error || inflated === undefined) {
         this.#fail(
@@ -410,6 +415,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       if (this.#isClosed()) return; // a message listener may have terminated us
       this.#tcp.resume();
       this.#parser.resume();
+      if (this.#peerEnded && !this.#inflating && !this.#isClosed()) this.#tcp.end();
     });
   }
 
@@ -481,8 +487,14 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   }
 
   #onTcpEnd(): void {
+    if (this.#state === 'closed') return;
+    // Frames behind a message being inflated (often its Close) are still to be read.
+    if (this.#inflating) {
+      this.#peerEnded = true;
+      return;
+    }
     // The peer half-closed. Without a Close frame this is an abnormal closure.
-    if (this.#state !== 'closed') this.#tcp.end();
+    this.#tcp.end();
   }
 
   #onTcpClose(): void {

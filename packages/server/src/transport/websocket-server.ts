@@ -70,7 +70,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       );
       const server = createServer({ connectionsCheckingInterval }, (_request, response) => {
         const body = 'Upgrade Required';
-        response.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': body.length, Upgrade: 'websocket' });
+        response.writeHead(426, {
+          'Content-Type': 'text/plain',
+          'Content-Length': body.length,
+          Upgrade: 'websocket',
+          Connection: 'close',
+        });
         response.end(body);
       });
       // Slow request headers (slowloris) are cut off by Node before the upgrade event.
