@@ -128,7 +128,7 @@ function resolveDeflate(input: WebSocketServerOptions['perMessageDeflate']): Res
       'perMessageDeflate.serverMaxWindowBits',
       options.serverMaxWindowBits,
       d.serverMaxWindowBits,
-      9,
+      8,
       15,
     ),
     clientMaxWindowBits:

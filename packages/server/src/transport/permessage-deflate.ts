@@ -10,7 +10,7 @@ export interface PerMessageDeflateOptions {
   serverNoContextTakeover?: boolean;
   /** Ask clients to reset theirs after every message. @default false */
   clientNoContextTakeover?: boolean;
-  /** Largest LZ77 window we compress with, 9–15. @default 15 */
+  /** Largest LZ77 window we compress with, 8–15. @default 15 */
   serverMaxWindowBits?: number;
   /** Largest window we ask clients to compress with, 8–15, when they allow us to. @default unset */
   clientMaxWindowBits?: number;
@@ -87,10 +87,7 @@ export function negotiateDeflate(
     if (options.clientNoContextTakeover) response.push('client_no_context_takeover');
 
     // RFC 7692 §7.1.2.1: compress with a window no larger than the client allows.
-    // zlib cannot compress with an 8-bit window (it silently uses 9), so such an
-    // offer is one we cannot honour: decline it and try the next.
     const serverBits = Math.min(options.serverMaxWindowBits, serverMaxWindowBits ?? 15);
-    if (serverBits < 9) continue;
     if (serverMaxWindowBits !== undefined || options.serverMaxWindowBits < 15) {
       response.push(`server_max_window_bits=${serverBits}`);
     }
@@ -201,7 +198,10 @@ export class PerMessageDeflate {
   #compressOne(data: Buffer, callback: Callback<Buffer>): void {
     this.#job(callback, (done) => {
       this.#deflate ??= zlib.createDeflateRaw({
-        windowBits: this.params.serverMaxWindowBits,
+        // zlib has no 8-bit window for raw deflate and Node asks it for 9. That still
+        // honours server_max_window_bits=8: zlib never reaches further back than the
+        // window less 262 bytes (MAX_DIST), 250 bytes for a 9-bit window.
+        windowBits: Math.max(9, this.params.serverMaxWindowBits),
         level: this.#options.level,
         memLevel: this.#options.memLevel,
       });

@@ -128,7 +128,7 @@ describe('resolveOptions: perMessageDeflate', () => {
   });
 
   it.each([
-    ['serverMaxWindowBits', 8],
+    ['serverMaxWindowBits', 7],
     ['serverMaxWindowBits', 16],
     ['clientMaxWindowBits', 7],
     ['clientMaxWindowBits', 16],
