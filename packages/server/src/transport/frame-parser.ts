@@ -1,6 +1,6 @@
 import { MAX_CONTROL_PAYLOAD_BYTES, OPCODES } from './constants.js';
 import { ProtocolError, type ProtocolErrorCode } from './errors.js';
-import { applyMask } from './mask.js';
+import { applyMaskKey } from './mask.js';
 
 /** What the parser reports, in wire order. It never does I/O itself. */
 export interface FrameSink {
@@ -55,7 +55,7 @@ export class FrameParser {
   #opcode = 0;
   #payloadLength = 0;
   #payloadRemaining = 0;
-  readonly #mask = new Uint8Array(4);
+  #maskKey = 0;
   #maskOffset = 0;
 
   // The data message being assembled (opcode 0 when none).
@@ -233,11 +233,7 @@ export class FrameParser {
 
   #readMask(): boolean {
     if (this.#buffered < 4) return false;
-    const mask = this.#mask;
-    mask[0] = this.#byte();
-    mask[1] = this.#byte();
-    mask[2] = this.#byte();
-    mask[3] = this.#byte();
+    this.#maskKey = this.#uint32();
     this.#maskOffset = 0;
     this.#state = 'payload';
     return true;
@@ -247,7 +243,7 @@ export class FrameParser {
     if (this.#opcode >= 0x8) {
       if (this.#buffered < this.#payloadLength) return false;
       const payload = this.#take(this.#payloadLength, true);
-      applyMask(payload, this.#mask, 0);
+      applyMaskKey(payload, this.#maskKey, 0);
       this.#state = 'header';
       this.#sink.onControl(this.#opcode as 0x8 | 0x9 | 0xa, payload);
       return true;
@@ -257,7 +253,7 @@ export class FrameParser {
     while (this.#payloadRemaining > 0) {
       if (this.#buffered === 0) return false;
       const piece = this.#take(Math.min(this.#payloadRemaining, this.#firstChunkBytes()), false);
-      applyMask(piece, this.#mask, this.#maskOffset);
+      applyMaskKey(piece, this.#maskKey, this.#maskOffset);
       this.#maskOffset = (this.#maskOffset + piece.length) & 3;
       this.#payloadRemaining -= piece.length;
       this.#sink.onMessageData(piece);

@@ -2,26 +2,41 @@
 // Payloads are unmasked a 32-bit word at a time; only the unaligned ends go byte by byte.
 
 const WORD_THRESHOLD_BYTES = 32;
-const maskBytes = new Uint8Array(4);
-const maskWord = new Uint32Array(maskBytes.buffer);
+const wordBytes = new Uint8Array(4);
+const word = new Uint32Array(wordBytes.buffer);
+
+/** Octet `index & 3` of a masking key held as a big-endian 32-bit number. */
+function keyOctet(key: number, index: number): number {
+  return (key >>> (24 - ((index & 3) << 3))) & 0xff;
+}
 
 /**
- * XORs `data` in place with the 4-byte `mask`, starting at key octet `maskOffset`
- * (so a payload can be unmasked piece by piece as it arrives).
+ * XORs `data` in place with the masking key `key` (the key's 4 octets as a big-endian
+ * number), starting at key octet `keyOffset`, so a payload can be unmasked piece by
+ * piece as it arrives.
  */
-export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset: number): void {
+export function applyMaskKey(data: Uint8Array, key: number, keyOffset: number): void {
   const length = data.length;
   let i = 0;
   if (length >= WORD_THRESHOLD_BYTES) {
     const misaligned = data.byteOffset & 3;
     const head = misaligned === 0 ? 0 : 4 - misaligned;
-    for (; i < head; i++) data[i] = (data[i] as number) ^ (mask[(maskOffset + i) & 3] as number);
-    for (let k = 0; k < 4; k++) maskBytes[k] = mask[(maskOffset + i + k) & 3] as number;
-    const word = maskWord[0] as number;
+    for (; i < head; i++) data[i] = (data[i] as number) ^ keyOctet(key, keyOffset + i);
+    // The key rotated to line up with position i, in the platform's byte order.
+    for (let k = 0; k < 4; k++) wordBytes[k] = keyOctet(key, keyOffset + i + k);
+    const mask = word[0] as number;
     const words = (length - i) >>> 2;
     const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
-    for (let w = 0; w < words; w++) view[w] = (view[w] as number) ^ word;
+    for (let w = 0; w < words; w++) view[w] = (view[w] as number) ^ mask;
     i += words << 2;
   }
-  for (; i < length; i++) data[i] = (data[i] as number) ^ (mask[(maskOffset + i) & 3] as number);
+  for (; i < length; i++) data[i] = (data[i] as number) ^ keyOctet(key, keyOffset + i);
+}
+
+/** XORs `data` in place with the 4-byte `mask`, starting at mask octet `maskOffset`. */
+export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset: number): void {
+  const key =
+    (((mask[0] as number) << 24) | ((mask[1] as number) << 16) | ((mask[2] as number) << 8) | (mask[3] as number)) >>>
+    0;
+  applyMaskKey(data, key, maskOffset);
 }

@@ -19,12 +19,10 @@ export type VerifyClientCallback = (
 ) => void;
 
 /**
- * Accept or refuse a handshake: return a boolean (or a promise of one), or take a
- * second parameter and call it (ws style).
+ * Accept or refuse a handshake: return a boolean (or a promise of one), or declare a
+ * second parameter and call it (ws style; the return value is then ignored).
  */
-export type VerifyClient =
-  | ((info: VerifyClientInfo) => boolean | Promise<boolean>)
-  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+export type VerifyClient = (info: VerifyClientInfo, callback: VerifyClientCallback) => unknown;
 
 /** Pick one of the offered subprotocols, or false for none. */
 export type HandleProtocols = (protocols: Set<string>, request: IncomingMessage) => string | false;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { CLOSE_CODES, isValidCloseCode, MAX_CONTROL_PAYLOAD_BYTES, OPCODES } from './constants.js';
 import { ProtocolError } from './errors.js';
-import { FrameParser, type FrameSink } from './frame-parser.js';
+import { FrameParser, type FrameParserLimits, type FrameSink } from './frame-parser.js';
 import { COPY_THRESHOLD_BYTES, encodeClosePayload, encodeFrame, encodeHeader } from './frame-writer.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
@@ -28,12 +28,20 @@ export interface ServerWebSocketEvents {
   drain: [];
 }
 
-/** Per-connection settings, resolved once by the server. */
+/** Settings shared by every socket of a server, resolved once. */
 export interface SocketConfig {
   maxPayloadBytes: number;
-  maxFragments: number;
+  /** Parser limits without and with permessage-deflate, shared by all sockets. */
+  parserLimits: FrameParserLimits;
+  parserLimitsCompressed: FrameParserLimits;
   maxBufferedBytes: number;
   closeTimeoutMs: number;
+  /** Called once when a socket has closed, before its 'close' event. */
+  onClosed: ((socket: ServerWebSocket) => void) | undefined;
+}
+
+/** What one handshake agreed on. */
+export interface Negotiated {
   protocol: string;
   extensions: string;
   deflate: PerMessageDeflate | undefined;
@@ -61,6 +69,20 @@ interface PendingFrame {
 }
 
 const READY_STATES = { open: 1, closing: 2, closed: 3 } as const;
+const EMPTY = Buffer.alloc(0);
+const kSocket = Symbol('switchboard.socket');
+type TcpWithSocket = Socket & { [kSocket]: ServerWebSocket };
+type TcpListener<A extends unknown[] = []> = (this: TcpWithSocket, ...args: A) => void;
+
+// TCP listeners shared by every socket (assigned in ServerWebSocket's static block).
+let onTcpData: TcpListener<[Buffer]>;
+let onTcpEnd: TcpListener;
+let onTcpClose: TcpListener;
+let onTcpDrain: TcpListener;
+
+function onTcpError(): void {
+  // 'close' follows; a reset by the peer is not our error to throw.
+}
 
 function toBuffer(data: Sendable): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
@@ -71,7 +93,7 @@ function toBuffer(data: Sendable): Buffer {
 }
 
 function toControlPayload(data: Sendable | number | undefined): Buffer {
-  if (data === undefined) return Buffer.alloc(0);
+  if (data === undefined) return EMPTY;
   // Numbers are sent as their decimal text, never as an allocation size (ws 1.0.1 advisory).
   const payload = toBuffer(typeof data === 'number' ? String(data) : data);
   if (payload.length > MAX_CONTROL_PAYLOAD_BYTES) {
@@ -113,7 +135,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   #scratch: Buffer | undefined;
   #scratchUsed = 0;
   #messageBytes = 0;
-  readonly #utf8 = new Utf8Validator();
+  #utf8: Utf8Validator | undefined;
   #inflating = false;
   /** The peer's FIN arrived while a message was inflating. */
   #peerEnded = false;
@@ -127,7 +149,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   #closeFrameSent = false;
   /** The peer's close code, or the code we failed the connection with. */
   #closeCode: number | undefined;
-  #closeReason: Buffer = Buffer.alloc(0);
+  #closeReason: Buffer = EMPTY;
   #closeTimer: NodeJS.Timeout | undefined;
 
   // Heartbeat, driven by the server's one shared timer.
@@ -136,32 +158,43 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   #pingSentAtMs = 0;
 
   /** @internal Created by WebSocketServer after a successful handshake. */
-  constructor(tcp: Socket, head: Buffer, config: SocketConfig) {
+  constructor(tcp: Socket, head: Buffer, config: SocketConfig, negotiated: Negotiated) {
     super();
     this.#tcp = tcp;
     this.#config = config;
-    this.#deflate = config.deflate;
-    this.protocol = config.protocol;
-    this.extensions = config.extensions;
-    this.#parser = new FrameParser(this, {
-      maxPayloadBytes: config.maxPayloadBytes,
-      maxFragments: config.maxFragments,
-      compression: config.deflate !== undefined,
-    });
+    this.#deflate = negotiated.deflate;
+    this.protocol = negotiated.protocol;
+    this.extensions = negotiated.extensions;
+    this.#parser = new FrameParser(this, negotiated.deflate ? config.parserLimitsCompressed : config.parserLimits);
 
     tcp.setTimeout(0);
     tcp.setNoDelay(true);
     if (head.length > 0) tcp.unshift(head);
-    tcp.on('data', (chunk: Buffer) => {
-      this.#heard = true;
-      this.#parser.push(chunk);
-    });
-    tcp.on('end', () => this.#onTcpEnd());
-    tcp.on('close', () => this.#onTcpClose());
-    tcp.on('error', () => {
-      // 'close' follows; a reset by the peer is not our error to throw.
-    });
-    tcp.on('drain', () => this.emit('drain'));
+    // Listeners are shared functions, not closures: an idle connection stays small.
+    (tcp as TcpWithSocket)[kSocket] = this;
+    tcp.on('data', onTcpData);
+    tcp.on('end', onTcpEnd);
+    tcp.on('close', onTcpClose);
+    tcp.on('error', onTcpError);
+    tcp.on('drain', onTcpDrain);
+  }
+
+  static {
+    // Defined here so that they may reach private state; `this` is the TCP socket.
+    onTcpData = function (this: TcpWithSocket, chunk: Buffer): void {
+      const socket = this[kSocket];
+      socket.#heard = true;
+      socket.#parser.push(chunk);
+    };
+    onTcpEnd = function (this: TcpWithSocket): void {
+      this[kSocket].#handleTcpEnd();
+    };
+    onTcpClose = function (this: TcpWithSocket): void {
+      this[kSocket].#handleTcpClose();
+    };
+    onTcpDrain = function (this: TcpWithSocket): void {
+      this[kSocket].emit('drain');
+    };
   }
 
   /** 'open' | 'closing' | 'closed'. */
@@ -257,7 +290,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   /** @internal */
   onMessageData(chunk: Buffer): void {
-    if (!this.#messageBinary && !this.#messageCompressed && !this.#utf8.push(chunk)) {
+    if (!this.#messageBinary && !this.#messageCompressed && !this.#utf8Validator().push(chunk)) {
       // RFC 6455 §8.1: invalid UTF-8 in a text message fails the connection (1007), at the first bad byte.
       this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
       return;
@@ -272,7 +305,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       this.#inflate(this.#deflate, parts, this.#messageBinary);
       return;
     }
-    if (!this.#messageBinary && !this.#utf8.end()) {
+    if (!this.#messageBinary && this.#utf8 !== undefined && !this.#utf8.end()) {
       this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence'));
       return;
     }
@@ -316,7 +349,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       }
     } else if (nowMs - this.#quietSinceMs >= pingIntervalMs) {
       this.#pingSentAtMs = nowMs;
-      this.#sendFrame(OPCODES.ping, Buffer.alloc(0), false, undefined);
+      this.#sendFrame(OPCODES.ping, EMPTY, false, undefined);
     }
   }
 
@@ -399,19 +432,20 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
         return;
       }
       if (!binary) {
+        const utf8 = this.#utf8Validator();
         for (const piece of inflated) {
-          if (!this.#utf8.push(piece)) {
-            this.#utf8.reset();
+          if (!utf8.push(piece)) {
+            utf8.reset();
             this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
             return;
           }
         }
-        if (!this.#utf8.end()) {
+        if (!utf8.end()) {
           this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message ends inside a UTF-8 sequence'));
           return;
         }
       }
-      this.#deliver(inflated.length === 0 ? [Buffer.alloc(0)] : inflated, binary);
+      this.#deliver(inflated.length === 0 ? [EMPTY] : inflated, binary);
       if (this.#isClosed()) return; // a message listener may have terminated us
       this.#tcp.resume();
       this.#parser.resume();
@@ -428,7 +462,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       return;
     }
     let code: number = CLOSE_CODES.noStatus;
-    let reason: Buffer = Buffer.alloc(0);
+    let reason: Buffer = EMPTY;
     if (payload.length >= 2) {
       code = payload.readUInt16BE(0);
       // RFC 6455 §7.4: reserved or unassigned codes are a protocol error.
@@ -448,7 +482,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
     if (this.#state === 'open') {
       // RFC 6455 §5.5.1: reply with a Close frame, echoing the status code.
-      this.#startClosing(code === CLOSE_CODES.noStatus ? Buffer.alloc(0) : encodeClosePayload(code));
+      this.#startClosing(code === CLOSE_CODES.noStatus ? EMPTY : encodeClosePayload(code));
     }
     // RFC 6455 §7.1.1: the server closes the TCP connection first.
     this.#endWhenFlushed();
@@ -486,7 +520,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#tcp.end();
   }
 
-  #onTcpEnd(): void {
+  #handleTcpEnd(): void {
     if (this.#state === 'closed') return;
     // Frames behind a message being inflated (often its Close) are still to be read.
     if (this.#inflating) {
@@ -497,7 +531,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#tcp.end();
   }
 
-  #onTcpClose(): void {
+  #handleTcpClose(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#closeTimer);
@@ -507,7 +541,14 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     const reason = this.#closeReason;
     for (const frame of this.#pending.splice(0))
       frame.callback?.(new Error('the WebSocket closed before the message was sent'));
+    this.#config.onClosed?.(this);
     this.emit('close', code, reason);
+  }
+
+  /** Created on the first text message: a connection that sends none never pays for it. */
+  #utf8Validator(): Utf8Validator {
+    this.#utf8 ??= new Utf8Validator();
+    return this.#utf8;
   }
 
   #isClosed(): boolean {

@@ -11,7 +11,7 @@ import {
   type WebSocketServerOptions,
 } from './options.js';
 import { type DeflateParams, negotiateDeflate, PerMessageDeflate, ZlibLimiter } from './permessage-deflate.js';
-import { ServerWebSocket } from './socket.js';
+import { ServerWebSocket, type SocketConfig } from './socket.js';
 
 export type ServerState = 'listening' | 'closing' | 'closed';
 
@@ -35,8 +35,8 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = '5';
  * wss.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
  */
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
-  /** Open sockets (when `clientTracking` is on). */
-  readonly clients = new Set<ServerWebSocket>();
+  /** Open sockets (empty when `clientTracking` is off). */
+  readonly clients: ReadonlySet<ServerWebSocket>;
   readonly options: ResolvedOptions;
 
   #state: ServerState = 'listening';
@@ -45,11 +45,26 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly #onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly #limiter: ZlibLimiter | undefined;
   readonly #live = new Set<ServerWebSocket>();
+  readonly #socketConfig: SocketConfig;
   #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(options: WebSocketServerOptions, onListening?: () => void) {
     super();
     this.options = resolveOptions(options);
+    const { maxPayloadBytes, maxFragments, maxBufferedBytes, closeTimeoutMs } = this.options;
+    this.clients = this.options.clientTracking ? this.#live : new Set();
+    this.#socketConfig = {
+      maxPayloadBytes,
+      parserLimits: { maxPayloadBytes, maxFragments, compression: false },
+      parserLimitsCompressed: { maxPayloadBytes, maxFragments, compression: true },
+      maxBufferedBytes,
+      closeTimeoutMs,
+      onClosed: (socket) => {
+        this.#live.delete(socket);
+        if (this.#live.size === 0) this.#stopHeartbeat();
+        this.#closeWhenEmpty();
+      },
+    };
     this.#limiter = this.options.deflate ? new ZlibLimiter(this.options.deflate.concurrencyLimit) : undefined;
     this.#onUpgrade = (request, socket, head) => {
       if (!this.#matchesPath(request)) {
@@ -237,21 +252,21 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       const done: VerifyClientCallback = (result, code, message, headers) =>
         settle(result ? { ok: true } : refused(code, message, headers));
       try {
-        (verify as (info: unknown, callback: VerifyClientCallback) => void)(info, done);
+        verify(info, done);
       } catch {
         failed();
       }
       return;
     }
-    let result: boolean | Promise<boolean>;
+    let result: unknown;
     try {
-      result = (verify as (info: unknown) => boolean | Promise<boolean>)(info);
+      result = verify(info, ignoreCallback);
     } catch {
       failed();
       return;
     }
-    if (typeof result === 'boolean') settle(result ? { ok: true } : refused());
-    else Promise.resolve(result).then((ok) => settle(ok ? { ok: true } : refused()), failed);
+    if (!(result instanceof Promise)) settle(result === true ? { ok: true } : refused());
+    else result.then((ok) => settle(ok === true ? { ok: true } : refused()), failed);
   }
 
   #complete(
@@ -275,11 +290,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     socket.off('error', destroyOnError);
 
     const options = this.options;
-    const ws = new ServerWebSocket(socket as Socket, head, {
-      maxPayloadBytes: options.maxPayloadBytes,
-      maxFragments: options.maxFragments,
-      maxBufferedBytes: options.maxBufferedBytes,
-      closeTimeoutMs: options.closeTimeoutMs,
+    const ws = new ServerWebSocket(socket as Socket, head, this.#socketConfig, {
       protocol,
       extensions: deflate?.response ?? '',
       deflate:
@@ -288,13 +299,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
           : undefined,
     });
     this.#live.add(ws);
-    if (options.clientTracking) this.clients.add(ws);
-    ws.once('close', () => {
-      this.#live.delete(ws);
-      this.clients.delete(ws);
-      if (this.#live.size === 0) this.#stopHeartbeat();
-      this.#closeWhenEmpty();
-    });
     this.#startHeartbeat();
     callback(ws, request);
   }
@@ -316,6 +320,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.#heartbeat = undefined;
   }
 }
+
+function ignoreCallback(): void {}
 
 function destroyOnError(this: Duplex): void {
   this.destroy();
