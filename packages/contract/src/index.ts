@@ -1,2 +1,26 @@
-// The contract (defineContract, procedure, channel, codec, errors) arrives with the contract issue.
-export {};
+export { decodeValue, type EncodedValue, encodeValue, isPlainJson, parseJson } from './codec.js';
+export {
+  type AnyContract,
+  type Channel,
+  type ChannelName,
+  type Channels,
+  type Contract,
+  channel,
+  defineContract,
+  type HandlerOutputOf,
+  type InputOf,
+  type MessageOf,
+  type OutputOf,
+  type ParamsOf,
+  type ParsedInputOf,
+  type ParsedParamsOf,
+  type Procedure,
+  type ProcedureName,
+  type Procedures,
+  type PublishedMessageOf,
+  procedure,
+  type Schema,
+} from './contract.js';
+export { ERROR_CODES, type ErrorCode, isErrorCode, RpcError, toRpcError, type WireError } from './errors.js';
+export * from './protocol.js';
+export { issuesData, parseOrThrow, type Validated, validate } from './validate.js';

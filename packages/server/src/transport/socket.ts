@@ -70,6 +70,8 @@ interface PendingFrame {
 
 const READY_STATES = { open: 1, closing: 2, closed: 3 } as const;
 const EMPTY = Buffer.alloc(0);
+/** PendingFrame.opcode of a frame that sendFrame() received already encoded. */
+const ENCODED = -1;
 const kSocket = Symbol('switchboard.socket');
 type TcpWithSocket = Socket & { [kSocket]: ServerWebSocket };
 type TcpListener<A extends unknown[] = []> = (this: TcpWithSocket, ...args: A) => void;
@@ -241,6 +243,22 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       return;
     }
     this.#sendFrame(opcode, payload, false, callback);
+  }
+
+  /**
+   * Sends a frame already encoded with `encodeFrame` (unmasked, RSV1 clear): fan-out
+   * encodes a message once and hands the same bytes to every subscriber.
+   */
+  sendFrame(frame: Buffer, callback?: SendCallback): void {
+    if (this.#state !== 'open') {
+      this.#notOpen(callback);
+      return;
+    }
+    if (this.#pending.length > 0) {
+      this.#pending.push({ opcode: ENCODED, payload: frame, rsv1: false, callback, ready: true });
+      return;
+    }
+    this.#writeEncoded(frame, callback);
   }
 
   /** Sends a ping; `data` is at most 125 bytes. */
@@ -590,7 +608,8 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   #flushPending(): void {
     while (this.#pending.length > 0 && (this.#pending[0] as PendingFrame).ready) {
       const frame = this.#pending.shift() as PendingFrame;
-      this.#sendFrameNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
+      if (frame.opcode === ENCODED) this.#writeEncoded(frame.payload, frame.callback);
+      else this.#sendFrameNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
     }
     if (this.#pending.length === 0 && this.#endAfterPending) this.#tcp.end();
   }
@@ -604,15 +623,34 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   }
 
   #sendFrameNow(opcode: number, payload: Buffer, rsv1: boolean, callback: SendCallback | undefined): void {
-    if (this.#state === 'closed') {
-      callback?.(new Error('the WebSocket is closed'));
+    if (opcode === OPCODES.close) this.#closeFrameSent = true;
+    if (payload.length <= COPY_THRESHOLD_BYTES) {
+      this.#writeEncoded(encodeFrame(opcode, payload, rsv1), callback);
       return;
     }
-    const tcp = this.#tcp;
-    const queued = tcp.writableLength;
-    // A peer that does not read cannot make us hold more than maxBufferedBytes
-    // (one message larger than the cap may still be sent into an empty buffer).
-    if (queued > 0 && queued + payload.length > this.#config.maxBufferedBytes) {
+    if (!this.#mayQueue(payload.length, callback)) return;
+    this.#cork();
+    this.#tcp.write(encodeHeader(opcode, payload.length, rsv1));
+    this.#tcp.write(payload, callback);
+  }
+
+  #writeEncoded(frame: Buffer, callback: SendCallback | undefined): void {
+    if (!this.#mayQueue(frame.length, callback)) return;
+    this.#cork();
+    this.#tcp.write(frame, callback);
+  }
+
+  /**
+   * A peer that does not read cannot make us hold more than maxBufferedBytes (one
+   * message larger than the cap may still be sent into an empty buffer).
+   */
+  #mayQueue(bytes: number, callback: SendCallback | undefined): boolean {
+    if (this.#state === 'closed') {
+      callback?.(new Error('the WebSocket is closed'));
+      return false;
+    }
+    const queued = this.#tcp.writableLength;
+    if (queued > 0 && queued + bytes > this.#config.maxBufferedBytes) {
       this.#emitError(
         new ProtocolError(
           'SEND_BUFFER_FULL',
@@ -622,21 +660,17 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       );
       callback?.(new Error('send buffer full: the connection was terminated'));
       this.terminate();
-      return;
+      return false;
     }
-    if (opcode === OPCODES.close) this.#closeFrameSent = true;
-    if (!this.#corked) {
-      // Frames sent in the same tick leave in one write (writev).
-      this.#corked = true;
-      tcp.cork();
-      process.nextTick(uncork, this);
-    }
-    if (payload.length <= COPY_THRESHOLD_BYTES) {
-      tcp.write(encodeFrame(opcode, payload, rsv1), callback);
-    } else {
-      tcp.write(encodeHeader(opcode, payload.length, rsv1));
-      tcp.write(payload, callback);
-    }
+    return true;
+  }
+
+  /** Frames written in the same tick leave in one write (writev) on the next. */
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#tcp.cork();
+    process.nextTick(uncork, this);
   }
 
   /** @internal */

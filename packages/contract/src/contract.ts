@@ -1,0 +1,112 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+
+/** Any Standard Schema validator: zod 4, valibot, arktype… */
+export type Schema = StandardSchemaV1;
+
+/** A request/response procedure. */
+export interface Procedure<I extends Schema = Schema, O extends Schema = Schema> {
+  readonly kind: 'procedure';
+  readonly input: I;
+  readonly output: O;
+}
+
+/** A pub/sub channel: subscribers pick a stream with `params` and receive `message`s. */
+export interface Channel<P extends Schema = Schema, M extends Schema = Schema> {
+  readonly kind: 'channel';
+  readonly params: P;
+  readonly message: M;
+}
+
+export type Procedures = Record<string, Procedure>;
+export type Channels = Record<string, Channel>;
+
+/** A contract: what a server implements and a client calls. */
+export interface Contract<P extends Procedures = Procedures, C extends Channels = Channels> {
+  readonly procedures: P;
+  readonly channels: C;
+}
+
+export type AnyContract = Contract<Procedures, Channels>;
+
+/** Procedure and channel names: letters, digits, `_` and `-`, in dot-separated parts. */
+const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/;
+export const MAX_NAME_LENGTH = 128;
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === 'object' && value !== null && '~standard' in value;
+}
+
+/** A procedure taking `input` and returning `output`, each a Standard Schema. */
+export function procedure<I extends Schema, O extends Schema>(definition: { input: I; output: O }): Procedure<I, O> {
+  if (!isSchema(definition.input) || !isSchema(definition.output)) {
+    throw new TypeError('procedure() needs Standard Schema validators for input and output');
+  }
+  return { kind: 'procedure', input: definition.input, output: definition.output };
+}
+
+/** A channel whose streams are chosen by `params` and carry `message`s. */
+export function channel<P extends Schema, M extends Schema>(definition: { params: P; message: M }): Channel<P, M> {
+  if (!isSchema(definition.params) || !isSchema(definition.message)) {
+    throw new TypeError('channel() needs Standard Schema validators for params and message');
+  }
+  return { kind: 'channel', params: definition.params, message: definition.message };
+}
+
+function checkNames(kind: string, entries: object): void {
+  for (const name of Object.keys(entries)) {
+    if (name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) {
+      throw new TypeError(
+        `${kind} name '${name}' must be dot-separated identifiers, at most ${MAX_NAME_LENGTH} characters`,
+      );
+    }
+  }
+}
+
+/**
+ * Declares the contract shared by server and client.
+ * @example
+ * export const contract = defineContract({
+ *   procedures: { add: procedure({ input: z.object({ a: z.number(), b: z.number() }), output: z.number() }) },
+ *   channels: { metrics: channel({ params: z.object({ host: z.string() }), message: Sample }) },
+ * });
+ */
+export function defineContract<const P extends Procedures = {}, const C extends Channels = {}>(definition: {
+  procedures?: P;
+  channels?: C;
+}): Contract<P, C> {
+  const procedures = (definition.procedures ?? {}) as P;
+  const channels = (definition.channels ?? {}) as C;
+  checkNames('procedure', procedures);
+  checkNames('channel', channels);
+  for (const [name, value] of Object.entries(procedures)) {
+    if (value?.kind !== 'procedure') throw new TypeError(`procedures.${name} must be made with procedure()`);
+  }
+  for (const [name, value] of Object.entries(channels)) {
+    if (value?.kind !== 'channel') throw new TypeError(`channels.${name} must be made with channel()`);
+  }
+  return Object.freeze({ procedures: Object.freeze({ ...procedures }), channels: Object.freeze({ ...channels }) });
+}
+
+type InferIn<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : never;
+type InferOut<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : never;
+
+export type ProcedureName<C extends AnyContract> = keyof C['procedures'] & string;
+export type ChannelName<C extends AnyContract> = keyof C['channels'] & string;
+
+/** What a caller passes to procedure K. */
+export type InputOf<C extends AnyContract, K extends ProcedureName<C>> = InferIn<C['procedures'][K]['input']>;
+/** What a caller receives from procedure K. */
+export type OutputOf<C extends AnyContract, K extends ProcedureName<C>> = InferOut<C['procedures'][K]['output']>;
+/** What a subscriber passes to channel K. */
+export type ParamsOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<C['channels'][K]['params']>;
+/** What a subscriber of channel K receives. */
+export type MessageOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<C['channels'][K]['message']>;
+
+/** Server side: the input a handler receives (after parsing/transforms). */
+export type ParsedInputOf<C extends AnyContract, K extends ProcedureName<C>> = InferOut<C['procedures'][K]['input']>;
+/** Server side: what a handler returns (before output validation). */
+export type HandlerOutputOf<C extends AnyContract, K extends ProcedureName<C>> = InferIn<C['procedures'][K]['output']>;
+/** Server side: the params `authorize` receives. */
+export type ParsedParamsOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<C['channels'][K]['params']>;
+/** Server side: what `publish` accepts. */
+export type PublishedMessageOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<C['channels'][K]['message']>;

@@ -1,0 +1,79 @@
+/**
+ * The closed set of error codes a caller can receive. Every failure that crosses the
+ * wire is one of these; anything else a handler throws becomes INTERNAL.
+ */
+export const ERROR_CODES = {
+  /** The input, params or envelope did not validate; `data.issues` says where. */
+  BAD_REQUEST: { status: 400, message: 'bad request' },
+  /** No or invalid credentials. */
+  UNAUTHORIZED: { status: 401, message: 'unauthorized' },
+  /** Credentials are fine, but not for this. */
+  FORBIDDEN: { status: 403, message: 'forbidden' },
+  /** No such procedure or channel, or a handler said so. */
+  NOT_FOUND: { status: 404, message: 'not found' },
+  /** The request conflicts with earlier state (e.g. a reused idempotency key). */
+  CONFLICT: { status: 409, message: 'conflict' },
+  /** The call's deadline passed before a result. */
+  TIMEOUT: { status: 408, message: 'timed out' },
+  /** The caller cancelled. */
+  CANCELLED: { status: 499, message: 'cancelled' },
+  /** A per-connection limit (calls in flight, subscriptions) was reached. */
+  TOO_MANY_REQUESTS: { status: 429, message: 'too many requests' },
+  /** The message is larger than the server accepts. */
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'payload too large' },
+  /** A server bug; details stay in the server's log. */
+  INTERNAL: { status: 500, message: 'internal error' },
+  /** Not reachable now: disconnected, queue full or expired, server draining. */
+  UNAVAILABLE: { status: 503, message: 'unavailable' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The error shape on the wire. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  data?: unknown;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/**
+ * A typed failure, thrown by handlers and received by callers.
+ * @example throw new RpcError('NOT_FOUND', 'no such user', { id })
+ */
+export class RpcError extends Error {
+  override readonly name = 'RpcError';
+  readonly code: ErrorCode;
+  readonly data: unknown;
+
+  constructor(code: ErrorCode, message?: string, data?: unknown, options?: { cause?: unknown }) {
+    super(message ?? ERROR_CODES[code].message, options);
+    if (!isErrorCode(code)) throw new TypeError(`unknown error code ${String(code)}`);
+    this.code = code;
+    this.data = data;
+  }
+
+  /** What crosses the wire: code, message and data; never the stack or cause. */
+  toWire(): WireError {
+    return this.data === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, data: this.data };
+  }
+
+  /** Rebuilds an error from the wire; an unknown code becomes INTERNAL. */
+  static fromWire(error: unknown): RpcError {
+    if (typeof error !== 'object' || error === null) return new RpcError('INTERNAL', 'malformed error');
+    const { code, message, data } = error as Partial<WireError>;
+    if (!isErrorCode(code)) return new RpcError('INTERNAL', typeof message === 'string' ? message : undefined, data);
+    return new RpcError(code, typeof message === 'string' ? message : undefined, data);
+  }
+}
+
+/** An RpcError stays as it is; anything else becomes INTERNAL, its details kept as `cause` only. */
+export function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  return new RpcError('INTERNAL', undefined, undefined, { cause: error });
+}

@@ -1,0 +1,166 @@
+import { MAX_NAME_LENGTH } from './contract.js';
+import { type ErrorCode, RpcError, type WireError } from './errors.js';
+
+/**
+ * Switchboard wire protocol, version 1. Negotiated as the WebSocket subprotocol
+ * `switchboard.v1`; every message is a JSON text frame holding one envelope keyed on
+ * `type`. See docs/protocol.md.
+ */
+export const PROTOCOL = 'switchboard.v1';
+
+/** Correlates a call or subscription with its replies; chosen by the client, unique per connection while active. */
+export type RequestId = number | string;
+
+// ── client → server ─────────────────────────────────────────────────────────
+
+export interface CallEnvelope {
+  type: 'call';
+  id: RequestId;
+  name: string;
+  input?: unknown;
+  /** superjson meta for `input`, when it holds more than plain JSON. */
+  meta?: unknown;
+  /** The caller gives up after this many ms; the handler's signal aborts then. */
+  timeoutMs?: number;
+}
+
+export interface CancelEnvelope {
+  type: 'cancel';
+  id: RequestId;
+}
+
+export interface SubscribeEnvelope {
+  type: 'subscribe';
+  id: RequestId;
+  name: string;
+  params?: unknown;
+  meta?: unknown;
+}
+
+export interface UnsubscribeEnvelope {
+  type: 'unsubscribe';
+  id: RequestId;
+}
+
+export interface PingEnvelope {
+  type: 'ping';
+}
+
+export type ClientEnvelope = CallEnvelope | CancelEnvelope | SubscribeEnvelope | UnsubscribeEnvelope | PingEnvelope;
+
+// ── server → client ─────────────────────────────────────────────────────────
+
+export interface ResultEnvelope {
+  type: 'result';
+  id: RequestId;
+  output?: unknown;
+  meta?: unknown;
+}
+
+export interface ErrorEnvelope {
+  type: 'error';
+  /** null when the request's id could not be read. */
+  id: RequestId | null;
+  error: WireError;
+}
+
+export interface SubscribedEnvelope {
+  type: 'subscribed';
+  id: RequestId;
+  /** The stream this subscription receives: `message` envelopes carry the same channel and key. */
+  key: string;
+}
+
+export interface MessageEnvelope {
+  type: 'message';
+  channel: string;
+  key: string;
+  data?: unknown;
+  meta?: unknown;
+}
+
+/** The server ended a subscription (e.g. it is shutting down); `error` says why. */
+export interface UnsubscribedEnvelope {
+  type: 'unsubscribed';
+  id: RequestId;
+  error?: WireError;
+}
+
+export interface PongEnvelope {
+  type: 'pong';
+}
+
+export type ServerEnvelope =
+  | ResultEnvelope
+  | ErrorEnvelope
+  | SubscribedEnvelope
+  | MessageEnvelope
+  | UnsubscribedEnvelope
+  | PongEnvelope;
+
+// ── validation of what a peer sent ──────────────────────────────────────────
+
+/** Longest string id accepted. */
+export const MAX_ID_LENGTH = 128;
+
+export function isRequestId(value: unknown): value is RequestId {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0;
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
+}
+
+/** A message that is not a valid envelope: the error to send back and the id, if one was readable. */
+export interface EnvelopeProblem {
+  id: RequestId | null;
+  error: RpcError;
+}
+
+function problem(id: RequestId | null, code: ErrorCode, message: string): EnvelopeProblem {
+  return { id, error: new RpcError(code, message) };
+}
+
+/**
+ * Checks the shape of a parsed client message without trusting any of it. Returns the
+ * envelope, or what to answer (with the id when it could be read).
+ */
+export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopeProblem {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return problem(null, 'BAD_REQUEST', 'a message must be a JSON object');
+  }
+  const message = value as Record<string, unknown>;
+  const type = message.type;
+  if (type === 'ping') return { type: 'ping' };
+  const id = isRequestId(message.id) ? message.id : null;
+  if (id === null) return problem(null, 'BAD_REQUEST', 'missing or invalid id');
+  switch (type) {
+    case 'call': {
+      if (typeof message.name !== 'string' || message.name.length > MAX_NAME_LENGTH) {
+        return problem(id, 'BAD_REQUEST', 'missing or invalid procedure name');
+      }
+      const timeoutMs = message.timeoutMs;
+      if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
+        return problem(id, 'BAD_REQUEST', 'timeoutMs must be a positive number');
+      }
+      const call: CallEnvelope = { type, id, name: message.name, input: message.input };
+      if (message.meta !== undefined) call.meta = message.meta;
+      if (timeoutMs !== undefined) call.timeoutMs = timeoutMs;
+      return call;
+    }
+    case 'subscribe': {
+      if (typeof message.name !== 'string' || message.name.length > MAX_NAME_LENGTH) {
+        return problem(id, 'BAD_REQUEST', 'missing or invalid channel name');
+      }
+      const subscribe: SubscribeEnvelope = { type, id, name: message.name, params: message.params };
+      if (message.meta !== undefined) subscribe.meta = message.meta;
+      return subscribe;
+    }
+    case 'cancel':
+    case 'unsubscribe':
+      return { type, id };
+    default:
+      return problem(id, 'BAD_REQUEST', 'unknown message type');
+  }
+}
+
+export function isEnvelopeProblem(value: ClientEnvelope | EnvelopeProblem): value is EnvelopeProblem {
+  return 'error' in value && value.error instanceof RpcError;
+}

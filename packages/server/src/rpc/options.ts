@@ -1,0 +1,92 @@
+import type { AnyContract } from '@switchboard/contract';
+import type { Broker } from '../broker/broker.js';
+import type { Router } from './router.js';
+
+export interface ServerLimits {
+  /** Largest message a client may send, in bytes. @default 1 MiB */
+  maxPayloadBytes?: number;
+  /** Calls one connection may have running; more get TOO_MANY_REQUESTS. @default 100 */
+  maxInFlightCalls?: number;
+  /** Subscriptions one connection may hold; more get TOO_MANY_REQUESTS. @default 100 */
+  maxSubscriptions?: number;
+  /** Bytes queued for a client that does not read before it is disconnected. @default 4 MiB */
+  maxBufferedBytes?: number;
+  /** Longest a call may run, whatever deadline the client asks for; then TIMEOUT. @default 60 s */
+  maxCallDurationMs?: number;
+  /** On close(), how long running calls may take to finish before connections close. @default 10 s */
+  drainTimeoutMs?: number;
+}
+
+export interface ServerOptions<C extends AnyContract, Ctx> {
+  router: Router<C, Ctx>;
+  /** Where publishes go. @default an in-memory broker owned (and closed) by the server */
+  broker?: Broker;
+  limits?: ServerLimits;
+  /** Ping frames to detect dead clients; `false` turns them off. @default { intervalMs: 30 s, timeoutMs: 10 s } */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number } | false;
+  /** Exact-match Origin allowlist. @default any origin */
+  origin?: readonly string[];
+  /** Told about every failure that reaches a caller as INTERNAL (handler bugs, bad output). @default console.error */
+  onError?: (error: unknown, where: { procedure?: string; channel?: string }) => void;
+}
+
+export const SERVER_DEFAULTS = {
+  maxPayloadBytes: 1024 * 1024,
+  maxInFlightCalls: 100,
+  maxSubscriptions: 100,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxCallDurationMs: 60_000,
+  drainTimeoutMs: 10_000,
+  heartbeatIntervalMs: 30_000,
+  heartbeatTimeoutMs: 10_000,
+} as const;
+
+export interface ResolvedServerOptions {
+  maxPayloadBytes: number;
+  maxInFlightCalls: number;
+  maxSubscriptions: number;
+  maxBufferedBytes: number;
+  maxCallDurationMs: number;
+  drainTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  origin: readonly string[] | undefined;
+  onError: (error: unknown, where: { procedure?: string; channel?: string }) => void;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new TypeError(`${name} must be an integer ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function logError(error: unknown, where: { procedure?: string; channel?: string }): void {
+  console.error('[switchboard]', where.procedure ?? where.channel ?? '', error);
+}
+
+export function resolveServerOptions<C extends AnyContract, Ctx>(
+  options: ServerOptions<C, Ctx>,
+): ResolvedServerOptions {
+  if (options.router === undefined) throw new TypeError('createServer needs a router');
+  const limits = options.limits ?? {};
+  const d = SERVER_DEFAULTS;
+  const heartbeat = options.heartbeat === false ? { intervalMs: 0 } : (options.heartbeat ?? {});
+  return Object.freeze({
+    maxPayloadBytes: positive('limits.maxPayloadBytes', limits.maxPayloadBytes, d.maxPayloadBytes),
+    maxInFlightCalls: positive('limits.maxInFlightCalls', limits.maxInFlightCalls, d.maxInFlightCalls),
+    maxSubscriptions: positive('limits.maxSubscriptions', limits.maxSubscriptions, d.maxSubscriptions),
+    maxBufferedBytes: positive('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes),
+    maxCallDurationMs: positive('limits.maxCallDurationMs', limits.maxCallDurationMs, d.maxCallDurationMs),
+    drainTimeoutMs: positive('limits.drainTimeoutMs', limits.drainTimeoutMs, d.drainTimeoutMs, 0),
+    heartbeatIntervalMs: positive('heartbeat.intervalMs', heartbeat.intervalMs, d.heartbeatIntervalMs, 0),
+    heartbeatTimeoutMs: positive(
+      'heartbeat.timeoutMs',
+      'timeoutMs' in heartbeat ? heartbeat.timeoutMs : undefined,
+      d.heartbeatTimeoutMs,
+    ),
+    origin: options.origin,
+    onError: options.onError ?? logError,
+  });
+}

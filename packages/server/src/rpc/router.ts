@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import type {
+  AnyContract,
+  ChannelName,
+  HandlerOutputOf,
+  ParsedInputOf,
+  ParsedParamsOf,
+  ProcedureName,
+} from '@switchboard/contract';
+
+/** What `context` receives: the HTTP upgrade request (headers, cookies, URL). */
+export interface ContextArgs {
+  request: IncomingMessage;
+}
+
+/** What a procedure handler receives. */
+export interface HandlerArgs<Input, Ctx> {
+  input: Input;
+  ctx: Ctx;
+  /** Aborts when the caller cancels, the call's deadline passes, or the connection drops. */
+  signal: AbortSignal;
+}
+
+export type ProcedureHandler<Input, Output, Ctx> = (args: HandlerArgs<Input, Ctx>) => Output | PromiseLike<Output>;
+
+export type ProcedureImplementations<C extends AnyContract, Ctx> = {
+  [K in ProcedureName<C>]: ProcedureHandler<ParsedInputOf<C, K>, HandlerOutputOf<C, K>, Ctx>;
+};
+
+export interface ChannelImplementation<Params, Ctx> {
+  /** Return false (or throw RpcError) to refuse a subscription: the caller gets FORBIDDEN. */
+  authorize?: (args: { params: Params; ctx: Ctx }) => boolean | PromiseLike<boolean>;
+}
+
+export type ChannelImplementations<C extends AnyContract, Ctx> = {
+  [K in ChannelName<C>]?: ChannelImplementation<ParsedParamsOf<C, K>, Ctx>;
+};
+
+export interface RouterDefinition<C extends AnyContract, Ctx> {
+  /** Runs once per connection, from the upgrade request; throw RpcError('UNAUTHORIZED' | 'FORBIDDEN') to refuse it. */
+  context?: (args: ContextArgs) => Ctx | PromiseLike<Ctx>;
+  procedures: ProcedureImplementations<C, Ctx>;
+  channels?: ChannelImplementations<C, Ctx>;
+}
+
+/** A contract together with its implementation. */
+export interface Router<C extends AnyContract = AnyContract, Ctx = unknown> {
+  readonly contract: C;
+  readonly context: ((args: ContextArgs) => Ctx | PromiseLike<Ctx>) | undefined;
+  readonly procedures: ProcedureImplementations<C, Ctx>;
+  readonly channels: ChannelImplementations<C, Ctx>;
+}
+
+/**
+ * Implements a contract. Every procedure needs a handler (a missing or extra one is a
+ * compile error, and a TypeError at run time); channels need nothing unless they authorize.
+ * @example
+ * const router = defineRouter(contract, {
+ *   context: async ({ request }) => ({ user: await auth(request) }),
+ *   procedures: { add: ({ input }) => input.a + input.b },
+ * });
+ */
+export function defineRouter<C extends AnyContract, Ctx = undefined>(
+  contract: C,
+  definition: RouterDefinition<C, Ctx>,
+): Router<C, Ctx> {
+  const procedures = definition.procedures as Record<string, unknown>;
+  for (const name of Object.keys(contract.procedures)) {
+    if (typeof procedures[name] !== 'function') throw new TypeError(`procedure '${name}' has no handler`);
+  }
+  for (const name of Object.keys(procedures)) {
+    if (!Object.hasOwn(contract.procedures, name)) throw new TypeError(`'${name}' is not a procedure of the contract`);
+  }
+  const channels = (definition.channels ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(channels)) {
+    if (!Object.hasOwn(contract.channels, name)) throw new TypeError(`'${name}' is not a channel of the contract`);
+  }
+  return Object.freeze({
+    contract,
+    context: definition.context,
+    procedures: definition.procedures,
+    channels: (definition.channels ?? {}) as ChannelImplementations<C, Ctx>,
+  });
+}

@@ -1,0 +1,22 @@
+import { encodeValue } from '@switchboard/contract';
+
+/**
+ * Params identify a stream by value, not by identity: `{ a: 1, b: 2 }` and
+ * `{ b: 2, a: 1 }` are the same stream. The key is JSON with object keys sorted.
+ */
+export function paramsKey(params: unknown): string {
+  const { json, meta } = encodeValue(params);
+  return meta === undefined ? stableStringify(json) : `${stableStringify(json)}~${stableStringify(meta)}`;
+}
+
+function stableStringify(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${stableStringify((value as Record<string, unknown>)[key])}`).join(',')}}`;
+}
+
+/** The broker topic of a channel stream; channel names hold no ':'. */
+export function topicOf(channel: string, key: string): string {
+  return `${channel}:${key}`;
+}

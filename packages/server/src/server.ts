@@ -1,0 +1,234 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import {
+  type AnyContract,
+  type ChannelName,
+  encodeValue,
+  type MessageEnvelope,
+  type ParamsOf,
+  PROTOCOL,
+  type PublishedMessageOf,
+  parseOrThrow,
+  RpcError,
+  toRpcError,
+} from '@switchboard/contract';
+import type { Broker } from './broker/broker.js';
+import { MemoryBroker } from './broker/memory-broker.js';
+import { Fanout } from './rpc/fanout.js';
+import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './rpc/options.js';
+import { Peer, type PeerHost } from './rpc/peer.js';
+import type { Router } from './rpc/router.js';
+import { paramsKey, topicOf } from './rpc/topic-key.js';
+import {
+  type ServerWebSocket,
+  type VerifyClientCallback,
+  type VerifyClientInfo,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from './transport/index.js';
+
+export type ServerState = 'idle' | 'listening' | 'draining' | 'closed';
+
+/** A Switchboard server: the router on a WebSocket endpoint, plus publishing. */
+export interface SwitchboardServer<C extends AnyContract> {
+  /** Listens on its own HTTP server; port 0 picks a free port. */
+  listen(options?: { port?: number; host?: string }): Promise<{ port: number }>;
+  /** Serves WebSocket upgrades of an existing http(s) server, optionally on one path. */
+  attach(server: HttpServer | HttpsServer, options?: { path?: string }): void;
+  /** Sends `message` to every subscriber of `channel` with these params (validated against the contract). */
+  publish<K extends ChannelName<C>>(
+    channel: K,
+    params: ParamsOf<C, K>,
+    message: PublishedMessageOf<C, K>,
+  ): Promise<void>;
+  /** Graceful: refuses new connections (503) and calls, lets running calls finish, closes with 1001. */
+  close(): Promise<void>;
+  readonly state: ServerState;
+  /** Open client connections. */
+  readonly connections: number;
+}
+
+const RETRY_AFTER_SECONDS = '5';
+
+class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHost {
+  readonly router: Router<AnyContract, unknown>;
+  readonly options: ResolvedServerOptions;
+  readonly #broker: Broker;
+  readonly #ownsBroker: boolean;
+  readonly #fanout: Fanout;
+  readonly #peers = new Set<Peer>();
+  /** Context made during the handshake, waiting for its connection. */
+  readonly #contexts = new WeakMap<IncomingMessage, unknown>();
+  #wss: WebSocketServer | undefined;
+  #state: ServerState = 'idle';
+  #onCallSettled: (() => void) | undefined;
+
+  constructor(options: ServerOptions<C, Ctx>) {
+    this.options = resolveServerOptions(options);
+    this.router = options.router as unknown as Router<AnyContract, unknown>;
+    this.#ownsBroker = options.broker === undefined;
+    this.#broker = options.broker ?? new MemoryBroker();
+    this.#fanout = new Fanout(this.#broker);
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  get draining(): boolean {
+    return this.#state === 'draining' || this.#state === 'closed';
+  }
+
+  get connections(): number {
+    return this.#peers.size;
+  }
+
+  async listen({ port = 0, host }: { port?: number; host?: string } = {}): Promise<{ port: number }> {
+    const wss = this.#serve(host === undefined ? { port } : { port, host });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', reject);
+    });
+    return { port: (wss.address() as AddressInfo).port };
+  }
+
+  attach(server: HttpServer | HttpsServer, { path }: { path?: string } = {}): void {
+    this.#serve(path === undefined ? { server } : { server, path });
+  }
+
+  #serve(where: Pick<WebSocketServerOptions, 'port' | 'host' | 'server' | 'path'>): WebSocketServer {
+    if (this.#state !== 'idle') throw new TypeError('a server listens or attaches once');
+    const { options } = this;
+    const wss = new WebSocketServer({
+      ...where,
+      maxPayload: options.maxPayloadBytes,
+      maxBufferedBytes: options.maxBufferedBytes,
+      pingIntervalMs: options.heartbeatIntervalMs,
+      pongTimeoutMs: options.heartbeatTimeoutMs,
+      ...(options.origin === undefined ? {} : { origins: options.origin }),
+      handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+      verifyClient: (info: VerifyClientInfo, callback: VerifyClientCallback) => this.#verify(info, callback),
+    });
+    wss.on('connection', (socket, request) => this.#connect(socket, request));
+    this.#wss = wss;
+    this.#state = 'listening';
+    return wss;
+  }
+
+  /** Runs `context` during the handshake: a refusal is an HTTP status, before any message. */
+  #verify(info: VerifyClientInfo, callback: VerifyClientCallback): void {
+    if (this.draining) {
+      callback(false, 503, 'server is shutting down', { 'Retry-After': RETRY_AFTER_SECONDS });
+      return;
+    }
+    const makeContext = this.router.context;
+    if (makeContext === undefined) {
+      callback(true);
+      return;
+    }
+    Promise.resolve()
+      .then(() => makeContext({ request: info.req }))
+      .then(
+        (ctx) => {
+          this.#contexts.set(info.req, ctx);
+          callback(true);
+        },
+        (error: unknown) => {
+          const rpcError = toRpcError(error);
+          if (rpcError.code === 'UNAUTHORIZED') callback(false, 401, rpcError.message);
+          else if (rpcError.code === 'FORBIDDEN') callback(false, 403, rpcError.message);
+          else {
+            this.options.onError(error, {});
+            callback(false, 500, 'internal error');
+          }
+        },
+      );
+  }
+
+  #connect(socket: ServerWebSocket, request: IncomingMessage): void {
+    // RFC 6455 §4.1: without our subprotocol the client would not understand us.
+    if (socket.protocol !== PROTOCOL) {
+      socket.close(1002, `the ${PROTOCOL} subprotocol is required`);
+      return;
+    }
+    const ctx = this.#contexts.get(request);
+    this.#contexts.delete(request);
+    const peer = new Peer(socket, ctx, this);
+    this.#peers.add(peer);
+    socket.once('close', () => this.#peers.delete(peer));
+  }
+
+  subscribe(peer: Peer, topic: string): Promise<void> {
+    return this.#fanout.add(peer, topic);
+  }
+
+  unsubscribe(peer: Peer, topic: string): void {
+    this.#fanout.remove(peer, topic);
+  }
+
+  callSettled(): void {
+    this.#onCallSettled?.();
+  }
+
+  async publish<K extends ChannelName<C>>(
+    channelName: K,
+    params: ParamsOf<C, K>,
+    message: PublishedMessageOf<C, K>,
+  ): Promise<void> {
+    if (this.#state === 'closed') throw new RpcError('UNAVAILABLE', 'the server is closed');
+    const contract = this.router.contract;
+    if (!Object.hasOwn(contract.channels, channelName)) throw new RpcError('NOT_FOUND', `no channel '${channelName}'`);
+    const channel = contract.channels[channelName] as AnyContract['channels'][string];
+    const parsedParams = await parseOrThrow(channel.params, params, 'params');
+    const parsedMessage = await parseOrThrow(channel.message, message, 'message');
+    const key = paramsKey(parsedParams);
+    const { json, meta } = encodeValue(parsedMessage);
+    const envelope: MessageEnvelope =
+      meta === undefined
+        ? { type: 'message', channel: channelName, key, data: json }
+        : { type: 'message', channel: channelName, key, data: json, meta };
+    await this.#broker.publish(topicOf(channelName, key), JSON.stringify(envelope));
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'draining') return;
+    const wss = this.#wss;
+    this.#state = 'draining';
+    await this.#drainCalls();
+    if (wss !== undefined) await new Promise<void>((resolve) => wss.close(() => resolve()));
+    this.#state = 'closed';
+    if (this.#ownsBroker) await this.#broker.close();
+  }
+
+  /** Waits until no call is running, or drainTimeoutMs. */
+  #drainCalls(): Promise<void> {
+    const running = () => {
+      let count = 0;
+      for (const peer of this.#peers) count += peer.inFlightCalls;
+      return count;
+    };
+    if (running() === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#onCallSettled = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.drainTimeoutMs);
+      this.#onCallSettled = () => {
+        if (running() === 0) done();
+      };
+    });
+  }
+}
+
+/**
+ * A Switchboard server for a router.
+ * @example
+ * const server = createServer({ router });
+ * const { port } = await server.listen({ port: 8080 });
+ */
+export function createServer<C extends AnyContract, Ctx>(options: ServerOptions<C, Ctx>): SwitchboardServer<C> {
+  return new Server(options);
+}
