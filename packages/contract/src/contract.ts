@@ -70,10 +70,10 @@ function checkNames(kind: string, entries: object): void {
  *   channels: { metrics: channel({ params: z.object({ host: z.string() }), message: Sample }) },
  * });
  */
-export function defineContract<const P extends Procedures = {}, const C extends Channels = {}>(definition: {
-  procedures?: P;
-  channels?: C;
-}): Contract<P, C> {
+export function defineContract<
+  const P extends Procedures = Record<never, never>,
+  const C extends Channels = Record<never, never>,
+>(definition: { procedures?: P; channels?: C }): Contract<P, C> {
   const procedures = (definition.procedures ?? {}) as P;
   const channels = (definition.channels ?? {}) as C;
   checkNames('procedure', procedures);

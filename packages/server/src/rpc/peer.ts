@@ -111,17 +111,11 @@ export class Peer {
 
   #call(envelope: CallEnvelope): void {
     const { id, name } = envelope;
-    const { router, options } = this.#host;
-    if (this.#calls.has(id)) return this.#sendError(id, new RpcError('BAD_REQUEST', `id ${id} is already in flight`));
-    if (this.#host.draining) return this.#sendError(id, new RpcError('UNAVAILABLE', 'the server is shutting down'));
-    if (this.#calls.size >= options.maxInFlightCalls) {
-      return this.#sendError(
-        id,
-        new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxInFlightCalls} calls in flight`),
-      );
-    }
-    if (!Object.hasOwn(router.contract.procedures, name)) {
-      return this.#sendError(id, new RpcError('NOT_FOUND', `no procedure '${name}'`));
+    const { options } = this.#host;
+    const refusal = this.#refuseCall(envelope);
+    if (refusal !== undefined) {
+      this.#sendError(id, refusal);
+      return;
     }
     const call = new CallSignal();
     this.#calls.set(id, call);
@@ -155,6 +149,28 @@ export class Peer {
       });
   }
 
+  #refuseCall({ id, name }: CallEnvelope): RpcError | undefined {
+    const { router, options } = this.#host;
+    if (this.#calls.has(id)) return new RpcError('BAD_REQUEST', `id ${id} is already in flight`);
+    if (this.#host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
+    if (this.#calls.size >= options.maxInFlightCalls) {
+      return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxInFlightCalls} calls in flight`);
+    }
+    if (!Object.hasOwn(router.contract.procedures, name)) return new RpcError('NOT_FOUND', `no procedure '${name}'`);
+    return undefined;
+  }
+
+  #refuseSubscription({ id, name }: SubscribeEnvelope): RpcError | undefined {
+    const { router, options } = this.#host;
+    if (this.#subscriptions.has(id)) return new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`);
+    if (this.#host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
+    if (this.#subscriptions.size >= options.maxSubscriptions) {
+      return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxSubscriptions} subscriptions`);
+    }
+    if (!Object.hasOwn(router.contract.channels, name)) return new RpcError('NOT_FOUND', `no channel '${name}'`);
+    return undefined;
+  }
+
   async #run(envelope: CallEnvelope, call: CallSignal): Promise<unknown> {
     const { router } = this.#host;
     const procedure = router.contract.procedures[envelope.name] as AnyContract['procedures'][string];
@@ -186,18 +202,10 @@ export class Peer {
   async #subscribe(envelope: SubscribeEnvelope): Promise<void> {
     const { id, name } = envelope;
     const { router, options } = this.#host;
-    if (this.#subscriptions.has(id)) {
-      return this.#sendError(id, new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`));
-    }
-    if (this.#host.draining) return this.#sendError(id, new RpcError('UNAVAILABLE', 'the server is shutting down'));
-    if (this.#subscriptions.size >= options.maxSubscriptions) {
-      return this.#sendError(
-        id,
-        new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxSubscriptions} subscriptions`),
-      );
-    }
-    if (!Object.hasOwn(router.contract.channels, name)) {
-      return this.#sendError(id, new RpcError('NOT_FOUND', `no channel '${name}'`));
+    const refusal = this.#refuseSubscription(envelope);
+    if (refusal !== undefined) {
+      this.#sendError(id, refusal);
+      return;
     }
     this.#subscriptions.set(id, PENDING);
     let topic: string;
