@@ -5,7 +5,7 @@ import type { Router } from './router.js';
 export interface ServerLimits {
   /** Largest message a client may send, in bytes. @default 1 MiB */
   maxPayloadBytes?: number;
-  /** Calls one connection may have running; more get TOO_MANY_REQUESTS. @default 100 */
+  /** Calls one connection may have running; more get TOO_MANY_REQUESTS. @default 1,000 */
   maxInFlightCalls?: number;
   /** Subscriptions one connection may hold; more get TOO_MANY_REQUESTS. @default 100 */
   maxSubscriptions?: number;
@@ -32,7 +32,7 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
 
 export const SERVER_DEFAULTS = {
   maxPayloadBytes: 1024 * 1024,
-  maxInFlightCalls: 100,
+  maxInFlightCalls: 1_000,
   maxSubscriptions: 100,
   maxBufferedBytes: 4 * 1024 * 1024,
   maxCallDurationMs: 60_000,

@@ -1,0 +1,73 @@
+import type {
+  AnyContract,
+  ChannelName,
+  InputOf,
+  MessageOf,
+  OutputOf,
+  ParamsOf,
+  ProcedureName,
+  RpcError,
+} from '@switchboard/contract';
+
+export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'offline' | 'closed';
+
+export interface StateInfo {
+  /** Connection attempts since the last time the client was open. */
+  attempt: number;
+  /** Delay before the next attempt, when one is scheduled. */
+  nextDelayMs: number | undefined;
+  /** Calls waiting for the connection. */
+  queuedCalls: number;
+  /** The close code of the last connection, if it closed. */
+  closeCode: number | undefined;
+}
+
+export interface ClientEvents {
+  state: (state: ClientState, info: StateInfo) => void;
+}
+
+export interface CallOptions {
+  /** This call's deadline in ms; TIMEOUT after it. @default the client's timeoutMs */
+  timeoutMs?: number;
+  /** Aborting rejects with CANCELLED and tells the server, whose handler signal aborts. */
+  signal?: AbortSignal;
+}
+
+/** Metadata of a channel message. */
+export interface MessageMeta {
+  /** The channel the message came from. */
+  channel: string;
+}
+
+export interface SubscribeHandlers<Message> {
+  onMessage: (message: Message, meta: MessageMeta) => void;
+  /** The subscription has ended with this error (e.g. FORBIDDEN, BAD_REQUEST, UNAVAILABLE). */
+  onError?: (error: RpcError) => void;
+}
+
+export interface Subscription {
+  /** Resolves once the server has registered the subscription; rejects with its error. */
+  readonly ready: Promise<void>;
+  unsubscribe(): void;
+}
+
+/** `input` may be left out when the procedure's input accepts undefined. */
+export type CallArgs<C extends AnyContract, K extends ProcedureName<C>> =
+  undefined extends InputOf<C, K>
+    ? [input?: InputOf<C, K>, options?: CallOptions]
+    : [input: InputOf<C, K>, options?: CallOptions];
+
+/** A typed client for contract C. */
+export interface Client<C extends AnyContract> {
+  call<K extends ProcedureName<C>>(name: K, ...args: CallArgs<C, K>): Promise<OutputOf<C, K>>;
+  subscribe<K extends ChannelName<C>>(
+    name: K,
+    params: ParamsOf<C, K>,
+    handlers: SubscribeHandlers<MessageOf<C, K>>,
+  ): Subscription;
+  readonly state: ClientState;
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+  /** Closes the connection; pending calls reject with UNAVAILABLE. */
+  close(): Promise<void>;
+}
