@@ -182,7 +182,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     );
   }
 
-  #unsubscribe(subscription: ActiveSubscription, tellServer: boolean): void {
+  #unsubscribe(subscription: ActiveSubscription, tellServer: boolean, reason?: RpcError): void {
     const { id, key } = subscription;
     if (!this.#subscriptions.delete(id)) return;
     if (key !== undefined) {
@@ -191,14 +191,13 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       subscribers?.delete(subscription);
       if (subscribers?.size === 0) this.#streams.delete(stream);
     }
-    subscription.rejectReady(new RpcError('CANCELLED', 'unsubscribed'));
+    subscription.rejectReady(reason ?? new RpcError('CANCELLED', 'unsubscribed'));
     if (tellServer && !this.#unqueue(id)) this.#sendNow(JSON.stringify({ type: 'unsubscribe', id }));
   }
 
   #endSubscription(subscription: ActiveSubscription, error: RpcError): void {
     if (!this.#subscriptions.has(subscription.id)) return;
-    this.#unsubscribe(subscription, false);
-    subscription.rejectReady(error);
+    this.#unsubscribe(subscription, false, error);
     try {
       subscription.handlers.onError?.(error);
     } catch (thrown) {

@@ -4,6 +4,7 @@ import {
   decodeValue,
   encodeValue,
   isEnvelopeProblem,
+  issuesData,
   parseJson,
   parseOrThrow,
   type RequestId,
@@ -12,6 +13,7 @@ import {
   type ServerEnvelope,
   type SubscribeEnvelope,
   toRpcError,
+  type Validated,
   validate,
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
@@ -29,6 +31,28 @@ export interface PeerHost {
   unsubscribe(peer: Peer, topic: string): void;
   /** A call finished (for graceful shutdown). */
   callSettled(): void;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+function outputMismatch(name: string, issues: unknown): Error {
+  // The handler broke the contract: a server bug, reported as INTERNAL.
+  return new Error(`procedure '${name}' returned a value that fails its output schema`, { cause: issues });
+}
+
+/** Validates a handler's return value against the procedure's output schema. */
+function checkOutput(name: string, procedure: AnyContract['procedures'][string], output: unknown): unknown {
+  const checked = validate(procedure.output, output);
+  if (checked instanceof Promise) {
+    return checked.then((result) => {
+      if (!result.ok) throw outputMismatch(name, result.issues);
+      return result.value;
+    });
+  }
+  if (!checked.ok) throw outputMismatch(name, checked.issues);
+  return checked.value;
 }
 
 /** A subscription whose params are still being validated or authorized. */
@@ -110,43 +134,59 @@ export class Peer {
   }
 
   #call(envelope: CallEnvelope): void {
-    const { id, name } = envelope;
-    const { options } = this.#host;
     const refusal = this.#refuseCall(envelope);
     if (refusal !== undefined) {
-      this.#sendError(id, refusal);
+      this.#sendError(envelope.id, refusal);
       return;
     }
     const call = new CallSignal();
+    let result: unknown;
+    try {
+      result = this.#run(envelope, call);
+    } catch (error) {
+      this.#fail(envelope, call, error);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      // Settled in this tick: no deadline timer, no promise.
+      this.#succeed(envelope, call, result);
+      return;
+    }
+    const { id } = envelope;
+    const { options } = this.#host;
     this.#calls.set(id, call);
     const durationMs = Math.min(envelope.timeoutMs ?? options.maxCallDurationMs, options.maxCallDurationMs);
-    const timer = setTimeout(
-      () => call.abort(new RpcError('TIMEOUT', `no result within ${durationMs} ms`)),
-      durationMs,
-    );
-    this.#run(envelope, call)
+    // The deadline answers at once; a handler that ignores its signal is waited for
+    // (it still counts against maxInFlightCalls) but its result is dropped.
+    const timer = setTimeout(() => {
+      const timeout = new RpcError('TIMEOUT', `no result within ${durationMs} ms`);
+      call.abort(timeout);
+      this.#sendError(id, timeout);
+    }, durationMs);
+    result
       .then(
-        (output) => {
-          if (call.reason !== undefined) return this.#replyAborted(id, call.reason);
-          const encoded = encodeValue(output);
-          this.#send(
-            encoded.meta === undefined
-              ? { type: 'result', id, output: encoded.json }
-              : { type: 'result', id, output: encoded.json, meta: encoded.meta },
-          );
-        },
-        (error: unknown) => {
-          if (call.reason !== undefined) return this.#replyAborted(id, call.reason);
-          const rpcError = toRpcError(error);
-          if (rpcError !== error) options.onError(error, { procedure: name });
-          this.#sendError(id, rpcError);
-        },
+        (output) => this.#succeed(envelope, call, output),
+        (error: unknown) => this.#fail(envelope, call, error),
       )
       .finally(() => {
         clearTimeout(timer);
         this.#calls.delete(id);
         this.#host.callSettled();
       });
+  }
+
+  #succeed({ id }: CallEnvelope, call: CallSignal, output: unknown): void {
+    // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
+    if (call.reason !== undefined) return;
+    const { json, meta } = encodeValue(output);
+    this.#send(meta === undefined ? { type: 'result', id, output: json } : { type: 'result', id, output: json, meta });
+  }
+
+  #fail({ id, name }: CallEnvelope, call: CallSignal, error: unknown): void {
+    if (call.reason !== undefined) return;
+    const rpcError = toRpcError(error);
+    if (rpcError !== error) this.#host.options.onError(error, { procedure: name });
+    this.#sendError(id, rpcError);
   }
 
   #refuseCall({ id, name }: CallEnvelope): RpcError | undefined {
@@ -171,32 +211,29 @@ export class Peer {
     return undefined;
   }
 
-  async #run(envelope: CallEnvelope, call: CallSignal): Promise<unknown> {
+  /**
+   * Input schema → handler → output schema. Stays synchronous while every step is
+   * (zod validators and plain handlers are), so a simple call costs no promise at all.
+   */
+  #run(envelope: CallEnvelope, call: CallSignal): unknown {
     const { router } = this.#host;
     const procedure = router.contract.procedures[envelope.name] as AnyContract['procedures'][string];
     const handler = (router.procedures as Record<string, Handler>)[envelope.name] as Handler;
-    const input = await parseOrThrow(procedure.input, decodeValue(envelope.input, envelope.meta), 'input');
-    const ctx = this.#ctx;
-    const output = await handler({
-      input,
-      ctx,
-      get signal() {
-        return call.signal;
-      },
-    });
-    const checked = await validate(procedure.output, output);
-    if (!checked.ok) {
-      // The handler broke the contract: a server bug, reported as INTERNAL.
-      throw new Error(`procedure '${envelope.name}' returned a value that fails its output schema`, {
-        cause: checked.issues,
+    const parsed = validate(procedure.input, decodeValue(envelope.input, envelope.meta));
+    const invoke = (input: Validated<unknown>): unknown => {
+      if (!input.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues));
+      const output = handler({
+        input: input.value,
+        ctx: this.#ctx,
+        get signal() {
+          return call.signal;
+        },
       });
-    }
-    return checked.value;
-  }
-
-  #replyAborted(id: RequestId, reason: RpcError): void {
-    // A cancelled call's caller has already moved on; the others learn why.
-    if (reason.code !== 'CANCELLED' && this.socket.state === 'open') this.#sendError(id, reason);
+      return isPromiseLike(output)
+        ? Promise.resolve(output).then((value) => checkOutput(envelope.name, procedure, value))
+        : checkOutput(envelope.name, procedure, output);
+    };
+    return parsed instanceof Promise ? parsed.then(invoke) : invoke(parsed);
   }
 
   async #subscribe(envelope: SubscribeEnvelope): Promise<void> {
