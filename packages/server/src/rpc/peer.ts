@@ -76,7 +76,14 @@ export class Peer {
     this.socket = socket;
     this.#ctx = ctx;
     this.#host = host;
-    socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    socket.on('message', (data, isBinary) => {
+      try {
+        this.#onMessage(data, isBinary);
+      } catch (error) {
+        // Nothing a client sends may throw out of the socket path; this is our bug.
+        host.options.onError(error, {});
+      }
+    });
     socket.on('close', () => this.#onClose());
   }
 
@@ -175,11 +182,22 @@ export class Peer {
       });
   }
 
-  #succeed({ id }: CallEnvelope, call: CallSignal, output: unknown): void {
+  #succeed(envelope: CallEnvelope, call: CallSignal, output: unknown): void {
+    const { id } = envelope;
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
     if (call.reason !== undefined) return;
-    const { json, meta } = encodeValue(output);
-    this.#send(meta === undefined ? { type: 'result', id, output: json } : { type: 'result', id, output: json, meta });
+    let text: string;
+    try {
+      const { json, meta } = encodeValue(output);
+      text = JSON.stringify(
+        meta === undefined ? { type: 'result', id, output: json } : { type: 'result', id, output: json, meta },
+      );
+    } catch (error) {
+      // Unserialisable output (a cycle, a function): the handler's bug, not the caller's.
+      this.#fail(envelope, call, error);
+      return;
+    }
+    this.socket.send(text);
   }
 
   #fail({ id, name }: CallEnvelope, call: CallSignal, error: unknown): void {
