@@ -62,7 +62,9 @@ export interface Router<C extends AnyContract = AnyContract, Ctx = unknown> {
  */
 export function defineRouter<C extends AnyContract, Ctx = undefined>(
   contract: C,
-  definition: RouterDefinition<C, Ctx>,
+  // C comes from the contract alone (NoInfer): the handlers are checked against it, so a
+  // literal return stays literal. Ctx comes from `context`: write it before `procedures`.
+  definition: RouterDefinition<NoInfer<C>, Ctx>,
 ): Router<C, Ctx> {
   const procedures = definition.procedures as Record<string, unknown>;
   for (const name of Object.keys(contract.procedures)) {
