@@ -3,28 +3,44 @@ import {
   decodeValue,
   encodeValue,
   issuesData,
-  PROTOCOL,
   RpcError,
   type ServerEnvelope,
   validate,
 } from '@switchboard/contract';
 import { EventEmitter } from 'eventemitter3';
+import { nanoid } from 'nanoid';
+import { backoffDelayMs } from './backoff.js';
+import { Connection } from './connection.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveOptions } from './options.js';
 import type {
   CallOptions,
   Client,
   ClientEvents,
   ClientState,
+  GapInfo,
   StateInfo,
   SubscribeHandlers,
   Subscription,
 } from './types.js';
-import { OPEN, type WebSocketLike } from './websocket-like.js';
+
+//  connecting ──open──▶ open ──lost (retryable)──▶ reconnecting ──delay, attempt──▶ open …
+//      │                  │                            │
+//      │                  └──lost while navigator is offline──▶ offline ──'online'──▶ reconnecting
+//      └──lost (terminal: 1002 protocol, 1008 policy) or reconnect off, or close()──▶ closed
 
 interface PendingCall {
+  id: number;
+  /** Idempotency key: a re-send after a reconnect runs at most once on the server. */
+  key: string;
+  text: string;
+  bytes: number;
+  /** On the current connection; false while waiting in the offline queue. */
+  sent: boolean;
   resolve: (value: unknown) => void;
   reject: (error: RpcError) => void;
-  timer: ReturnType<typeof setTimeout>;
+  deadline: ReturnType<typeof setTimeout>;
+  /** Set while queued: rejects with UNAVAILABLE after queue.maxAgeMs. */
+  expiry: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
@@ -32,20 +48,22 @@ interface PendingCall {
 interface ActiveSubscription {
   id: number;
   channel: string;
+  /** The subscribe envelope, re-sent after every reconnect. */
+  text: string | undefined;
   handlers: SubscribeHandlers<unknown>;
-  /** The stream key, once the server has registered the subscription. */
+  /** The stream key while registered on the current connection. */
   key: string | undefined;
+  /** Registered at least once: a later registration follows a reconnect. */
+  confirmed: boolean;
   resolveReady: () => void;
   rejectReady: (error: RpcError) => void;
 }
 
-/** A request that has not reached the socket yet. */
-interface Outgoing {
-  id: number;
-  text: string;
-}
-
 const noop = () => {};
+/** A connection that has stayed open this long resets the backoff. */
+const STABLE_AFTER_MS = 5_000;
+/** Close codes after which reconnecting cannot help. */
+const TERMINAL_CLOSE_CODES = new Set([1002, 1008]);
 
 function streamOf(channel: string, key: string): string {
   return `${channel}\u0000${key}`;
@@ -58,27 +76,59 @@ function reportLater(error: unknown): void {
   });
 }
 
+interface OnlineTarget {
+  addEventListener(type: 'online' | 'offline', listener: () => void): void;
+  removeEventListener(type: 'online' | 'offline', listener: () => void): void;
+}
+
+/** The browser's online/offline signals, where there are any. */
+function onlineTarget(): OnlineTarget | undefined {
+  const target = globalThis as Partial<OnlineTarget> & { navigator?: { onLine?: boolean } };
+  return typeof target.addEventListener === 'function' && target.navigator?.onLine !== undefined
+    ? (target as OnlineTarget)
+    : undefined;
+}
+
+function isOffline(): boolean {
+  return (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine === false;
+}
+
 class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents> implements Client<C> {
   readonly #options: ResolvedClientOptions;
   #state: ClientState = 'connecting';
-  #socket: WebSocketLike | undefined;
+  #connection: Connection | undefined;
   #nextId = 1;
+  #attempt = 0;
+  #nextDelayMs: number | undefined;
   #closeCode: number | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Calls by id, in the order they were made (the queue order). */
   readonly #calls = new Map<number, PendingCall>();
+  #queuedCalls = 0;
+  #queuedBytes = 0;
   readonly #subscriptions = new Map<number, ActiveSubscription>();
   /** Stream (channel + key) → the subscriptions that receive it. */
   readonly #streams = new Map<string, Set<ActiveSubscription>>();
-  /** Requests made before the connection opened, in order. */
-  #outbox: Outgoing[] = [];
+  readonly #onOnline = () => this.#connectNow();
+  readonly #onOffline = () => this.#connection?.close(1000, 'offline');
 
   constructor(options: ClientOptions<C>) {
     super();
     this.#options = resolveOptions(options);
+    const target = onlineTarget();
+    target?.addEventListener('online', this.#onOnline);
+    target?.addEventListener('offline', this.#onOffline);
     void this.#connect();
   }
 
   get state(): ClientState {
     return this.#state;
+  }
+
+  /** Calls waiting for the connection. */
+  get queuedCalls(): number {
+    return this.#queuedCalls;
   }
 
   // ── calls ────────────────────────────────────────────────────────────────
@@ -98,25 +148,74 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       const checked = await validate(procedure.input, input);
       if (!checked.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(checked.issues));
     }
+    const connected = this.#connection?.isOpen === true;
+    if (!connected && options.queue === false) throw new RpcError('UNAVAILABLE', 'not connected');
 
     const id = this.#nextId++;
+    const key = nanoid();
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
     const { json, meta } = encodeValue(input);
     const text = JSON.stringify(
       meta === undefined
-        ? { type: 'call', id, name, input: json, timeoutMs }
-        : { type: 'call', id, name, input: json, meta, timeoutMs },
+        ? { type: 'call', id, name, input: json, key, timeoutMs }
+        : { type: 'call', id, name, input: json, meta, key, timeoutMs },
     );
     return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(
+      const deadline = setTimeout(
         () => this.#settleCall(id, new RpcError('TIMEOUT', `no result within ${timeoutMs} ms`), true),
         timeoutMs,
       );
       const onAbort = signal && (() => this.#settleCall(id, new RpcError('CANCELLED', 'aborted by the caller'), true));
-      signal?.addEventListener('abort', onAbort as () => void, { once: true });
-      this.#calls.set(id, { resolve, reject, timer, signal, onAbort });
-      this.#send(id, text);
+      if (onAbort) signal?.addEventListener('abort', onAbort, { once: true });
+      const call: PendingCall = {
+        id,
+        key,
+        text,
+        bytes: text.length,
+        sent: false,
+        resolve,
+        reject,
+        deadline,
+        expiry: undefined,
+        signal,
+        onAbort,
+      };
+      this.#calls.set(id, call);
+      if (connected) this.#sendCall(call);
+      else this.#enqueue(call);
     });
+  }
+
+  #sendCall(call: PendingCall): void {
+    call.sent = true;
+    this.#connection?.send(call.text);
+  }
+
+  /** Waits for the connection, within the queue's bounds. */
+  #enqueue(call: PendingCall): void {
+    const { maxCalls, maxBytes, maxAgeMs } = this.#options.queue;
+    if (this.#queuedCalls + 1 > maxCalls || this.#queuedBytes + call.bytes > maxBytes) {
+      this.#settleCall(
+        call.id,
+        new RpcError('UNAVAILABLE', `the offline queue is full (${maxCalls} calls, ${maxBytes} bytes)`),
+        false,
+      );
+      return;
+    }
+    this.#queuedCalls++;
+    this.#queuedBytes += call.bytes;
+    call.expiry = setTimeout(
+      () => this.#settleCall(call.id, new RpcError('UNAVAILABLE', `not connected within ${maxAgeMs} ms`), false),
+      maxAgeMs,
+    );
+  }
+
+  #dequeue(call: PendingCall): void {
+    if (call.expiry === undefined) return;
+    clearTimeout(call.expiry);
+    call.expiry = undefined;
+    this.#queuedCalls--;
+    this.#queuedBytes -= call.bytes;
   }
 
   /** Ends a call once: with its value, or with `error` (then optionally telling the server). */
@@ -124,9 +223,11 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     const call = this.#calls.get(id);
     if (call === undefined) return; // already settled: a late reply is dropped
     this.#calls.delete(id);
-    clearTimeout(call.timer);
+    clearTimeout(call.deadline);
+    this.#dequeue(call);
     if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
-    if (tellServer && !this.#unqueue(id)) this.#sendNow(JSON.stringify({ type: 'cancel', id }));
+    if (tellServer && call.sent && this.#connection?.isOpen)
+      this.#connection.send(JSON.stringify({ type: 'cancel', id }));
     if (error === undefined) call.resolve(value);
     else call.reject(error);
   }
@@ -145,8 +246,10 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     const subscription: ActiveSubscription = {
       id,
       channel: name,
+      text: undefined,
       handlers: handlers as SubscribeHandlers<unknown>,
       key: undefined,
+      confirmed: false,
       resolveReady,
       rejectReady,
     };
@@ -172,27 +275,33 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     }
     if (!this.#subscriptions.has(id)) return; // unsubscribed meanwhile
     const { json, meta } = encodeValue(params);
-    this.#send(
-      id,
-      JSON.stringify(
-        meta === undefined
-          ? { type: 'subscribe', id, name: channel, params: json }
-          : { type: 'subscribe', id, name: channel, params: json, meta },
-      ),
+    subscription.text = JSON.stringify(
+      meta === undefined
+        ? { type: 'subscribe', id, name: channel, params: json }
+        : { type: 'subscribe', id, name: channel, params: json, meta },
     );
+    // Sent now if connected; otherwise every subscription is (re)sent when the connection opens.
+    if (this.#connection?.isOpen) this.#connection.send(subscription.text);
   }
 
   #unsubscribe(subscription: ActiveSubscription, tellServer: boolean, reason?: RpcError): void {
-    const { id, key } = subscription;
+    const { id } = subscription;
     if (!this.#subscriptions.delete(id)) return;
-    if (key !== undefined) {
-      const stream = streamOf(subscription.channel, key);
-      const subscribers = this.#streams.get(stream);
-      subscribers?.delete(subscription);
-      if (subscribers?.size === 0) this.#streams.delete(stream);
-    }
+    this.#leaveStream(subscription);
     subscription.rejectReady(reason ?? new RpcError('CANCELLED', 'unsubscribed'));
-    if (tellServer && !this.#unqueue(id)) this.#sendNow(JSON.stringify({ type: 'unsubscribe', id }));
+    if (tellServer && subscription.text !== undefined && this.#connection?.isOpen) {
+      this.#connection.send(JSON.stringify({ type: 'unsubscribe', id }));
+    }
+  }
+
+  #leaveStream(subscription: ActiveSubscription): void {
+    const { key } = subscription;
+    if (key === undefined) return;
+    subscription.key = undefined;
+    const stream = streamOf(subscription.channel, key);
+    const subscribers = this.#streams.get(stream);
+    subscribers?.delete(subscription);
+    if (subscribers?.size === 0) this.#streams.delete(stream);
   }
 
   #endSubscription(subscription: ActiveSubscription, error: RpcError): void {
@@ -208,105 +317,125 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   // ── the connection ───────────────────────────────────────────────────────
 
   async #connect(): Promise<void> {
+    this.#reconnectTimer = undefined;
     let url: string;
     try {
       url = typeof this.#options.url === 'function' ? await this.#options.url() : this.#options.url;
     } catch {
-      this.#connectionLost(undefined, undefined);
+      this.#connectionLost(undefined);
       return;
     }
     if (this.#state === 'closed') return;
-    let socket: WebSocketLike;
+    let connection: Connection;
     try {
-      socket = new this.#options.WebSocket(url, PROTOCOL);
+      connection = new Connection(
+        this.#options.WebSocket,
+        url,
+        { connectTimeoutMs: this.#options.connectTimeoutMs, heartbeat: this.#options.heartbeat },
+        {
+          onOpen: () => this.#onOpen(connection),
+          onMessage: (data) => this.#onMessage(data),
+          onClose: (code) => {
+            if (this.#connection === connection) this.#connectionLost(code);
+          },
+        },
+      );
     } catch {
-      this.#connectionLost(undefined, undefined);
+      // The URL is malformed: no attempt can succeed.
+      this.#terminate(new RpcError('UNAVAILABLE', 'invalid url'), undefined);
       return;
     }
-    // Bound the handshake: some WebSockets report nothing when TCP drops mid-handshake.
-    const timer = setTimeout(() => {
-      socket.close();
-      this.#connectionLost(socket, undefined);
-    }, this.#options.connectTimeoutMs);
-    socket.addEventListener('open', () => {
-      clearTimeout(timer);
-      if (this.#state === 'closed') {
-        socket.close(1000);
-        return;
-      }
-      if (socket.protocol !== PROTOCOL) {
-        socket.close(1002, `expected the ${PROTOCOL} subprotocol`);
-        this.#connectionLost(socket, 1002);
-        return;
-      }
-      this.#socket = socket;
-      this.#setState('open');
-      const outbox = this.#outbox;
-      this.#outbox = [];
-      for (const { text } of outbox) socket.send(text);
-    });
-    socket.addEventListener('message', (event) => this.#onMessage(event.data));
-    socket.addEventListener('close', (event) => {
-      clearTimeout(timer);
-      this.#connectionLost(socket, event.code);
-    });
-    // Some WebSockets fire 'error' and never 'close' (Node's when a connection is refused).
-    socket.addEventListener('error', () => {
-      clearTimeout(timer);
-      this.#connectionLost(socket, undefined);
-    });
+    this.#connection = connection;
   }
 
-  #connectionLost(socket: WebSocketLike | undefined, code: number | undefined): void {
-    if (socket !== undefined && this.#socket !== undefined && socket !== this.#socket) return;
-    if (this.#state === 'closed' && this.#socket === undefined) return;
-    this.#socket = undefined;
+  #onOpen(connection: Connection): void {
+    if (this.#connection !== connection) return;
+    if (this.#state === 'closed') {
+      connection.close(1000, 'client closed');
+      return;
+    }
+    this.#nextDelayMs = undefined;
+    this.#stableTimer = setTimeout(() => {
+      this.#attempt = 0;
+    }, STABLE_AFTER_MS);
+    this.#setState('open');
+    // Subscriptions first, then calls in the order they were made (re-sent ones keep their key).
+    for (const subscription of this.#subscriptions.values()) {
+      if (subscription.text !== undefined) connection.send(subscription.text);
+    }
+    for (const call of this.#calls.values()) {
+      if (call.sent) continue;
+      this.#dequeue(call);
+      this.#sendCall(call);
+    }
+  }
+
+  #connectionLost(code: number | undefined): void {
+    this.#connection = undefined;
+    clearTimeout(this.#stableTimer);
+    if (this.#state === 'closed') return;
     this.#closeCode = code ?? 1006;
-    this.#failEverything(new RpcError('UNAVAILABLE', 'the connection was lost'));
+    // Calls that were in flight wait again, keeping their keys.
+    for (const call of this.#calls.values()) {
+      if (!call.sent) continue;
+      call.sent = false;
+      this.#enqueueResent(call);
+    }
+    for (const subscription of this.#subscriptions.values()) this.#leaveStream(subscription);
+
+    if (this.#options.reconnect === false || (code !== undefined && TERMINAL_CLOSE_CODES.has(code))) {
+      this.#terminate(new RpcError('UNAVAILABLE', 'the connection was lost'), code);
+      return;
+    }
+    if (isOffline()) {
+      this.#nextDelayMs = undefined;
+      this.#setState('offline');
+      return;
+    }
+    const delay = backoffDelayMs(this.#attempt, this.#options.reconnect);
+    this.#attempt++;
+    this.#nextDelayMs = delay;
+    this.#reconnectTimer = setTimeout(() => void this.#connect(), delay);
+    this.#setState('reconnecting');
+  }
+
+  /** A call that was in flight: it was accepted once, so it waits without the count bound. */
+  #enqueueResent(call: PendingCall): void {
+    this.#queuedCalls++;
+    this.#queuedBytes += call.bytes;
+    call.expiry = setTimeout(
+      () =>
+        this.#settleCall(
+          call.id,
+          new RpcError('UNAVAILABLE', `not reconnected within ${this.#options.queue.maxAgeMs} ms`),
+          false,
+        ),
+      this.#options.queue.maxAgeMs,
+    );
+  }
+
+  /** The browser came back online (or asked to): skip the wait. */
+  #connectNow(): void {
+    if (this.#state !== 'reconnecting' && this.#state !== 'offline') return;
+    if (this.#connection !== undefined) return;
+    clearTimeout(this.#reconnectTimer);
+    this.#nextDelayMs = 0;
+    this.#setState('reconnecting');
+    void this.#connect();
+  }
+
+  #terminate(error: RpcError, code: number | undefined): void {
+    this.#closeCode = code;
+    this.#failEverything(error);
     this.#setState('closed');
   }
 
   #failEverything(error: RpcError): void {
-    this.#outbox = [];
     for (const id of [...this.#calls.keys()]) this.#settleCall(id, error, false);
     for (const subscription of [...this.#subscriptions.values()]) this.#endSubscription(subscription, error);
   }
 
-  #send(id: number, text: string): void {
-    const socket = this.#socket;
-    if (socket !== undefined && socket.readyState === OPEN) {
-      socket.send(text);
-      return;
-    }
-    if (this.#outbox.length >= this.#options.maxQueued) {
-      const error = new RpcError(
-        'UNAVAILABLE',
-        `more than ${this.#options.maxQueued} requests wait for the connection`,
-      );
-      const subscription = this.#subscriptions.get(id);
-      if (subscription !== undefined) this.#endSubscription(subscription, error);
-      else this.#settleCall(id, error, false);
-      return;
-    }
-    this.#outbox.push({ id, text });
-  }
-
-  /** For cancel and unsubscribe: meaningless once the connection is gone. */
-  #sendNow(text: string): void {
-    const socket = this.#socket;
-    if (socket !== undefined && socket.readyState === OPEN) socket.send(text);
-  }
-
-  /** Drops a request that never left; true if it was still queued. */
-  #unqueue(id: number): boolean {
-    const index = this.#outbox.findIndex((outgoing) => outgoing.id === id);
-    if (index === -1) return false;
-    this.#outbox.splice(index, 1);
-    return true;
-  }
-
-  #onMessage(data: unknown): void {
-    if (typeof data !== 'string') return; // the protocol is text only
+  #onMessage(data: string): void {
     let envelope: ServerEnvelope;
     try {
       envelope = JSON.parse(data) as ServerEnvelope;
@@ -336,20 +465,9 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         else this.#settleCall(id, error, false);
         return;
       }
-      case 'subscribed': {
-        const subscription = this.#subscriptions.get(envelope.id as number);
-        if (subscription === undefined) return;
-        subscription.key = envelope.key;
-        const stream = streamOf(subscription.channel, envelope.key);
-        let subscribers = this.#streams.get(stream);
-        if (subscribers === undefined) {
-          subscribers = new Set();
-          this.#streams.set(stream, subscribers);
-        }
-        subscribers.add(subscription);
-        subscription.resolveReady();
+      case 'subscribed':
+        this.#onSubscribed(envelope.id as number, envelope.key);
         return;
-      }
       case 'message': {
         const subscribers = this.#streams.get(streamOf(envelope.channel, envelope.key));
         if (subscribers === undefined) return;
@@ -383,37 +501,55 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     }
   }
 
+  #onSubscribed(id: number, key: string): void {
+    const subscription = this.#subscriptions.get(id);
+    if (subscription === undefined) return;
+    subscription.key = key;
+    const stream = streamOf(subscription.channel, key);
+    let subscribers = this.#streams.get(stream);
+    if (subscribers === undefined) {
+      subscribers = new Set();
+      this.#streams.set(stream, subscribers);
+    }
+    subscribers.add(subscription);
+    if (!subscription.confirmed) {
+      subscription.confirmed = true;
+      subscription.resolveReady();
+      return;
+    }
+    // Registered again after a reconnect: what was published meanwhile was not seen.
+    const gap: GapInfo = { channel: subscription.channel, reason: 'reconnected' };
+    try {
+      subscription.handlers.onGap?.(gap);
+    } catch (error) {
+      reportLater(error);
+    }
+  }
+
+  /** One event per change of state, and one per reconnect attempt (attempt and delay change). */
   #setState(state: ClientState): void {
-    if (this.#state === state) return;
+    if (this.#state === state && state !== 'reconnecting') return;
     this.#state = state;
     const info: StateInfo = {
-      attempt: 0,
-      nextDelayMs: undefined,
-      queuedCalls: this.#outbox.length,
+      attempt: this.#attempt,
+      nextDelayMs: this.#nextDelayMs,
+      queuedCalls: this.#queuedCalls,
       closeCode: this.#closeCode,
     };
-    this.emit('state', state, info);
+    this.emit('state', this.#state, info);
   }
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    const socket = this.#socket;
-    this.#socket = undefined;
-    this.#failEverything(new RpcError('UNAVAILABLE', 'the client is closed'));
-    this.#setState('closed');
-    if (socket === undefined || socket.readyState > OPEN) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.#options.connectTimeoutMs);
-      socket.addEventListener('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.addEventListener('error', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.close(1000);
-    });
+    const connection = this.#connection;
+    this.#connection = undefined;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#stableTimer);
+    const target = onlineTarget();
+    target?.removeEventListener('online', this.#onOnline);
+    target?.removeEventListener('offline', this.#onOffline);
+    this.#terminate(new RpcError('UNAVAILABLE', 'the client is closed'), this.#closeCode);
+    connection?.close(1000, 'client closed');
   }
 }
 

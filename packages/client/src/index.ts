@@ -1,12 +1,15 @@
 export { RpcError } from '@switchboard/contract';
+export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelayMs } from './backoff.js';
 export { createClient } from './client.js';
-export { CLIENT_DEFAULTS, type ClientOptions } from './options.js';
+export { HEARTBEAT_TIMEOUT_CODE, type HeartbeatOptions } from './connection.js';
+export { CLIENT_DEFAULTS, type ClientOptions, type QueueOptions } from './options.js';
 export type {
   CallArgs,
   CallOptions,
   Client,
   ClientEvents,
   ClientState,
+  GapInfo,
   MessageMeta,
   StateInfo,
   SubscribeHandlers,

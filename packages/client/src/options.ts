@@ -1,8 +1,20 @@
 import type { AnyContract } from '@switchboard/contract';
+import { BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
+import type { HeartbeatOptions } from './connection.js';
 import type { WebSocketConstructor } from './websocket-like.js';
 
+/** Bounds of the queue of calls made while disconnected. */
+export interface QueueOptions {
+  /** Calls waiting at most; one more is rejected with UNAVAILABLE. @default 100 */
+  maxCalls: number;
+  /** Bytes of encoded calls waiting at most. @default 1 MiB */
+  maxBytes: number;
+  /** A call that has waited this long is rejected with UNAVAILABLE. @default 30 s */
+  maxAgeMs: number;
+}
+
 export interface ClientOptions<C extends AnyContract = AnyContract> {
-  /** The server's ws:// or wss:// URL, or a function giving it (re-evaluated on every connection attempt). */
+  /** The server's ws:// or wss:// URL, or a function giving it, re-evaluated on every connection attempt. */
   url: string | (() => string | Promise<string>);
   /** A WHATWG WebSocket class. @default globalThis.WebSocket */
   WebSocket?: WebSocketConstructor;
@@ -12,14 +24,20 @@ export interface ClientOptions<C extends AnyContract = AnyContract> {
   timeoutMs?: number;
   /** How long opening a connection may take. @default 10 s */
   connectTimeoutMs?: number;
-  /** Calls and subscriptions waiting for the connection, at most. @default 1,000 */
-  maxQueued?: number;
+  /** Reconnect after a lost connection, with full-jitter backoff; `false` turns it off. */
+  reconnect?: Partial<BackoffOptions> | false;
+  /** Application-level ping/pong to find dead connections; `false` turns it off. */
+  heartbeat?: Partial<HeartbeatOptions> | false;
+  /** Bounds of the offline queue. */
+  queue?: Partial<QueueOptions>;
 }
 
 export const CLIENT_DEFAULTS = {
   timeoutMs: 30_000,
   connectTimeoutMs: 10_000,
-  maxQueued: 1_000,
+  reconnect: BACKOFF_DEFAULTS,
+  heartbeat: { intervalMs: 10_000, timeoutMs: 5_000 },
+  queue: { maxCalls: 100, maxBytes: 1024 * 1024, maxAgeMs: 30_000 },
 } as const;
 
 export interface ResolvedClientOptions {
@@ -28,12 +46,14 @@ export interface ResolvedClientOptions {
   contract: AnyContract | undefined;
   timeoutMs: number;
   connectTimeoutMs: number;
-  maxQueued: number;
+  reconnect: BackoffOptions | false;
+  heartbeat: HeartbeatOptions | false;
+  queue: QueueOptions;
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+function positive(name: string, value: number | undefined, fallback: number, min = Number.MIN_VALUE): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`${name} must be a positive number`);
+  if (typeof value !== 'number' || !(value >= min)) throw new TypeError(`${name} must be a number ≥ ${min}`);
   return value;
 }
 
@@ -45,12 +65,40 @@ export function resolveOptions<C extends AnyContract>(options: ClientOptions<C>)
   if (WebSocketClass === undefined) {
     throw new TypeError('no WebSocket: pass one (e.g. `WebSocket` from the ws package) as options.WebSocket');
   }
+  const d = CLIENT_DEFAULTS;
+  const reconnect = options.reconnect;
+  const heartbeat = options.heartbeat;
+  const queue = options.queue ?? {};
   return Object.freeze({
     url: options.url,
     WebSocket: WebSocketClass,
     contract: options.contract,
-    timeoutMs: positive('timeoutMs', options.timeoutMs, CLIENT_DEFAULTS.timeoutMs),
-    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs),
-    maxQueued: positive('maxQueued', options.maxQueued, CLIENT_DEFAULTS.maxQueued),
+    timeoutMs: positive('timeoutMs', options.timeoutMs, d.timeoutMs),
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, d.connectTimeoutMs),
+    reconnect:
+      reconnect === false
+        ? false
+        : {
+            initialDelayMs: positive(
+              'reconnect.initialDelayMs',
+              reconnect?.initialDelayMs,
+              d.reconnect.initialDelayMs,
+              0,
+            ),
+            maxDelayMs: positive('reconnect.maxDelayMs', reconnect?.maxDelayMs, d.reconnect.maxDelayMs, 0),
+            factor: positive('reconnect.factor', reconnect?.factor, d.reconnect.factor, 1),
+          },
+    heartbeat:
+      heartbeat === false
+        ? false
+        : {
+            intervalMs: positive('heartbeat.intervalMs', heartbeat?.intervalMs, d.heartbeat.intervalMs),
+            timeoutMs: positive('heartbeat.timeoutMs', heartbeat?.timeoutMs, d.heartbeat.timeoutMs),
+          },
+    queue: {
+      maxCalls: positive('queue.maxCalls', queue.maxCalls, d.queue.maxCalls, 0),
+      maxBytes: positive('queue.maxBytes', queue.maxBytes, d.queue.maxBytes, 0),
+      maxAgeMs: positive('queue.maxAgeMs', queue.maxAgeMs, d.queue.maxAgeMs),
+    },
   });
 }

@@ -31,6 +31,15 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Aborting rejects with CANCELLED and tells the server, whose handler signal aborts. */
   signal?: AbortSignal;
+  /** `false`: fail at once with UNAVAILABLE instead of waiting in the offline queue. @default true */
+  queue?: boolean;
+}
+
+/** Messages were missed and cannot be replayed: reload what the stream describes. */
+export interface GapInfo {
+  channel: string;
+  /** Why: the connection was lost and the subscription restored. */
+  reason: 'reconnected';
 }
 
 /** Metadata of a channel message. */
@@ -43,6 +52,8 @@ export interface SubscribeHandlers<Message> {
   onMessage: (message: Message, meta: MessageMeta) => void;
   /** The subscription has ended with this error (e.g. FORBIDDEN, BAD_REQUEST, UNAVAILABLE). */
   onError?: (error: RpcError) => void;
+  /** Messages may have been missed (the subscription was restored after a reconnect). */
+  onGap?: (info: GapInfo) => void;
 }
 
 export interface Subscription {
@@ -66,8 +77,10 @@ export interface Client<C extends AnyContract> {
     handlers: SubscribeHandlers<MessageOf<C, K>>,
   ): Subscription;
   readonly state: ClientState;
+  /** Calls waiting for the connection (also in every state event's info). */
+  readonly queuedCalls: number;
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
   off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
-  /** Closes the connection; pending calls reject with UNAVAILABLE. */
+  /** Closes the connection for good; pending and queued calls reject with UNAVAILABLE. */
   close(): Promise<void>;
 }

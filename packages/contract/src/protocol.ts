@@ -22,6 +22,11 @@ export interface CallEnvelope {
   meta?: unknown;
   /** The caller gives up after this many ms; the handler's signal aborts then. */
   timeoutMs?: number;
+  /**
+   * Idempotency key: a call re-sent with the same key (after a reconnect) is not run
+   * again; the server answers with the first run's outcome.
+   */
+  key?: string;
 }
 
 export interface CancelEnvelope {
@@ -102,6 +107,8 @@ export type ServerEnvelope =
 
 /** Longest string id accepted. */
 export const MAX_ID_LENGTH = 128;
+/** Longest idempotency key accepted. */
+export const MAX_KEY_LENGTH = 128;
 
 export function isRequestId(value: unknown): value is RequestId {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0;
@@ -140,9 +147,14 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
       if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs > 0))) {
         return problem(id, 'BAD_REQUEST', 'timeoutMs must be a positive number');
       }
+      const key = message.key;
+      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
+        return problem(id, 'BAD_REQUEST', `key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
+      }
       const call: CallEnvelope = { type, id, name: message.name, input: message.input };
       if (message.meta !== undefined) call.meta = message.meta;
       if (timeoutMs !== undefined) call.timeoutMs = timeoutMs;
+      if (key !== undefined) call.key = key;
       return call;
     }
     case 'subscribe': {

@@ -16,6 +16,7 @@ import {
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { Fanout } from './rpc/fanout.js';
+import { IdempotencyWindow } from './rpc/idempotency.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './rpc/options.js';
 import { Peer, type PeerHost } from './rpc/peer.js';
 import type { Router } from './rpc/router.js';
@@ -57,6 +58,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
   readonly #broker: Broker;
   readonly #ownsBroker: boolean;
   readonly #fanout: Fanout;
+  readonly idempotency: IdempotencyWindow;
   readonly #peers = new Set<Peer>();
   /** Context made during the handshake, waiting for its connection. */
   readonly #contexts = new WeakMap<IncomingMessage, unknown>();
@@ -70,6 +72,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     this.#ownsBroker = options.broker === undefined;
     this.#broker = options.broker ?? new MemoryBroker();
     this.#fanout = new Fanout(this.#broker);
+    this.idempotency = new IdempotencyWindow(this.options.idempotencyMaxKeys, this.options.idempotencyTtlMs);
   }
 
   get state(): ServerState {

@@ -248,13 +248,18 @@ export async function startServer(
 }
 
 /** A typed client over `ws`; with `validate`, it also gets the contract. */
+/**
+ * A client over `ws`. These suites test one connection's semantics, so reconnecting is
+ * off unless asked for (the resilience suite turns it on).
+ */
 export function connectClient(
   url: string,
-  options: { validate?: boolean; timeoutMs?: number } = {},
+  options: { validate?: boolean; timeoutMs?: number; reconnect?: boolean } = {},
 ): Client<TestContract> {
   const client = createClient<TestContract>({
     url,
     WebSocket: WebSocket as never,
+    ...(options.reconnect === true ? {} : { reconnect: false }),
     ...(options.validate ? { contract } : {}),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });

@@ -5,8 +5,14 @@ import type { RpcError } from '@switchboard/contract';
  * `signal`: most handlers never do, and a controller per call is measurable.
  */
 export class CallSignal {
+  /** The call's idempotency key, if it has one. */
+  readonly key: string | undefined;
   #controller: AbortController | undefined;
   #reason: RpcError | undefined;
+
+  constructor(key?: string) {
+    this.key = key;
+  }
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {

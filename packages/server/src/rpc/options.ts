@@ -24,6 +24,15 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
   limits?: ServerLimits;
   /** Ping frames to detect dead clients; `false` turns them off. @default { intervalMs: 30 s, timeoutMs: 10 s } */
   heartbeat?: { intervalMs?: number; timeoutMs?: number } | false;
+  /** The window of recent idempotency keys: a call re-sent with its key within it runs once. */
+  idempotency?: {
+    /** Keys remembered at most. @default 10,000 */
+    maxKeys?: number;
+    /** How long a finished call's outcome is kept. @default 5 min */
+    ttlMs?: number;
+    /** After a connection drops, how long its keyed calls keep running for a re-send to attach to. @default 10 s */
+    reattachMs?: number;
+  };
   /** Exact-match Origin allowlist. @default any origin */
   origin?: readonly string[];
   /** Told about every failure that reaches a caller as INTERNAL (handler bugs, bad output). @default console.error */
@@ -39,6 +48,9 @@ export const SERVER_DEFAULTS = {
   drainTimeoutMs: 10_000,
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 10_000,
+  idempotencyMaxKeys: 10_000,
+  idempotencyTtlMs: 5 * 60_000,
+  reattachMs: 10_000,
 } as const;
 
 export interface ResolvedServerOptions {
@@ -50,6 +62,9 @@ export interface ResolvedServerOptions {
   drainTimeoutMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
+  idempotencyMaxKeys: number;
+  idempotencyTtlMs: number;
+  reattachMs: number;
   origin: readonly string[] | undefined;
   onError: (error: unknown, where: { procedure?: string; channel?: string }) => void;
 }
@@ -86,6 +101,9 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
       'timeoutMs' in heartbeat ? heartbeat.timeoutMs : undefined,
       d.heartbeatTimeoutMs,
     ),
+    idempotencyMaxKeys: positive('idempotency.maxKeys', options.idempotency?.maxKeys, d.idempotencyMaxKeys),
+    idempotencyTtlMs: positive('idempotency.ttlMs', options.idempotency?.ttlMs, d.idempotencyTtlMs),
+    reattachMs: positive('idempotency.reattachMs', options.idempotency?.reattachMs, d.reattachMs, 0),
     origin: options.origin,
     onError: options.onError ?? logError,
   });

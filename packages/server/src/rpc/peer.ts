@@ -18,6 +18,7 @@ import {
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { CallSignal } from './call-signal.js';
+import type { IdempotencyWindow, Outcome } from './idempotency.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
 import { paramsKey, topicOf } from './topic-key.js';
@@ -31,6 +32,8 @@ export interface PeerHost {
   unsubscribe(peer: Peer, topic: string): void;
   /** A call finished (for graceful shutdown). */
   callSettled(): void;
+  /** Recent idempotency keys of all connections (a re-sent call may arrive on another). */
+  readonly idempotency: IdempotencyWindow;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -84,7 +87,7 @@ export class Peer {
         host.options.onError(error, {});
       }
     });
-    socket.on('close', () => this.#onClose());
+    socket.on('close', (code) => this.#onClose(code));
   }
 
   /** Calls still running. */
@@ -146,7 +149,9 @@ export class Peer {
       this.#sendError(envelope.id, refusal);
       return;
     }
-    const call = new CallSignal();
+    const { key } = envelope;
+    if (key !== undefined && !this.#claimKey(envelope, key)) return;
+    const call = new CallSignal(key);
     let result: unknown;
     try {
       result = this.#run(envelope, call);
@@ -182,29 +187,66 @@ export class Peer {
       });
   }
 
+  /**
+   * A call with an idempotency key runs only if the key is new. A repeat is answered
+   * from the window: the stored outcome, or the outcome of the run still going.
+   */
+  #claimKey(envelope: CallEnvelope, key: string): boolean {
+    const { id, name } = envelope;
+    const fingerprint = `${name}\u0000${JSON.stringify(envelope.input) ?? ''}\u0000${JSON.stringify(envelope.meta) ?? ''}`;
+    const lookup = this.#host.idempotency.begin(key, fingerprint, Date.now());
+    switch (lookup.kind) {
+      case 'new':
+        return true;
+      case 'conflict':
+        this.#sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
+        return false;
+      case 'done':
+        this.#sendOutcome(id, lookup.outcome);
+        return false;
+      case 'running':
+        lookup.wait((outcome) => {
+          if (this.socket.state === 'open') this.#sendOutcome(id, outcome);
+        });
+        return false;
+    }
+  }
+
+  #sendOutcome(id: RequestId, outcome: Outcome): void {
+    if (!outcome.ok) {
+      this.#send({ type: 'error', id, error: outcome.error });
+      return;
+    }
+    const { output, meta } = outcome;
+    this.#send(meta === undefined ? { type: 'result', id, output } : { type: 'result', id, output, meta });
+  }
+
   #succeed(envelope: CallEnvelope, call: CallSignal, output: unknown): void {
-    const { id } = envelope;
-    // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
-    if (call.reason !== undefined) return;
-    let text: string;
+    let outcome: Outcome;
     try {
       const { json, meta } = encodeValue(output);
-      text = JSON.stringify(
-        meta === undefined ? { type: 'result', id, output: json } : { type: 'result', id, output: json, meta },
-      );
+      // Stringified here so that an unserialisable value fails now, as the handler's bug.
+      JSON.stringify(json);
+      outcome = { ok: true, output: json, meta };
     } catch (error) {
-      // Unserialisable output (a cycle, a function): the handler's bug, not the caller's.
       this.#fail(envelope, call, error);
       return;
     }
-    this.socket.send(text);
+    this.#settle(envelope, call, outcome);
   }
 
-  #fail({ id, name }: CallEnvelope, call: CallSignal, error: unknown): void {
-    if (call.reason !== undefined) return;
+  #fail(envelope: CallEnvelope, call: CallSignal, error: unknown): void {
     const rpcError = toRpcError(error);
-    if (rpcError !== error) this.#host.options.onError(error, { procedure: name });
-    this.#sendError(id, rpcError);
+    if (rpcError !== error) this.#host.options.onError(error, { procedure: envelope.name });
+    this.#settle(envelope, call, { ok: false, error: rpcError.toWire() });
+  }
+
+  #settle({ id }: CallEnvelope, call: CallSignal, outcome: Outcome): void {
+    // Kept even for an aborted call: a re-sent call with the key gets the real outcome.
+    if (call.key !== undefined) this.#host.idempotency.finish(call.key, outcome, Date.now());
+    // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
+    if (call.reason !== undefined) return;
+    this.#sendOutcome(id, outcome);
   }
 
   #refuseCall({ id, name }: CallEnvelope): RpcError | undefined {
@@ -299,9 +341,16 @@ export class Peer {
     if (topic !== PENDING) this.#host.unsubscribe(this, topic);
   }
 
-  #onClose(): void {
+  #onClose(code: number): void {
     const gone = new RpcError('UNAVAILABLE', 'the connection closed');
-    for (const call of this.#calls.values()) call.abort(gone);
+    // A connection that dropped (no Close frame) may come back and re-send its keyed
+    // calls: those keep running for reattachMs so that the re-sent call can wait for them.
+    const mayReturn = code === 1006;
+    const { reattachMs } = this.#host.options;
+    for (const call of this.#calls.values()) {
+      if (mayReturn && call.key !== undefined && reattachMs > 0) setTimeout(() => call.abort(gone), reattachMs).unref();
+      else call.abort(gone);
+    }
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id);
   }
 }

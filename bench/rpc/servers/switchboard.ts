@@ -1,0 +1,29 @@
+// Switchboard: defineRouter + createServer, validated `add`, `feed` channel published with server.publish.
+// Loads packages/*/dist when started with TSX_TSCONFIG_PATH=bench/rpc/tsconfig.dist.json (the
+// runners' default), the TypeScript sources through tsconfig paths otherwise.
+
+import { createServer, defineRouter } from '@switchboard/server';
+import { die, HOST, MAX_PAYLOAD, serve } from '../../echo/servers/common.js';
+import { contract, ROOM } from '../contract.js';
+import { startControl } from './control.js';
+
+const router = defineRouter(contract, {
+  procedures: {
+    add: ({ input }) => input.a + input.b,
+  },
+  channels: {},
+});
+
+const server = createServer({
+  router,
+  limits: { maxInFlightCalls: 1000, maxPayloadBytes: MAX_PAYLOAD, maxSubscriptions: 100 },
+});
+try {
+  const { port } = await server.listen({ port: 0, host: HOST });
+  const params = { room: ROOM };
+  const control = await startControl((seq, t, p) => server.publish('feed', params, { seq, t, p }));
+  const from = import.meta.resolve('@switchboard/server').includes('/dist/') ? 'dist' : 'src';
+  serve(port, () => server.connections, { control: String(control), from });
+} catch (err) {
+  die('switchboard server', err);
+}

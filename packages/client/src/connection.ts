@@ -1,0 +1,120 @@
+import { PROTOCOL } from '@switchboard/contract';
+import { OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
+
+export interface HeartbeatOptions {
+  /** Send an application-level ping after this much silence. @default 10 s */
+  intervalMs: number;
+  /** Declare the connection dead when nothing arrives this long after a ping. @default 5 s */
+  timeoutMs: number;
+}
+
+export interface ConnectionHandlers {
+  onOpen(): void;
+  onMessage(data: string): void;
+  /** Once per connection, whatever ended it; `code` is undefined when no close frame was seen. */
+  onClose(code: number | undefined, reason: string): void;
+}
+
+/** Close code we use when the heartbeat finds the connection dead (a private-use code). */
+export const HEARTBEAT_TIMEOUT_CODE = 4000;
+
+/**
+ * One WebSocket: a bounded handshake, an application-level heartbeat (browsers cannot
+ * send ping frames), and exactly one onClose however the socket ends.
+ */
+export class Connection {
+  readonly #socket: WebSocketLike;
+  readonly #handlers: ConnectionHandlers;
+  readonly #heartbeat: HeartbeatOptions | false;
+  #open = false;
+  #ended = false;
+  #heardSinceCheck = true;
+  #pingSentAt = 0;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    WebSocketClass: WebSocketConstructor,
+    url: string,
+    options: { connectTimeoutMs: number; heartbeat: HeartbeatOptions | false },
+    handlers: ConnectionHandlers,
+  ) {
+    this.#handlers = handlers;
+    this.#heartbeat = options.heartbeat;
+    const socket = new WebSocketClass(url, PROTOCOL);
+    this.#socket = socket;
+    // Some WebSockets report nothing when TCP drops mid-handshake: bound it.
+    this.#handshakeTimer = setTimeout(() => this.#end(undefined, 'connect timeout'), options.connectTimeoutMs);
+    socket.addEventListener('open', () => this.#onOpen());
+    socket.addEventListener('message', (event) => {
+      this.#heardSinceCheck = true;
+      this.#pingSentAt = 0;
+      if (typeof event.data === 'string') this.#handlers.onMessage(event.data);
+    });
+    socket.addEventListener('close', (event) => this.#end(event.code, event.reason));
+    // Some fire 'error' and never 'close' (Node's own WebSocket on a refused connection).
+    socket.addEventListener('error', () => this.#end(undefined, 'error'));
+  }
+
+  get isOpen(): boolean {
+    return this.#open && !this.#ended && this.#socket.readyState === OPEN;
+  }
+
+  send(text: string): void {
+    this.#socket.send(text);
+  }
+
+  /** Closes and reports the end at once; the socket's own close event is then ignored. */
+  close(code: number, reason: string): void {
+    this.#end(code, reason);
+  }
+
+  #onOpen(): void {
+    clearTimeout(this.#handshakeTimer);
+    if (this.#socket.protocol !== PROTOCOL) {
+      // A server that does not speak our protocol version: terminal for the client.
+      this.#end(1002, `expected the ${PROTOCOL} subprotocol`);
+      return;
+    }
+    this.#open = true;
+    this.#startHeartbeat();
+    this.#handlers.onOpen();
+  }
+
+  #startHeartbeat(): void {
+    const heartbeat = this.#heartbeat;
+    if (heartbeat === false) return;
+    const tickMs = Math.max(10, Math.floor(Math.min(heartbeat.intervalMs, heartbeat.timeoutMs) / 2));
+    let quietSince = Date.now();
+    this.#heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      if (this.#heardSinceCheck) {
+        this.#heardSinceCheck = false;
+        quietSince = now;
+        return;
+      }
+      if (this.#pingSentAt !== 0) {
+        if (now - this.#pingSentAt >= heartbeat.timeoutMs) this.#end(HEARTBEAT_TIMEOUT_CODE, 'heartbeat timeout');
+      } else if (now - quietSince >= heartbeat.intervalMs && this.isOpen) {
+        this.#pingSentAt = now;
+        this.#socket.send('{"type":"ping"}');
+      }
+    }, tickMs);
+  }
+
+  #end(code: number | undefined, reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#handshakeTimer);
+    clearInterval(this.#heartbeatTimer);
+    if (this.#socket.readyState <= OPEN) {
+      try {
+        // The WHATWG API sends only 1000 and 3000–4999.
+        this.#socket.close(code === HEARTBEAT_TIMEOUT_CODE ? code : 1000, reason.slice(0, 120));
+      } catch {
+        // Closing already: it is going away anyway.
+      }
+    }
+    this.#handlers.onClose(code, reason);
+  }
+}
