@@ -65,12 +65,6 @@ export class IdempotencyWindow {
     for (const waiter of entry.waiters) waiter(outcome);
   }
 
-  /** Forgets a key whose call ended without an answer worth repeating. */
-  forget(key: string): void {
-    const entry = this.#entries.get(key);
-    if (entry?.state === 'running' && entry.waiters.length === 0) this.#entries.delete(key);
-  }
-
   #expire(nowMs: number): void {
     for (const [key, entry] of this.#entries) {
       if (entry.state === 'running') continue;

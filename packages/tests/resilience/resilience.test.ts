@@ -1,0 +1,175 @@
+import { type Client, createClient, type RpcError } from '@switchboard/client';
+import { channel, defineContract, procedure } from '@switchboard/contract';
+import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import { FaultProxy } from './fault-proxy.js';
+
+const contract = defineContract({
+  procedures: {
+    echo: procedure({ input: z.string(), output: z.string() }),
+    /** Counts its runs per tag and answers after `ms`. */
+    slowCount: procedure({ input: z.object({ tag: z.string(), ms: z.number() }), output: z.number() }),
+  },
+  channels: {
+    ticks: channel({ params: z.object({ feed: z.string() }), message: z.number() }),
+  },
+});
+type Contract = typeof contract;
+
+const WAIT_MS = 5_000;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Resolves when `check()` holds; polls on a short interval, bounded by `timeoutMs`. */
+async function until(check: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function setup(options: { heartbeat?: { intervalMs: number; timeoutMs: number } } = {}) {
+  const runs = new Map<string, number>();
+  const router = defineRouter(contract, {
+    procedures: {
+      echo: ({ input }) => input,
+      slowCount: async ({ input }) => {
+        const count = (runs.get(input.tag) ?? 0) + 1;
+        runs.set(input.tag, count);
+        await new Promise((resolve) => setTimeout(resolve, input.ms));
+        return count;
+      },
+    },
+  });
+  const server: SwitchboardServer<Contract> = createServer({ router });
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const proxy = await FaultProxy.start(port);
+  const states: string[] = [];
+  const client: Client<Contract> = createClient<Contract>({
+    url: `ws://127.0.0.1:${proxy.port}`,
+    WebSocket: WebSocket as never,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 200, factor: 2 },
+    heartbeat: options.heartbeat ?? false,
+    timeoutMs: WAIT_MS,
+  });
+  client.on('state', (state) => states.push(state));
+  cleanups.push(
+    () => client.close(),
+    () => proxy.close(),
+    () => server.close(),
+  );
+  await until(() => client.state === 'open', 'the first connection');
+  return { server, proxy, client, runs, states };
+}
+
+describe('reconnecting', () => {
+  it('reconnects after the link is cut and keeps serving calls', async () => {
+    const { proxy, client, states } = await setup();
+    expect(await client.call('echo', 'before')).toBe('before');
+    proxy.cut();
+    await until(() => states.includes('reconnecting'), 'reconnecting');
+    await until(() => client.state === 'open', 'the new connection');
+    expect(await client.call('echo', 'after')).toBe('after');
+    expect(states).toEqual(['open', 'reconnecting', 'open']);
+  });
+
+  it('runs a call whose response was lost in a cut once, and resolves it once with the right value', async () => {
+    const { proxy, client, runs } = await setup();
+    const result = client.call('slowCount', { tag: 'once', ms: 300 });
+    await until(() => runs.get('once') === 1, 'the handler to start');
+    proxy.cut(); // the response cannot come back on this connection
+    expect(await result).toBe(1);
+    expect(runs.get('once')).toBe(1);
+  });
+
+  it('restores subscriptions after a reconnect, reports the gap, and delivers what is published next', async () => {
+    const { server, proxy, client } = await setup();
+    const received: number[] = [];
+    const gaps: string[] = [];
+    const subscription = client.subscribe(
+      'ticks',
+      { feed: 'a' },
+      {
+        onMessage: (tick) => received.push(tick),
+        onGap: (gap) => gaps.push(gap.reason),
+      },
+    );
+    await subscription.ready;
+    await server.publish('ticks', { feed: 'a' }, 1);
+    await until(() => received.length === 1, 'the first tick');
+    proxy.cut();
+    await until(() => gaps.length === 1, 'the gap report');
+    await server.publish('ticks', { feed: 'a' }, 2);
+    await until(() => received.length === 2, 'a tick after the reconnect');
+    expect(received).toEqual([1, 2]);
+    expect(gaps).toEqual(['reconnected']);
+  });
+});
+
+describe('the offline queue', () => {
+  it('holds calls made while disconnected and sends them, in order, once reconnected', async () => {
+    const { proxy, client } = await setup();
+    proxy.refuse();
+    proxy.cut();
+    await until(() => client.state === 'reconnecting', 'reconnecting');
+    const queued = [client.call('echo', 'one'), client.call('echo', 'two')];
+    expect(client.queuedCalls).toBe(2);
+    proxy.restore();
+    expect(await Promise.all(queued)).toEqual(['one', 'two']);
+    expect(client.queuedCalls).toBe(0);
+  });
+
+  it('fails a call made with { queue: false } at once while disconnected', async () => {
+    const { proxy, client } = await setup();
+    proxy.refuse();
+    proxy.cut();
+    await until(() => client.state === 'reconnecting', 'reconnecting');
+    const outcome = await client.call('echo', 'now', { queue: false }).catch((error: RpcError) => error.code);
+    expect(outcome).toBe('UNAVAILABLE');
+    expect(client.queuedCalls).toBe(0);
+  });
+
+  it('rejects a call past queue.maxCalls at once with UNAVAILABLE', async () => {
+    const server = createServer({
+      router: defineRouter(contract, {
+        procedures: { echo: ({ input }) => input, slowCount: () => 0 },
+      }),
+    });
+    const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+    await server.close(); // refuses from now on
+    const client = createClient<Contract>({
+      url: `ws://127.0.0.1:${port}`,
+      WebSocket: WebSocket as never,
+      reconnect: { initialDelayMs: 1_000, maxDelayMs: 1_000, factor: 1 },
+      queue: { maxCalls: 2 },
+    });
+    cleanups.push(() => client.close());
+    const first = client.call('echo', 'a').catch((error: RpcError) => error.code);
+    const second = client.call('echo', 'b').catch((error: RpcError) => error.code);
+    const third = await client.call('echo', 'c').catch((error: RpcError) => error.code);
+    expect(third).toBe('UNAVAILABLE');
+    expect(client.queuedCalls).toBe(2);
+    await client.close();
+    expect(await Promise.all([first, second])).toEqual(['UNAVAILABLE', 'UNAVAILABLE']);
+  });
+});
+
+describe('the heartbeat', () => {
+  it('finds a blackholed link within interval + timeout and reconnects', async () => {
+    const { proxy, client, states } = await setup({ heartbeat: { intervalMs: 100, timeoutMs: 100 } });
+    proxy.blackhole();
+    const started = Date.now();
+    await until(() => states.includes('reconnecting'), 'the heartbeat to give up', 3_000);
+    const detectedMs = Date.now() - started;
+    // interval + timeout, plus a tick of the heartbeat timer and scheduling slack.
+    expect(detectedMs).toBeLessThan(100 + 100 + 50 + 250);
+    proxy.restore();
+    await until(() => client.state === 'open', 'the new connection');
+    expect(await client.call('echo', 'alive')).toBe('alive');
+  });
+});
