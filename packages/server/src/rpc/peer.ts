@@ -58,6 +58,13 @@ function checkOutput(name: string, procedure: AnyContract['procedures'][string],
   return checked.value;
 }
 
+/** The result or error envelope of a call, as sent. */
+function outcomeText(id: RequestId, outcome: Outcome): string {
+  if (!outcome.ok) return JSON.stringify({ type: 'error', id, error: outcome.error });
+  const { output, meta } = outcome;
+  return JSON.stringify(meta === undefined ? { type: 'result', id, output } : { type: 'result', id, output, meta });
+}
+
 /** A subscription whose params are still being validated or authorized. */
 const PENDING = '';
 
@@ -193,7 +200,9 @@ export class Peer {
    */
   #claimKey(envelope: CallEnvelope, key: string): boolean {
     const { id, name } = envelope;
-    const fingerprint = `${name}\u0000${JSON.stringify(envelope.input) ?? ''}\u0000${JSON.stringify(envelope.meta) ?? ''}`;
+    // Computed only if the key comes back: the common call pays nothing for it.
+    const fingerprint = () =>
+      `${name}\u0000${JSON.stringify(envelope.input) ?? ''}\u0000${JSON.stringify(envelope.meta) ?? ''}`;
     const lookup = this.#host.idempotency.begin(key, fingerprint, Date.now());
     switch (lookup.kind) {
       case 'new':
@@ -213,40 +222,37 @@ export class Peer {
   }
 
   #sendOutcome(id: RequestId, outcome: Outcome): void {
-    if (!outcome.ok) {
-      this.#send({ type: 'error', id, error: outcome.error });
-      return;
-    }
-    const { output, meta } = outcome;
-    this.#send(meta === undefined ? { type: 'result', id, output } : { type: 'result', id, output, meta });
+    this.socket.send(outcomeText(id, outcome));
   }
 
   #succeed(envelope: CallEnvelope, call: CallSignal, output: unknown): void {
     let outcome: Outcome;
+    let text: string;
     try {
       const { json, meta } = encodeValue(output);
-      // Stringified here so that an unserialisable value fails now, as the handler's bug.
-      JSON.stringify(json);
       outcome = { ok: true, output: json, meta };
+      // Encoded now, so that an unserialisable value fails here, as the handler's bug.
+      text = outcomeText(envelope.id, outcome);
     } catch (error) {
       this.#fail(envelope, call, error);
       return;
     }
-    this.#settle(envelope, call, outcome);
+    this.#settle(call, outcome, text);
   }
 
   #fail(envelope: CallEnvelope, call: CallSignal, error: unknown): void {
     const rpcError = toRpcError(error);
     if (rpcError !== error) this.#host.options.onError(error, { procedure: envelope.name });
-    this.#settle(envelope, call, { ok: false, error: rpcError.toWire() });
+    const outcome: Outcome = { ok: false, error: rpcError.toWire() };
+    this.#settle(call, outcome, outcomeText(envelope.id, outcome));
   }
 
-  #settle({ id }: CallEnvelope, call: CallSignal, outcome: Outcome): void {
+  #settle(call: CallSignal, outcome: Outcome, text: string): void {
     // Kept even for an aborted call: a re-sent call with the key gets the real outcome.
     if (call.key !== undefined) this.#host.idempotency.finish(call.key, outcome, Date.now());
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
     if (call.reason !== undefined) return;
-    this.#sendOutcome(id, outcome);
+    this.socket.send(text);
   }
 
   #refuseCall({ id, name }: CallEnvelope): RpcError | undefined {
