@@ -18,7 +18,7 @@ import {
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { CallSignal } from './call-signal.js';
-import type { IdempotencyWindow, Outcome } from './idempotency.js';
+import { type IdempotencyWindow, isSameCall, type Outcome } from './idempotency.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
 import { paramsKey, topicOf } from './topic-key.js';
@@ -200,25 +200,17 @@ export class Peer {
    */
   #claimKey(envelope: CallEnvelope, key: string): boolean {
     const { id, name } = envelope;
-    // Computed only if the key comes back: the common call pays nothing for it.
-    const fingerprint = () =>
-      `${name}\u0000${JSON.stringify(envelope.input) ?? ''}\u0000${JSON.stringify(envelope.meta) ?? ''}`;
-    const lookup = this.#host.idempotency.begin(key, fingerprint, Date.now());
-    switch (lookup.kind) {
-      case 'new':
-        return true;
-      case 'conflict':
-        this.#sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
-        return false;
-      case 'done':
-        this.#sendOutcome(id, lookup.outcome);
-        return false;
-      case 'running':
-        lookup.wait((outcome) => {
-          if (this.socket.state === 'open') this.#sendOutcome(id, outcome);
-        });
-        return false;
+    const window = this.#host.idempotency;
+    const entry = window.claim(key, name, envelope.input, envelope.meta, Date.now());
+    if (entry === undefined) return true;
+    if (!isSameCall(entry, name, envelope.input, envelope.meta)) {
+      this.#sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
+      return false;
     }
+    window.wait(entry, (outcome) => {
+      if (this.socket.state === 'open') this.#sendOutcome(id, outcome);
+    });
+    return false;
   }
 
   #sendOutcome(id: RequestId, outcome: Outcome): void {

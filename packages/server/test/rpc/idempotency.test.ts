@@ -1,49 +1,62 @@
 import { describe, expect, it } from 'vitest';
-import { IdempotencyWindow, type Outcome } from '../../src/rpc/idempotency.js';
+import { IdempotencyWindow, isSameCall, type Outcome } from '../../src/rpc/idempotency.js';
 
 const ok = (output: unknown): Outcome => ({ ok: true, output, meta: undefined });
 
 describe('IdempotencyWindow', () => {
   it('runs a new key, then answers a repeat with the stored outcome', () => {
     const window = new IdempotencyWindow(10, 1_000);
-    expect(window.begin('k', () => 'add:1', 0)).toEqual({ kind: 'new' });
+    expect(window.claim('k', 'add', { a: 1 }, undefined, 0)).toBeUndefined();
     window.finish('k', ok(3), 10);
-    expect(window.begin('k', () => 'add:1', 20)).toEqual({ kind: 'done', outcome: ok(3) });
+    expect(window.claim('k', 'add', { a: 1 }, undefined, 20)?.outcome).toEqual(ok(3));
   });
 
   it('lets a repeat of a running call wait for its outcome', () => {
     const window = new IdempotencyWindow(10, 1_000);
-    window.begin('k', () => 'f', 0);
-    const lookup = window.begin('k', () => 'f', 1);
-    expect(lookup.kind).toBe('running');
+    window.claim('k', 'f', 1, undefined, 0);
+    const entry = window.claim('k', 'f', 1, undefined, 1);
+    expect(entry?.outcome).toBeUndefined();
     const seen: Outcome[] = [];
-    if (lookup.kind === 'running') lookup.wait((outcome) => seen.push(outcome));
+    if (entry) window.wait(entry, (outcome) => seen.push(outcome));
     window.finish('k', ok('late'), 2);
     expect(seen).toEqual([ok('late')]);
   });
 
-  it('calls the same key with other input a conflict', () => {
+  it('tells a reused key with other input from a repeat', () => {
     const window = new IdempotencyWindow(10, 1_000);
-    window.begin('k', () => 'add:1', 0);
-    expect(window.begin('k', () => 'add:2', 1)).toEqual({ kind: 'conflict' });
+    window.claim('k', 'add', { a: 1 }, undefined, 0);
+    const entry = window.claim('k', 'add', { a: 2 }, undefined, 1);
+    expect(entry && isSameCall(entry, 'add', { a: 2 }, undefined)).toBe(false);
+    expect(entry && isSameCall(entry, 'add', { a: 1 }, undefined)).toBe(true);
+    expect(entry && isSameCall(entry, 'sub', { a: 1 }, undefined)).toBe(false);
   });
 
   it('forgets outcomes after ttlMs: a repeat then runs again', () => {
     const window = new IdempotencyWindow(10, 100);
-    window.begin('k', () => 'f', 0);
+    window.claim('k', 'f', 1, undefined, 0);
     window.finish('k', ok(1), 0);
-    expect(window.begin('k', () => 'f', 99).kind).toBe('done');
-    expect(window.begin('k', () => 'f', 100)).toEqual({ kind: 'new' });
+    expect(window.claim('k', 'f', 1, undefined, 99)?.outcome).toEqual(ok(1));
+    expect(window.claim('k', 'f', 1, undefined, 100)).toBeUndefined();
   });
 
   it('keeps at most maxKeys keys, evicting the oldest', () => {
     const window = new IdempotencyWindow(2, 1_000);
     for (const key of ['a', 'b', 'c']) {
-      window.begin(key, () => 'f', 0);
+      window.claim(key, 'f', 1, undefined, 0);
       window.finish(key, ok(key), 0);
     }
     expect(window.size).toBe(2);
-    expect(window.begin('a', () => 'f', 1)).toEqual({ kind: 'new' });
-    expect(window.begin('c', () => 'f', 1).kind).toBe('done');
+    expect(window.claim('a', 'f', 1, undefined, 1)).toBeUndefined();
+    expect(window.claim('c', 'f', 1, undefined, 1)?.outcome).toEqual(ok('c'));
+  });
+
+  it('stays bounded through many more keys than it holds', () => {
+    const window = new IdempotencyWindow(100, 1_000);
+    for (let i = 0; i < 10_000; i++) {
+      window.claim(`k${i}`, 'f', i, undefined, i);
+      window.finish(`k${i}`, ok(i), i);
+    }
+    expect(window.size).toBe(100);
+    expect(window.claim('k9999', 'f', 9999, undefined, 10_000)?.outcome).toEqual(ok(9999));
   });
 });
