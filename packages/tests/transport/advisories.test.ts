@@ -2,9 +2,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createDeflateRaw, deflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { type ServerWebSocket, WebSocketServer } from '@switchboard/server/transport';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { echo, MiB, memoryInUse, pseudoRandomBytes, type RunningServer, startServer } from './harness.js';
+import {
+  echo,
+  failOnUncaughtException,
+  MiB,
+  memoryInUse,
+  pseudoRandomBytes,
+  type RunningServer,
+  startServer,
+} from './harness.js';
 import { type ClientFrame, newKey, OP, RawPeer, rawConnect, rawHttp, upgradeRequest } from './raw-peer.js';
 import { once, within } from './wait.js';
 
@@ -13,21 +21,8 @@ import { once, within } from './wait.js';
 
 vi.setConfig({ testTimeout: 20_000, hookTimeout: 20_000 });
 
-const uncaught = vi.fn();
-beforeAll(() => {
-  process.on('uncaughtException', uncaught);
-});
-afterEach(() => {
-  // CVE-2022-21676 and friends: no peer input may throw out of the socket path.
-  try {
-    expect(uncaught).not.toHaveBeenCalled();
-  } finally {
-    uncaught.mockClear();
-  }
-});
-afterAll(() => {
-  process.off('uncaughtException', uncaught);
-});
+// CVE-2022-21676 and friends: no peer input may throw out of the socket path.
+failOnUncaughtException();
 
 const DEFLATE_OFFER = 'Sec-WebSocket-Extensions: permessage-deflate';
 

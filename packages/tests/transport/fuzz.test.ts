@@ -1,7 +1,15 @@
 import { FrameParser, type FrameSink, isValidCloseCode, type ProtocolError } from '@switchboard/server/transport';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MiB, memoryInUse, pseudoRandomBytes, type RunningServer, startServer, utf8Bytes } from './harness.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  failOnUncaughtException,
+  MiB,
+  memoryInUse,
+  pseudoRandomBytes,
+  type RunningServer,
+  startServer,
+  utf8Bytes,
+} from './harness.js';
 import { type ClientFrame, encodeClientFrame, OP, RawPeer, readClose, type ServerFrame } from './raw-peer.js';
 
 // Property tests for the RFC 6455 frame layer (reliability.md §2 #24, §3.2):
@@ -11,20 +19,7 @@ import { type ClientFrame, encodeClientFrame, OP, RawPeer, readClose, type Serve
 
 vi.setConfig({ testTimeout: 40_000, hookTimeout: 10_000 });
 
-const uncaught = vi.fn();
-beforeAll(() => {
-  process.on('uncaughtException', uncaught);
-});
-afterEach(() => {
-  try {
-    expect(uncaught).not.toHaveBeenCalled();
-  } finally {
-    uncaught.mockClear();
-  }
-});
-afterAll(() => {
-  process.off('uncaughtException', uncaught);
-});
+failOnUncaughtException();
 
 // ── a model of valid client traffic ─────────────────────────────────────────
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { type ServerWebSocket, WebSocketServer, type WebSocketServerOptions } from '@switchboard/server/transport';
+import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { once } from './wait.js';
 
 export type ServerOptions = Omit<WebSocketServerOptions, 'port' | 'host' | 'server' | 'noServer'>;
@@ -106,4 +107,22 @@ export function utf8Bytes(length: number, seed = 7): Buffer {
     offset += sample.length;
   }
   return out;
+}
+
+/** Fails the test after which an exception escaped to the process (none may, whatever the peer sends). */
+export function failOnUncaughtException(): void {
+  const uncaught = vi.fn();
+  beforeAll(() => {
+    process.on('uncaughtException', uncaught);
+  });
+  afterEach(() => {
+    try {
+      expect(uncaught).not.toHaveBeenCalled();
+    } finally {
+      uncaught.mockClear();
+    }
+  });
+  afterAll(() => {
+    process.off('uncaughtException', uncaught);
+  });
 }
