@@ -4,16 +4,16 @@
 // and ratios to ws+bufferutil, then one markdown summary block for docs. Raw results go to
 // bench/results/echo-<time>.json (gitignored).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import type { Contender } from './contenders.js';
 import { BASELINE_ID, CONTENDERS, select } from './contenders.js';
-import { int, parse } from './lib/args.js';
-import { enablePinning, ROOT, runClient, ServerProcess } from './lib/proc.js';
-import { waitForQuiet } from './lib/quiet.js';
+import { flags, int, parseOrHelp, selectOrExit } from './lib/args.js';
+import { Harness } from './lib/harness.js';
+import { machine, say } from './lib/out.js';
+import { enablePinning, runClient } from './lib/proc.js';
 import * as fmt from './lib/report.js';
 import type { HandshakeResult, LoadResult, MemoryResult, Results } from './lib/results.js';
 import { append, DISTURBED_CORES, disturbed, otherCores } from './lib/results.js';
+import { saveRaw } from './lib/save.js';
 import { printTables, summaryBlock } from './lib/summary.js';
 
 const USAGE = `usage: tsx bench/echo/run.ts [options]
@@ -29,7 +29,7 @@ const USAGE = `usage: tsx bench/echo/run.ts [options]
   --pin                    pin servers to CPU 0 and load generators to CPU 1 (taskset)
   --skip-throughput, --skip-handshakes, --skip-memory`;
 
-const o = parse(
+const o = parseOrHelp(
   {
     only: { type: 'string' },
     runs: { type: 'string', default: '3' },
@@ -48,17 +48,7 @@ const o = parse(
   },
   USAGE,
 );
-if (o.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
-let contenders: Contender[];
-try {
-  contenders = select(o.only);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(2);
-}
+const contenders = selectOrExit(select, o.only);
 const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 600_000);
 const warmupMs = int('warmup-ms', o['warmup-ms'], 0, 60_000);
@@ -69,76 +59,22 @@ const opcode = o.opcode === 'text' ? 'text' : 'binary';
 const memoryConnections = int('memory-connections', o['memory-connections'], 1, 50_000);
 if (o.pin) enablePinning();
 
-const BUSY_THRESHOLD = 0.15; // share of all CPUs used by others before a run
-const QUIET_WAIT_MS = 20_000;
 const timing = { 'warmup-ms': warmupMs, 'duration-ms': durationMs };
 const clientTimeout = warmupMs + durationMs + 60_000;
 
-const say = (line: string): void => void process.stdout.write(`${line}\n`);
-const failedToStart = new Map<string, string>();
-const runFailures: string[] = [];
-const disturbedRuns: string[] = [];
-let timedRuns = 0;
-/** Quiet-waits that may still time out in a row before run.ts stops waiting. */
-let busyWaitsLeft = 2;
-const raw: Record<string, unknown[]> = {};
-
-function loud(lines: readonly string[]): void {
-  const bar = '!'.repeat(78);
-  process.stderr.write(`\n${bar}\n${lines.map((l) => `!!! ${l}`).join('\n')}\n${bar}\n\n`);
-}
-
-/** `{ port: 1 }` -> `['--port', '1']` for the client scripts. */
-function flags(options: Record<string, string | number>): string[] {
-  return Object.entries(options).flatMap(([k, v]) => [`--${k}`, `${v}`]);
-}
-
-/**
- * Starts the contender's server, runs `fn`, stops the server. For timed runs, first waits
- * (bounded) for the machine to be quiet. null if anything failed; failures are reported loudly,
- * and a contender whose server does not start is skipped from then on.
- */
-async function withServer<T>(
-  c: Contender,
-  what: string,
-  timed: boolean,
-  fn: (server: ServerProcess) => Promise<T>,
-): Promise<T | null> {
-  if (failedToStart.has(c.id)) return null;
-  if (timed && busyWaitsLeft > 0) {
-    const busy = await waitForQuiet(BUSY_THRESHOLD, QUIET_WAIT_MS, (b) =>
-      say(`  ... other processes keep the machine ${fmt.pct(b)} busy; waiting up to ${QUIET_WAIT_MS / 1000} s`),
-    );
-    busyWaitsLeft = busy > BUSY_THRESHOLD ? busyWaitsLeft - 1 : 2;
-    if (busyWaitsLeft === 0) say('  ... the machine stays busy: no more waiting; disturbed runs will be flagged');
-  }
-  let server: ServerProcess;
-  try {
-    server = await ServerProcess.start(c);
-  } catch (err) {
-    const reason = (err as Error).message;
-    failedToStart.set(c.id, reason);
-    loud([`SKIPPING ${c.label}: its server failed to start`, ...reason.split('\n')]);
-    return null;
-  }
-  try {
+const harness = new Harness<Contender>({
+  mark: '!!!',
+  sayWhenGivingUp: true,
+  onStart: (c, server) => {
     if (c.id === 'ws' && server.info.mask !== 'bufferutil') {
-      loud([
+      harness.loud([
         `ws server reports mask=${String(server.info.mask)}: bufferutil is not active, "ws+bufferutil" is mislabelled`,
       ]);
     }
-    const result = await fn(server);
-    raw[`${c.id} ${what}`] = [...(raw[`${c.id} ${what}`] ?? []), result];
-    return result;
-  } catch (err) {
-    const message = `${c.label} ${what}: ${(err as Error).message}`;
-    runFailures.push(message);
-    loud([`RUN FAILED: ${message}`]);
-    return null;
-  } finally {
-    await server.stop();
-  }
-}
+  },
+});
+const disturbedRuns: string[] = [];
+let timedRuns = 0;
 
 /** Progress-line suffix for a timed run; records it when other processes disturbed it. */
 function cpuNote(c: Contender, what: string, r: LoadResult | HandshakeResult): string {
@@ -151,11 +87,9 @@ function cpuNote(c: Contender, what: string, r: LoadResult | HandshakeResult): s
 }
 
 // ---------------------------------------------------------------------------------------------
-const cpus = os.cpus();
-const machine = `Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}`;
 const started = new Date();
 const results: Results = { echo: new Map(), handshakes: new Map(), memory: new Map() };
-say(`Echo benchmark — ${machine}`);
+say(`Echo benchmark — ${machine()}`);
 say(
   `contenders: ${contenders.map((c) => c.id).join(', ')}; ${runs} run(s) of ${warmupMs} ms warm-up + ${durationMs} ms` +
     `${o.pin ? '; servers pinned to CPU 0, load generators to CPU 1' : ''}`,
@@ -167,7 +101,7 @@ if (!o['skip-throughput']) {
     for (let run = 1; run <= runs; run++) {
       for (const c of contenders) {
         const what = `echo ${fmt.sizeLabel(size)}`;
-        const r = await withServer(c, what, true, (server) => {
+        const r = await harness.withServer(c, what, true, (server) => {
           const args = flags({ port: server.port, protocol: c.protocol, size, connections, window, opcode, ...timing });
           return runClient<LoadResult>('load.ts', args, server, clientTimeout);
         });
@@ -184,7 +118,7 @@ if (!o['skip-handshakes']) {
   say('\n== Handshakes: connect + upgrade + close, 50 at a time ==');
   for (let run = 1; run <= runs; run++) {
     for (const c of contenders) {
-      const r = await withServer(c, 'handshakes', true, (server) => {
+      const r = await harness.withServer(c, 'handshakes', true, (server) => {
         const args = flags({ port: server.port, protocol: c.protocol, ...timing });
         return runClient<HandshakeResult>('handshakes.ts', args, server, clientTimeout);
       });
@@ -201,7 +135,7 @@ if (!o['skip-handshakes']) {
 if (!o['skip-memory']) {
   say(`\n== Idle memory: ${fmt.int(memoryConnections)} open connections ==`);
   for (const c of contenders) {
-    const r = await withServer(c, 'idle memory', false, (server) => {
+    const r = await harness.withServer(c, 'idle memory', false, (server) => {
       const args = flags({ port: server.port, protocol: c.protocol, connections: memoryConnections });
       return runClient<MemoryResult>('idle-memory.ts', args, server, 200_000);
     });
@@ -219,7 +153,7 @@ const baseline = CONTENDERS.find((c) => c.id === BASELINE_ID) ?? contenders[0];
 if (baseline) {
   const ctx = {
     contenders,
-    notRun: new Set(failedToStart.keys()),
+    notRun: new Set(harness.failedToStart.keys()),
     baseline,
     sizes,
     runs,
@@ -229,7 +163,7 @@ if (baseline) {
     window,
     opcode,
     memoryConnections,
-    machine,
+    machine: machine(),
     date: started.toISOString().slice(0, 10),
   };
   printTables(results, ctx, say);
@@ -238,26 +172,23 @@ if (baseline) {
         `${disturbedRuns.length} of ${timedRuns} timed runs were disturbed by other processes (> ${DISTURBED_CORES} cores).`,
       ]
     : [];
-  say(`\n${summaryBlock(results, ctx, warnings)}`);
+  say(summaryBlock(results, ctx, warnings));
 }
 
 if (disturbedRuns.length > 0) {
-  loud([
+  harness.loud([
     `${disturbedRuns.length} of ${timedRuns} timed runs shared the machine with other busy processes:`,
     ...disturbedRuns.slice(0, 10),
     'Medians leave those runs out when a measurement has undisturbed ones. Rerun on an idle machine.',
   ]);
 }
-for (const [id, reason] of failedToStart) loud([`NOT RUN: ${id} (server failed to start)`, ...reason.split('\n')]);
-for (const f of runFailures) loud([`FAILED RUN: ${f}`]);
-
-const file = `${ROOT}bench/results/echo-${started.toISOString().replace(/[:.]/g, '-')}.json`;
-try {
-  mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  const report = { machine, started, options: o, failedToStart: Object.fromEntries(failedToStart), runFailures, raw };
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  say(`raw results: ${file}`);
-} catch (err) {
-  process.stderr.write(`could not write ${file}: ${(err as Error).message}\n`);
-}
-process.exit(failedToStart.size > 0 || runFailures.length > 0 ? 1 : 0);
+harness.reportFailures();
+saveRaw('echo', started, {
+  machine: machine(),
+  started,
+  options: o,
+  failedToStart: Object.fromEntries(harness.failedToStart),
+  runFailures: harness.runFailures,
+  raw: harness.raw,
+});
+process.exit(harness.failed ? 1 : 0);

@@ -5,13 +5,15 @@
 // CPU per delivery, for Switchboard (server.publish), the thin ws layer (loop over sockets),
 // socket.io (io.to(room).emit) and tRPC (EventEmitter-backed subscription). Ratios ÷ thin ws.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { int, parse } from '../echo/lib/args.js';
-import { enablePinning, ROOT, runClient } from '../echo/lib/proc.js';
+import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
+import { Harness } from '../echo/lib/harness.js';
+import { machine, say, summary } from '../echo/lib/out.js';
+import { enablePinning, runClient } from '../echo/lib/proc.js';
 import * as fmt from '../echo/lib/report.js';
 import { DISTURBED_CORES, disturbed, medianOf, usable } from '../echo/lib/results.js';
+import { saveRaw } from '../echo/lib/save.js';
 import type { RpcContender } from '../rpc/common.js';
-import { BASELINE_ID, CONTENDERS, flags, Harness, machine, say, select, useSwitchboardFrom } from '../rpc/common.js';
+import { BASELINE_ID, CONTENDERS, select, useSwitchboardFrom } from '../rpc/common.js';
 import type { PhaseResult } from '../rpc/servers/control.js';
 
 const USAGE = `usage: tsx bench/fanout/run.ts [options]
@@ -23,7 +25,7 @@ const USAGE = `usage: tsx bench/fanout/run.ts [options]
   --rate N            publishes/s in the fixed-rate phase (default 20, i.e. 40k deliveries/s at 2000)
   --from dist|src     where @switchboard/* are loaded from (default dist)
   --pin               servers on CPU 0, subscriber processes on CPU 1`;
-const o = parse(
+const o = parseOrHelp(
   {
     only: { type: 'string' },
     runs: { type: 'string', default: '3' },
@@ -37,17 +39,7 @@ const o = parse(
   },
   USAGE,
 );
-if (o.help) {
-  say(USAGE);
-  process.exit(0);
-}
-let contenders: RpcContender[];
-try {
-  contenders = select(o.only);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(2);
-}
+const contenders = selectOrExit(select, o.only);
 const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 120_000);
 const subscribers = int('subscribers', o.subscribers, 1, 19_000);
@@ -111,7 +103,7 @@ function combine(parts: ProcOut[], index: number): PhaseRun {
   };
 }
 
-const harness = new Harness();
+const harness = new Harness<RpcContender>();
 const results = new Map<string, { sat: PhaseRun; rate: PhaseRun }[]>();
 const disturbedRuns: string[] = [];
 const started = new Date();
@@ -262,9 +254,7 @@ const md = contenders.map((c) => {
   ];
 });
 say(
-  [
-    '',
-    '==================== summary (paste into docs) ====================',
+  summary([
     `Fan-out benchmark (\`tsx bench/fanout/run.ts\`), ${started.toISOString().slice(0, 10)}: ${machine()}.`,
     `1 publisher inside the server process → ${fmt.int(subscribers)} subscriber connections on one channel, subscribers`,
     `in ${procs} process(es) on 127.0.0.1 (raw sockets). Saturation: one publish per event-loop turn for ${durationMs / 1000} s,`,
@@ -283,19 +273,8 @@ say(
       ],
       md,
     ),
-    '===================================================================',
-  ].join('\n'),
+  ]),
 );
 harness.reportFailures();
-const file = `${ROOT}bench/results/fanout-${started.toISOString().replace(/[:.]/g, '-')}.json`;
-try {
-  mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  writeFileSync(
-    file,
-    `${JSON.stringify({ machine: machine(), started, options: o, from, raw: harness.raw }, null, 2)}\n`,
-  );
-  say(`raw results: ${file}`);
-} catch (err) {
-  process.stderr.write(`could not write ${file}: ${(err as Error).message}\n`);
-}
+saveRaw('fanout', started, { machine: machine(), started, options: o, from, raw: harness.raw });
 process.exit(harness.failed ? 1 : 0);

@@ -3,12 +3,14 @@
 // plus a message handler), tRPC 11 and socket.io 4. Raw-socket clients (bench/fanout/raw.ts) keep
 // the client process small. Medians over --runs; ratios ÷ ws. Raw: bench/results/memory-<time>.json.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { int, parse } from '../echo/lib/args.js';
-import { ROOT, runClient } from '../echo/lib/proc.js';
+import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
+import { Harness } from '../echo/lib/harness.js';
+import { machine, say, summary } from '../echo/lib/out.js';
+import { runClient } from '../echo/lib/proc.js';
 import * as fmt from '../echo/lib/report.js';
+import { saveRaw } from '../echo/lib/save.js';
 import type { RpcContender } from '../rpc/common.js';
-import { CONTENDERS, flags, Harness, machine, say, select, useSwitchboardFrom } from '../rpc/common.js';
+import { CONTENDERS, select, useSwitchboardFrom } from '../rpc/common.js';
 
 const USAGE = `usage: tsx bench/memory/run.ts [options]
   --only a,b          contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
@@ -16,7 +18,7 @@ const USAGE = `usage: tsx bench/memory/run.ts [options]
   --connections N     connections (default 10000)
   --duration-ms N     settle time before each reading (default 1000)
   --from dist|src     where @switchboard/* are loaded from (default dist)`;
-const o = parse(
+const o = parseOrHelp(
   {
     only: { type: 'string' },
     runs: { type: 'string', default: '1' },
@@ -27,17 +29,7 @@ const o = parse(
   },
   USAGE,
 );
-if (o.help) {
-  say(USAGE);
-  process.exit(0);
-}
-let contenders: RpcContender[];
-try {
-  contenders = select(o.only);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(2);
-}
+const contenders = selectOrExit(select, o.only);
 const runs = int('runs', o.runs, 1, 20);
 const connections = int('connections', o.connections, 1, 19_000);
 const settleMs = int('duration-ms', o['duration-ms'], 0, 60_000);
@@ -53,7 +45,7 @@ interface MemOut {
   gcForced: boolean;
   closedEarly: number;
 }
-const harness = new Harness();
+const harness = new Harness<RpcContender>();
 const results = new Map<string, MemOut[]>();
 const started = new Date();
 say(`Memory benchmark — ${machine()}`);
@@ -127,27 +119,14 @@ say(
   '  (+sub = growth when every connection subscribes once; RSS moves in steps of ±1–2 KiB/conn, heap is the stable part)',
 );
 say(
-  [
-    '',
-    '==================== summary (paste into docs) ====================',
+  summary([
     `Memory benchmark (\`tsx bench/memory/run.ts\`), ${started.toISOString().slice(0, 10)}: ${machine()}.`,
     `Server RSS / JS heap growth per connection with ${fmt.int(connections)} raw-socket connections open (idle), then per`,
     `connection when each subscribes to one channel; after forced GC; median of ${runs} run(s); Switchboard from ${from}.`,
     '',
     fmt.markdownTable(header, rows),
-    '===================================================================',
-  ].join('\n'),
+  ]),
 );
 harness.reportFailures();
-const file = `${ROOT}bench/results/memory-${started.toISOString().replace(/[:.]/g, '-')}.json`;
-try {
-  mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  writeFileSync(
-    file,
-    `${JSON.stringify({ machine: machine(), started, options: o, from, raw: harness.raw }, null, 2)}\n`,
-  );
-  say(`raw results: ${file}`);
-} catch (err) {
-  process.stderr.write(`could not write ${file}: ${(err as Error).message}\n`);
-}
+saveRaw('memory', started, { machine: machine(), started, options: o, from, raw: harness.raw });
 process.exit(harness.failed ? 1 : 0);

@@ -4,13 +4,15 @@
 // processes, stop; contenders interleaved run by run; medians of the undisturbed runs, as ratios
 // to the thin layer. Raw results: bench/results/rpc-<time>.json (gitignored).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { int, parse } from '../echo/lib/args.js';
-import { enablePinning, ROOT, runClient } from '../echo/lib/proc.js';
+import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
+import { Harness } from '../echo/lib/harness.js';
+import { machine, say, summary } from '../echo/lib/out.js';
+import { enablePinning, runClient } from '../echo/lib/proc.js';
 import * as fmt from '../echo/lib/report.js';
 import { DISTURBED_CORES, disturbed, medianOf, otherCores, usable } from '../echo/lib/results.js';
+import { saveRaw } from '../echo/lib/save.js';
 import type { RpcContender } from './common.js';
-import { BASELINE_ID, CONTENDERS, flags, Harness, machine, say, select, useSwitchboardFrom } from './common.js';
+import { BASELINE_ID, CONTENDERS, select, useSwitchboardFrom } from './common.js';
 
 const USAGE = `usage: tsx bench/rpc/run.ts [options]
   --only a,b          contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
@@ -23,7 +25,7 @@ const USAGE = `usage: tsx bench/rpc/run.ts [options]
   --from dist|src     where @switchboard/* are loaded from (default dist: build first)
   --pin               servers on CPU 0, load generators on CPU 1 (taskset)`;
 
-const o = parse(
+const o = parseOrHelp(
   {
     only: { type: 'string' },
     runs: { type: 'string', default: '3' },
@@ -38,17 +40,7 @@ const o = parse(
   },
   USAGE,
 );
-if (o.help) {
-  say(USAGE);
-  process.exit(0);
-}
-let contenders: RpcContender[];
-try {
-  contenders = select(o.only);
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(2);
-}
+const contenders = selectOrExit(select, o.only);
 const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 600_000);
 const warmupMs = int('warmup-ms', o['warmup-ms'], 0, 60_000);
@@ -86,7 +78,7 @@ function combine(parts: LoadOut[]): RunResult {
   };
 }
 
-const harness = new Harness();
+const harness = new Harness<RpcContender>();
 const results = new Map<string, RunResult[]>();
 const disturbedRuns: string[] = [];
 const started = new Date();
@@ -184,9 +176,7 @@ const mdRows = contenders.map((c) => {
   ];
 });
 say(
-  [
-    '',
-    '==================== summary (paste into docs) ====================',
+  summary([
     `RPC benchmark (\`tsx bench/rpc/run.ts\`), ${started.toISOString().slice(0, 10)}: ${machine()}.`,
     `Validated \`add\` ({a, b} → number, zod), ${connections} connections × ${inflight} calls in flight, server and`,
     `${loadProcs} load process(es) on 127.0.0.1; median of ${runs} × ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up;`,
@@ -194,19 +184,8 @@ say(
     ...(disturbedRuns.length ? [`Warning: ${disturbedRuns.length} run(s) disturbed by other processes.`] : []),
     '',
     fmt.markdownTable(['server', 'calls/s', 'p50 µs', 'p99 µs', 'server µs/call', 'CPU server / load'], mdRows),
-    '===================================================================',
-  ].join('\n'),
+  ]),
 );
 harness.reportFailures();
-const file = `${ROOT}bench/results/rpc-${started.toISOString().replace(/[:.]/g, '-')}.json`;
-try {
-  mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  writeFileSync(
-    file,
-    `${JSON.stringify({ machine: machine(), started, options: o, from, raw: harness.raw }, null, 2)}\n`,
-  );
-  say(`raw results: ${file}`);
-} catch (err) {
-  process.stderr.write(`could not write ${file}: ${(err as Error).message}\n`);
-}
+saveRaw('rpc', started, { machine: machine(), started, options: o, from, raw: harness.raw });
 process.exit(harness.failed ? 1 : 0);

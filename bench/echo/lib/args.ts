@@ -34,3 +34,28 @@ export function oneOf<T extends string>(name: string, value: string | boolean | 
   }
   return found;
 }
+
+/** `parse`, then on --help prints the usage and exits 0. */
+export function parseOrHelp<T extends OptionTypes>(options: T, usage: string): ReturnType<typeof parse<T>> {
+  const values = parse(options, usage);
+  if ((values as { help?: unknown }).help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return values;
+}
+
+/** The contenders named by --only (`select` throws on an unknown name); exits 2 with its message. */
+export function selectOrExit<C>(select: (list: string | undefined) => C[], list: string | undefined): C[] {
+  try {
+    return select(list);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+/** `{ port: 1 }` -> `['--port', '1']` for the client scripts. */
+export function flags(options: Record<string, string | number>): string[] {
+  return Object.entries(options).flatMap(([k, v]) => [`--${k}`, `${v}`]);
+}

@@ -1,6 +1,7 @@
 // The tables run.ts prints at the end, and the markdown block meant for docs.
 
 import type { Contender } from '../contenders.js';
+import { summary } from './out.js';
 import * as fmt from './report.js';
 import type { Results } from './results.js';
 import { DISTURBED_CORES, disturbed, medianOf, usable } from './results.js';
@@ -173,8 +174,7 @@ export function summaryBlock(r: Results, ctx: ReportContext, warnings: readonly 
       cell(fmt.fixed(m.memory(c.id), 1), m.memoryRatio(c.id)),
     ];
   });
-  return [
-    '==================== summary (paste into docs) ====================',
+  return summary([
     `Echo benchmark (\`npm run bench:echo\`), ${ctx.date}: ${ctx.machine}.`,
     `Server and load generator in separate processes on 127.0.0.1; echo: ${ctx.connections} connections × ${ctx.window}`,
     `${ctx.opcode} messages in flight, median of ${ctx.runs} × ${ctx.durationMs / 1000} s after ${ctx.warmupMs / 1000} s warm-up;`,
@@ -183,6 +183,5 @@ export function summaryBlock(r: Results, ctx: ReportContext, warnings: readonly 
     ...warnings.map((w) => `Warning: ${w}`),
     '',
     fmt.markdownTable(header, rows),
-    '===================================================================',
-  ].join('\n');
+  ]);
 }
