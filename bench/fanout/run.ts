@@ -257,7 +257,7 @@ say(
   summary([
     `Fan-out benchmark (\`tsx bench/fanout/run.ts\`), ${started.toISOString().slice(0, 10)}: ${machine()}.`,
     `1 publisher inside the server process → ${fmt.int(subscribers)} subscriber connections on one channel, subscribers`,
-    `in ${procs} process(es) on 127.0.0.1 (raw sockets). Saturation: one publish per event-loop turn for ${durationMs / 1000} s,`,
+    `in ${procs} process(es) on 127.0.0.1 (raw sockets). Saturation: 10 publishes per event-loop turn for ${durationMs / 1000} s,`,
     `deliveries/s from first publish to last delivery; fixed rate: ${rate} publishes/s (${fmt.int(rate * subscribers)} deliveries/s).`,
     `Median of ${runs} run(s); Switchboard from ${from}. Ratio relative to ${base?.label}.`,
     ...(disturbedRuns.length ? [`Warning: ${disturbedRuns.length} run(s) disturbed by other processes.`] : []),
