@@ -38,7 +38,8 @@ interface PendingCall {
   sent: boolean;
   resolve: (value: unknown) => void;
   reject: (error: RpcError) => void;
-  deadline: ReturnType<typeof setTimeout>;
+  timeoutMs: number;
+  deadlineAtMs: number;
   /** Set while queued: rejects with UNAVAILABLE after queue.maxAgeMs. */
   expiry: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
@@ -102,6 +103,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   #nextDelayMs: number | undefined;
   #closeCode: number | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineAtMs = Number.POSITIVE_INFINITY;
   #stableTimer: ReturnType<typeof setTimeout> | undefined;
   /** Calls by id, in the order they were made (the queue order). */
   readonly #calls = new Map<number, PendingCall>();
@@ -161,10 +164,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         : { type: 'call', id, name, input: json, meta, key, timeoutMs },
     );
     return new Promise<unknown>((resolve, reject) => {
-      const deadline = setTimeout(
-        () => this.#settleCall(id, new RpcError('TIMEOUT', `no result within ${timeoutMs} ms`), true),
-        timeoutMs,
-      );
+      const deadlineAtMs = Date.now() + timeoutMs;
+      this.#armDeadline(deadlineAtMs);
       const onAbort = signal && (() => this.#settleCall(id, new RpcError('CANCELLED', 'aborted by the caller'), true));
       if (onAbort) signal?.addEventListener('abort', onAbort, { once: true });
       const call: PendingCall = {
@@ -175,7 +176,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         sent: false,
         resolve,
         reject,
-        deadline,
+        timeoutMs,
+        deadlineAtMs,
         expiry: undefined,
         signal,
         onAbort,
@@ -184,6 +186,32 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       if (connected) this.#sendCall(call);
       else this.#enqueue(call);
     });
+  }
+
+  /**
+   * One timer for all deadlines, armed for the earliest: calls mostly share a timeout, so
+   * a call usually costs no timer of its own.
+   */
+  #armDeadline(atMs: number): void {
+    if (atMs >= this.#deadlineAtMs) return;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineAtMs = atMs;
+    this.#deadlineTimer = setTimeout(() => this.#expireCalls(), Math.max(0, atMs - Date.now()));
+  }
+
+  #expireCalls(): void {
+    this.#deadlineTimer = undefined;
+    this.#deadlineAtMs = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const call of this.#calls.values()) {
+      if (call.deadlineAtMs <= now) {
+        this.#settleCall(call.id, new RpcError('TIMEOUT', `no result within ${call.timeoutMs} ms`), true);
+      } else if (call.deadlineAtMs < next) {
+        next = call.deadlineAtMs;
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#armDeadline(next);
   }
 
   #sendCall(call: PendingCall): void {
@@ -223,7 +251,12 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     const call = this.#calls.get(id);
     if (call === undefined) return; // already settled: a late reply is dropped
     this.#calls.delete(id);
-    clearTimeout(call.deadline);
+    if (this.#calls.size === 0) {
+      // Nothing left to time out: no timer should keep the process alive.
+      clearTimeout(this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
+      this.#deadlineAtMs = Number.POSITIVE_INFINITY;
+    }
     this.#dequeue(call);
     if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
     if (tellServer && call.sent && this.#connection?.isOpen)
@@ -545,6 +578,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     this.#connection = undefined;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#stableTimer);
+    clearTimeout(this.#deadlineTimer);
     const target = onlineTarget();
     target?.removeEventListener('online', this.#onOnline);
     target?.removeEventListener('offline', this.#onOffline);

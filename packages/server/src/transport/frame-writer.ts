@@ -45,6 +45,14 @@ export function encodeFrame(opcode: number, payload: Uint8Array, rsv1 = false, f
   return frame;
 }
 
+/** A complete frame whose payload is `text`, encoded straight into the frame (`byteLength` given). */
+export function encodeTextFrame(opcode: number, text: string, byteLength: number): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(byteLength) + byteLength);
+  const offset = writeHeader(frame, 0, opcode, byteLength, true, false);
+  frame.write(text, offset, 'utf8');
+  return frame;
+}
+
 /** A frame header alone, for payloads large enough to be written without a copy. */
 export function encodeHeader(opcode: number, payloadLength: number, rsv1 = false, fin = true): Buffer {
   const header = Buffer.allocUnsafe(headerLength(payloadLength));

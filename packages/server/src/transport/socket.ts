@@ -3,7 +3,13 @@ import type { Socket } from 'node:net';
 import { CLOSE_CODES, isValidCloseCode, MAX_CONTROL_PAYLOAD_BYTES, OPCODES } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { FrameParser, type FrameParserLimits, type FrameSink } from './frame-parser.js';
-import { COPY_THRESHOLD_BYTES, encodeClosePayload, encodeFrame, encodeHeader } from './frame-writer.js';
+import {
+  COPY_THRESHOLD_BYTES,
+  encodeClosePayload,
+  encodeFrame,
+  encodeHeader,
+  encodeTextFrame,
+} from './frame-writer.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
@@ -230,7 +236,6 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       callback = options;
       options = undefined;
     }
-    const payload = toBuffer(data);
     const binary = options?.binary ?? typeof data !== 'string';
     const opcode = binary ? OPCODES.binary : OPCODES.text;
     if (this.#state !== 'open') {
@@ -238,6 +243,15 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       return;
     }
     const deflate = this.#deflate;
+    if (typeof data === 'string' && deflate === undefined && this.#pending.length === 0) {
+      // Short text goes straight into its frame: no intermediate Buffer.
+      const length = Buffer.byteLength(data);
+      if (length <= COPY_THRESHOLD_BYTES) {
+        this.#writeEncoded(encodeTextFrame(opcode, data, length), callback);
+        return;
+      }
+    }
+    const payload = toBuffer(data);
     if (deflate !== undefined && options?.compress !== false && payload.length >= deflate.threshold) {
       this.#sendCompressed(deflate, opcode, payload, callback);
       return;
