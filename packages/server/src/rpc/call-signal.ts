@@ -1,17 +1,18 @@
 import type { RpcError } from '@switchboard/contract';
+import type { KeyEntry } from './idempotency.js';
 
 /**
  * The abort state of one call. The AbortController is made only if the handler reads
  * `signal`: most handlers never do, and a controller per call is measurable.
  */
 export class CallSignal {
-  /** The call's idempotency key, if it has one. */
-  readonly key: string | undefined;
+  /** The call's entry in the idempotency window, if it has a key. */
+  readonly keyEntry: KeyEntry | undefined;
   #controller: AbortController | undefined;
   #reason: RpcError | undefined;
 
-  constructor(key?: string) {
-    this.key = key;
+  constructor(keyEntry?: KeyEntry) {
+    this.keyEntry = keyEntry;
   }
 
   get signal(): AbortSignal {

@@ -13,6 +13,8 @@ export interface KeyEntry {
   outcome: Outcome | undefined;
   waiters: Array<(outcome: Outcome) => void> | undefined;
   expiresAtMs: number;
+  /** Dropped from the window (evicted, expired or replaced). */
+  dropped: boolean;
 }
 
 /** Entries consumed from the front of the order before it is compacted. */
@@ -57,15 +59,15 @@ export class IdempotencyWindow {
   }
 
   /**
-   * The entry already holding `key`, or undefined after recording a new running call
-   * under it (the caller then runs it and calls finish()).
+   * The entry already holding `key` (a repeat), or undefined after recording a new
+   * running call under it: then `lastCreated` is that call's entry, for finish().
    */
   claim(key: string, name: string, input: unknown, meta: unknown, nowMs: number): KeyEntry | undefined {
     if (nowMs - this.#sweptAtMs >= SWEEP_EVERY_MS) this.#sweep(nowMs);
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
       if (existing.expiresAtMs > nowMs) return existing;
-      this.#entries.delete(key); // expired, not swept yet
+      existing.dropped = true; // expired, not swept yet
     }
     const entry: KeyEntry = {
       key,
@@ -75,17 +77,21 @@ export class IdempotencyWindow {
       outcome: undefined,
       waiters: undefined,
       expiresAtMs: Number.POSITIVE_INFINITY,
+      dropped: false,
     };
     this.#entries.set(key, entry);
     this.#order.push(entry);
+    this.lastCreated = entry;
     while (this.#entries.size > this.#maxKeys) this.#dropOldest();
     return undefined;
   }
 
-  /** Records how the call for `key` ended and answers everyone waiting on it. */
-  finish(key: string, outcome: Outcome, nowMs: number): void {
-    const entry = this.#entries.get(key);
-    if (entry === undefined || entry.outcome !== undefined) return;
+  /** The entry made by the last claim() that returned undefined. */
+  lastCreated: KeyEntry | undefined;
+
+  /** Records how the call under `entry` ended and answers everyone waiting on it. */
+  finish(entry: KeyEntry, outcome: Outcome, nowMs: number): void {
+    if (entry.outcome !== undefined) return;
     entry.outcome = outcome;
     entry.expiresAtMs = nowMs + this.#ttlMs;
     const waiters = entry.waiters;
@@ -108,14 +114,17 @@ export class IdempotencyWindow {
     this.#sweptAtMs = nowMs;
     while (this.#head < this.#order.length) {
       const entry = this.#order[this.#head] as KeyEntry;
-      if (this.#entries.get(entry.key) === entry && entry.expiresAtMs > nowMs) return;
+      if (!entry.dropped && entry.expiresAtMs > nowMs) return;
       this.#dropOldest();
     }
   }
 
   #dropOldest(): void {
     const entry = this.#order[this.#head++];
-    if (entry !== undefined && this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+    if (entry !== undefined && !entry.dropped) {
+      entry.dropped = true;
+      this.#entries.delete(entry.key);
+    }
     if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#order.length) {
       this.#order = this.#order.slice(this.#head);
       this.#head = 0;

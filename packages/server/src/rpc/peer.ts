@@ -58,11 +58,13 @@ function checkOutput(name: string, procedure: AnyContract['procedures'][string],
   return checked.value;
 }
 
-/** The result or error envelope of a call, as sent. */
+/** The result or error envelope of a call, as sent: built as text, one stringify of the value. */
 function outcomeText(id: RequestId, outcome: Outcome): string {
-  if (!outcome.ok) return JSON.stringify({ type: 'error', id, error: outcome.error });
-  const { output, meta } = outcome;
-  return JSON.stringify(meta === undefined ? { type: 'result', id, output } : { type: 'result', id, output, meta });
+  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
+  if (!outcome.ok) return `{"type":"error","id":${idText},"error":${JSON.stringify(outcome.error)}}`;
+  const output = outcome.output === undefined ? '' : `,"output":${JSON.stringify(outcome.output)}`;
+  const meta = outcome.meta === undefined ? '' : `,"meta":${JSON.stringify(outcome.meta)}`;
+  return `{"type":"result","id":${idText}${output}${meta}}`;
 }
 
 /** A subscription whose params are still being validated or authorized. */
@@ -158,7 +160,7 @@ export class Peer {
     }
     const { key } = envelope;
     if (key !== undefined && !this.#claimKey(envelope, key)) return;
-    const call = new CallSignal(key);
+    const call = new CallSignal(key === undefined ? undefined : this.#host.idempotency.lastCreated);
     let result: unknown;
     try {
       result = this.#run(envelope, call);
@@ -241,7 +243,7 @@ export class Peer {
 
   #settle(call: CallSignal, outcome: Outcome, text: string): void {
     // Kept even for an aborted call: a re-sent call with the key gets the real outcome.
-    if (call.key !== undefined) this.#host.idempotency.finish(call.key, outcome, Date.now());
+    if (call.keyEntry !== undefined) this.#host.idempotency.finish(call.keyEntry, outcome, Date.now());
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
     if (call.reason !== undefined) return;
     this.socket.send(text);
@@ -346,7 +348,8 @@ export class Peer {
     const mayReturn = code === 1006;
     const { reattachMs } = this.#host.options;
     for (const call of this.#calls.values()) {
-      if (mayReturn && call.key !== undefined && reattachMs > 0) setTimeout(() => call.abort(gone), reattachMs).unref();
+      if (mayReturn && call.keyEntry !== undefined && reattachMs > 0)
+        setTimeout(() => call.abort(gone), reattachMs).unref();
       else call.abort(gone);
     }
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id);

@@ -7,18 +7,20 @@ describe('IdempotencyWindow', () => {
   it('runs a new key, then answers a repeat with the stored outcome', () => {
     const window = new IdempotencyWindow(10, 1_000);
     expect(window.claim('k', 'add', { a: 1 }, undefined, 0)).toBeUndefined();
-    window.finish('k', ok(3), 10);
+    window.finish(window.lastCreated!, ok(3), 10);
     expect(window.claim('k', 'add', { a: 1 }, undefined, 20)?.outcome).toEqual(ok(3));
   });
 
   it('lets a repeat of a running call wait for its outcome', () => {
     const window = new IdempotencyWindow(10, 1_000);
     window.claim('k', 'f', 1, undefined, 0);
+    const running = window.lastCreated!;
     const entry = window.claim('k', 'f', 1, undefined, 1);
+    expect(entry).toBe(running);
     expect(entry?.outcome).toBeUndefined();
     const seen: Outcome[] = [];
     if (entry) window.wait(entry, (outcome) => seen.push(outcome));
-    window.finish('k', ok('late'), 2);
+    window.finish(running, ok('late'), 2);
     expect(seen).toEqual([ok('late')]);
   });
 
@@ -34,7 +36,7 @@ describe('IdempotencyWindow', () => {
   it('forgets outcomes after ttlMs: a repeat then runs again', () => {
     const window = new IdempotencyWindow(10, 100);
     window.claim('k', 'f', 1, undefined, 0);
-    window.finish('k', ok(1), 0);
+    window.finish(window.lastCreated!, ok(1), 0);
     expect(window.claim('k', 'f', 1, undefined, 99)?.outcome).toEqual(ok(1));
     expect(window.claim('k', 'f', 1, undefined, 100)).toBeUndefined();
   });
@@ -43,7 +45,7 @@ describe('IdempotencyWindow', () => {
     const window = new IdempotencyWindow(2, 1_000);
     for (const key of ['a', 'b', 'c']) {
       window.claim(key, 'f', 1, undefined, 0);
-      window.finish(key, ok(key), 0);
+      window.finish(window.lastCreated!, ok(key), 0);
     }
     expect(window.size).toBe(2);
     expect(window.claim('a', 'f', 1, undefined, 1)).toBeUndefined();
@@ -54,7 +56,7 @@ describe('IdempotencyWindow', () => {
     const window = new IdempotencyWindow(100, 1_000);
     for (let i = 0; i < 10_000; i++) {
       window.claim(`k${i}`, 'f', i, undefined, i);
-      window.finish(`k${i}`, ok(i), i);
+      window.finish(window.lastCreated!, ok(i), i);
     }
     expect(window.size).toBe(100);
     expect(window.claim('k9999', 'f', 9999, undefined, 10_000)?.outcome).toEqual(ok(9999));
