@@ -1,6 +1,7 @@
 import {
   type AnyContract,
   decodeValue,
+  type EncodedValue,
   encodeValue,
   issuesData,
   RpcError,
@@ -49,8 +50,10 @@ interface PendingCall {
 interface ActiveSubscription {
   id: number;
   channel: string;
-  /** The subscribe envelope, re-sent after every reconnect. */
-  text: string | undefined;
+  /** The encoded params; undefined until validated. */
+  params: EncodedValue | undefined;
+  /** The position of the last message delivered (or of the stream when it was joined). */
+  position: { epoch: string; offset: number } | undefined;
   handlers: SubscribeHandlers<unknown>;
   /** The stream key while registered on the current connection. */
   key: string | undefined;
@@ -65,6 +68,23 @@ const noop = () => {};
 const STABLE_AFTER_MS = 5_000;
 /** Close codes after which reconnecting cannot help. */
 const TERMINAL_CLOSE_CODES = new Set([1002, 1008]);
+
+/** The subscribe envelope, resuming from the last position seen when there is one. */
+function subscribeText(subscription: ActiveSubscription): string {
+  const { id, channel, params, position } = subscription;
+  const envelope: Record<string, unknown> = { type: 'subscribe', id, name: channel, params: params?.json };
+  if (params?.meta !== undefined) envelope.meta = params.meta;
+  if (position !== undefined) envelope.from = `${position.epoch}:${position.offset}`;
+  return JSON.stringify(envelope);
+}
+
+/** `epoch:offset` → parts; undefined for anything else. */
+function parsePosition(position: unknown): { epoch: string; offset: number } | undefined {
+  if (typeof position !== 'string') return undefined;
+  const colon = position.lastIndexOf(':');
+  const offset = Number(position.slice(colon + 1));
+  return colon > 0 && Number.isSafeInteger(offset) ? { epoch: position.slice(0, colon), offset } : undefined;
+}
 
 function streamOf(channel: string, key: string): string {
   return `${channel}\u0000${key}`;
@@ -279,7 +299,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     const subscription: ActiveSubscription = {
       id,
       channel: name,
-      text: undefined,
+      params: undefined,
+      position: undefined,
       handlers: handlers as SubscribeHandlers<unknown>,
       key: undefined,
       confirmed: false,
@@ -307,14 +328,9 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       return;
     }
     if (!this.#subscriptions.has(id)) return; // unsubscribed meanwhile
-    const { json, meta } = encodeValue(params);
-    subscription.text = JSON.stringify(
-      meta === undefined
-        ? { type: 'subscribe', id, name: channel, params: json }
-        : { type: 'subscribe', id, name: channel, params: json, meta },
-    );
+    subscription.params = encodeValue(params);
     // Sent now if connected; otherwise every subscription is (re)sent when the connection opens.
-    if (this.#connection?.isOpen) this.#connection.send(subscription.text);
+    if (this.#connection?.isOpen) this.#connection.send(subscribeText(subscription));
   }
 
   #unsubscribe(subscription: ActiveSubscription, tellServer: boolean, reason?: RpcError): void {
@@ -322,7 +338,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     if (!this.#subscriptions.delete(id)) return;
     this.#leaveStream(subscription);
     subscription.rejectReady(reason ?? new RpcError('CANCELLED', 'unsubscribed'));
-    if (tellServer && subscription.text !== undefined && this.#connection?.isOpen) {
+    if (tellServer && subscription.params !== undefined && this.#connection?.isOpen) {
       this.#connection.send(JSON.stringify({ type: 'unsubscribe', id }));
     }
   }
@@ -394,7 +410,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     this.#setState('open');
     // Subscriptions first, then calls in the order they were made (re-sent ones keep their key).
     for (const subscription of this.#subscriptions.values()) {
-      if (subscription.text !== undefined) connection.send(subscription.text);
+      if (subscription.params !== undefined) connection.send(subscribeText(subscription));
     }
     for (const call of this.#calls.values()) {
       if (call.sent) continue;
@@ -499,7 +515,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         return;
       }
       case 'subscribed':
-        this.#onSubscribed(envelope.id as number, envelope.key);
+        this.#onSubscribed(envelope.id as number, envelope.key, envelope.position, envelope.gap === true);
         return;
       case 'message': {
         const subscribers = this.#streams.get(streamOf(envelope.channel, envelope.key));
@@ -510,8 +526,20 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         } catch {
           return;
         }
-        const meta = { channel: envelope.channel };
+        const position = parsePosition(envelope.position);
+        const meta = { channel: envelope.channel, position: envelope.position };
         for (const subscription of subscribers) {
+          // A replay after a reconnect may repeat what this subscription already has.
+          const seen = subscription.position;
+          if (
+            position !== undefined &&
+            seen !== undefined &&
+            seen.epoch === position.epoch &&
+            position.offset <= seen.offset
+          ) {
+            continue;
+          }
+          if (position !== undefined) subscription.position = position;
           try {
             subscription.handlers.onMessage(message, meta);
           } catch (error) {
@@ -534,7 +562,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     }
   }
 
-  #onSubscribed(id: number, key: string): void {
+  #onSubscribed(id: number, key: string, position: string, gap: boolean): void {
     const subscription = this.#subscriptions.get(id);
     if (subscription === undefined) return;
     subscription.key = key;
@@ -545,15 +573,18 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       this.#streams.set(stream, subscribers);
     }
     subscribers.add(subscription);
+    // First registration, or a gap: resume from the stream's position from now on.
+    // Otherwise the replay that follows moves the position message by message.
+    if (!subscription.confirmed || gap) subscription.position = parsePosition(position);
     if (!subscription.confirmed) {
       subscription.confirmed = true;
       subscription.resolveReady();
       return;
     }
-    // Registered again after a reconnect: what was published meanwhile was not seen.
-    const gap: GapInfo = { channel: subscription.channel, reason: 'reconnected' };
+    if (!gap) return;
+    const info: GapInfo = { channel: subscription.channel, reason: 'history' };
     try {
-      subscription.handlers.onGap?.(gap);
+      subscription.handlers.onGap?.(info);
     } catch (error) {
       reportLater(error);
     }

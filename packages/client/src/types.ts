@@ -38,21 +38,23 @@ export interface CallOptions {
 /** Messages were missed and cannot be replayed: reload what the stream describes. */
 export interface GapInfo {
   channel: string;
-  /** Why: the connection was lost and the subscription restored. */
-  reason: 'reconnected';
+  /** The server's history no longer holds what was missed, or it lost its history (a restart). */
+  reason: 'history';
 }
 
 /** Metadata of a channel message. */
 export interface MessageMeta {
   /** The channel the message came from. */
   channel: string;
+  /** `epoch:offset`, rising by one per message of the stream; opaque apart from that. */
+  position: string;
 }
 
 export interface SubscribeHandlers<Message> {
   onMessage: (message: Message, meta: MessageMeta) => void;
   /** The subscription has ended with this error (e.g. FORBIDDEN, BAD_REQUEST, UNAVAILABLE). */
   onError?: (error: RpcError) => void;
-  /** Messages may have been missed (the subscription was restored after a reconnect). */
+  /** Messages were missed and cannot be replayed (after a reconnect beyond the server's history). */
   onGap?: (info: GapInfo) => void;
 }
 

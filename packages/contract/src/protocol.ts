@@ -40,6 +40,8 @@ export interface SubscribeEnvelope {
   name: string;
   params?: unknown;
   meta?: unknown;
+  /** Resume: the position of the last message seen; the server sends what came after, if it still has it. */
+  from?: string;
 }
 
 export interface UnsubscribeEnvelope {
@@ -74,6 +76,10 @@ export interface SubscribedEnvelope {
   id: RequestId;
   /** The stream this subscription receives: `message` envelopes carry the same channel and key. */
   key: string;
+  /** The stream's position at registration (or of the last replayed message): resume from here. */
+  position: string;
+  /** Messages after `from` were lost: the history no longer holds them, or its epoch changed. */
+  gap?: true;
 }
 
 export interface MessageEnvelope {
@@ -82,6 +88,8 @@ export interface MessageEnvelope {
   key: string;
   data?: unknown;
   meta?: unknown;
+  /** `epoch:offset`: offsets rise by one per message of the stream; a new epoch means history was lost. */
+  position: string;
 }
 
 /** The server ended a subscription (e.g. it is shutting down); `error` says why. */
@@ -158,8 +166,13 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
       if (typeof message.name !== 'string' || message.name.length > MAX_NAME_LENGTH) {
         return problem(id, 'BAD_REQUEST', 'missing or invalid channel name');
       }
+      const from = message.from;
+      if (from !== undefined && (typeof from !== 'string' || from.length > MAX_ID_LENGTH)) {
+        return problem(id, 'BAD_REQUEST', 'from must be a position string');
+      }
       const subscribe: SubscribeEnvelope = { type, id, name: message.name, params: message.params };
       if (message.meta !== undefined) subscribe.meta = message.meta;
+      if (from !== undefined) subscribe.from = from;
       return subscribe;
     }
     case 'cancel':

@@ -15,7 +15,7 @@ import {
 } from '@switchboard/contract';
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker } from './broker/memory-broker.js';
-import { Fanout } from './rpc/fanout.js';
+import { Fanout, type Joined } from './rpc/fanout.js';
 import { IdempotencyWindow } from './rpc/idempotency.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './rpc/options.js';
 import { Peer, type PeerHost } from './rpc/peer.js';
@@ -70,7 +70,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     this.options = resolveServerOptions(options);
     this.router = options.router as unknown as Router<AnyContract, unknown>;
     this.#ownsBroker = options.broker === undefined;
-    this.#broker = options.broker ?? new MemoryBroker();
+    this.#broker = options.broker ?? new MemoryBroker(options.history);
     this.#fanout = new Fanout(this.#broker);
     this.idempotency = new IdempotencyWindow(this.options.idempotencyMaxKeys, this.options.idempotencyTtlMs);
   }
@@ -162,8 +162,8 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     socket.once('close', () => this.#peers.delete(peer));
   }
 
-  subscribe(peer: Peer, topic: string): Promise<void> {
-    return this.#fanout.add(peer, topic);
+  subscribe(peer: Peer, topic: string, from: string | undefined, onJoin: (joined: Joined) => boolean): Promise<void> {
+    return this.#fanout.add(peer, topic, from, onJoin);
   }
 
   unsubscribe(peer: Peer, topic: string): void {
@@ -187,7 +187,8 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     const parsedMessage = await parseOrThrow(channel.message, message, 'message');
     const key = paramsKey(parsedParams);
     const { json, meta } = encodeValue(parsedMessage);
-    const envelope: MessageEnvelope =
+    // Encoded once, without its position: the broker numbers it and the fan-out adds it.
+    const envelope: Omit<MessageEnvelope, 'position'> =
       meta === undefined
         ? { type: 'message', channel: channelName, key, data: json }
         : { type: 'message', channel: channelName, key, data: json, meta };

@@ -33,7 +33,9 @@ async function until(check: () => boolean, what: string, timeoutMs = WAIT_MS): P
   }
 }
 
-async function setup(options: { heartbeat?: { intervalMs: number; timeoutMs: number } } = {}) {
+async function setup(
+  options: { heartbeat?: { intervalMs: number; timeoutMs: number }; history?: { maxMessages: number } } = {},
+) {
   const runs = new Map<string, number>();
   const router = defineRouter(contract, {
     procedures: {
@@ -46,7 +48,9 @@ async function setup(options: { heartbeat?: { intervalMs: number; timeoutMs: num
       },
     },
   });
-  const server: SwitchboardServer<Contract> = createServer({ router });
+  const server: SwitchboardServer<Contract> = createServer(
+    options.history === undefined ? { router } : { router, history: options.history },
+  );
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   const proxy = await FaultProxy.start(port);
   const states: string[] = [];
@@ -87,7 +91,7 @@ describe('reconnecting', () => {
     expect(runs.get('once')).toBe(1);
   });
 
-  it('restores subscriptions after a reconnect, reports the gap, and delivers what is published next', async () => {
+  it('restores a subscription after a reconnect and replays what it missed, once and in order', async () => {
     const { server, proxy, client } = await setup();
     const received: number[] = [];
     const gaps: string[] = [];
@@ -102,12 +106,42 @@ describe('reconnecting', () => {
     await subscription.ready;
     await server.publish('ticks', { feed: 'a' }, 1);
     await until(() => received.length === 1, 'the first tick');
+    proxy.refuse();
     proxy.cut();
+    await until(() => client.state === 'reconnecting', 'reconnecting');
+    for (const tick of [2, 3, 4]) await server.publish('ticks', { feed: 'a' }, tick);
+    proxy.restore();
+    await until(() => received.length === 4, 'the missed ticks');
+    await server.publish('ticks', { feed: 'a' }, 5);
+    await until(() => received.length === 5, 'a live tick after the replay');
+    expect(received).toEqual([1, 2, 3, 4, 5]);
+    expect(gaps).toEqual([]);
+  });
+
+  it('reports a gap when the history no longer holds what was missed, then goes on live', async () => {
+    const { server, proxy, client } = await setup({ history: { maxMessages: 2 } });
+    const received: number[] = [];
+    const gaps: string[] = [];
+    const subscription = client.subscribe(
+      'ticks',
+      { feed: 'b' },
+      {
+        onMessage: (tick) => received.push(tick),
+        onGap: (gap) => gaps.push(gap.reason),
+      },
+    );
+    await subscription.ready;
+    proxy.refuse();
+    proxy.cut();
+    await until(() => client.state === 'reconnecting', 'reconnecting');
+    for (const tick of [1, 2, 3, 4, 5]) await server.publish('ticks', { feed: 'b' }, tick);
+    proxy.restore();
     await until(() => gaps.length === 1, 'the gap report');
-    await server.publish('ticks', { feed: 'a' }, 2);
-    await until(() => received.length === 2, 'a tick after the reconnect');
-    expect(received).toEqual([1, 2]);
-    expect(gaps).toEqual(['reconnected']);
+    await server.publish('ticks', { feed: 'b' }, 6);
+    await until(() => received.includes(6), 'a live tick after the gap');
+    // All or nothing: nothing of the broken stretch is replayed.
+    expect(received).toEqual([6]);
+    expect(gaps).toEqual(['history']);
   });
 });
 

@@ -2,15 +2,50 @@
  * The seam through which a publish reaches subscribers, on this process or (with a
  * shared broker such as Redis) on every process. Payloads are ready-to-send text
  * messages, encoded once at publish time; a broker moves them, it never looks inside.
+ *
+ * A broker also numbers each topic's messages and keeps a bounded history of them, so
+ * that a subscriber coming back can be sent what it missed. A position is
+ * `<epoch>:<offset>`: offsets count up by one per topic; the epoch changes when the
+ * history is lost (a restarted in-memory broker), so positions of different epochs do
+ * not compare.
  */
 export interface Broker {
-  /** Start delivering `topic`'s payloads to `listener`; resolves once deliveries are live. */
+  /** Start delivering `topic`'s messages to `listener`; resolves once deliveries are live. */
   subscribe(topic: string, listener: BrokerListener): Promise<void>;
   /** Stop delivering to `listener`. */
   unsubscribe(topic: string, listener: BrokerListener): Promise<void>;
-  /** Deliver `payload` to every listener of `topic`, in publish order per topic. */
-  publish(topic: string, payload: string): Promise<void>;
+  /** Delivers `payload` to every listener of `topic`, in publish order per topic; resolves to its position. */
+  publish(topic: string, payload: string): Promise<string>;
+  /**
+   * The messages of `topic` after position `from`, oldest first. `complete` is false when
+   * some of them are no longer held (history exceeded, or another epoch).
+   */
+  history(topic: string, from: string): HistoryResult;
+  /** The position of `topic`'s newest message (offset 0 before the first). */
+  position(topic: string): string;
   close(): Promise<void>;
 }
 
-export type BrokerListener = (payload: string) => void;
+export type BrokerListener = (payload: string, position: string) => void;
+
+export interface HistoryResult {
+  messages: Array<{ payload: string; position: string }>;
+  complete: boolean;
+}
+
+export interface HistoryOptions {
+  /** Messages kept per topic. @default 1,000 */
+  maxMessages?: number;
+  /** How long a message is kept. @default 2 min */
+  maxAgeMs?: number;
+  /** Topics whose history is kept at most (the least recently published is dropped). @default 10,000 */
+  maxTopics?: number;
+}
+
+/** Splits `epoch:offset`; undefined for anything else. */
+export function parsePosition(position: string): { epoch: string; offset: number } | undefined {
+  const colon = position.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const offset = Number(position.slice(colon + 1));
+  return Number.isSafeInteger(offset) && offset >= 0 ? { epoch: position.slice(0, colon), offset } : undefined;
+}

@@ -1,42 +1,127 @@
-import type { Broker, BrokerListener } from './broker.js';
+import { randomUUID } from 'node:crypto';
+import type { Broker, BrokerListener, HistoryOptions, HistoryResult } from './broker.js';
+import { parsePosition } from './broker.js';
 
-/** The default broker: one process, delivery in the publishing call. */
+interface Logged {
+  offset: number;
+  payload: string;
+  atMs: number;
+}
+
+interface Topic {
+  listeners: Set<BrokerListener>;
+  /** The offset the next message gets. */
+  nextOffset: number;
+  /** The newest messages, oldest first, from index `head` on. */
+  log: Logged[];
+  head: number;
+}
+
+export const HISTORY_DEFAULTS = { maxMessages: 1_000, maxAgeMs: 120_000, maxTopics: 10_000 } as const;
+
+/** The default broker: one process, delivery in the publishing call, history in memory. */
 export class MemoryBroker implements Broker {
-  readonly #topics = new Map<string, Set<BrokerListener>>();
+  /** Changes with every broker: history does not survive a restart. */
+  readonly epoch = randomUUID().slice(0, 8);
+  readonly #topics = new Map<string, Topic>();
+  readonly #maxMessages: number;
+  readonly #maxAgeMs: number;
+  readonly #maxTopics: number;
 
-  async subscribe(topic: string, listener: BrokerListener): Promise<void> {
-    let listeners = this.#topics.get(topic);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.#topics.set(topic, listeners);
+  constructor(history: HistoryOptions = {}) {
+    this.#maxMessages = history.maxMessages ?? HISTORY_DEFAULTS.maxMessages;
+    this.#maxAgeMs = history.maxAgeMs ?? HISTORY_DEFAULTS.maxAgeMs;
+    this.#maxTopics = history.maxTopics ?? HISTORY_DEFAULTS.maxTopics;
+  }
+
+  #topic(name: string): Topic {
+    let topic = this.#topics.get(name);
+    if (topic === undefined) {
+      topic = { listeners: new Set(), nextOffset: 1, log: [], head: 0 };
+      this.#topics.set(name, topic);
+      this.#evictTopics();
     }
-    listeners.add(listener);
+    return topic;
   }
 
-  async unsubscribe(topic: string, listener: BrokerListener): Promise<void> {
-    const listeners = this.#topics.get(topic);
-    if (listeners === undefined) return;
-    listeners.delete(listener);
-    if (listeners.size === 0) this.#topics.delete(topic);
+  /** Drops the history of the least recently published topics that nobody follows. */
+  #evictTopics(): void {
+    if (this.#topics.size <= this.#maxTopics) return;
+    for (const [name, topic] of this.#topics) {
+      if (this.#topics.size <= this.#maxTopics) return;
+      if (topic.listeners.size === 0) this.#topics.delete(name);
+    }
   }
 
-  async publish(topic: string, payload: string): Promise<void> {
-    const listeners = this.#topics.get(topic);
-    if (listeners === undefined) return;
-    for (const listener of listeners) listener(payload);
+  async subscribe(name: string, listener: BrokerListener): Promise<void> {
+    this.#topic(name).listeners.add(listener);
+  }
+
+  async unsubscribe(name: string, listener: BrokerListener): Promise<void> {
+    this.#topics.get(name)?.listeners.delete(listener);
+  }
+
+  async publish(name: string, payload: string): Promise<string> {
+    const topic = this.#topic(name);
+    // Most recently published last: eviction takes the stalest topics first.
+    this.#topics.delete(name);
+    this.#topics.set(name, topic);
+    const offset = topic.nextOffset++;
+    const nowMs = Date.now();
+    topic.log.push({ offset, payload, atMs: nowMs });
+    this.#trim(topic, nowMs);
+    const position = `${this.epoch}:${offset}`;
+    for (const listener of topic.listeners) listener(payload, position);
+    return position;
+  }
+
+  history(name: string, from: string): HistoryResult {
+    const parsed = parsePosition(from);
+    const topic = this.#topics.get(name);
+    if (parsed === undefined || parsed.epoch !== this.epoch) return { messages: [], complete: false };
+    if (topic === undefined) return { messages: [], complete: parsed.offset === 0 };
+    this.#trim(topic, Date.now());
+    const first = topic.log[topic.head];
+    const oldest = first?.offset ?? topic.nextOffset;
+    // Complete when nothing after `from` has been dropped yet.
+    const complete = parsed.offset + 1 >= oldest;
+    const messages: HistoryResult['messages'] = [];
+    for (let i = topic.head; i < topic.log.length; i++) {
+      const logged = topic.log[i] as Logged;
+      if (logged.offset > parsed.offset)
+        messages.push({ payload: logged.payload, position: `${this.epoch}:${logged.offset}` });
+    }
+    return { messages, complete };
+  }
+
+  position(name: string): string {
+    return `${this.epoch}:${(this.#topics.get(name)?.nextOffset ?? 1) - 1}`;
+  }
+
+  #trim(topic: Topic, nowMs: number): void {
+    const log = topic.log;
+    while (topic.head < log.length) {
+      const oldest = log[topic.head] as Logged;
+      if (log.length - topic.head <= this.#maxMessages && nowMs - oldest.atMs < this.#maxAgeMs) break;
+      topic.head++;
+    }
+    if (topic.head > 256 && topic.head * 2 > log.length) {
+      topic.log = log.slice(topic.head);
+      topic.head = 0;
+    }
   }
 
   async close(): Promise<void> {
     this.#topics.clear();
   }
 
-  /** Topics with at least one listener. */
+  /** Topics with a listener or a history. */
   get topicCount(): number {
     return this.#topics.size;
   }
 }
 
 /** The in-memory broker. */
-export function memoryBroker(): MemoryBroker {
-  return new MemoryBroker();
+export function memoryBroker(history?: HistoryOptions): MemoryBroker {
+  return new MemoryBroker(history);
 }

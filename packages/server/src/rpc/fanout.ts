@@ -9,6 +9,19 @@ interface TopicState {
   ready: Promise<void>;
 }
 
+/** What a joining subscriber is told before any message reaches it. */
+export interface Joined {
+  /** The topic's position when the subscriber joined (or the last one it is sent). */
+  position: string;
+  /** Messages after the subscriber's `from` were lost (history exceeded, or another epoch). */
+  gap: boolean;
+}
+
+/** Adds the position to an envelope encoded without it: `{…}` → `{…,"position":"e:n"}`. */
+export function withPosition(payload: string, position: string): string {
+  return `${payload.slice(0, -1)},"position":${JSON.stringify(position)}}`;
+}
+
 /**
  * This process's side of pub/sub: one broker subscription per topic, however many local
  * connections follow it, and one encoded frame per message, written to each of them.
@@ -21,21 +34,40 @@ export class Fanout {
     this.#broker = broker;
   }
 
-  /** Resolves once messages published on `topic` reach `peer`. */
-  async add(peer: Peer, topic: string): Promise<void> {
-    let state = this.#topics.get(topic);
-    if (state === undefined) {
-      const peers = new Map<Peer, number>();
-      const listener: BrokerListener = (payload) => deliver(peers, payload);
-      state = { peers, listener, ready: this.#broker.subscribe(topic, listener) };
-      this.#topics.set(topic, state);
-    }
-    state.peers.set(peer, (state.peers.get(peer) ?? 0) + 1);
-    try {
-      await state.ready;
-    } catch (error) {
-      this.remove(peer, topic);
-      throw error;
+  /**
+   * Joins `peer` to `topic`. Once the broker delivers, and in one synchronous step so that
+   * no publish can slip between: `onJoin` is told the position (and whether messages after
+   * `from` are lost) — the peer answers its subscribe there; return false to give up —
+   * then the missed messages still in history are sent, then the peer receives live.
+   */
+  async add(peer: Peer, topic: string, from: string | undefined, onJoin: (joined: Joined) => boolean): Promise<void> {
+    for (;;) {
+      let state = this.#topics.get(topic);
+      if (state === undefined) {
+        const peers = new Map<Peer, number>();
+        const listener: BrokerListener = (payload, position) => deliver(peers, withPosition(payload, position));
+        state = { peers, listener, ready: this.#broker.subscribe(topic, listener) };
+        this.#topics.set(topic, state);
+      }
+      try {
+        await state.ready;
+      } catch (error) {
+        if (this.#topics.get(topic) === state && state.peers.size === 0) this.#topics.delete(topic);
+        throw error;
+      }
+      // The topic may have been dropped meanwhile by its last other subscriber: start again.
+      if (this.#topics.get(topic) !== state) continue;
+
+      // All or nothing: a partial replay would hide the hole, so a gap replays nothing.
+      const history = from === undefined ? undefined : this.#broker.history(topic, from);
+      const gap = history !== undefined && !history.complete;
+      const replay = gap ? [] : (history?.messages ?? []);
+      if (!onJoin({ position: replay.at(-1)?.position ?? this.#broker.position(topic), gap })) return;
+      for (const message of replay) {
+        peer.socket.sendFrame(encodeFrame(OPCODES.text, Buffer.from(withPosition(message.payload, message.position))));
+      }
+      state.peers.set(peer, (state.peers.get(peer) ?? 0) + 1);
+      return;
     }
   }
 
@@ -66,8 +98,8 @@ export class Fanout {
   }
 }
 
-function deliver(peers: Map<Peer, number>, payload: string): void {
+function deliver(peers: Map<Peer, number>, text: string): void {
   // Encoded once: every subscriber gets the same frame bytes.
-  const frame = encodeFrame(OPCODES.text, Buffer.from(payload, 'utf8'));
+  const frame = encodeFrame(OPCODES.text, Buffer.from(text, 'utf8'));
   for (const peer of peers.keys()) peer.socket.sendFrame(frame);
 }

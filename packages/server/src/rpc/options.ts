@@ -1,5 +1,5 @@
 import type { AnyContract } from '@switchboard/contract';
-import type { Broker } from '../broker/broker.js';
+import type { Broker, HistoryOptions } from '../broker/broker.js';
 import type { Router } from './router.js';
 
 export interface ServerLimits {
@@ -21,6 +21,8 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
   router: Router<C, Ctx>;
   /** Where publishes go. @default an in-memory broker owned (and closed) by the server */
   broker?: Broker;
+  /** History per channel stream, for resuming subscribers (the default broker's; a broker you pass has its own). */
+  history?: HistoryOptions;
   limits?: ServerLimits;
   /** Ping frames to detect dead clients; `false` turns them off. @default { intervalMs: 30 s, timeoutMs: 10 s } */
   heartbeat?: { intervalMs?: number; timeoutMs?: number } | false;

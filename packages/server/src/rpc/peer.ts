@@ -18,6 +18,7 @@ import {
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { CallSignal } from './call-signal.js';
+import type { Joined } from './fanout.js';
 import { type IdempotencyWindow, isSameCall, type Outcome } from './idempotency.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
@@ -28,7 +29,7 @@ export interface PeerHost {
   readonly router: Router<AnyContract, unknown>;
   readonly options: ResolvedServerOptions;
   readonly draining: boolean;
-  subscribe(peer: Peer, topic: string): Promise<void>;
+  subscribe(peer: Peer, topic: string, from: string | undefined, onJoin: (joined: Joined) => boolean): Promise<void>;
   unsubscribe(peer: Peer, topic: string): void;
   /** A call finished (for graceful shutdown). */
   callSettled(): void;
@@ -318,20 +319,19 @@ export class Peer {
       key = paramsKey(params);
       topic = topicOf(name, key);
       if (this.#subscriptions.get(id) !== PENDING) return; // unsubscribed or disconnected meanwhile
-      await this.#host.subscribe(this, topic);
+      // The reply goes out in the same step as the join: no message can precede it.
+      await this.#host.subscribe(this, topic, envelope.from, ({ position, gap }) => {
+        if (this.#subscriptions.get(id) !== PENDING) return false;
+        this.#subscriptions.set(id, topic);
+        this.#send(gap ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position });
+        return true;
+      });
     } catch (error) {
       if (this.#subscriptions.get(id) === PENDING) this.#subscriptions.delete(id);
       const rpcError = toRpcError(error);
       if (rpcError !== error) options.onError(error, { channel: name });
       if (this.socket.state === 'open') this.#sendError(id, rpcError);
-      return;
     }
-    if (this.#subscriptions.get(id) !== PENDING) {
-      this.#host.unsubscribe(this, topic);
-      return;
-    }
-    this.#subscriptions.set(id, topic);
-    this.#send({ type: 'subscribed', id, key });
   }
 
   #unsubscribe(id: RequestId): void {
