@@ -13,13 +13,16 @@ export class FaultProxy {
   #refusing = false;
   port = 0;
 
+  #targetPort: number;
+
   private constructor(targetPort: number) {
+    this.#targetPort = targetPort;
     this.#server = createServer((client) => {
       if (this.#refusing) {
         client.destroy();
         return;
       }
-      const upstream = connect(targetPort, '127.0.0.1');
+      const upstream = connect(this.#targetPort, '127.0.0.1');
       const pair = { client, upstream };
       this.#pairs.add(pair);
       const forward = (from: Socket, to: Socket) =>
@@ -63,6 +66,11 @@ export class FaultProxy {
   /** Silently stops forwarding; TCP stays up, as with a dead link. */
   blackhole(): void {
     this.#blackholed = true;
+  }
+
+  /** New connections go to this port from now on (a restarted or another server). */
+  retarget(port: number): void {
+    this.#targetPort = port;
   }
 
   /** New connections are dropped as soon as they are accepted. */

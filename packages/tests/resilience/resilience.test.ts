@@ -207,3 +207,49 @@ describe('the heartbeat', () => {
     expect(await client.call('echo', 'alive')).toBe('alive');
   });
 });
+
+describe('a server that goes away', () => {
+  it('sends clients, with their subscriptions and queued calls, to the server that replaces it', async () => {
+    const { server, proxy, client } = await setup();
+    const received: number[] = [];
+    const gaps: string[] = [];
+    const states: string[] = [];
+    client.on('state', (state) => states.push(state));
+    const subscription = client.subscribe(
+      'ticks',
+      { feed: 'r' },
+      {
+        onMessage: (tick) => received.push(tick),
+        onGap: (gap) => gaps.push(gap.reason),
+      },
+    );
+    await subscription.ready;
+    await server.publish('ticks', { feed: 'r' }, 1);
+    await until(() => received.length === 1, 'the first tick');
+
+    // The old server drains (close 1001) and its replacement takes the address.
+    proxy.refuse();
+    await server.close();
+    await until(() => client.state === 'reconnecting', 'reconnecting after 1001');
+    const queued = client.call('echo', 'made while away');
+    const replacement = createServer({
+      router: defineRouter(contract, {
+        procedures: { echo: ({ input }) => `${input} (new server)`, slowCount: () => 0 },
+      }),
+    });
+    const { port } = await replacement.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => replacement.close());
+    proxy.retarget(port);
+    proxy.restore();
+
+    expect(await queued).toBe('made while away (new server)');
+    // The new server's history is not the old one's (another epoch): a gap, reported.
+    await until(() => gaps.length === 1, 'the gap report');
+    await replacement.publish('ticks', { feed: 'r' }, 2);
+    await until(() => received.length === 2, 'a tick from the new server');
+    expect(received).toEqual([1, 2]);
+    expect(gaps).toEqual(['history']);
+    expect(states[0]).toBe('reconnecting');
+    expect(states.at(-1)).toBe('open');
+  });
+});
