@@ -60,6 +60,8 @@ async function setup(
     reconnect: { initialDelayMs: 50, maxDelayMs: 200, factor: 2 },
     heartbeat: options.heartbeat ?? false,
     timeoutMs: WAIT_MS,
+    // An attempt whose handshake was swallowed (blackhole) is given up and retried quickly.
+    connectTimeoutMs: 500,
   });
   client.on('state', (state) => states.push(state));
   cleanups.push(
