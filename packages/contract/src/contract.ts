@@ -3,15 +3,22 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 /** Any Standard Schema validator: zod 4, valibot, arktype… */
 export type Schema = StandardSchemaV1;
 
+/**
+ * What the type parameters of procedure() and channel() are held to: a `~standard`
+ * property. Cheap to check, unlike the whole StandardSchemaV1 interface, which makes
+ * TypeScript work out every schema's types (the run-time check is the full one).
+ */
+export type SchemaLike = { readonly '~standard': object };
+
 /** A request/response procedure. */
-export interface Procedure<I extends Schema = Schema, O extends Schema = Schema> {
+export interface Procedure<I extends SchemaLike = Schema, O extends SchemaLike = Schema> {
   readonly kind: 'procedure';
   readonly input: I;
   readonly output: O;
 }
 
 /** A pub/sub channel: subscribers pick a stream with `params` and receive `message`s. */
-export interface Channel<P extends Schema = Schema, M extends Schema = Schema> {
+export interface Channel<P extends SchemaLike = Schema, M extends SchemaLike = Schema> {
   readonly kind: 'channel';
   readonly params: P;
   readonly message: M;
@@ -37,7 +44,10 @@ function isSchema(value: unknown): value is Schema {
 }
 
 /** A procedure taking `input` and returning `output`, each a Standard Schema. */
-export function procedure<I extends Schema, O extends Schema>(definition: { input: I; output: O }): Procedure<I, O> {
+export function procedure<I extends SchemaLike, O extends SchemaLike>(definition: {
+  input: I;
+  output: O;
+}): Procedure<I, O> {
   if (!isSchema(definition.input) || !isSchema(definition.output)) {
     throw new TypeError('procedure() needs Standard Schema validators for input and output');
   }
@@ -45,7 +55,10 @@ export function procedure<I extends Schema, O extends Schema>(definition: { inpu
 }
 
 /** A channel whose streams are chosen by `params` and carry `message`s. */
-export function channel<P extends Schema, M extends Schema>(definition: { params: P; message: M }): Channel<P, M> {
+export function channel<P extends SchemaLike, M extends SchemaLike>(definition: {
+  params: P;
+  message: M;
+}): Channel<P, M> {
   if (!isSchema(definition.params) || !isSchema(definition.message)) {
     throw new TypeError('channel() needs Standard Schema validators for params and message');
   }
@@ -87,8 +100,11 @@ export function defineContract<
   return Object.freeze({ procedures: Object.freeze({ ...procedures }), channels: Object.freeze({ ...channels }) });
 }
 
-type InferIn<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : never;
-type InferOut<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : never;
+// Read straight off the schema's `~standard.types`, without checking it against the whole
+// StandardSchemaV1 interface: with hundreds of procedures that check dominates type-checking.
+type TypesOf<S> = S extends { readonly '~standard': { readonly types?: infer T } } ? NonNullable<T> : never;
+type InferIn<S> = TypesOf<S> extends { readonly input: infer I } ? I : never;
+type InferOut<S> = TypesOf<S> extends { readonly output: infer O } ? O : never;
 
 export type ProcedureName<C extends AnyContract> = keyof C['procedures'] & string;
 export type ChannelName<C extends AnyContract> = keyof C['channels'] & string;
