@@ -16,7 +16,7 @@ import {
 import { type ClientFrame, newKey, OP, RawPeer, rawConnect, rawHttp, upgradeRequest } from './raw-peer.js';
 import { once, within } from './wait.js';
 
-// Regressions for the transport advisories of /work/shared/research/reliability.md §1,
+// Regressions for the transport advisories of shared/research/reliability.md §1,
 // each test named after its advisory. Peers are raw TCP so every byte is ours.
 
 vi.setConfig({ testTimeout: 20_000, hookTimeout: 20_000 });
