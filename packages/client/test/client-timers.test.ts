@@ -1,0 +1,141 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type Client, createClient, type RpcError } from '../src/index.js';
+import { FakeWebSocket } from './fake-websocket.js';
+
+// The client's timers with a fake clock and an in-memory WebSocket: heartbeat, offline
+// queue expiry and reconnect delays, without a network or real time.
+
+let client: Client<never> | undefined;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeWebSocket.reset();
+});
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+  vi.useRealTimers();
+});
+
+function start(options: Record<string, unknown> = {}) {
+  client = createClient<never>({
+    url: 'ws://fake',
+    WebSocket: FakeWebSocket as never,
+    ...options,
+  });
+  return client as unknown as {
+    call(name: string, input?: unknown, options?: object): Promise<unknown>;
+    state: string;
+    queuedCalls: number;
+    on(event: 'state', listener: (state: string, info: { attempt: number; nextDelayMs?: number }) => void): void;
+  };
+}
+
+/** Lets the client's pending promise work (URL resolution, validation) run. */
+async function settleMicrotasks(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
+
+describe('heartbeat, with a fake clock', () => {
+  it('pings after intervalMs of silence and gives the connection up timeoutMs later', async () => {
+    const c = start({ heartbeat: { intervalMs: 1_000, timeoutMs: 500 }, reconnect: { initialDelayMs: 10_000 } });
+    await settleMicrotasks();
+    const socket = FakeWebSocket.last();
+    socket.open();
+    expect(c.state).toBe('open');
+
+    await vi.advanceTimersByTimeAsync(1_600);
+    expect(socket.sentOfType('ping')).toHaveLength(1);
+    expect(c.state).toBe('open');
+
+    await vi.advanceTimersByTimeAsync(600);
+    expect(c.state).toBe('reconnecting');
+  });
+
+  it('keeps a connection that answers', async () => {
+    const c = start({ heartbeat: { intervalMs: 1_000, timeoutMs: 500 } });
+    await settleMicrotasks();
+    const socket = FakeWebSocket.last();
+    socket.open();
+    for (let i = 0; i < 10; i++) {
+      await vi.advanceTimersByTimeAsync(400);
+      socket.receive({ type: 'pong' });
+    }
+    expect(c.state).toBe('open');
+  });
+});
+
+describe('the offline queue, with a fake clock', () => {
+  it('rejects a queued call with UNAVAILABLE after queue.maxAgeMs', async () => {
+    const c = start({ queue: { maxAgeMs: 2_000 }, timeoutMs: 60_000, heartbeat: false });
+    await settleMicrotasks();
+    const outcome = c.call('echo', 'x').catch((error: RpcError) => error.code);
+    await settleMicrotasks();
+    expect(c.queuedCalls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(c.queuedCalls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await outcome).toBe('UNAVAILABLE');
+    expect(c.queuedCalls).toBe(0);
+  });
+
+  it('sends queued calls in order once the connection opens', async () => {
+    const c = start({ heartbeat: false });
+    await settleMicrotasks();
+    const ignore = () => {};
+    c.call('echo', 'one').catch(ignore); // rejected by the close in afterEach
+    c.call('echo', 'two').catch(ignore);
+    await settleMicrotasks();
+    const socket = FakeWebSocket.last();
+    expect(socket.sent).toEqual([]);
+    socket.open();
+    expect(socket.sentOfType('call').map((m) => m.input)).toEqual(['one', 'two']);
+  });
+
+  it('re-sends a call that was in flight with the same id and key after a reconnect', async () => {
+    const c = start({ heartbeat: false, reconnect: { initialDelayMs: 100, maxDelayMs: 100, factor: 1 } });
+    await settleMicrotasks();
+    FakeWebSocket.last().open();
+    const result = c.call('echo', 'again');
+    await settleMicrotasks();
+    const first = FakeWebSocket.last().sentOfType('call')[0];
+    FakeWebSocket.last().drop();
+    expect(c.state).toBe('reconnecting');
+    await vi.advanceTimersByTimeAsync(100);
+    const second = FakeWebSocket.last();
+    second.open();
+    const resent = second.sentOfType('call')[0];
+    expect(resent).toEqual(first);
+    second.receive({ type: 'result', id: resent?.id, output: 'again' });
+    expect(await result).toBe('again');
+  });
+});
+
+describe('reconnect delays, with a fake clock', () => {
+  it('waits a jittered delay below the growing ceiling before each attempt', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const c = start({ heartbeat: false, reconnect: { initialDelayMs: 1_000, maxDelayMs: 3_000, factor: 2 } });
+    const delays: Array<number | undefined> = [];
+    c.on('state', (state, info) => {
+      if (state === 'reconnecting') delays.push(info.nextDelayMs);
+    });
+    await settleMicrotasks();
+    for (let attempt = 0; attempt < 4; attempt++) {
+      FakeWebSocket.last().drop();
+      await vi.advanceTimersByTimeAsync(3_000);
+    }
+    // half of 1 s, 2 s, then the 3 s cap
+    expect(delays).toEqual([500, 1_000, 1_500, 1_500]);
+    expect(FakeWebSocket.created).toHaveLength(5);
+  });
+
+  it('stops for good on close code 1008', async () => {
+    const c = start({ heartbeat: false });
+    await settleMicrotasks();
+    FakeWebSocket.last().open();
+    FakeWebSocket.last().drop(1008);
+    expect(c.state).toBe('closed');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeWebSocket.created).toHaveLength(1);
+  });
+});

@@ -1,0 +1,71 @@
+import type { WebSocketLike } from '../src/websocket-like.js';
+
+type Listener = (event: never) => void;
+
+/**
+ * An in-memory WHATWG-like WebSocket for unit tests: the test opens, feeds and closes
+ * it by hand, and reads what the client sent. Every instance is kept in `created`.
+ */
+export class FakeWebSocket implements WebSocketLike {
+  static created: FakeWebSocket[] = [];
+  readyState = 0;
+  protocol = '';
+  readonly sent: string[] = [];
+  readonly url: string;
+  readonly #listeners = new Map<string, Listener[]>();
+
+  constructor(url: string) {
+    this.url = url;
+    FakeWebSocket.created.push(this);
+  }
+
+  static reset(): void {
+    FakeWebSocket.created = [];
+  }
+
+  static last(): FakeWebSocket {
+    const socket = FakeWebSocket.created.at(-1);
+    if (socket === undefined) throw new Error('no socket was created');
+    return socket;
+  }
+
+  addEventListener(type: string, listener: Listener): void {
+    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
+  }
+
+  send(data: string): void {
+    this.sent.push(data);
+  }
+
+  close(code = 1000): void {
+    if (this.readyState >= 2) return;
+    this.readyState = 3;
+    this.#emit('close', { code, reason: '' });
+  }
+
+  // ── driven by the test ──
+
+  open(protocol = 'switchboard.v1'): void {
+    this.protocol = protocol;
+    this.readyState = 1;
+    this.#emit('open', {});
+  }
+
+  receive(message: unknown): void {
+    this.#emit('message', { data: JSON.stringify(message) });
+  }
+
+  /** The server (or the network) ended the connection. */
+  drop(code = 1006): void {
+    this.readyState = 3;
+    this.#emit('close', { code, reason: '' });
+  }
+
+  sentOfType(type: string): Array<Record<string, unknown>> {
+    return this.sent.map((text) => JSON.parse(text) as Record<string, unknown>).filter((m) => m.type === type);
+  }
+
+  #emit(type: string, event: unknown): void {
+    for (const listener of this.#listeners.get(type) ?? []) listener(event as never);
+  }
+}
