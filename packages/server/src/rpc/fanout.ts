@@ -62,7 +62,11 @@ export class Fanout {
       const history = from === undefined ? undefined : this.#broker.history(topic, from);
       const gap = history !== undefined && !history.complete;
       const replay = gap ? [] : (history?.messages ?? []);
-      if (!onJoin({ position: replay.at(-1)?.position ?? this.#broker.position(topic), gap })) return;
+      if (!onJoin({ position: replay.at(-1)?.position ?? this.#broker.position(topic), gap })) {
+        // Given up (unsubscribed or disconnected meanwhile): drop a topic nobody follows.
+        if (state.peers.size === 0) this.#drop(topic, state);
+        return;
+      }
       for (const message of replay) {
         peer.socket.sendFrame(encodeFrame(OPCODES.text, Buffer.from(withPosition(message.payload, message.position))));
       }
@@ -80,7 +84,10 @@ export class Fanout {
       return;
     }
     state.peers.delete(peer);
-    if (state.peers.size > 0) return;
+    if (state.peers.size === 0) this.#drop(topic, state);
+  }
+
+  #drop(topic: string, state: TopicState): void {
     this.#topics.delete(topic);
     this.#broker.unsubscribe(topic, state.listener).catch(() => {
       // The broker is gone or unreachable; there is nobody left to tell.
