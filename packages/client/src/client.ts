@@ -123,6 +123,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   #nextDelayMs: number | undefined;
   #closeCode: number | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Between the start of an attempt and its Connection (the url function may be async). */
+  #connecting = false;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #deadlineAtMs = Number.POSITIVE_INFINITY;
   #stableTimer: ReturnType<typeof setTimeout> | undefined;
@@ -367,14 +369,20 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
 
   async #connect(): Promise<void> {
     this.#reconnectTimer = undefined;
+    // One attempt at a time: an 'online' event during `await url()` must not start another.
+    if (this.#connecting) return;
+    this.#connecting = true;
     let url: string;
     try {
       url = typeof this.#options.url === 'function' ? await this.#options.url() : this.#options.url;
     } catch {
+      this.#connecting = false;
       this.#connectionLost(undefined);
       return;
+    } finally {
+      this.#connecting = false;
     }
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed' || this.#connection !== undefined) return;
     let connection: Connection;
     try {
       connection = new Connection(
@@ -407,8 +415,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     this.#stableTimer = setTimeout(() => {
       this.#attempt = 0;
     }, STABLE_AFTER_MS);
-    this.#setState('open');
-    // Subscriptions first, then calls in the order they were made (re-sent ones keep their key).
+    // Subscriptions first, then calls in the order they were made (re-sent ones keep their
+    // key) — all before 'open' is announced, so that what a state listener sends comes after.
     for (const subscription of this.#subscriptions.values()) {
       if (subscription.params !== undefined) connection.send(subscribeText(subscription));
     }
@@ -417,6 +425,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       this.#dequeue(call);
       this.#sendCall(call);
     }
+    this.#setState('open');
   }
 
   #connectionLost(code: number | undefined): void {
@@ -466,15 +475,22 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   /** The browser came back online (or asked to): skip the wait. */
   #connectNow(): void {
     if (this.#state !== 'reconnecting' && this.#state !== 'offline') return;
-    if (this.#connection !== undefined) return;
+    if (this.#connection !== undefined || this.#connecting) return;
     clearTimeout(this.#reconnectTimer);
     this.#nextDelayMs = 0;
     this.#setState('reconnecting');
     void this.#connect();
   }
 
+  /** The end: every timer and global listener goes, everything pending fails. */
   #terminate(error: RpcError, code: number | undefined): void {
     this.#closeCode = code;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#stableTimer);
+    clearTimeout(this.#deadlineTimer);
+    const target = onlineTarget();
+    target?.removeEventListener('online', this.#onOnline);
+    target?.removeEventListener('offline', this.#onOffline);
     this.#failEverything(error);
     this.#setState('closed');
   }
@@ -607,12 +623,12 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     if (this.#state === 'closed') return;
     const connection = this.#connection;
     this.#connection = undefined;
-    clearTimeout(this.#reconnectTimer);
-    clearTimeout(this.#stableTimer);
-    clearTimeout(this.#deadlineTimer);
-    const target = onlineTarget();
-    target?.removeEventListener('online', this.#onOnline);
-    target?.removeEventListener('offline', this.#onOffline);
+    // A deliberate close cancels what is running: the server aborts those handlers now.
+    if (connection?.isOpen) {
+      for (const call of this.#calls.values()) {
+        if (call.sent) connection.send(JSON.stringify({ type: 'cancel', id: call.id }));
+      }
+    }
     this.#terminate(new RpcError('UNAVAILABLE', 'the client is closed'), this.#closeCode);
     connection?.close(1000, 'client closed');
   }

@@ -47,6 +47,7 @@ export class Connection {
     this.#handshakeTimer = setTimeout(() => this.#end(undefined, 'connect timeout'), options.connectTimeoutMs);
     socket.addEventListener('open', () => this.#onOpen());
     socket.addEventListener('message', (event) => {
+      if (this.#ended) return; // a closing socket's last frames belong to no one now
       this.#heardSinceCheck = true;
       this.#pingSentAt = 0;
       if (typeof event.data === 'string') this.#handlers.onMessage(event.data);

@@ -139,3 +139,23 @@ describe('reconnect delays, with a fake clock', () => {
     expect(FakeWebSocket.created).toHaveLength(1);
   });
 });
+
+describe('ordering on open', () => {
+  it('sends a subscription made from the open event once, after what was waiting', async () => {
+    const c = start({ heartbeat: false });
+    const subscribeOnOpen = (state: string) => {
+      if (state !== 'open') return;
+      (c as unknown as { subscribe(n: string, p: unknown, h: object): unknown }).subscribe(
+        'news',
+        { topic: 'a' },
+        { onMessage() {} },
+      );
+    };
+    c.on('state', subscribeOnOpen);
+    c.call('echo', 'queued before open').catch(() => {});
+    await settleMicrotasks();
+    FakeWebSocket.last().open();
+    const sent = FakeWebSocket.last().sent.map((text) => JSON.parse(text) as { type: string });
+    expect(sent.map((m) => m.type)).toEqual(['call', 'subscribe']);
+  });
+});

@@ -9,7 +9,7 @@ import { FaultProxy } from './fault-proxy.js';
 const contract = defineContract({
   procedures: {
     echo: procedure({ input: z.string(), output: z.string() }),
-    /** Counts its runs per tag and answers after `ms`. */
+    /** Counts its runs per tag and answers after `ms` (unless its signal aborts). */
     slowCount: procedure({ input: z.object({ tag: z.string(), ms: z.number() }), output: z.number() }),
   },
   channels: {
@@ -40,10 +40,17 @@ async function setup(
   const router = defineRouter(contract, {
     procedures: {
       echo: ({ input }) => input,
-      slowCount: async ({ input }) => {
+      slowCount: async ({ input, signal }) => {
         const count = (runs.get(input.tag) ?? 0) + 1;
         runs.set(input.tag, count);
-        await new Promise((resolve) => setTimeout(resolve, input.ms));
+        // Honours its signal: an abort ends the call with the abort's reason.
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, input.ms);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
         return count;
       },
     },
@@ -253,5 +260,42 @@ describe('a server that goes away', () => {
     expect(gaps).toEqual(['history']);
     expect(states[0]).toBe('reconnecting');
     expect(states.at(-1)).toBe('open');
+  });
+});
+
+describe('a keyed call whose connection closed cleanly', () => {
+  it('keeps running for the re-send, which gets its value, not UNAVAILABLE', async () => {
+    const { proxy, runs } = await setup();
+    const url = `ws://127.0.0.1:${proxy.port}`;
+    const open = async () => {
+      const socket = new WebSocket(url, 'switchboard.v1');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      return socket;
+    };
+    const call = { type: 'call', name: 'slowCount', input: { tag: 'clean', ms: 300 }, key: 'key-clean-1' };
+    // One client before and after a clean close (its heartbeat gave up, or it went offline).
+    const before = await open();
+    before.send(JSON.stringify({ ...call, id: 1 }));
+    await until(() => runs.get('clean') === 1, 'the handler to start');
+    const closed = new Promise((resolve) => before.once('close', resolve));
+    before.close(1000);
+    await closed;
+
+    const after = await open();
+    const reply = new Promise<unknown>((resolve) => after.once('message', (data) => resolve(JSON.parse(String(data)))));
+    after.send(JSON.stringify({ ...call, id: 7 }));
+    let timer: NodeJS.Timeout | undefined;
+    const answer = await Promise.race([
+      reply,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no reply within 5 s')), 5_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    expect(answer).toEqual({ type: 'result', id: 7, output: 1 });
+    expect(runs.get('clean')).toBe(1);
+    after.close();
   });
 });

@@ -9,6 +9,8 @@ interface Logged {
 }
 
 interface Topic {
+  /** The broker's epoch and this topic's generation: a topic made again (after eviction) starts a new one. */
+  epoch: string;
   listeners: Set<BrokerListener>;
   /** The offset the next message gets. */
   nextOffset: number;
@@ -24,6 +26,7 @@ export class MemoryBroker implements Broker {
   /** Changes with every broker: history does not survive a restart. */
   readonly epoch = randomUUID().slice(0, 8);
   readonly #topics = new Map<string, Topic>();
+  #generation = 0;
   readonly #maxMessages: number;
   readonly #maxAgeMs: number;
   readonly #maxTopics: number;
@@ -37,18 +40,19 @@ export class MemoryBroker implements Broker {
   #topic(name: string): Topic {
     let topic = this.#topics.get(name);
     if (topic === undefined) {
-      topic = { listeners: new Set(), nextOffset: 1, log: [], head: 0 };
-      this.#topics.set(name, topic);
+      // Room first, so that the new topic itself is never the one evicted.
       this.#evictTopics();
+      topic = { epoch: `${this.epoch}.${this.#generation++}`, listeners: new Set(), nextOffset: 1, log: [], head: 0 };
+      this.#topics.set(name, topic);
     }
     return topic;
   }
 
   /** Drops the history of the least recently published topics that nobody follows. */
   #evictTopics(): void {
-    if (this.#topics.size <= this.#maxTopics) return;
+    if (this.#topics.size < this.#maxTopics) return;
     for (const [name, topic] of this.#topics) {
-      if (this.#topics.size <= this.#maxTopics) return;
+      if (this.#topics.size < this.#maxTopics) return;
       if (topic.listeners.size === 0) this.#topics.delete(name);
     }
   }
@@ -70,7 +74,7 @@ export class MemoryBroker implements Broker {
     const nowMs = Date.now();
     topic.log.push({ offset, payload, atMs: nowMs });
     this.#trim(topic, nowMs);
-    const position = `${this.epoch}:${offset}`;
+    const position = `${topic.epoch}:${offset}`;
     for (const listener of topic.listeners) listener(payload, position);
     return position;
   }
@@ -78,8 +82,16 @@ export class MemoryBroker implements Broker {
   history(name: string, from: string): HistoryResult {
     const parsed = parsePosition(from);
     const topic = this.#topics.get(name);
-    if (parsed === undefined || parsed.epoch !== this.epoch) return { messages: [], complete: false };
-    if (topic === undefined) return { messages: [], complete: parsed.offset === 0 };
+    // Another epoch (a restarted broker, or a topic evicted and made again), or a position
+    // this topic never reached: what came after `from` cannot be told.
+    if (
+      parsed === undefined ||
+      topic === undefined ||
+      parsed.epoch !== topic.epoch ||
+      parsed.offset >= topic.nextOffset
+    ) {
+      return { messages: [], complete: false };
+    }
     this.#trim(topic, Date.now());
     const first = topic.log[topic.head];
     const oldest = first?.offset ?? topic.nextOffset;
@@ -89,13 +101,14 @@ export class MemoryBroker implements Broker {
     for (let i = topic.head; i < topic.log.length; i++) {
       const logged = topic.log[i] as Logged;
       if (logged.offset > parsed.offset)
-        messages.push({ payload: logged.payload, position: `${this.epoch}:${logged.offset}` });
+        messages.push({ payload: logged.payload, position: `${topic.epoch}:${logged.offset}` });
     }
     return { messages, complete };
   }
 
   position(name: string): string {
-    return `${this.epoch}:${(this.#topics.get(name)?.nextOffset ?? 1) - 1}`;
+    const topic = this.#topic(name);
+    return `${topic.epoch}:${topic.nextOffset - 1}`;
   }
 
   #trim(topic: Topic, nowMs: number): void {

@@ -82,7 +82,7 @@ export class IdempotencyWindow {
     this.#entries.set(key, entry);
     this.#order.push(entry);
     this.lastCreated = entry;
-    while (this.#entries.size > this.#maxKeys) this.#dropOldest();
+    while (this.#entries.size > this.#maxKeys && this.#head < this.#order.length) this.#dropOldest();
     return undefined;
   }
 
@@ -94,6 +94,8 @@ export class IdempotencyWindow {
     if (entry.outcome !== undefined) return;
     entry.outcome = outcome;
     entry.expiresAtMs = nowMs + this.#ttlMs;
+    // Queued again by its expiry: the slot it had while running has been (or will be) skipped.
+    if (!entry.dropped) this.#order.push(entry);
     const waiters = entry.waiters;
     entry.waiters = undefined;
     if (waiters !== undefined) for (const waiter of waiters) waiter(outcome);
@@ -109,19 +111,24 @@ export class IdempotencyWindow {
     entry.waiters.push(waiter);
   }
 
-  /** Drops expired outcomes from the oldest end, stopping at the first live or running one. */
+  /**
+   * Drops expired outcomes from the oldest end, stopping at the first live one. A call
+   * still running is passed over (it is queued again when it finishes), so one hung
+   * call cannot hold back the sweep.
+   */
   #sweep(nowMs: number): void {
     this.#sweptAtMs = nowMs;
     while (this.#head < this.#order.length) {
       const entry = this.#order[this.#head] as KeyEntry;
-      if (!entry.dropped && entry.expiresAtMs > nowMs) return;
+      if (!entry.dropped && entry.outcome !== undefined && entry.expiresAtMs > nowMs) return;
       this.#dropOldest();
     }
   }
 
+  /** Takes the oldest slot: drops its entry, unless that call is still running (see finish). */
   #dropOldest(): void {
     const entry = this.#order[this.#head++];
-    if (entry !== undefined && !entry.dropped) {
+    if (entry !== undefined && !entry.dropped && entry.outcome !== undefined) {
       entry.dropped = true;
       this.#entries.delete(entry.key);
     }

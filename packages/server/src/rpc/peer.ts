@@ -94,10 +94,10 @@ export class Peer {
         this.#onMessage(data, isBinary);
       } catch (error) {
         // Nothing a client sends may throw out of the socket path; this is our bug.
-        host.options.onError(error, {});
+        this.#report(error, {});
       }
     });
-    socket.on('close', (code) => this.#onClose(code));
+    socket.on('close', () => this.#onClose());
   }
 
   /** Calls still running. */
@@ -237,9 +237,18 @@ export class Peer {
 
   #fail(envelope: CallEnvelope, call: CallSignal, error: unknown): void {
     const rpcError = toRpcError(error);
-    if (rpcError !== error) this.#host.options.onError(error, { procedure: envelope.name });
     const outcome: Outcome = { ok: false, error: rpcError.toWire() };
     this.#settle(call, outcome, outcomeText(envelope.id, outcome));
+    if (rpcError !== error) this.#report(error, { procedure: envelope.name });
+  }
+
+  /** Tells the application's onError; what it throws stays there. */
+  #report(error: unknown, where: { procedure?: string; channel?: string }): void {
+    try {
+      this.#host.options.onError(error, where);
+    } catch {
+      // onError itself failed: nothing more to tell.
+    }
   }
 
   #settle(call: CallSignal, outcome: Outcome, text: string): void {
@@ -299,7 +308,7 @@ export class Peer {
 
   async #subscribe(envelope: SubscribeEnvelope): Promise<void> {
     const { id, name } = envelope;
-    const { router, options } = this.#host;
+    const { router } = this.#host;
     const refusal = this.#refuseSubscription(envelope);
     if (refusal !== undefined) {
       this.#sendError(id, refusal);
@@ -329,7 +338,7 @@ export class Peer {
     } catch (error) {
       if (this.#subscriptions.get(id) === PENDING) this.#subscriptions.delete(id);
       const rpcError = toRpcError(error);
-      if (rpcError !== error) options.onError(error, { channel: name });
+      if (rpcError !== error) this.#report(error, { channel: name });
       if (this.socket.state === 'open') this.#sendError(id, rpcError);
     }
   }
@@ -341,15 +350,14 @@ export class Peer {
     if (topic !== PENDING) this.#host.unsubscribe(this, topic);
   }
 
-  #onClose(code: number): void {
+  #onClose(): void {
     const gone = new RpcError('UNAVAILABLE', 'the connection closed');
-    // A connection that dropped (no Close frame) may come back and re-send its keyed
-    // calls: those keep running for reattachMs so that the re-sent call can wait for them.
-    const mayReturn = code === 1006;
+    // A client may come back and re-send its keyed calls (whatever ended the connection:
+    // a drop, its heartbeat, going offline): those keep running for reattachMs so that the
+    // re-sent call can wait for them. A client that closes on purpose cancels its calls first.
     const { reattachMs } = this.#host.options;
     for (const call of this.#calls.values()) {
-      if (mayReturn && call.keyEntry !== undefined && reattachMs > 0)
-        setTimeout(() => call.abort(gone), reattachMs).unref();
+      if (call.keyEntry !== undefined && reattachMs > 0) setTimeout(() => call.abort(gone), reattachMs).unref();
       else call.abort(gone);
     }
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id);
