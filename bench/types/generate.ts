@@ -15,6 +15,7 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../../packages/tests/support/seeded-random.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_OUT = path.join(os.tmpdir(), 'switchboard-bench-types');
@@ -57,18 +58,6 @@ const KINDS: Kind[] = [
   },
 ];
 
-/** mulberry32: the same seed gives the same projects on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Field {
   name: string;
   kind: Kind;
@@ -105,7 +94,7 @@ function shape(random: () => number, min: number, max: number, prefix: string): 
 }
 
 export function specs(procedures: number, channels: number): { procs: ProcedureSpec[]; chans: ChannelSpec[] } {
-  const random = rng(0x5b);
+  const random = seededRandom(0x5b);
   const procs: ProcedureSpec[] = [];
   for (let i = 0; i < procedures; i++) {
     const ns = `ns${i % NAMESPACES}`;

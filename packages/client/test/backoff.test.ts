@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../tests/support/seeded-random.js';
 import { BACKOFF_DEFAULTS, backoffDelayMs } from '../src/backoff.js';
-
-/** A seeded generator (mulberry32), so the spread test is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('backoffDelayMs', () => {
   it('draws the first delay at random below initialDelayMs (RFC 6455 §7.2.3)', () => {

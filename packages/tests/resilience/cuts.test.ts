@@ -4,6 +4,7 @@ import { createServer, defineRouter } from '@switchboard/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
+import { seededRandom } from '../support/seeded-random.js';
 import { FaultProxy } from './fault-proxy.js';
 
 const contract = defineContract({
@@ -16,18 +17,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** A seeded generator (mulberry32): the cut points are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('10,000 positioned messages through 20 cuts of the link', () => {
   it('delivers every message exactly once, in order', { timeout: 60_000 }, async () => {

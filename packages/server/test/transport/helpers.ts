@@ -2,6 +2,7 @@
 // stream splitters, and raw TCP peers for the socket and server tests.
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { seededRandom } from '../../../tests/support/seeded-random.js';
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { FrameParser, type FrameParserLimits, type FrameSink } from '../../src/transport/frame-parser.js';
 import type { WebSocketServerOptions } from '../../src/transport/options.js';
@@ -129,21 +130,12 @@ export class RecordingSink implements FrameSink {
   }
 }
 
+// Seeded random numbers, so random splits are reproducible.
+export { seededRandom };
+
 export const LIMITS: FrameParserLimits = { maxPayloadBytes: 1 << 20, maxFragments: 1024, compression: false };
 
 // ── splitting a byte stream ──────────────────────────────────────────────────
-
-/** A small seeded PRNG (mulberry32), so random splits are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cuts `bytes` at the given offsets; every piece is a fresh copy (the parser unmasks in place). */
 export function splitAt(bytes: Uint8Array, points: readonly number[]): Buffer[] {

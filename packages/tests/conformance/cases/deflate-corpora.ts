@@ -2,6 +2,8 @@
 // data): JSON text, an 8-bit grayscale bitmap, German prose (sent as binary, like the
 // Gutenberg file), HTML text, and a PDF-like mix of ASCII objects and incompressible
 // streams. Each is ~256 KiB, so slices of up to 128 KiB vary along the corpus.
+
+import { seededRandom } from '../../support/seeded-random.js';
 import { KOSME } from './utf8-sequences.js';
 
 export interface Corpus {
@@ -15,18 +17,6 @@ export interface Corpus {
 }
 
 const TARGET = 256 * 1024;
-
-/** Small seeded PRNG (mulberry32) so the corpora are identical on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 
@@ -229,11 +219,11 @@ export function corpora(): Corpus[] {
     bytes: b,
   });
   cache = [
-    textCorpus('json', 'Large JSON data (utf8)', json(prng(1))),
-    binCorpus('bitmap', 'Bitmap 512x512, 8-bit gray (binary)', bitmap(prng(2))),
-    binCorpus('prose', 'Human readable German text (binary)', Buffer.from(germanProse(prng(3)), 'utf8')),
-    textCorpus('html', 'Large HTML file (utf8)', html(prng(4))),
-    binCorpus('pdf', 'PDF-like: ASCII objects and incompressible streams (binary)', pdfLike(prng(5))),
+    textCorpus('json', 'Large JSON data (utf8)', json(seededRandom(1))),
+    binCorpus('bitmap', 'Bitmap 512x512, 8-bit gray (binary)', bitmap(seededRandom(2))),
+    binCorpus('prose', 'Human readable German text (binary)', Buffer.from(germanProse(seededRandom(3)), 'utf8')),
+    textCorpus('html', 'Large HTML file (utf8)', html(seededRandom(4))),
+    binCorpus('pdf', 'PDF-like: ASCII objects and incompressible streams (binary)', pdfLike(seededRandom(5))),
   ];
   return cache;
 }
