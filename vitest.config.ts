@@ -9,6 +9,7 @@ const alias = {
   '@switchboard/server': src('server/src/index.ts'),
   '@switchboard/contract': src('contract/src/index.ts'),
   '@switchboard/client': src('client/src/index.ts'),
+  '@switchboard/redis': src('redis/src/index.ts'),
 };
 
 export default defineConfig({
@@ -21,6 +22,7 @@ export default defineConfig({
       { extends: true, test: { name: 'contract', root: 'packages/contract', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'server', root: 'packages/server', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'client', root: 'packages/client', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'redis', root: 'packages/redis', include: ['test/**/*.test.ts'] } },
       {
         extends: true,
         test: { name: 'tests', root: 'packages/tests', include: ['**/*.test.ts'], exclude: ['**/node_modules/**'] },
