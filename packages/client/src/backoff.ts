@@ -20,3 +20,12 @@ export function backoffDelayMs(attempt: number, options: BackoffOptions, random:
   const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * options.factor ** attempt);
   return Math.floor(random() * ceiling);
 }
+
+/**
+ * The delay after the server closed with 1013 (Try Again Later): it is overloaded, so the
+ * client stays away for at least half the widest window — uniformly random in
+ * [maxDelayMs / 2, maxDelayMs) — instead of the current step's, which may be short.
+ */
+export function tryAgainLaterDelayMs(options: BackoffOptions, random: () => number = Math.random): number {
+  return Math.floor((options.maxDelayMs * (1 + random())) / 2);
+}

@@ -10,7 +10,7 @@ import {
 } from '@switchboard/contract';
 import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
-import { backoffDelayMs } from './backoff.js';
+import { backoffDelayMs, tryAgainLaterDelayMs } from './backoff.js';
 import { Connection } from './connection.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveOptions } from './options.js';
 import type {
@@ -28,6 +28,7 @@ import type {
 //      │                  │                            │
 //      │                  └──lost while navigator is offline──▶ offline ──'online'──▶ reconnecting
 //      └──lost (terminal: 1002 protocol, 1008 policy) or reconnect off, or close()──▶ closed
+//  (a 1013 "try again later" waits [maxDelayMs / 2, maxDelayMs) instead of the current step)
 
 interface PendingCall {
   id: number;
@@ -54,7 +55,9 @@ interface ActiveSubscription {
   params: EncodedValue | undefined;
   /** The position of the last message delivered (or of the stream when it was joined). */
   position: { epoch: string; offset: number } | undefined;
-  handlers: SubscribeHandlers<unknown>;
+  handlers: SubscribeHandlers<unknown, unknown>;
+  /** Registered again after a reconnect: a snapshot now replaces what could not be replayed. */
+  resumed: boolean;
   /** The stream key while registered on the current connection. */
   key: string | undefined;
   /** Registered at least once: a later registration follows a reconnect. */
@@ -68,6 +71,8 @@ const noop = () => {};
 const STABLE_AFTER_MS = 5_000;
 /** Close codes after which reconnecting cannot help. */
 const TERMINAL_CLOSE_CODES = new Set([1002, 1008]);
+/** 1013 Try Again Later (IANA close code registry): the server is overloaded; back off further. */
+const TRY_AGAIN_LATER = 1013;
 
 /** The subscribe envelope, resuming from the last position seen when there is one. */
 function subscribeText(subscription: ActiveSubscription): string {
@@ -289,7 +294,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
 
   // ── subscriptions ────────────────────────────────────────────────────────
 
-  subscribe(name: string, params: unknown, handlers: SubscribeHandlers<never>): Subscription {
+  subscribe(name: string, params: unknown, handlers: SubscribeHandlers<never, never>): Subscription {
     const id = this.#nextId++;
     let resolveReady = noop;
     let rejectReady: (error: RpcError) => void = noop;
@@ -303,7 +308,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       channel: name,
       params: undefined,
       position: undefined,
-      handlers: handlers as SubscribeHandlers<unknown>,
+      handlers: handlers as SubscribeHandlers<unknown, unknown>,
+      resumed: false,
       key: undefined,
       confirmed: false,
       resolveReady,
@@ -450,7 +456,10 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       this.#setState('offline');
       return;
     }
-    const delay = backoffDelayMs(this.#attempt, this.#options.reconnect);
+    const delay =
+      code === TRY_AGAIN_LATER
+        ? tryAgainLaterDelayMs(this.#options.reconnect)
+        : backoffDelayMs(this.#attempt, this.#options.reconnect);
     this.#attempt++;
     this.#nextDelayMs = delay;
     this.#reconnectTimer = setTimeout(() => void this.#connect(), delay);
@@ -564,6 +573,16 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         }
         return;
       }
+      case 'snapshot':
+        this.#onSnapshot(envelope.id as number, envelope.data, envelope.meta, envelope.position);
+        return;
+      case 'gap': {
+        const info: GapInfo = { channel: envelope.channel, reason: 'dropped', dropped: envelope.dropped };
+        for (const subscription of this.#streams.get(streamOf(envelope.channel, envelope.key)) ?? []) {
+          this.#tellGap(subscription, info);
+        }
+        return;
+      }
       case 'unsubscribed': {
         const subscription = this.#subscriptions.get(envelope.id as number);
         if (subscription === undefined) return;
@@ -592,13 +611,33 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     // First registration, or a gap: resume from the stream's position from now on.
     // Otherwise the replay that follows moves the position message by message.
     if (!subscription.confirmed || gap) subscription.position = parsePosition(position);
+    subscription.resumed = subscription.confirmed;
     if (!subscription.confirmed) {
       subscription.confirmed = true;
       subscription.resolveReady();
       return;
     }
-    if (!gap) return;
-    const info: GapInfo = { channel: subscription.channel, reason: 'history' };
+    if (gap) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
+  }
+
+  #onSnapshot(id: number, data: unknown, meta: unknown, position: string): void {
+    const subscription = this.#subscriptions.get(id);
+    if (subscription === undefined) return;
+    subscription.position = parsePosition(position);
+    const { onSnapshot } = subscription.handlers;
+    if (onSnapshot === undefined) {
+      // The snapshot stands in for messages that could not be replayed: without a handler, that is a gap.
+      if (subscription.resumed) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
+      return;
+    }
+    try {
+      onSnapshot(decodeValue(data, meta), { channel: subscription.channel, position });
+    } catch (error) {
+      reportLater(error);
+    }
+  }
+
+  #tellGap(subscription: ActiveSubscription, info: GapInfo): void {
     try {
       subscription.handlers.onGap?.(info);
     } catch (error) {

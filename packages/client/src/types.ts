@@ -7,6 +7,7 @@ import type {
   ParamsOf,
   ProcedureName,
   RpcError,
+  SnapshotOf,
 } from '@switchboard/contract';
 
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'offline' | 'closed';
@@ -38,8 +39,13 @@ export interface CallOptions {
 /** Messages were missed and cannot be replayed: reload what the stream describes. */
 export interface GapInfo {
   channel: string;
-  /** The server's history no longer holds what was missed, or it lost its history (a restart). */
-  reason: 'history';
+  /**
+   * `history`: the server's history no longer holds what was missed, or it lost its
+   * history (a restart). `dropped`: this client was too slow for a `drop-oldest` channel.
+   */
+  reason: 'history' | 'dropped';
+  /** With `dropped`: how many messages this client did not get. */
+  dropped?: number;
 }
 
 /** Metadata of a channel message. */
@@ -50,8 +56,13 @@ export interface MessageMeta {
   position: string;
 }
 
-export interface SubscribeHandlers<Message> {
+export interface SubscribeHandlers<Message, State = unknown> {
   onMessage: (message: Message, meta: MessageMeta) => void;
+  /**
+   * Channels with a snapshot: the stream's current state, before any message; again after
+   * a reconnect whose missed messages could not be replayed (then instead of onGap).
+   */
+  onSnapshot?: (state: State, meta: MessageMeta) => void;
   /** The subscription has ended with this error (e.g. FORBIDDEN, BAD_REQUEST, UNAVAILABLE). */
   onError?: (error: RpcError) => void;
   /** Messages were missed and cannot be replayed (after a reconnect beyond the server's history). */
@@ -76,7 +87,7 @@ export interface Client<C extends AnyContract> {
   subscribe<K extends ChannelName<C>>(
     name: K,
     params: ParamsOf<C, K>,
-    handlers: SubscribeHandlers<MessageOf<C, K>>,
+    handlers: SubscribeHandlers<MessageOf<C, K>, SnapshotOf<C, K>>,
   ): Subscription;
   readonly state: ClientState;
   /** Calls waiting for the connection (also in every state event's info). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../tests/support/seeded-random.js';
-import { BACKOFF_DEFAULTS, backoffDelayMs } from '../src/backoff.js';
+import { BACKOFF_DEFAULTS, backoffDelayMs, tryAgainLaterDelayMs } from '../src/backoff.js';
 
 describe('backoffDelayMs', () => {
   it('draws the first delay at random below initialDelayMs (RFC 6455 §7.2.3)', () => {
@@ -26,5 +26,13 @@ describe('backoffDelayMs', () => {
     // 4 s window = 40 buckets, 12.5 expected per bucket; 25 (5%) is far in the tail.
     expect(Math.max(...buckets.values())).toBeLessThanOrEqual(25);
     expect(buckets.size).toBeGreaterThan(30);
+  });
+
+  it('keeps a client told 1013 away for at least half of maxDelayMs, below maxDelayMs', () => {
+    expect(tryAgainLaterDelayMs(BACKOFF_DEFAULTS, () => 0)).toBe(15_000);
+    expect(tryAgainLaterDelayMs(BACKOFF_DEFAULTS, () => 0.5)).toBe(22_500);
+    expect(tryAgainLaterDelayMs(BACKOFF_DEFAULTS, () => 0.999999)).toBe(29_999);
+    // A small window: 200–400 ms.
+    expect(tryAgainLaterDelayMs({ initialDelayMs: 50, maxDelayMs: 400, factor: 2 }, () => 0)).toBe(200);
   });
 });

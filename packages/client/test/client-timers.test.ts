@@ -128,13 +128,85 @@ describe('reconnect delays, with a fake clock', () => {
     expect(delays).toEqual([500, 1_000, 1_500, 1_500]);
     expect(FakeWebSocket.created).toHaveLength(5);
   });
+});
 
-  it('stops for good on close code 1008', async () => {
-    const c = start({ heartbeat: false });
+describe('close codes, with a fake clock', () => {
+  const reconnect = { initialDelayMs: 1_000, maxDelayMs: 8_000, factor: 2 };
+
+  function recordStates(c: ReturnType<typeof start>) {
+    const seen: Array<{ state: string; nextDelayMs: number | undefined; closeCode: number | undefined }> = [];
+    (c as unknown as Client<never>).on('state', (state, info) =>
+      seen.push({ state, nextDelayMs: info.nextDelayMs, closeCode: info.closeCode }),
+    );
+    return seen;
+  }
+
+  // 1001 going away, 1006 no close frame, 1011 server error, 1012 service restart.
+  it.each([1001, 1006, 1011, 1012])('retries after close code %i within the first backoff step', async (code) => {
+    const c = start({ heartbeat: false, reconnect });
+    const seen = recordStates(c);
     await settleMicrotasks();
     FakeWebSocket.last().open();
-    FakeWebSocket.last().drop(1008);
-    expect(c.state).toBe('closed');
+    FakeWebSocket.last().drop(code);
+    expect(seen.at(-1)).toMatchObject({ state: 'reconnecting', closeCode: code });
+    const delay = seen.at(-1)?.nextDelayMs as number;
+    expect(delay).toBeGreaterThanOrEqual(0);
+    expect(delay).toBeLessThan(reconnect.initialDelayMs);
+    await vi.advanceTimersByTimeAsync(reconnect.initialDelayMs);
+    expect(FakeWebSocket.created).toHaveLength(2);
+    FakeWebSocket.last().open();
+    expect(c.state).toBe('open');
+  });
+
+  it('backs off to [maxDelayMs / 2, maxDelayMs) after 1013 (try again later), not the first step', async () => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0);
+    const c = start({ heartbeat: false, reconnect });
+    const seen = recordStates(c);
+    await settleMicrotasks();
+    FakeWebSocket.last().open();
+    FakeWebSocket.last().drop(1013);
+    // Lowest draw: half of maxDelayMs, where the first step would have retried at once.
+    expect(seen.at(-1)).toEqual({ state: 'reconnecting', nextDelayMs: 4_000, closeCode: 1013 });
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect(FakeWebSocket.created).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(FakeWebSocket.created).toHaveLength(2);
+
+    // Highest draw: just below maxDelayMs. A later ordinary loss goes on up the usual ramp.
+    random.mockReturnValue(0.999);
+    FakeWebSocket.last().open();
+    FakeWebSocket.last().drop(1013);
+    expect(seen.at(-1)?.nextDelayMs).toBe(7_996);
+    await vi.advanceTimersByTimeAsync(7_996);
+    FakeWebSocket.last().drop(1006);
+    // attempt 2 (after two 1013s): ceiling initialDelayMs × 2² = 4 s
+    expect(seen.at(-1)).toEqual({ state: 'reconnecting', nextDelayMs: 3_996, closeCode: 1006 });
+  });
+
+  it.each([1002, 1008])('stops for good on close code %i and fails what was waiting', async (code) => {
+    const c = start({ heartbeat: false, reconnect });
+    const seen = recordStates(c);
+    await settleMicrotasks();
+    FakeWebSocket.last().open();
+    const pending = c.call('echo', 'in flight').catch((error: RpcError) => error.code);
+    await settleMicrotasks();
+    FakeWebSocket.last().drop(code);
+    expect(seen.at(-1)).toEqual({ state: 'closed', nextDelayMs: undefined, closeCode: code });
+    expect(await pending).toBe('UNAVAILABLE');
+    expect(await c.call('echo', 'after').catch((error: RpcError) => error.code)).toBe('UNAVAILABLE');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeWebSocket.created).toHaveLength(1);
+  });
+
+  it('stops for good when the socket opens without the switchboard.v1 subprotocol', async () => {
+    const c = start({ heartbeat: false, reconnect });
+    const seen = recordStates(c);
+    const queued = c.call('echo', 'queued').catch((error: RpcError) => error.code);
+    await settleMicrotasks();
+    FakeWebSocket.last().open(''); // a server (or an older one) that did not pick our protocol
+    expect(seen.at(-1)).toMatchObject({ state: 'closed', closeCode: 1002 });
+    expect(await queued).toBe('UNAVAILABLE');
+    expect(FakeWebSocket.last().sent).toEqual([]);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(FakeWebSocket.created).toHaveLength(1);
   });

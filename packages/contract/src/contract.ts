@@ -17,11 +17,19 @@ export interface Procedure<I extends SchemaLike = Schema, O extends SchemaLike =
   readonly output: O;
 }
 
-/** A pub/sub channel: subscribers pick a stream with `params` and receive `message`s. */
-export interface Channel<P extends SchemaLike = Schema, M extends SchemaLike = Schema> {
+/**
+ * A pub/sub channel: subscribers pick a stream with `params` and receive `message`s; with
+ * `snapshot`, they first receive the stream's current state (docs/dashboards.md).
+ */
+export interface Channel<
+  P extends SchemaLike = Schema,
+  M extends SchemaLike = Schema,
+  S extends SchemaLike | undefined = SchemaLike | undefined,
+> {
   readonly kind: 'channel';
   readonly params: P;
   readonly message: M;
+  readonly snapshot: S;
 }
 
 export type Procedures = Record<string, Procedure>;
@@ -54,15 +62,27 @@ export function procedure<I extends SchemaLike, O extends SchemaLike>(definition
   return { kind: 'procedure', input: definition.input, output: definition.output };
 }
 
-/** A channel whose streams are chosen by `params` and carry `message`s. */
-export function channel<P extends SchemaLike, M extends SchemaLike>(definition: {
-  params: P;
-  message: M;
-}): Channel<P, M> {
+/**
+ * A channel whose streams are chosen by `params` and carry `message`s; `snapshot`, when
+ * given, is the type of the state a subscriber receives first.
+ */
+export function channel<
+  P extends SchemaLike,
+  M extends SchemaLike,
+  S extends SchemaLike | undefined = undefined,
+>(definition: { params: P; message: M; snapshot?: S }): Channel<P, M, S> {
   if (!isSchema(definition.params) || !isSchema(definition.message)) {
     throw new TypeError('channel() needs Standard Schema validators for params and message');
   }
-  return { kind: 'channel', params: definition.params, message: definition.message };
+  if (definition.snapshot !== undefined && !isSchema(definition.snapshot)) {
+    throw new TypeError('channel() needs a Standard Schema validator for snapshot');
+  }
+  return {
+    kind: 'channel',
+    params: definition.params,
+    message: definition.message,
+    snapshot: definition.snapshot as S,
+  };
 }
 
 function checkNames(kind: string, entries: object): void {
@@ -118,6 +138,9 @@ export type ParamsOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<
 /** What a subscriber of channel K receives. */
 export type MessageOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<C['channels'][K]['message']>;
 
+/** The state a subscriber of channel K receives first (never, for a channel without a snapshot). */
+export type SnapshotOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<C['channels'][K]['snapshot']>;
+
 /** Server side: the input a handler receives (after parsing/transforms). */
 export type ParsedInputOf<C extends AnyContract, K extends ProcedureName<C>> = InferOut<C['procedures'][K]['input']>;
 /** Server side: what a handler returns (before output validation). */
@@ -126,3 +149,5 @@ export type HandlerOutputOf<C extends AnyContract, K extends ProcedureName<C>> =
 export type ParsedParamsOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<C['channels'][K]['params']>;
 /** Server side: what `publish` accepts. */
 export type PublishedMessageOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<C['channels'][K]['message']>;
+/** Server side: what a channel's snapshot handler returns. */
+export type SnapshotStateOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<C['channels'][K]['snapshot']>;

@@ -20,6 +20,8 @@ export {
   type PublishedMessageOf,
   procedure,
   type Schema,
+  type SnapshotOf,
+  type SnapshotStateOf,
 } from './contract.js';
 export { ERROR_CODES, type ErrorCode, isErrorCode, RpcError, toRpcError, type WireError } from './errors.js';
 export * from './protocol.js';

@@ -92,6 +92,24 @@ export interface MessageEnvelope {
   position: string;
 }
 
+/** A snapshot channel's state, sent to one subscription right after `subscribed`. */
+export interface SnapshotEnvelope {
+  type: 'snapshot';
+  id: RequestId;
+  data?: unknown;
+  meta?: unknown;
+  /** The stream's position the state was taken at: the messages that follow come after it. */
+  position: string;
+}
+
+/** A slow subscriber's stream lost `dropped` messages (delivery policy `drop-oldest`). */
+export interface GapEnvelope {
+  type: 'gap';
+  channel: string;
+  key: string;
+  dropped: number;
+}
+
 /** The server ended a subscription (e.g. it is shutting down); `error` says why. */
 export interface UnsubscribedEnvelope {
   type: 'unsubscribed';
@@ -108,6 +126,8 @@ export type ServerEnvelope =
   | ErrorEnvelope
   | SubscribedEnvelope
   | MessageEnvelope
+  | SnapshotEnvelope
+  | GapEnvelope
   | UnsubscribedEnvelope
   | PongEnvelope;
 

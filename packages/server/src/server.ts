@@ -4,19 +4,24 @@ import type { AddressInfo } from 'node:net';
 import {
   type AnyContract,
   type ChannelName,
+  decodeValue,
   encodeValue,
+  issuesData,
   type MessageEnvelope,
   type ParamsOf,
   PROTOCOL,
   type PublishedMessageOf,
-  parseOrThrow,
   RpcError,
   toRpcError,
+  type Validated,
+  validate,
 } from '@switchboard/contract';
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker } from './broker/memory-broker.js';
-import { Fanout, type Joined } from './rpc/fanout.js';
+import { type ChannelDelivery, DELIVERY_DEFAULTS, type DeliveryOptions } from './rpc/delivery.js';
+import { Fanout, type JoinRequest } from './rpc/fanout.js';
 import { IdempotencyWindow } from './rpc/idempotency.js';
+import { Metrics, type ServerMetrics } from './rpc/metrics.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './rpc/options.js';
 import { Peer, type PeerHost } from './rpc/peer.js';
 import type { Router } from './rpc/router.js';
@@ -45,6 +50,8 @@ export interface SwitchboardServer<C extends AnyContract> {
   ): Promise<void>;
   /** Graceful: refuses new connections (503) and calls, lets running calls finish, closes with 1001. */
   close(): Promise<void>;
+  /** Connections, calls and latency per procedure, messages and slow subscribers per channel, event loop, memory. */
+  metrics(): ServerMetrics;
   readonly state: ServerState;
   /** Open client connections. */
   readonly connections: number;
@@ -59,6 +66,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
   readonly #ownsBroker: boolean;
   readonly #fanout: Fanout;
   readonly idempotency: IdempotencyWindow;
+  readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
   /** Context made during the handshake, waiting for its connection. */
   readonly #contexts = new WeakMap<IncomingMessage, unknown>();
@@ -71,7 +79,8 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     this.router = options.router as unknown as Router<AnyContract, unknown>;
     this.#ownsBroker = options.broker === undefined;
     this.#broker = options.broker ?? new MemoryBroker(options.history);
-    this.#fanout = new Fanout(this.#broker);
+    const deliveries = resolveDeliveries(this.router, this.counters, this.options.onError);
+    this.#fanout = new Fanout(this.#broker, (channel) => deliveries.get(channel) as ChannelDelivery);
     this.idempotency = new IdempotencyWindow(this.options.idempotencyMaxKeys, this.options.idempotencyTtlMs);
   }
 
@@ -115,6 +124,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     });
     wss.on('connection', (socket, request) => this.#connect(socket, request));
     this.#wss = wss;
+    this.counters.start();
     this.#state = 'listening';
     return wss;
   }
@@ -162,8 +172,8 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     socket.once('close', () => this.#peers.delete(peer));
   }
 
-  subscribe(peer: Peer, topic: string, from: string | undefined, onJoin: (joined: Joined) => boolean): Promise<void> {
-    return this.#fanout.add(peer, topic, from, onJoin);
+  subscribe(request: JoinRequest): Promise<void> {
+    return this.#fanout.add(request);
   }
 
   unsubscribe(peer: Peer, topic: string): void {
@@ -174,25 +184,52 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     this.#onCallSettled?.();
   }
 
-  async publish<K extends ChannelName<C>>(
+  publish<K extends ChannelName<C>>(
     channelName: K,
     params: ParamsOf<C, K>,
     message: PublishedMessageOf<C, K>,
   ): Promise<void> {
-    if (this.#state === 'closed') throw new RpcError('UNAVAILABLE', 'the server is closed');
+    if (this.#state === 'closed') return Promise.reject(new RpcError('UNAVAILABLE', 'the server is closed'));
     const contract = this.router.contract;
-    if (!Object.hasOwn(contract.channels, channelName)) throw new RpcError('NOT_FOUND', `no channel '${channelName}'`);
+    if (!Object.hasOwn(contract.channels, channelName)) {
+      return Promise.reject(new RpcError('NOT_FOUND', `no channel '${channelName}'`));
+    }
     const channel = contract.channels[channelName] as AnyContract['channels'][string];
-    const parsedParams = await parseOrThrow(channel.params, params, 'params');
-    const parsedMessage = await parseOrThrow(channel.message, message, 'message');
-    const key = paramsKey(parsedParams);
-    const { json, meta } = encodeValue(parsedMessage);
+    // Synchronous validators (zod's) reach the broker in this very call, so a message is
+    // numbered in the same step as the application changed its state (exact snapshots).
+    const checkedParams = validate(channel.params, params);
+    const checkedMessage = validate(channel.message, message);
+    if (checkedParams instanceof Promise || checkedMessage instanceof Promise) {
+      return Promise.all([checkedParams, checkedMessage]).then(([p, m]) => this.#publishChecked(channelName, p, m));
+    }
+    try {
+      return this.#publishChecked(channelName, checkedParams, checkedMessage);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #publishChecked(channelName: string, params: Validated<unknown>, message: Validated<unknown>): Promise<void> {
+    if (!params.ok) throw new RpcError('BAD_REQUEST', 'invalid params', issuesData(params.issues));
+    if (!message.ok) throw new RpcError('BAD_REQUEST', 'invalid message', issuesData(message.issues));
+    const key = paramsKey(params.value);
+    const { json, meta } = encodeValue(message.value);
     // Encoded once, without its position: the broker numbers it and the fan-out adds it.
     const envelope: Omit<MessageEnvelope, 'position'> =
       meta === undefined
         ? { type: 'message', channel: channelName, key, data: json }
         : { type: 'message', channel: channelName, key, data: json, meta };
-    await this.#broker.publish(topicOf(channelName, key), JSON.stringify(envelope));
+    return this.#broker.publish(topicOf(channelName, key), JSON.stringify(envelope)).then(() => undefined);
+  }
+
+  metrics(): ServerMetrics {
+    let inFlight = 0;
+    for (const peer of this.#peers) inFlight += peer.inFlightCalls;
+    return this.counters.snapshot({
+      connections: this.#peers.size,
+      inFlight,
+      subscribers: this.#fanout.subscribersByChannel(),
+    });
   }
 
   async close(): Promise<void> {
@@ -202,6 +239,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     await this.#drainCalls();
     if (wss !== undefined) await new Promise<void>((resolve) => wss.close(() => resolve()));
     this.#state = 'closed';
+    this.counters.stop();
     if (this.#ownsBroker) await this.#broker.close();
   }
 
@@ -224,6 +262,52 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
         if (running() === 0) done();
       };
     });
+  }
+}
+
+/** Each channel's delivery policy, checked once, with its counters. */
+function resolveDeliveries(
+  router: Router<AnyContract, unknown>,
+  metrics: Metrics,
+  onError: (error: unknown, where: { channel: string }) => void,
+): Map<string, ChannelDelivery> {
+  const deliveries = new Map<string, ChannelDelivery>();
+  for (const name of Object.keys(router.contract.channels)) {
+    const options = ((router.channels as Record<string, { delivery?: DeliveryOptions<unknown> } | undefined>)[name]
+      ?.delivery ?? {}) as DeliveryOptions<unknown>;
+    const policy = options.policy ?? DELIVERY_DEFAULTS.policy;
+    if (policy !== 'queue' && policy !== 'drop-oldest' && policy !== 'latest') {
+      throw new TypeError(`channels.${name}.delivery.policy must be 'queue', 'drop-oldest' or 'latest'`);
+    }
+    const maxQueued = options.maxQueued ?? DELIVERY_DEFAULTS.maxQueued;
+    if (!Number.isInteger(maxQueued) || maxQueued < 1) {
+      throw new TypeError(`channels.${name}.delivery.maxQueued must be an integer ≥ 1, got ${String(maxQueued)}`);
+    }
+    const key = options.key;
+    if (key !== undefined && policy !== 'latest') {
+      throw new TypeError(`channels.${name}.delivery.key applies to the 'latest' policy only`);
+    }
+    deliveries.set(name, {
+      policy,
+      maxQueued,
+      keyOf:
+        key === undefined
+          ? undefined
+          : (payload) => keyOfPayload(payload, key, (error) => onError(error, { channel: name })),
+      counters: metrics.channelCounters(name),
+    });
+  }
+  return deliveries;
+}
+
+/** The coalescing key of an encoded message; a key function that throws puts it with the keyless ones. */
+function keyOfPayload(payload: string, key: (message: unknown) => string, report: (error: unknown) => void): string {
+  try {
+    const envelope = JSON.parse(payload) as { data?: unknown; meta?: unknown };
+    return `k:${String(key(decodeValue(envelope.data, envelope.meta)))}`;
+  } catch (error) {
+    report(error);
+    return '';
   }
 }
 

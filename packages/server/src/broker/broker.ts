@@ -18,11 +18,17 @@ export interface Broker {
   publish(topic: string, payload: string): Promise<string>;
   /**
    * The messages of `topic` after position `from`, oldest first. `complete` is false when
-   * some of them are no longer held (history exceeded, or another epoch).
+   * some of them are no longer held (history exceeded, or another epoch). Must include
+   * every message numbered before the call (the fan-out starts listening first, and
+   * merges what arrives meanwhile by position).
    */
-  history(topic: string, from: string): HistoryResult;
-  /** The position of `topic`'s newest message (offset 0 before the first). */
-  position(topic: string): string;
+  history(topic: string, from: string): Promise<HistoryResult>;
+  /**
+   * The position of `topic`'s newest message (offset 0 before the first). A message
+   * numbered after the call must reach listeners after it; the in-memory broker reads it
+   * synchronously, which makes channel snapshots exact (docs/dashboards.md).
+   */
+  position(topic: string): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -79,7 +79,7 @@ export class MemoryBroker implements Broker {
     return position;
   }
 
-  history(name: string, from: string): HistoryResult {
+  async history(name: string, from: string): Promise<HistoryResult> {
     const parsed = parsePosition(from);
     const topic = this.#topics.get(name);
     // Another epoch (a restarted broker, or a topic evicted and made again), or a position
@@ -106,7 +106,7 @@ export class MemoryBroker implements Broker {
     return { messages, complete };
   }
 
-  position(name: string): string {
+  async position(name: string): Promise<string> {
     const topic = this.#topic(name);
     return `${topic.epoch}:${topic.nextOffset - 1}`;
   }

@@ -8,6 +8,8 @@ import type { KeyEntry } from './idempotency.js';
 export class CallSignal {
   /** The call's entry in the idempotency window, if it has a key. */
   readonly keyEntry: KeyEntry | undefined;
+  /** performance.now() when the call arrived. */
+  readonly startedAt = performance.now();
   #controller: AbortController | undefined;
   #reason: RpcError | undefined;
 

@@ -1,94 +1,174 @@
-import type { Broker, BrokerListener } from '../broker/broker.js';
+import { type Broker, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, OPCODES } from '../transport/index.js';
+import { type ChannelDelivery, type Delivered, Lane } from './delivery.js';
 import type { Peer } from './peer.js';
+import { channelOf } from './topic-key.js';
+
+/** A subscriber on its way in: what the stream delivers meanwhile waits here. */
+interface Joining {
+  buffer: Array<{ position: string; message: Delivered }>;
+  overflowed: boolean;
+}
 
 interface TopicState {
-  /** Local subscribers and how many subscriptions each holds on this topic. */
-  peers: Map<Peer, number>;
+  /** Local connections following the topic. */
+  lanes: Map<Peer, Lane>;
+  joining: Set<Joining>;
   listener: BrokerListener;
   ready: Promise<void>;
+  delivery: ChannelDelivery;
 }
 
 /** What a joining subscriber is told before any message reaches it. */
 export interface Joined {
-  /** The topic's position when the subscriber joined (or the last one it is sent). */
+  /** The position the subscriber is at: its messages are the ones after it. */
   position: string;
-  /** Messages after the subscriber's `from` were lost (history exceeded, or another epoch). */
+  /** Messages after `from` were lost (history exceeded, or another epoch). */
   gap: boolean;
+  /** The channel's snapshot, taken at `position`, when the channel has one and no replay could be sent. */
+  snapshot?: { value: unknown };
 }
+
+export interface JoinRequest {
+  peer: Peer;
+  topic: string;
+  /** Resume after this position. */
+  from: string | undefined;
+  /** Takes the channel's current state; called in the same step as the position is read. */
+  snapshot: (() => unknown) | undefined;
+  /** Answers the subscribe, before any of its messages; return false to give up. */
+  onJoin: (joined: Joined) => boolean;
+}
+
+/** Live messages a joiner may have to hold while its history or snapshot is read. */
+const MAX_JOIN_BUFFER = 10_000;
 
 /** Adds the position to an envelope encoded without it: `{…}` → `{…,"position":"e:n"}`. */
 export function withPosition(payload: string, position: string): string {
   return `${payload.slice(0, -1)},"position":${JSON.stringify(position)}}`;
 }
 
+function delivered(payload: string, position: string): Delivered {
+  return { frame: encodeFrame(OPCODES.text, Buffer.from(withPosition(payload, position), 'utf8')), payload };
+}
+
+/** Whether `position` comes after `start` (another epoch: the stream was reset, so yes). */
+function isAfter(position: string, start: string): boolean {
+  const a = parsePosition(position);
+  const b = parsePosition(start);
+  return a === undefined || b === undefined || a.epoch !== b.epoch || a.offset > b.offset;
+}
+
 /**
  * This process's side of pub/sub: one broker subscription per topic, however many local
- * connections follow it, and one encoded frame per message, written to each of them.
+ * connections follow it; one encoded frame per message, handed to each connection's lane.
  */
 export class Fanout {
   readonly #broker: Broker;
+  readonly #deliveryOf: (channel: string) => ChannelDelivery;
   readonly #topics = new Map<string, TopicState>();
 
-  constructor(broker: Broker) {
+  constructor(broker: Broker, deliveryOf: (channel: string) => ChannelDelivery) {
     this.#broker = broker;
+    this.#deliveryOf = deliveryOf;
   }
 
   /**
-   * Joins `peer` to `topic`. Once the broker delivers, and in one synchronous step so that
-   * no publish can slip between: `onJoin` is told the position (and whether messages after
-   * `from` are lost) — the peer answers its subscribe there; return false to give up —
-   * then the missed messages still in history are sent, then the peer receives live.
+   * Joins a connection to a topic: listens first, then reads the history after `from`
+   * (or the position and the snapshot), then — in one synchronous step — answers the
+   * subscribe, sends the replay or snapshot, the live messages that arrived meanwhile
+   * (those after the position only), and from then on every message.
    */
-  async add(peer: Peer, topic: string, from: string | undefined, onJoin: (joined: Joined) => boolean): Promise<void> {
+  async add(request: JoinRequest): Promise<void> {
+    const { peer, topic, from } = request;
+    const joining: Joining = { buffer: [], overflowed: false };
+    const state = await this.#follow(topic, joining);
+    try {
+      let start: string | undefined;
+      let replay: Array<{ payload: string; position: string }> = [];
+      let gap = false;
+      if (from !== undefined) {
+        const history = await this.#broker.history(topic, from);
+        // All or nothing: a partial replay would hide the hole.
+        if (history.complete) {
+          replay = history.messages;
+          start = replay.at(-1)?.position ?? from;
+        } else gap = true;
+      }
+      let snapshot: Joined['snapshot'];
+      if (start === undefined) {
+        // Position first, state second: whatever the snapshot misses comes after the position.
+        const position = this.#broker.position(topic);
+        const taken = request.snapshot?.();
+        start = await position;
+        if (request.snapshot !== undefined) snapshot = { value: await taken };
+      }
+      if (joining.overflowed) throw new RangeError(`over ${MAX_JOIN_BUFFER} messages arrived while joining`);
+      if (!request.onJoin(snapshot === undefined ? { position: start, gap } : { position: start, gap, snapshot })) {
+        return;
+      }
+      let lane = state.lanes.get(peer);
+      if (lane === undefined) {
+        lane = new Lane(peer.outbox, state.delivery, gapNotice(topic));
+        state.lanes.set(peer, lane);
+      } else lane.subscriptions++;
+      for (const message of replay) lane.push(delivered(message.payload, message.position));
+      for (const { position, message } of joining.buffer) if (isAfter(position, start)) lane.push(message);
+    } finally {
+      state.joining.delete(joining);
+      this.#dropIfIdle(topic, state);
+    }
+  }
+
+  /** The topic's state once its broker subscription is live, with `joining` registered on it. */
+  async #follow(topic: string, joining: Joining): Promise<TopicState> {
     for (;;) {
       let state = this.#topics.get(topic);
       if (state === undefined) {
-        const peers = new Map<Peer, number>();
-        const listener: BrokerListener = (payload, position) => deliver(peers, withPosition(payload, position));
-        state = { peers, listener, ready: this.#broker.subscribe(topic, listener) };
+        const lanes = new Map<Peer, Lane>();
+        const joiners = new Set<Joining>();
+        const delivery = this.#deliveryOf(channelOf(topic));
+        const listener: BrokerListener = (payload, position) => {
+          delivery.counters.messages++;
+          const message = delivered(payload, position);
+          for (const lane of lanes.values()) lane.push(message);
+          for (const joiner of joiners) {
+            if (joiner.buffer.length < MAX_JOIN_BUFFER) joiner.buffer.push({ position, message });
+            else joiner.overflowed = true;
+          }
+        };
+        state = { lanes, joining: joiners, listener, delivery, ready: this.#broker.subscribe(topic, listener) };
         this.#topics.set(topic, state);
       }
+      state.joining.add(joining);
       try {
         await state.ready;
       } catch (error) {
-        if (this.#topics.get(topic) === state && state.peers.size === 0) this.#topics.delete(topic);
+        state.joining.delete(joining);
+        this.#dropIfIdle(topic, state, false);
         throw error;
       }
       // The topic may have been dropped meanwhile by its last other subscriber: start again.
-      if (this.#topics.get(topic) !== state) continue;
-
-      // All or nothing: a partial replay would hide the hole, so a gap replays nothing.
-      const history = from === undefined ? undefined : this.#broker.history(topic, from);
-      const gap = history !== undefined && !history.complete;
-      const replay = gap ? [] : (history?.messages ?? []);
-      if (!onJoin({ position: replay.at(-1)?.position ?? this.#broker.position(topic), gap })) {
-        // Given up (unsubscribed or disconnected meanwhile): drop a topic nobody follows.
-        if (state.peers.size === 0) this.#drop(topic, state);
-        return;
-      }
-      for (const message of replay) {
-        peer.socket.sendFrame(encodeFrame(OPCODES.text, Buffer.from(withPosition(message.payload, message.position))));
-      }
-      state.peers.set(peer, (state.peers.get(peer) ?? 0) + 1);
-      return;
+      if (this.#topics.get(topic) === state) return state;
+      state.joining.delete(joining);
     }
   }
 
   remove(peer: Peer, topic: string): void {
     const state = this.#topics.get(topic);
-    if (state === undefined) return;
-    const count = (state.peers.get(peer) ?? 0) - 1;
-    if (count > 0) {
-      state.peers.set(peer, count);
-      return;
-    }
-    state.peers.delete(peer);
-    if (state.peers.size === 0) this.#drop(topic, state);
+    const lane = state?.lanes.get(peer);
+    if (state === undefined || lane === undefined) return;
+    if (--lane.subscriptions > 0) return;
+    lane.close();
+    state.lanes.delete(peer);
+    this.#dropIfIdle(topic, state);
   }
 
-  #drop(topic: string, state: TopicState): void {
+  /** Drops a topic nobody follows or joins any more. */
+  #dropIfIdle(topic: string, state: TopicState, subscribed = true): void {
+    if (state.lanes.size > 0 || state.joining.size > 0 || this.#topics.get(topic) !== state) return;
     this.#topics.delete(topic);
+    if (!subscribed) return;
     this.#broker.unsubscribe(topic, state.listener).catch(() => {
       // The broker is gone or unreachable; there is nobody left to tell.
     });
@@ -99,14 +179,25 @@ export class Fanout {
     return this.#topics.size;
   }
 
-  /** Local subscribers of a topic. */
+  /** Local connections following a topic. */
   subscriberCount(topic: string): number {
-    return this.#topics.get(topic)?.peers.size ?? 0;
+    return this.#topics.get(topic)?.lanes.size ?? 0;
+  }
+
+  /** Local connections following each channel's topics. */
+  subscribersByChannel(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [topic, state] of this.#topics) {
+      const channel = channelOf(topic);
+      counts.set(channel, (counts.get(channel) ?? 0) + state.lanes.size);
+    }
+    return counts;
   }
 }
 
-function deliver(peers: Map<Peer, number>, text: string): void {
-  // Encoded once: every subscriber gets the same frame bytes.
-  const frame = encodeFrame(OPCODES.text, Buffer.from(text, 'utf8'));
-  for (const peer of peers.keys()) peer.socket.sendFrame(frame);
+/** The notice a `drop-oldest` lane sends before the message after a drop. */
+function gapNotice(topic: string): (dropped: number) => Buffer {
+  const colon = topic.indexOf(':');
+  const head = `{"type":"gap","channel":${JSON.stringify(topic.slice(0, colon))},"key":${JSON.stringify(topic.slice(colon + 1))},"dropped":`;
+  return (dropped) => encodeFrame(OPCODES.text, Buffer.from(`${head}${dropped}}`, 'utf8'));
 }

@@ -11,6 +11,11 @@ export interface ServerLimits {
   maxSubscriptions?: number;
   /** Bytes queued for a client that does not read before it is disconnected. @default 4 MiB */
   maxBufferedBytes?: number;
+  /**
+   * Bytes queued for a client above which it counts as slow: channel messages for it then
+   * wait per their channel's delivery policy until its socket drains. @default 1 MiB
+   */
+  highWaterBytes?: number;
   /** Longest a call may run, whatever deadline the client asks for; then TIMEOUT. @default 60 s */
   maxCallDurationMs?: number;
   /** On close(), how long running calls may take to finish before connections close. @default 10 s */
@@ -46,6 +51,7 @@ export const SERVER_DEFAULTS = {
   maxInFlightCalls: 1_000,
   maxSubscriptions: 100,
   maxBufferedBytes: 4 * 1024 * 1024,
+  highWaterBytes: 1024 * 1024,
   maxCallDurationMs: 60_000,
   drainTimeoutMs: 10_000,
   heartbeatIntervalMs: 30_000,
@@ -60,6 +66,7 @@ export interface ResolvedServerOptions {
   maxInFlightCalls: number;
   maxSubscriptions: number;
   maxBufferedBytes: number;
+  highWaterBytes: number;
   maxCallDurationMs: number;
   drainTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -90,11 +97,12 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
   const limits = options.limits ?? {};
   const d = SERVER_DEFAULTS;
   const heartbeat = options.heartbeat === false ? { intervalMs: 0 } : (options.heartbeat ?? {});
-  return Object.freeze({
+  const resolved = Object.freeze({
     maxPayloadBytes: positive('limits.maxPayloadBytes', limits.maxPayloadBytes, d.maxPayloadBytes),
     maxInFlightCalls: positive('limits.maxInFlightCalls', limits.maxInFlightCalls, d.maxInFlightCalls),
     maxSubscriptions: positive('limits.maxSubscriptions', limits.maxSubscriptions, d.maxSubscriptions),
     maxBufferedBytes: positive('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes),
+    highWaterBytes: positive('limits.highWaterBytes', limits.highWaterBytes, d.highWaterBytes),
     maxCallDurationMs: positive('limits.maxCallDurationMs', limits.maxCallDurationMs, d.maxCallDurationMs),
     drainTimeoutMs: positive('limits.drainTimeoutMs', limits.drainTimeoutMs, d.drainTimeoutMs, 0),
     heartbeatIntervalMs: positive('heartbeat.intervalMs', heartbeat.intervalMs, d.heartbeatIntervalMs, 0),
@@ -109,4 +117,8 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     origin: options.origin,
     onError: options.onError ?? logError,
   });
+  if (resolved.highWaterBytes >= resolved.maxBufferedBytes) {
+    throw new TypeError('limits.highWaterBytes must be below limits.maxBufferedBytes');
+  }
+  return resolved;
 }

@@ -10,6 +10,7 @@ import {
   type RequestId,
   RpcError,
   readClientEnvelope,
+  type Schema,
   type ServerEnvelope,
   type SubscribeEnvelope,
   toRpcError,
@@ -18,8 +19,10 @@ import {
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { CallSignal } from './call-signal.js';
-import type { Joined } from './fanout.js';
+import { Outbox } from './delivery.js';
+import type { JoinRequest } from './fanout.js';
 import { type IdempotencyWindow, isSameCall, type Outcome } from './idempotency.js';
+import type { Metrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
 import { paramsKey, topicOf } from './topic-key.js';
@@ -29,10 +32,12 @@ export interface PeerHost {
   readonly router: Router<AnyContract, unknown>;
   readonly options: ResolvedServerOptions;
   readonly draining: boolean;
-  subscribe(peer: Peer, topic: string, from: string | undefined, onJoin: (joined: Joined) => boolean): Promise<void>;
+  subscribe(request: JoinRequest): Promise<void>;
   unsubscribe(peer: Peer, topic: string): void;
   /** A call finished (for graceful shutdown). */
   callSettled(): void;
+  /** Counters behind server.metrics(). */
+  readonly counters: Metrics;
   /** Recent idempotency keys of all connections (a re-sent call may arrive on another). */
   readonly idempotency: IdempotencyWindow;
 }
@@ -41,21 +46,20 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-function outputMismatch(name: string, issues: unknown): Error {
-  // The handler broke the contract: a server bug, reported as INTERNAL.
-  return new Error(`procedure '${name}' returned a value that fails its output schema`, { cause: issues });
-}
-
-/** Validates a handler's return value against the procedure's output schema. */
-function checkOutput(name: string, procedure: AnyContract['procedures'][string], output: unknown): unknown {
-  const checked = validate(procedure.output, output);
+/**
+ * Validates what our own code produced (a handler's result, a channel's snapshot): a
+ * mismatch breaks the contract, a server bug reported as INTERNAL.
+ */
+function checkProduced(schema: Schema, value: unknown, what: string): unknown {
+  const fail = (issues: unknown) => new Error(`${what} fails its schema`, { cause: issues });
+  const checked = validate(schema, value);
   if (checked instanceof Promise) {
     return checked.then((result) => {
-      if (!result.ok) throw outputMismatch(name, result.issues);
+      if (!result.ok) throw fail(result.issues);
       return result.value;
     });
   }
-  if (!checked.ok) throw outputMismatch(name, checked.issues);
+  if (!checked.ok) throw fail(checked.issues);
   return checked.value;
 }
 
@@ -73,12 +77,19 @@ const PENDING = '';
 
 type Handler = (args: { input: unknown; ctx: unknown; signal: AbortSignal }) => unknown;
 
+interface ChannelHandlers {
+  authorize?: (args: { params: unknown; ctx: unknown }) => unknown;
+  snapshot?: (args: { params: unknown; ctx: unknown }) => unknown;
+}
+
 /**
  * One client connection: calls by id, subscriptions by id, and the envelopes between.
  * Nothing a client sends can throw out of here; every problem becomes an error reply.
  */
 export class Peer {
   readonly socket: ServerWebSocket;
+  /** Channel messages, held per the channel's delivery policy while the connection is slow. */
+  readonly outbox: Outbox;
   readonly #ctx: unknown;
   readonly #host: PeerHost;
   readonly #calls = new Map<RequestId, CallSignal>();
@@ -87,6 +98,7 @@ export class Peer {
 
   constructor(socket: ServerWebSocket, ctx: unknown, host: PeerHost) {
     this.socket = socket;
+    this.outbox = new Outbox(socket, host.options.highWaterBytes);
     this.#ctx = ctx;
     this.#host = host;
     socket.on('message', (data, isBinary) => {
@@ -232,13 +244,13 @@ export class Peer {
       this.#fail(envelope, call, error);
       return;
     }
-    this.#settle(call, outcome, text);
+    this.#settle(envelope.name, call, outcome, text);
   }
 
   #fail(envelope: CallEnvelope, call: CallSignal, error: unknown): void {
     const rpcError = toRpcError(error);
     const outcome: Outcome = { ok: false, error: rpcError.toWire() };
-    this.#settle(call, outcome, outcomeText(envelope.id, outcome));
+    this.#settle(envelope.name, call, outcome, outcomeText(envelope.id, outcome));
     if (rpcError !== error) this.#report(error, { procedure: envelope.name });
   }
 
@@ -251,7 +263,8 @@ export class Peer {
     }
   }
 
-  #settle(call: CallSignal, outcome: Outcome, text: string): void {
+  #settle(procedure: string, call: CallSignal, outcome: Outcome, text: string): void {
+    this.#host.counters.recordCall(procedure, (performance.now() - call.startedAt) * 1000, outcome.ok);
     // Kept even for an aborted call: a re-sent call with the key gets the real outcome.
     if (call.keyEntry !== undefined) this.#host.idempotency.finish(call.keyEntry, outcome, Date.now());
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
@@ -299,9 +312,10 @@ export class Peer {
           return call.signal;
         },
       });
+      const what = `the result of procedure '${envelope.name}'`;
       return isPromiseLike(output)
-        ? Promise.resolve(output).then((value) => checkOutput(envelope.name, procedure, value))
-        : checkOutput(envelope.name, procedure, output);
+        ? Promise.resolve(output).then((value) => checkProduced(procedure.output, value, what))
+        : checkProduced(procedure.output, output, what);
     };
     return parsed instanceof Promise ? parsed.then(invoke) : invoke(parsed);
   }
@@ -320,20 +334,48 @@ export class Peer {
     try {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
       const params = await parseOrThrow(channel.params, decodeValue(envelope.params, envelope.meta), 'params');
-      const authorize = (router.channels as Record<string, { authorize?: (args: unknown) => unknown }>)[name]
-        ?.authorize;
-      if (authorize !== undefined && (await authorize({ params, ctx: this.#ctx })) !== true) {
+      const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
+      const ctx = this.#ctx;
+      if (implementation?.authorize !== undefined && (await implementation.authorize({ params, ctx })) !== true) {
         throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
       }
       key = paramsKey(params);
       topic = topicOf(name, key);
       if (this.#subscriptions.get(id) !== PENDING) return; // unsubscribed or disconnected meanwhile
-      // The reply goes out in the same step as the join: no message can precede it.
-      await this.#host.subscribe(this, topic, envelope.from, ({ position, gap }) => {
-        if (this.#subscriptions.get(id) !== PENDING) return false;
-        this.#subscriptions.set(id, topic);
-        this.#send(gap ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position });
-        return true;
+      const takeSnapshot = implementation?.snapshot;
+      await this.#host.subscribe({
+        peer: this,
+        topic,
+        from: envelope.from,
+        snapshot:
+          takeSnapshot === undefined || channel.snapshot === undefined
+            ? undefined
+            : () => {
+                const state = takeSnapshot({ params, ctx });
+                const what = `the snapshot of channel '${name}'`;
+                const schema = channel.snapshot as Schema;
+                return isPromiseLike(state)
+                  ? Promise.resolve(state).then((value) => checkProduced(schema, value, what))
+                  : checkProduced(schema, state, what);
+              },
+        // The replies go out in the same step as the join: no message can precede them.
+        onJoin: ({ position, gap, snapshot }) => {
+          if (this.#subscriptions.get(id) !== PENDING) return false;
+          this.#subscriptions.set(id, topic);
+          const healed = gap && snapshot !== undefined;
+          this.#send(
+            gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
+          );
+          if (snapshot !== undefined) {
+            const { json, meta } = encodeValue(snapshot.value);
+            this.#send(
+              meta === undefined
+                ? { type: 'snapshot', id, data: json, position }
+                : { type: 'snapshot', id, data: json, meta, position },
+            );
+          }
+          return true;
+        },
       });
     } catch (error) {
       if (this.#subscriptions.get(id) === PENDING) this.#subscriptions.delete(id);

@@ -3,10 +3,13 @@ import type {
   AnyContract,
   ChannelName,
   HandlerOutputOf,
+  MessageOf,
   ParsedInputOf,
   ParsedParamsOf,
   ProcedureName,
+  SnapshotStateOf,
 } from '@switchboard/contract';
+import type { DeliveryOptions } from './delivery.js';
 
 /** What `context` receives: the HTTP upgrade request (headers, cookies, URL). */
 export interface ContextArgs {
@@ -27,13 +30,21 @@ export type ProcedureImplementations<C extends AnyContract, Ctx> = {
   [K in ProcedureName<C>]: ProcedureHandler<ParsedInputOf<C, K>, HandlerOutputOf<C, K>, Ctx>;
 };
 
-export interface ChannelImplementation<Params, Ctx> {
+export interface ChannelImplementation<Params, Ctx, Message = unknown, State = never> {
   /** Return false (or throw RpcError) to refuse a subscription: the caller gets FORBIDDEN. */
   authorize?: (args: { params: Params; ctx: Ctx }) => boolean | PromiseLike<boolean>;
+  /**
+   * The stream's current state, sent to a new subscriber before any message (channels
+   * whose contract declares `snapshot`). Exact when it returns synchronously on the
+   * in-memory broker: see docs/dashboards.md.
+   */
+  snapshot?: (args: { params: Params; ctx: Ctx }) => State | PromiseLike<State>;
+  /** What a slow subscriber gets: see DeliveryPolicy. @default { policy: 'queue', maxQueued: 10,000 } */
+  delivery?: DeliveryOptions<Message>;
 }
 
 export type ChannelImplementations<C extends AnyContract, Ctx> = {
-  [K in ChannelName<C>]?: ChannelImplementation<ParsedParamsOf<C, K>, Ctx>;
+  [K in ChannelName<C>]?: ChannelImplementation<ParsedParamsOf<C, K>, Ctx, MessageOf<C, K>, SnapshotStateOf<C, K>>;
 };
 
 export interface RouterDefinition<C extends AnyContract, Ctx> {

@@ -20,3 +20,8 @@ function stableStringify(value: unknown): string {
 export function topicOf(channel: string, key: string): string {
   return `${channel}:${key}`;
 }
+
+/** The channel of a broker topic. */
+export function channelOf(topic: string): string {
+  return topic.slice(0, topic.indexOf(':'));
+}
