@@ -35,7 +35,7 @@ export interface ChannelMetrics extends DeliveryCounters {
 
 /** Rates and latencies cover the last this many seconds. */
 const RATE_WINDOW_S = 5;
-/** Latency buckets: 4 per power of two of microseconds (±19%), up to 2^32 µs. */
+/** Latency buckets: 4 per power of two of microseconds (a bucket's lower bound is at most 20% low), up to 2^32 µs. */
 const BUCKETS = 128;
 
 function bucketOf(micros: number): number {
