@@ -1,5 +1,5 @@
 import { createClient } from '@switchboard/client';
-import { channel, defineContract } from '@switchboard/contract';
+import { channel, defineContract, procedure, RpcError } from '@switchboard/contract';
 import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,6 +14,9 @@ import { within } from './harness.js';
 
 const Tick = z.object({ n: z.number(), symbol: z.string(), pad: z.string() });
 const contract = defineContract({
+  procedures: {
+    double: procedure({ input: z.number(), output: z.number() }),
+  },
   channels: {
     queued: channel({ params: z.object({}), message: Tick }),
     dropping: channel({ params: z.object({}), message: Tick }),
@@ -34,7 +37,12 @@ const boards = new Map<string, Map<string, number>>();
 
 function makeServer(history?: { maxMessages: number }) {
   const router = defineRouter(contract, {
-    procedures: {},
+    procedures: {
+      double: ({ input }) => {
+        if (input < 0) throw new RpcError('BAD_REQUEST', 'negative');
+        return input * 2;
+      },
+    },
     channels: {
       queued: { delivery: { policy: 'queue', maxQueued: MAX_QUEUED } },
       dropping: { delivery: { policy: 'drop-oldest', maxQueued: MAX_QUEUED } },
@@ -205,7 +213,10 @@ describe('slow subscribers: delivery policies', () => {
   it('rejects a policy it does not know and a key without latest', () => {
     const bad = (delivery: object) => () =>
       createServer({
-        router: defineRouter(contract, { procedures: {}, channels: { queued: { delivery } as never } }),
+        router: defineRouter(contract, {
+          procedures: { double: () => 0 },
+          channels: { queued: { delivery } as never },
+        }),
       });
     expect(bad({ policy: 'newest' })).toThrow(/policy must be/);
     expect(bad({ policy: 'queue', key: () => 'k' })).toThrow(/'latest' policy only/);
@@ -348,7 +359,7 @@ describe('snapshot + live', () => {
   it('a snapshot that breaks its schema is a server bug: the subscriber gets INTERNAL', async () => {
     const errors: unknown[] = [];
     const router = defineRouter(contract, {
-      procedures: {},
+      procedures: { double: () => 0 },
       channels: { board: { snapshot: () => ({ broken: 'not a number' }) as never } },
     });
     const server = createServer({ router, heartbeat: false, onError: (error) => errors.push(error) });
@@ -374,5 +385,17 @@ describe('server.metrics()', () => {
     expect(metrics.connections).toBe(2);
     expect(metrics.channels.latest).toMatchObject({ subscribers: 2, messages: 10, dropped: 0, coalesced: 0 });
     expect(metrics.memory.rssBytes).toBeGreaterThan(0);
+  });
+
+  it('counts calls and errors per procedure, with latency percentiles', async () => {
+    const { server, port } = await start();
+    const client = connect(port);
+    for (let n = 1; n <= 10; n++) expect(await client.call('double', n)).toBe(2 * n);
+    await expect(client.call('double', -1)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const { calls, procedures } = server.metrics();
+    expect(calls).toMatchObject({ total: 11, errors: 1, inFlight: 0 });
+    expect(procedures.double).toMatchObject({ calls: 11, errors: 1 });
+    expect(procedures.double?.p99Ms).toBeGreaterThanOrEqual(procedures.double?.p50Ms ?? Number.NaN);
+    expect(procedures.double?.p99Ms).toBeLessThan(1_000);
   });
 });
