@@ -124,6 +124,10 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   #state: ClientState = 'connecting';
   #connection: Connection | undefined;
   #nextId = 1;
+  /** Names this client's calls: keys are `<session>.<call id>`. */
+  readonly #session = nanoid();
+  /** The last `ack` sent: every call up to it is settled here. */
+  #ackSent = 0;
   #attempt = 0;
   #nextDelayMs: number | undefined;
   #closeCode: number | undefined;
@@ -182,7 +186,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     if (!connected && options.queue === false) throw new RpcError('UNAVAILABLE', 'not connected');
 
     const id = this.#nextId++;
-    const key = nanoid();
+    const key = `${this.#session}.${id}`;
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
     const { json, meta } = encodeValue(input);
     const text = JSON.stringify(
@@ -243,7 +247,15 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
 
   #sendCall(call: PendingCall): void {
     call.sent = true;
-    this.#connection?.send(call.text);
+    // Every call before the oldest unsettled one is settled here: the server may forget
+    // their idempotency entries. Told when it moves, on the call being sent.
+    const ack = (this.#calls.keys().next().value ?? this.#nextId) - 1;
+    if (ack > this.#ackSent) {
+      this.#ackSent = ack;
+      this.#connection?.send(`${call.text.slice(0, -1)},"ack":${ack}}`);
+    } else {
+      this.#connection?.send(call.text);
+    }
   }
 
   /** Waits for the connection, within the queue's bounds. */

@@ -27,6 +27,11 @@ export interface CallEnvelope {
    * again; the server answers with the first run's outcome.
    */
   key?: string;
+  /**
+   * With keys of the form `<session>.<call id>`: the client has the outcome of every call
+   * of this session up to this id, so the server may forget them.
+   */
+  ack?: number;
 }
 
 export interface CancelEnvelope {
@@ -178,6 +183,10 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
       const key = message.key;
       if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
         return problem(id, 'BAD_REQUEST', `key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
+      }
+      const ack = message.ack;
+      if (ack !== undefined && !(Number.isSafeInteger(ack) && (ack as number) >= 0)) {
+        return problem(id, 'BAD_REQUEST', 'ack must be a non-negative integer');
       }
       // Every field the server reads is checked: the parsed object serves as is (no copy).
       return message as unknown as CallEnvelope;

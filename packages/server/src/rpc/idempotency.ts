@@ -13,8 +13,36 @@ export interface KeyEntry {
   outcome: Outcome | undefined;
   waiters: Array<(outcome: Outcome) => void> | undefined;
   expiresAtMs: number;
-  /** Dropped from the window (evicted, expired or replaced). */
+  /** Dropped from the window (evicted, expired, replaced or acknowledged). */
   dropped: boolean;
+  /** For a session key (`<session>.<call id>`): its session and the call id. */
+  session: Session | undefined;
+  seq: number;
+  /** Still on its session's list (taken off when acknowledged, pushed out, or the session ended). */
+  listed: boolean;
+}
+
+/**
+ * One client's keys, when they have the form `<session>.<call id>`. The client tells in
+ * each call up to which call id it has every outcome (`ack`): those entries are dropped at
+ * once, so a session holds only the calls whose answer may still be lost.
+ */
+interface Session {
+  readonly id: string;
+  /** Entries in arrival order (rising call ids), from `head` on. */
+  entries: KeyEntry[];
+  head: number;
+  /** Every call id up to this one has been answered and acknowledged. */
+  acked: number;
+  seenAtMs: number;
+}
+
+/** `<session>.<call id>` → its parts; undefined for any other key. */
+function sessionKey(key: string): { session: string; seq: number } | undefined {
+  const dot = key.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const seq = Number(key.slice(dot + 1));
+  return Number.isSafeInteger(seq) && seq >= 0 ? { session: key.slice(0, dot), seq } : undefined;
 }
 
 /** Entries consumed from the front of the order before it is compacted. */
@@ -32,17 +60,21 @@ export function isSameCall(entry: KeyEntry, name: string, input: unknown, meta: 
 }
 
 /**
- * Recent idempotency keys and what their calls returned, bounded by count and age.
- * Within the window a key runs its handler once: a repeat waits for the running call or
- * gets the stored outcome; the same key with other input is a conflict. Outside the
- * window (evicted or expired) a repeat runs again.
+ * Recent idempotency keys and what their calls returned. Within the window a key runs
+ * its handler once: a repeat waits for the running call or gets the stored outcome; the
+ * same key with other input is a conflict. Outside the window a repeat runs again.
  *
- * Lookups go through a Map; age and eviction go through an array in arrival order, read
+ * Session keys (`<session>.<call id>`, what our client sends) live until the client
+ * acknowledges the outcome (`release`), or their session is silent for ttlMs, or it holds
+ * more than maxKeys: an entry usually dies a round trip after it was made. Other keys are
+ * bounded by count (maxKeys in all) and age (ttlMs after the call ended).
+ *
+ * Lookups go through a Map; age and eviction go through arrays in arrival order, read
  * from a moving head (a Map used as a queue slows down as deleted slots pile up in front).
- * The common call costs one Map lookup, one insert and one entry.
  */
 export class IdempotencyWindow {
   readonly #entries = new Map<string, KeyEntry>();
+  readonly #sessions = new Map<string, Session>();
   #order: KeyEntry[] = [];
   #head = 0;
   #sweptAtMs = 0;
@@ -69,6 +101,8 @@ export class IdempotencyWindow {
       if (existing.expiresAtMs > nowMs) return existing;
       existing.dropped = true; // expired, not swept yet
     }
+    const parsed = sessionKey(key);
+    const session = parsed === undefined ? undefined : this.#session(parsed.session, nowMs);
     const entry: KeyEntry = {
       key,
       name,
@@ -78,12 +112,60 @@ export class IdempotencyWindow {
       waiters: undefined,
       expiresAtMs: Number.POSITIVE_INFINITY,
       dropped: false,
+      session,
+      seq: parsed?.seq ?? 0,
+      listed: session !== undefined,
     };
     this.#entries.set(key, entry);
-    this.#order.push(entry);
     this.lastCreated = entry;
-    while (this.#entries.size > this.#maxKeys && this.#head < this.#order.length) this.#dropOldest();
+    if (session === undefined) {
+      this.#order.push(entry);
+      while (this.#entries.size > this.#maxKeys && this.#head < this.#order.length) this.#dropOldest();
+    } else {
+      session.entries.push(entry);
+      while (session.entries.length - session.head > this.#maxKeys) this.#shift(session);
+    }
     return undefined;
+  }
+
+  /** The client whose call has session key `key` has every outcome up to call `through`: forget them. */
+  release(key: string, through: number, nowMs: number): void {
+    const parsed = sessionKey(key);
+    const session = parsed === undefined ? undefined : this.#sessions.get(parsed.session);
+    if (session === undefined) return;
+    session.seenAtMs = nowMs;
+    if (through <= session.acked) return;
+    session.acked = through;
+    while (session.head < session.entries.length && (session.entries[session.head] as KeyEntry).seq <= through) {
+      this.#shift(session);
+    }
+  }
+
+  #session(id: string, nowMs: number): Session {
+    let session = this.#sessions.get(id);
+    if (session === undefined) {
+      session = { id, entries: [], head: 0, acked: -1, seenAtMs: nowMs };
+      this.#sessions.set(id, session);
+    }
+    session.seenAtMs = nowMs;
+    return session;
+  }
+
+  /** Takes a session's oldest entry off its list; forgets it unless it is still running (then finish() does). */
+  #shift(session: Session): void {
+    const entry = session.entries[session.head++] as KeyEntry;
+    entry.listed = false;
+    if (entry.outcome !== undefined) this.#forget(entry); // else finish() does
+    if (session.head >= COMPACT_AFTER && session.head * 2 >= session.entries.length) {
+      session.entries = session.entries.slice(session.head);
+      session.head = 0;
+    }
+  }
+
+  #forget(entry: KeyEntry): void {
+    if (entry.dropped) return;
+    entry.dropped = true;
+    if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
   }
 
   /** The entry made by the last claim() that returned undefined. */
@@ -94,8 +176,14 @@ export class IdempotencyWindow {
     if (entry.outcome !== undefined) return;
     entry.outcome = outcome;
     entry.expiresAtMs = nowMs + this.#ttlMs;
-    // Queued again by its expiry: the slot it had while running has been (or will be) skipped.
-    if (!entry.dropped) this.#order.push(entry);
+    const { session } = entry;
+    if (session !== undefined) {
+      // Acknowledged (or pushed out) while it ran: nobody can ask for it again.
+      if (!entry.listed) this.#forget(entry);
+    } else if (!entry.dropped) {
+      // Queued again by its expiry: the slot it had while running has been (or will be) skipped.
+      this.#order.push(entry);
+    }
     const waiters = entry.waiters;
     entry.waiters = undefined;
     if (waiters !== undefined) for (const waiter of waiters) waiter(outcome);
@@ -118,6 +206,12 @@ export class IdempotencyWindow {
    */
   #sweep(nowMs: number): void {
     this.#sweptAtMs = nowMs;
+    for (const session of this.#sessions.values()) {
+      if (nowMs - session.seenAtMs < this.#ttlMs) continue;
+      // A session silent for ttlMs: its client is gone, or will find its calls run again.
+      while (session.head < session.entries.length) this.#shift(session);
+      this.#sessions.delete(session.id);
+    }
     while (this.#head < this.#order.length) {
       const entry = this.#order[this.#head] as KeyEntry;
       if (!entry.dropped && entry.outcome !== undefined && entry.expiresAtMs > nowMs) return;

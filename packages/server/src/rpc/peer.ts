@@ -216,7 +216,9 @@ export class Peer {
   #claimKey(envelope: CallEnvelope, key: string): boolean {
     const { id, name } = envelope;
     const window = this.#host.idempotency;
-    const entry = window.claim(key, name, envelope.input, envelope.meta, Date.now());
+    const nowMs = Date.now();
+    if (envelope.ack !== undefined) window.release(key, envelope.ack, nowMs);
+    const entry = window.claim(key, name, envelope.input, envelope.meta, nowMs);
     if (entry === undefined) return true;
     if (!isSameCall(entry, name, envelope.input, envelope.meta)) {
       this.#sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));

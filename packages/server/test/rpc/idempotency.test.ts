@@ -61,4 +61,52 @@ describe('IdempotencyWindow', () => {
     expect(window.size).toBe(100);
     expect(window.claim('k9999', 'f', 9999, undefined, 10_000)?.outcome).toEqual(ok(9999));
   });
+
+  describe('session keys (<session>.<call id>)', () => {
+    it('forgets outcomes the client acknowledged, and keeps the rest', () => {
+      const window = new IdempotencyWindow(100, 60_000);
+      for (const id of [1, 2, 3]) {
+        window.claim(`s.${id}`, 'f', id, undefined, 0);
+        window.finish(window.lastCreated!, ok(id), 0);
+      }
+      window.release('s.4', 2, 1);
+      expect(window.size).toBe(1);
+      expect(window.claim('s.3', 'f', 3, undefined, 2)?.outcome).toEqual(ok(3));
+      expect(window.claim('s.1', 'f', 1, undefined, 2)).toBeUndefined(); // forgotten: runs again
+    });
+
+    it('keeps a running call findable when acknowledged, and forgets it when it ends', () => {
+      const window = new IdempotencyWindow(100, 60_000);
+      window.claim('s.1', 'f', 1, undefined, 0);
+      const running = window.lastCreated!;
+      window.release('s.2', 1, 1); // the client gave up on call 1 (a timeout)
+      expect(window.claim('s.1', 'f', 1, undefined, 2)).toBe(running);
+      window.finish(running, ok(1), 3);
+      expect(window.size).toBe(0);
+    });
+
+    it('does not mix sessions, and ignores an ack that goes backwards', () => {
+      const window = new IdempotencyWindow(100, 60_000);
+      for (const key of ['a.1', 'b.1']) {
+        window.claim(key, 'f', 1, undefined, 0);
+        window.finish(window.lastCreated!, ok(key), 0);
+      }
+      window.release('a.2', 1, 1);
+      window.release('a.2', 0, 1);
+      expect(window.claim('b.1', 'f', 1, undefined, 2)?.outcome).toEqual(ok('b.1'));
+      expect(window.size).toBe(1);
+    });
+
+    it('drops a session silent for ttlMs, and bounds one that never acknowledges', () => {
+      const window = new IdempotencyWindow(3, 1_000);
+      for (let id = 1; id <= 5; id++) {
+        window.claim(`s.${id}`, 'f', id, undefined, 0);
+        window.finish(window.lastCreated!, ok(id), 0);
+      }
+      expect(window.size).toBe(3); // the oldest two were pushed out
+      expect(window.claim('s.5', 'f', 5, undefined, 1)?.outcome).toEqual(ok(5));
+      window.claim('other', 'f', 0, undefined, 2_000); // a later claim sweeps
+      expect(window.size).toBe(1);
+    });
+  });
 });
