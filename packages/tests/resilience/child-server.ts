@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { ServerCommand, ServerEvent } from './fixtures/process-contract.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SCRIPT = 'packages/tests/resilience/fixtures/server-process.ts';
+/** tsx compiles the server's sources on start: allow for a loaded machine. */
+const START_TIMEOUT_MS = 15_000;
+
+/** Rejects after `timeoutMs` unless `promise` settles first. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A Switchboard server in a child process (fixtures/server-process.ts), run with tsx:
+ * what it prints is kept in `events`, commands go to its stdin, and `kill()` ends it
+ * with SIGKILL — no close frames, no drain, its memory (broker, idempotency window) gone.
+ */
+export class ChildServer extends EventEmitter {
+  readonly events: ServerEvent[] = [];
+  readonly #child: ChildProcess;
+  #stderr = '';
+  #exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  port = 0;
+  pid = 0;
+
+  private constructor(args: string[]) {
+    super();
+    this.#child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let buffered = '';
+    this.#child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let newline = buffered.indexOf('\n');
+      while (newline !== -1) {
+        const event = JSON.parse(buffered.slice(0, newline)) as ServerEvent;
+        buffered = buffered.slice(newline + 1);
+        this.events.push(event);
+        this.emit('event', event);
+        newline = buffered.indexOf('\n');
+      }
+    });
+    this.#child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.#stderr += chunk;
+    });
+    this.#child.stdin?.on('error', () => {}); // a killed child's stdin: EPIPE is expected
+    this.#exit = new Promise((resolve) => {
+      this.#child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  /** Starts the child and resolves once it listens. */
+  static async start(args: string[] = []): Promise<ChildServer> {
+    const server = new ChildServer(args);
+    const listening = await within(
+      Promise.race([
+        server.next((event) => event.event === 'listening'),
+        server.#exit.then(({ code, signal }) => {
+          throw new Error(`the server process exited (${code ?? signal}) before listening:\n${server.#stderr}`);
+        }),
+      ]),
+      START_TIMEOUT_MS,
+      'the server process to listen',
+    );
+    if (listening.event !== 'listening') throw new Error('unreachable');
+    server.port = listening.port;
+    server.pid = listening.pid;
+    return server;
+  }
+
+  get alive(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** The first event (already seen or still to come) that matches, unbounded: wrap it in `within`. */
+  next(match: (event: ServerEvent) => boolean): Promise<ServerEvent> {
+    const seen = this.events.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => {
+      const listener = (event: ServerEvent) => {
+        if (!match(event)) return;
+        this.off('event', listener);
+        resolve(event);
+      };
+      this.on('event', listener);
+    });
+  }
+
+  /** Resolves once `check` holds over the events seen so far, bounded by `timeoutMs`. */
+  until(check: (events: readonly ServerEvent[]) => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+    return within(
+      this.next(() => check(this.events)).then(() => {}),
+      timeoutMs,
+      what,
+    );
+  }
+
+  send(command: ServerCommand): void {
+    this.#child.stdin?.write(`${JSON.stringify(command)}\n`);
+  }
+
+  /** SIGKILL: the process dies at once, mid-whatever. Resolves once it has exited. */
+  async kill(): Promise<void> {
+    if (this.alive) this.#child.kill('SIGKILL');
+    await within(this.#exit, 5_000, 'the killed server process to exit');
+  }
+
+  /** Graceful: server.close(), then the process ends by itself (nothing left running). */
+  async exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.alive) return this.#exit;
+    this.send({ cmd: 'exit' });
+    return within(this.#exit, 10_000, 'the server process to close and exit by itself');
+  }
+}
