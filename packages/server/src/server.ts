@@ -119,7 +119,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
       pingIntervalMs: options.heartbeatIntervalMs,
       pongTimeoutMs: options.heartbeatTimeoutMs,
       ...(options.origin === undefined ? {} : { origins: options.origin }),
-      handleProtocols: (protocols) => (protocols.has(PROTOCOL) ? PROTOCOL : false),
+      handleProtocols: selectProtocol,
       verifyClient: (info: VerifyClientInfo, callback: VerifyClientCallback) => this.#verify(info, callback),
     });
     wss.on('connection', (socket, request) => this.#connect(socket, request));
@@ -263,6 +263,17 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
       };
     });
   }
+}
+
+/**
+ * `switchboard.v1` when offered. Otherwise another `switchboard.*` version is selected, only
+ * so that the connection opens and can be closed with 1002: a client of another version
+ * then stops, where a refused handshake would look like a network failure and be retried.
+ */
+function selectProtocol(protocols: Set<string>): string | false {
+  if (protocols.has(PROTOCOL)) return PROTOCOL;
+  for (const protocol of protocols) if (protocol.startsWith('switchboard.')) return protocol;
+  return false;
 }
 
 /** Each channel's delivery policy, checked once, with its counters. */

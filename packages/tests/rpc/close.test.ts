@@ -1,5 +1,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeAll, connectClient, RawClient, settle, startServer, upgradeStatus, whenOpen, within } from './harness.js';
+import WebSocket from 'ws';
+import {
+  closeAll,
+  connectClient,
+  once,
+  RawClient,
+  settle,
+  startServer,
+  upgradeStatus,
+  whenOpen,
+  within,
+} from './harness.js';
 
 vi.setConfig({ testTimeout: 15_000 });
 
@@ -77,5 +88,34 @@ describe('graceful server.close()', () => {
       'onError',
     );
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'UNAVAILABLE' }));
+  });
+});
+
+describe('protocol version', () => {
+  it.each([
+    ['another switchboard version', 'switchboard.v2', 'switchboard.v2'],
+    ['no subprotocol', undefined, ''],
+  ])('opens for %s only to close it with 1002', async (_what, offered, selected) => {
+    const { url } = await startServer();
+    const socket = offered === undefined ? new WebSocket(url) : new WebSocket(url, offered);
+    socket.on('error', () => {});
+    await once(socket, 'open');
+    expect(socket.protocol).toBe(selected);
+    const [code, reason] = await once<[number, Buffer]>(socket, 'close');
+    expect(code).toBe(1002);
+    expect(reason.toString()).toBe('the switchboard.v1 subprotocol is required');
+  });
+
+  it('selects no subprotocol when only foreign ones are offered, so the client fails the handshake', async () => {
+    const { url } = await startServer();
+    const socket = new WebSocket(url, 'graphql-ws');
+    const failed = once<[Error]>(socket, 'error');
+    let opened = false;
+    socket.on('open', () => {
+      opened = true;
+    });
+    const [error] = await failed;
+    expect(error.message).toMatch(/subprotocol/i);
+    expect(opened).toBe(false);
   });
 });
