@@ -145,7 +145,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   /** Stream (channel + key) → the subscriptions that receive it. */
   readonly #streams = new Map<string, Set<ActiveSubscription>>();
   readonly #onOnline = () => this.#connectNow();
-  readonly #onOffline = () => this.#connection?.close(1000, 'offline');
+  readonly #onOffline = () => this.#goOffline();
 
   constructor(options: ClientOptions<C>) {
     super();
@@ -275,6 +275,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       () => this.#settleCall(call.id, new RpcError('UNAVAILABLE', `not connected within ${maxAgeMs} ms`), false),
       maxAgeMs,
     );
+    this.#announceQueue();
   }
 
   #dequeue(call: PendingCall): void {
@@ -283,6 +284,14 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     call.expiry = undefined;
     this.#queuedCalls--;
     this.#queuedBytes -= call.bytes;
+    this.#announceQueue();
+  }
+
+  /** While reconnecting or offline, a change in the queued count is a state event too ("2 calls queued"). */
+  #announceQueue(): void {
+    if (this.#state === 'reconnecting' || this.#state === 'offline') {
+      this.emit('state', this.#state, this.#stateInfo());
+    }
   }
 
   /** Ends a call once: with its value, or with `error` (then optionally telling the server). */
@@ -493,6 +502,18 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     );
   }
 
+  /** The browser went offline: drop the connection, or stop waiting to retry. */
+  #goOffline(): void {
+    if (this.#connection !== undefined) {
+      this.#connection.close(1000, 'offline');
+      return;
+    }
+    if (this.#state !== 'reconnecting' || this.#connecting) return;
+    clearTimeout(this.#reconnectTimer);
+    this.#nextDelayMs = undefined;
+    this.#setState('offline');
+  }
+
   /** The browser came back online (or asked to): skip the wait. */
   #connectNow(): void {
     if (this.#state !== 'reconnecting' && this.#state !== 'offline') return;
@@ -661,13 +682,16 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   #setState(state: ClientState): void {
     if (this.#state === state && state !== 'reconnecting') return;
     this.#state = state;
-    const info: StateInfo = {
+    this.emit('state', this.#state, this.#stateInfo());
+  }
+
+  #stateInfo(): StateInfo {
+    return {
       attempt: this.#attempt,
       nextDelayMs: this.#nextDelayMs,
       queuedCalls: this.#queuedCalls,
       closeCode: this.#closeCode,
     };
-    this.emit('state', this.#state, info);
   }
 
   async close(): Promise<void> {

@@ -111,6 +111,50 @@ describe('the offline queue, with a fake clock', () => {
   });
 });
 
+describe('state events while waiting, with a fake clock', () => {
+  it('announces every change of the queued count while not open', async () => {
+    const c = start({ heartbeat: false, reconnect: { initialDelayMs: 100, maxDelayMs: 100, factor: 1 } });
+    await settleMicrotasks();
+    FakeWebSocket.last().open();
+    FakeWebSocket.last().drop();
+    const seen: Array<[string, number]> = [];
+    c.on('state', (state, info) => seen.push([state, (info as { queuedCalls: number }).queuedCalls]));
+    c.call('echo', 'one').catch(() => {});
+    c.call('echo', 'two').catch(() => {});
+    await settleMicrotasks();
+    expect(seen).toEqual([
+      ['reconnecting', 1],
+      ['reconnecting', 2],
+    ]);
+  });
+
+  it("goes offline when the browser does while it waits to reconnect, and back at once on 'online'", async () => {
+    const listeners = new Map<string, () => void>();
+    const navigator = { onLine: true };
+    vi.stubGlobal('navigator', navigator);
+    vi.stubGlobal('addEventListener', (type: string, listener: () => void) => listeners.set(type, listener));
+    vi.stubGlobal('removeEventListener', (type: string) => listeners.delete(type));
+    try {
+      const c = start({ heartbeat: false, reconnect: { initialDelayMs: 10_000, maxDelayMs: 10_000, factor: 1 } });
+      await settleMicrotasks();
+      FakeWebSocket.last().open();
+      FakeWebSocket.last().drop();
+      expect(c.state).toBe('reconnecting');
+      navigator.onLine = false;
+      listeners.get('offline')?.();
+      expect(c.state).toBe('offline');
+      await vi.advanceTimersByTimeAsync(20_000);
+      expect(FakeWebSocket.created).toHaveLength(1); // no attempt while offline
+      navigator.onLine = true;
+      listeners.get('online')?.();
+      await settleMicrotasks();
+      expect(FakeWebSocket.created).toHaveLength(2);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});
+
 describe('reconnect delays, with a fake clock', () => {
   it('waits a jittered delay below the growing ceiling before each attempt', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
