@@ -35,22 +35,19 @@ export const FeedStatus = z.object({
   paused: z.record(Zone, z.boolean()),
 });
 
-/** The server's own numbers, once per second. */
+/** The server's own numbers (from `server.metrics()`), once per second. */
 export const Stats = z.object({
   time: z.number(),
   connections: z.number().int(),
+  /** Channel messages this server sent on per second, all channels together. */
   publishedPerSecond: z.number(),
   callsPerSecond: z.number(),
+  /** Calls so far, by procedure. */
   calls: z.record(z.string(), z.number().int()),
-  eventLoopDelayMs: z.object({ mean: z.number(), p99: z.number(), max: z.number() }),
+  eventLoopDelayMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }),
   memory: z.object({ rssBytes: z.number(), heapUsedBytes: z.number() }),
-});
-
-/** Everything a page needs for its first paint (and again after a gap). */
-export const DashboardState = z.object({
-  feed: FeedStatus,
-  readings: z.array(Reading),
-  alerts: z.array(Alert),
+  /** Readings a slow page got only the newest of (the `latest` policy), so far. */
+  coalesced: z.number().int(),
 });
 
 const NoParams = z.object({});
@@ -64,12 +61,12 @@ export const contract = defineContract({
     'feed.setPaused': procedure({ input: z.object({ zone: Zone, paused: z.boolean() }), output: FeedStatus }),
     /** True when this call closed the alert; false when it was not open (acknowledged already). */
     'alerts.acknowledge': procedure({ input: z.object({ id: z.number().int().positive() }), output: z.boolean() }),
-    'dashboard.state': procedure({ input: z.undefined(), output: DashboardState }),
   },
   channels: {
-    readings: channel({ params: z.object({ zone: Zone }), message: Reading }),
-    alerts: channel({ params: NoParams, message: AlertEvent }),
-    'feed.status': channel({ params: NoParams, message: FeedStatus }),
+    // Each starts with a snapshot of the current state, then the changes after it.
+    readings: channel({ params: z.object({ zone: Zone }), message: Reading, snapshot: z.array(Reading) }),
+    alerts: channel({ params: NoParams, message: AlertEvent, snapshot: z.array(Alert) }),
+    'feed.status': channel({ params: NoParams, message: FeedStatus, snapshot: FeedStatus }),
     stats: channel({ params: NoParams, message: Stats }),
   },
 });
@@ -80,4 +77,3 @@ export type AlertData = z.infer<typeof Alert>;
 export type AlertEventData = z.infer<typeof AlertEvent>;
 export type FeedStatusData = z.infer<typeof FeedStatus>;
 export type StatsData = z.infer<typeof Stats>;
-export type DashboardStateData = z.infer<typeof DashboardState>;

@@ -4,11 +4,11 @@
 //                                             │
 //   requestAnimationFrame ─▶ flush buffer ─▶ view.frame(): rows, cards, charts, indicator
 import { createClient, type Subscription } from '@switchboard/client';
-import type { ChannelName, MessageOf, ParamsOf, RpcError } from '@switchboard/contract';
+import type { ChannelName, MessageOf, ParamsOf, RpcError, SnapshotOf } from '@switchboard/contract';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import type { DashboardContract } from '../contract.js';
-import { ZONES, type Zone } from '../shared.js';
+import { ZONES } from '../shared.js';
 import { DashboardModel, type StreamTracker } from './model.js';
 import { DashboardView } from './view.js';
 
@@ -53,46 +53,20 @@ async function control(key: string, what: string, run: () => Promise<void>): Pro
 
 client.on('state', (state, info) => view.connection(state, info));
 
-// ── the current state: first paint, and again after a gap ─────────────────
-
-let loading: Promise<void> | undefined;
-let loadAgain = false;
-
-/** Fetches `dashboard.state`; a request while one is running runs once more after it. */
-function loadState(): void {
-  if (loading !== undefined) {
-    loadAgain = true;
-    return;
-  }
-  loading = (async () => {
-    do {
-      loadAgain = false;
-      try {
-        view.markChanged(model.applyState(await client.call('dashboard.state')));
-      } catch (error) {
-        view.notice('error', `Loading the current state failed: ${(error as RpcError).code ?? 'ERROR'}`);
-      }
-    } while (loadAgain);
-    loading = undefined;
-  })();
-}
-
-// ── subscriptions ─────────────────────────────────────────────────────────
+// ── subscriptions: each starts from a snapshot of the current state ───────
 
 const gapped = new Set<string>();
 let gapNoticeTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Every subscription reports a gap after a restart: one notice for all of them. */
 function reportGap(tracker: StreamTracker): void {
-  tracker.gaps++;
   gapped.add(tracker.label);
-  loadState();
   clearTimeout(gapNoticeTimer);
   gapNoticeTimer = setTimeout(() => {
     const streams = gapped.size === 1 ? `1 stream (${[...gapped][0]})` : `${gapped.size} streams`;
     view.notice(
       'gap',
-      `Gap: messages on ${streams} were missed and could not be replayed — the server lost its history (a restart?). Current state reloaded.`,
+      `Gap: messages on ${streams} were missed and could not be replayed — the server lost its history (a restart?). The current state came with fresh snapshots.`,
     );
     gapped.clear();
   }, 100);
@@ -103,29 +77,51 @@ function follow<K extends ChannelName<DashboardContract>>(
   params: ParamsOf<DashboardContract, K>,
   label: string,
   apply: (message: MessageOf<DashboardContract, K>) => void,
+  applySnapshot?: (state: SnapshotOf<DashboardContract, K>) => void,
 ): Subscription {
   const tracker = model.stream(label);
   return client.subscribe(channel, params, {
+    onSnapshot: (state, meta) => {
+      // A second snapshot replaces messages the server could no longer replay.
+      if (tracker.snapshot(meta.position)) reportGap(tracker);
+      applySnapshot?.(state);
+    },
     onMessage: (message, meta) => {
       tracker.received(meta.position);
       apply(message);
     },
-    onGap: () => reportGap(tracker),
+    onGap: () => {
+      tracker.gaps++;
+      reportGap(tracker);
+    },
     onError: (error) => view.notice('error', `The ${label} subscription ended: ${error.code} — ${error.message}`),
   });
 }
 
-const subscriptions = [
-  ...ZONES.map((zone: Zone) =>
-    follow('readings', { zone }, `readings/${zone}`, (reading) => model.bufferReading(reading)),
-  ),
-  follow('alerts', {}, 'alerts', (event) => model.alertEvent(event)),
-  follow('feed.status', {}, 'feed.status', (status) => model.feedStatus(status)),
-  follow('stats', {}, 'stats', (stats) => model.serverStats(stats)),
-];
-
-// Once the server has every subscription, the state it returns is no older than any of them.
-void Promise.allSettled(subscriptions.map((subscription) => subscription.ready)).then(loadState);
+for (const zone of ZONES) {
+  follow(
+    'readings',
+    { zone },
+    `readings/${zone}`,
+    (reading) => model.bufferReading(reading),
+    (readings) => model.readingsSnapshot(readings),
+  );
+}
+follow(
+  'alerts',
+  {},
+  'alerts',
+  (event) => model.alertEvent(event),
+  (alerts) => model.alertsSnapshot(alerts),
+);
+follow(
+  'feed.status',
+  {},
+  'feed.status',
+  (status) => model.feedStatus(status),
+  (status) => model.feedStatus(status),
+);
+follow('stats', {}, 'stats', (stats) => model.serverStats(stats));
 
 // ── the frame loop ────────────────────────────────────────────────────────
 
@@ -142,9 +138,9 @@ requestAnimationFrame(frame);
 const inspector = {
   streams: () =>
     Object.fromEntries(
-      [...model.streams.values()].map(({ label, count, position, holes, gaps }) => [
+      [...model.streams.values()].map(({ label, count, position, holes, gaps, snapshots }) => [
         label,
-        { count, position, holes, gaps },
+        { count, position, holes, gaps, snapshots },
       ]),
     ),
   connection: () => ({ state: client.state, queuedCalls: client.queuedCalls }),

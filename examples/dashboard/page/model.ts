@@ -1,14 +1,7 @@
 // What the page knows, without any DOM. Readings are buffered as they arrive (the newest
 // per sensor: a burst costs no more than one reading per sensor) and applied once per
 // animation frame; the rest is small and applied at once, marked for the next frame.
-import type {
-  AlertData,
-  AlertEventData,
-  DashboardStateData,
-  FeedStatusData,
-  ReadingData,
-  StatsData,
-} from '../contract.js';
+import type { AlertData, AlertEventData, FeedStatusData, ReadingData, StatsData } from '../contract.js';
 
 /** One subscription's stream as the page saw it: how much arrived, where it is, what broke. */
 export class StreamTracker {
@@ -16,10 +9,17 @@ export class StreamTracker {
   count = 0;
   /** The last position received, `epoch:offset`. */
   position: string | undefined;
-  /** Offsets skipped within one epoch. The client promises none: this stays 0. */
+  /**
+   * Offsets skipped within one epoch: none, unless this page was too slow for a `latest`
+   * channel (readings), whose superseded messages the server skips.
+   */
   holes = 0;
-  /** Gaps the client reported (onGap): missed messages it could not replay. */
+  /**
+   * Messages missed that could not be replayed: a gap the client reported (onGap), or a
+   * fresh snapshot that replaced them (after a restarted server, say).
+   */
   gaps = 0;
+  snapshots = 0;
   #epoch = '';
   #offset = 0;
 
@@ -27,16 +27,30 @@ export class StreamTracker {
     this.label = label;
   }
 
+  /** A snapshot at `position`: the messages that follow continue from it. True when it replaced missed ones. */
+  snapshot(position: string): boolean {
+    this.snapshots++;
+    this.#moveTo(position);
+    const resync = this.snapshots > 1;
+    if (resync) this.gaps++;
+    return resync;
+  }
+
   received(position: string): void {
     this.count++;
-    this.position = position;
     const colon = position.lastIndexOf(':');
     const epoch = position.slice(0, colon);
     const offset = Number(position.slice(colon + 1));
-    // A new epoch follows a gap report (a restarted broker); within one, offsets rise by one.
+    // A new epoch follows a gap or a snapshot (a restarted broker); within one, offsets rise by one.
     if (epoch === this.#epoch && offset !== this.#offset + 1) this.holes++;
-    this.#epoch = epoch;
-    this.#offset = offset;
+    this.#moveTo(position);
+  }
+
+  #moveTo(position: string): void {
+    this.position = position;
+    const colon = position.lastIndexOf(':');
+    this.#epoch = position.slice(0, colon);
+    this.#offset = Number(position.slice(colon + 1));
   }
 }
 
@@ -114,21 +128,15 @@ export class DashboardModel {
     this.statsChanged = true;
   }
 
-  /**
-   * The whole current state, from `dashboard.state`: first paint, and again after a gap.
-   * It replaces alerts and feed settings; readings merge by time, so a live reading that
-   * overtook the reply is kept.
-   */
-  applyState(state: DashboardStateData): string[] {
-    this.feed = state.feed;
-    this.feedChanged = true;
+  /** A zone's readings snapshot: merged by time, so a live reading that overtook it is kept. */
+  readingsSnapshot(readings: readonly ReadingData[]): void {
+    for (const reading of readings) this.bufferReading(reading);
+  }
+
+  /** The open alerts, replacing what the page had. */
+  alertsSnapshot(alerts: readonly AlertData[]): void {
     this.alerts.clear();
-    for (const alert of state.alerts) this.alerts.set(alert.id, alert);
+    for (const alert of alerts) this.alerts.set(alert.id, alert);
     this.alertsChanged = true;
-    const changed = this.flushReadings();
-    for (const reading of state.readings) {
-      if (this.#apply(reading)) changed.push(reading.id);
-    }
-    return changed;
   }
 }

@@ -1,8 +1,9 @@
 // The dashboard server: one node:http server serves the page and, on /ws, Switchboard.
 //
 //   GET /, /assets/app.js, /assets/app.css   the bundled page (server/bundle.ts)
-//   /ws (upgrade)                            the router: feed controls, alerts, state
-//   channels                                 readings (per zone), alerts, feed.status, stats
+//   /ws (upgrade)                            the router: feed controls, alert acknowledgement
+//   channels                                 readings (per zone), alerts, feed.status — each with a
+//                                            snapshot of the current state — and stats
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
@@ -67,10 +68,6 @@ function serveAsset(assets: ReadonlyMap<string, Asset>, request: IncomingMessage
 export async function startDashboard(options: DashboardOptions = {}): Promise<RunningDashboard> {
   const assets = await pageAssets();
   const alerts = new AlertBook();
-  const calls: Record<string, number> = {};
-  const counted = (name: string) => {
-    calls[name] = (calls[name] ?? 0) + 1;
-  };
 
   const zoneParams = {
     north: { zone: 'north' },
@@ -90,30 +87,34 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Ru
   const router = defineRouter(contract, {
     procedures: {
       'feed.setRate': ({ input }) => {
-        counted('feed.setRate');
         const before = feed.status().revision;
         const status = feed.setRate(input.updatesPerSecond);
         if (status.revision !== before) void publishStatus();
         return status;
       },
       'feed.setPaused': ({ input }) => {
-        counted('feed.setPaused');
         const before = feed.status().revision;
         const status = feed.setPaused(input.zone, input.paused);
         if (status.revision !== before) void publishStatus();
         return status;
       },
       'alerts.acknowledge': ({ input }) => {
-        counted('alerts.acknowledge');
         // Two people may click the same alert: the second learns it is closed already.
         const closed = alerts.acknowledge(input.id);
         if (closed) server.publish('alerts', {}, { kind: 'acknowledged', id: input.id }).catch(() => {});
         return closed;
       },
-      'dashboard.state': () => {
-        counted('dashboard.state');
-        return { feed: feed.status(), readings: feed.readings(), alerts: alerts.open() };
+    },
+    // The feed and the alert book change their state and publish in the same step, and
+    // these read it synchronously: each snapshot is exact (docs/dashboards.md).
+    channels: {
+      readings: {
+        snapshot: ({ params }) => feed.readings().filter((reading) => reading.zone === params.zone),
+        // A page that cannot keep up gets the newest reading of each sensor, not a backlog.
+        delivery: { policy: 'latest', key: (reading) => reading.id },
       },
+      alerts: { snapshot: () => alerts.open() },
+      'feed.status': { snapshot: () => feed.status(), delivery: { policy: 'latest' } },
     },
   });
 
@@ -127,7 +128,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Ru
     else http.listen(port, options.host, resolve);
   });
   const address = http.address() as AddressInfo;
-  const stopStats = startStats(server, { published: () => feed.published, calls: () => ({ ...calls }) });
+  const stopStats = startStats(server);
   feed.start();
 
   const shownHost =

@@ -37,7 +37,7 @@ describe.skipIf(!canRunBrowserSuite('dashboard'))('the dashboard in Chromium', (
 
     const cell = page.locator('tr[data-sensor="north-001"] td.value');
     const first = await cell.textContent();
-    expect(first).toMatch(/^\d+\.\d$/); // painted from dashboard.state
+    expect(first).toMatch(/^\d+\.\d$/); // painted from the readings snapshot
     await waitInPage(
       page,
       (before) => document.querySelector('tr[data-sensor="north-001"] td.value')?.textContent !== before,
