@@ -27,7 +27,10 @@ function start(options: Record<string, unknown> = {}) {
     call(name: string, input?: unknown, options?: object): Promise<unknown>;
     state: string;
     queuedCalls: number;
-    on(event: 'state', listener: (state: string, info: { attempt: number; nextDelayMs?: number }) => void): void;
+    on(
+      event: 'state',
+      listener: (state: string, info: { attempt: number; nextDelayMs?: number; queuedCalls: number }) => void,
+    ): void;
   };
 }
 
@@ -118,7 +121,7 @@ describe('state events while waiting, with a fake clock', () => {
     FakeWebSocket.last().open();
     FakeWebSocket.last().drop();
     const seen: Array<[string, number]> = [];
-    c.on('state', (state, info) => seen.push([state, (info as { queuedCalls: number }).queuedCalls]));
+    c.on('state', (state, info) => seen.push([state, info.queuedCalls]));
     c.call('echo', 'one').catch(() => {});
     c.call('echo', 'two').catch(() => {});
     await settleMicrotasks();
