@@ -1,0 +1,310 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { unavailable } from './connection.js';
+
+/**
+ * The Redis side of an idempotency window shared by every server process: a call re-sent
+ * with its key to another node (its connection was lost, the client reconnected elsewhere)
+ * finds the first run there — still running, or finished with its outcome — and does not
+ * run again.
+ *
+ * Keys of the client's form `<session>.<call id>` live in one hash per session, so that an
+ * acknowledgement (`ack`: the client has every outcome up to a call id) drops them at once,
+ * and a silent session goes as a whole after `ttlMs`. Any other key gets a hash of its own.
+ *
+ *   <prefix>:s:{<session>}   field <call id>   (and `~ack`: the highest call id acknowledged)
+ *   <prefix>:k:{<key>}       field `-`
+ *
+ * A field holds one of
+ *
+ *   r|<fingerprint>|<token>|<lease end, Redis ms>   running on the node holding `token`;
+ *                                                   free again once the lease ends unless
+ *                                                   extended (a node that died frees it)
+ *   d|<fingerprint>|<outcome>                       finished
+ *
+ * The fingerprint identifies the call (name, input, meta): the same key with another
+ * fingerprint is a conflict. Outcomes are opaque text (the server's outcome JSON). Lease
+ * ends are compared with Redis's clock, never a node's.
+ *
+ *   claim ──▶ claimed ──(run; extend while running)──▶ finish
+ *         ├─▶ running  ──▶ wait ──▶ done | free (its node died: claim again)
+ *         └─▶ done     ──▶ the stored outcome
+ */
+
+export interface IdempotencyStoreOptions {
+  /** @default 'sb' */
+  prefix?: string;
+  /** How long an outcome (or a silent session) is kept. @default 5 min (the server's idempotency.ttlMs) */
+  ttlMs?: number;
+  /** How long a claim holds without being extended. @default 15 s */
+  leaseMs?: number;
+}
+
+export type IdempotencyClaim =
+  /** Yours: run the call, `extend` while it runs, then `finish`. */
+  | { state: 'claimed'; token: string }
+  /** Another run holds the key: `wait` for it (if the fingerprint matches). */
+  | { state: 'running'; fingerprint: string }
+  /** Finished: answer with its outcome (if the fingerprint matches). */
+  | { state: 'done'; fingerprint: string; outcome: string }
+  /** The client acknowledged this call's outcome already: a stale repeat, answer nothing. */
+  | { state: 'acknowledged' };
+
+export type IdempotencyEntry =
+  | { state: 'running'; fingerprint: string }
+  | { state: 'done'; fingerprint: string; outcome: string };
+
+/** What `wait` ends with: the outcome, the key freed (its run died with its node), or time up. */
+export type IdempotencyWait =
+  | { state: 'done'; fingerprint: string; outcome: string }
+  | { state: 'free' }
+  | { state: 'timeout' };
+
+export const IDEMPOTENCY_DEFAULTS = { prefix: 'sb', ttlMs: 5 * 60_000, leaseMs: 15_000 } as const;
+
+/** Polling while waiting: from this, doubling, up to the max. */
+const WAIT_INITIAL_DELAY_MS = 10;
+const WAIT_MAX_DELAY_MS = 200;
+
+/** Shared by the scripts: Redis's clock in ms, and whether field value `v` is a live claim. */
+const COMMON = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local function live(v)
+  if not v then return false end
+  if string.sub(v, 1, 2) == 'd|' then return true end
+  local leaseEnd = tonumber(string.match(v, '|(%d+)$'))
+  return leaseEnd ~= nil and leaseEnd > nowMs
+end
+local function acked(field)
+  local ack = redis.call('HGET', KEYS[1], '~ack')
+  local seq = tonumber(field)
+  return ack ~= false and seq ~= nil and seq <= tonumber(ack)
+end
+`;
+
+/**
+ * KEYS: hash. ARGV: field, fingerprint, token, leaseMs, ttlMs.
+ * Returns false when claimed, 'a' when acknowledged, else the value holding the key.
+ */
+const CLAIM_LUA = `${COMMON}
+if acked(ARGV[1]) then return 'a' end
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if live(v) then return v end
+redis.call('HSET', KEYS[1], ARGV[1], 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. string.format('%d', nowMs + tonumber(ARGV[4])))
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return false
+`;
+
+/** KEYS: hash. ARGV: field, fingerprint, token, outcome, ttlMs. 1 when stored, 0 when another run owns the key. */
+const FINISH_LUA = `${COMMON}
+if acked(ARGV[1]) then return 0 end
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
+if live(v) and string.sub(v, 1, #mine) ~= mine then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], 'd|' .. ARGV[2] .. '|' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+`;
+
+/** KEYS: hash. ARGV: field, fingerprint, token, leaseMs. 1 when still ours and extended. */
+const EXTEND_LUA = `${COMMON}
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
+if not v or string.sub(v, 1, #mine) ~= mine then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], mine .. string.format('%d', nowMs + tonumber(ARGV[4])))
+return 1
+`;
+
+/** KEYS: hash. ARGV: field, fingerprint, token. Deletes the claim if still ours. */
+const RELEASE_LUA = `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
+if not v or string.sub(v, 1, #mine) ~= mine then return 0 end
+return redis.call('HDEL', KEYS[1], ARGV[1])
+`;
+
+/** KEYS: hash. ARGV: field. The live value, or false. */
+const LOOKUP_LUA = `${COMMON}
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if live(v) then return v end
+return false
+`;
+
+/** KEYS: session hash. ARGV: call id, ttlMs. Drops every entry up to the call id, remembers it. */
+const ACK_LUA = `
+local upTo = tonumber(ARGV[1])
+local previous = tonumber(redis.call('HGET', KEYS[1], '~ack') or '-1')
+if upTo <= previous then return 0 end
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local seq = tonumber(field)
+  if seq ~= nil and seq <= upTo then redis.call('HDEL', KEYS[1], field) end
+end
+redis.call('HSET', KEYS[1], '~ack', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+interface Scripts {
+  sbIdemClaim(hash: string, field: string, fp: string, token: string, leaseMs: number, ttlMs: number): Promise<unknown>;
+  sbIdemFinish(hash: string, field: string, fp: string, token: string, outcome: string, ttlMs: number): Promise<number>;
+  sbIdemExtend(hash: string, field: string, fp: string, token: string, leaseMs: number): Promise<number>;
+  sbIdemRelease(hash: string, field: string, fp: string, token: string): Promise<number>;
+  sbIdemLookup(hash: string, field: string): Promise<unknown>;
+  sbIdemAck(hash: string, upTo: number, ttlMs: number): Promise<number>;
+}
+
+/** Identifies a call: its procedure, input and meta (as the server compares them). */
+export function callFingerprint(name: string, input: unknown, meta: unknown): string {
+  return createHash('sha256')
+    .update(`${name}\u0000${JSON.stringify(input) ?? ''}\u0000${JSON.stringify(meta) ?? ''}`)
+    .digest('base64url');
+}
+
+/** `<session>.<call id>` → its parts (as the server reads them); undefined for any other key. */
+export function sessionKey(key: string): { session: string; seq: number } | undefined {
+  const dot = key.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const seq = Number(key.slice(dot + 1));
+  return Number.isSafeInteger(seq) && seq >= 0 ? { session: key.slice(0, dot), seq } : undefined;
+}
+
+function parseEntry(value: unknown): IdempotencyEntry | undefined {
+  if (typeof value !== 'string') return undefined;
+  const second = value.indexOf('|', 2);
+  if (value[1] !== '|' || second < 0) return undefined;
+  const fingerprint = value.slice(2, second);
+  if (value[0] === 'd') return { state: 'done', fingerprint, outcome: value.slice(second + 1) };
+  return { state: 'running', fingerprint };
+}
+
+/**
+ * The shared idempotency window in Redis. Every method rejects with
+ * RpcError('UNAVAILABLE') while Redis is unreachable.
+ */
+export class RedisIdempotencyStore {
+  readonly #scripts: Scripts;
+  readonly #prefix: string;
+  readonly ttlMs: number;
+  readonly leaseMs: number;
+
+  /** On a connection made like the broker's (no offline queue), e.g. `broker.idempotency`. */
+  constructor(redis: Redis, options: IdempotencyStoreOptions = {}) {
+    this.#prefix = options.prefix ?? IDEMPOTENCY_DEFAULTS.prefix;
+    this.ttlMs = options.ttlMs ?? IDEMPOTENCY_DEFAULTS.ttlMs;
+    this.leaseMs = options.leaseMs ?? IDEMPOTENCY_DEFAULTS.leaseMs;
+    for (const [name, value] of [
+      ['ttlMs', this.ttlMs],
+      ['leaseMs', this.leaseMs],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`);
+    }
+    redis.defineCommand('sbIdemClaim', { numberOfKeys: 1, lua: CLAIM_LUA });
+    redis.defineCommand('sbIdemFinish', { numberOfKeys: 1, lua: FINISH_LUA });
+    redis.defineCommand('sbIdemExtend', { numberOfKeys: 1, lua: EXTEND_LUA });
+    redis.defineCommand('sbIdemRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+    redis.defineCommand('sbIdemLookup', { numberOfKeys: 1, lua: LOOKUP_LUA, readOnly: true });
+    redis.defineCommand('sbIdemAck', { numberOfKeys: 1, lua: ACK_LUA });
+    this.#scripts = redis as unknown as Scripts;
+  }
+
+  /** Where `key` lives: its session's hash and call id, or a hash of its own. */
+  #place(key: string): [hash: string, field: string] {
+    const parts = sessionKey(key);
+    return parts === undefined
+      ? [`${this.#prefix}:k:{${key}}`, '-']
+      : [`${this.#prefix}:s:{${parts.session}}`, String(parts.seq)];
+  }
+
+  /** Takes `key` for a new run, or tells who has it: one round trip. */
+  async claim(key: string, fingerprint: string): Promise<IdempotencyClaim> {
+    const token = randomBytes(8).toString('hex');
+    let held: unknown;
+    try {
+      held = await this.#scripts.sbIdemClaim(...this.#place(key), fingerprint, token, this.leaseMs, this.ttlMs);
+    } catch (error) {
+      throw unavailable(error, 'idempotency claim');
+    }
+    if (held === 'a') return { state: 'acknowledged' };
+    return parseEntry(held) ?? { state: 'claimed', token };
+  }
+
+  /** Keeps a running claim alive (call it every leaseMs / 3 while the call runs); false if lost. */
+  async extend(key: string, fingerprint: string, token: string): Promise<boolean> {
+    try {
+      return (await this.#scripts.sbIdemExtend(...this.#place(key), fingerprint, token, this.leaseMs)) === 1;
+    } catch (error) {
+      throw unavailable(error, 'idempotency extend');
+    }
+  }
+
+  /**
+   * Stores the outcome of the run holding `token`. False (nothing stored) when the claim
+   * was lost and another run holds the key now, or the client acknowledged it already.
+   */
+  async finish(key: string, fingerprint: string, token: string, outcome: string): Promise<boolean> {
+    try {
+      return (await this.#scripts.sbIdemFinish(...this.#place(key), fingerprint, token, outcome, this.ttlMs)) === 1;
+    } catch (error) {
+      throw unavailable(error, 'idempotency finish');
+    }
+  }
+
+  /** Gives a claim up without an outcome (the call never ran): a re-send may run it. */
+  async release(key: string, fingerprint: string, token: string): Promise<void> {
+    try {
+      await this.#scripts.sbIdemRelease(...this.#place(key), fingerprint, token);
+    } catch (error) {
+      throw unavailable(error, 'idempotency release');
+    }
+  }
+
+  /** What the window holds for `key`, if anything (a claim whose lease ended holds nothing). */
+  async lookup(key: string): Promise<IdempotencyEntry | undefined> {
+    try {
+      return parseEntry(await this.#scripts.sbIdemLookup(...this.#place(key)));
+    } catch (error) {
+      throw unavailable(error, 'idempotency lookup');
+    }
+  }
+
+  /** The client of `session` has every outcome up to call id `upTo`: forget them now. */
+  async acknowledge(session: string, upTo: number): Promise<void> {
+    try {
+      await this.#scripts.sbIdemAck(`${this.#prefix}:s:{${session}}`, upTo, this.ttlMs);
+    } catch (error) {
+      throw unavailable(error, 'idempotency acknowledge');
+    }
+  }
+
+  /**
+   * Waits for the run holding `key` to finish (polling, 10 ms doubling to 200 ms): its
+   * outcome, `free` when the key was released or its lease ran out (its node died), or
+   * `timeout`. Stops early when `signal` aborts (resolves `timeout`).
+   */
+  async wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<IdempotencyWait> {
+    const deadline = Date.now() + timeoutMs;
+    let delayMs = WAIT_INITIAL_DELAY_MS;
+    for (;;) {
+      const entry = await this.lookup(key);
+      if (entry === undefined) return { state: 'free' };
+      if (entry.state === 'done') return entry;
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return { state: 'timeout' };
+      await sleep(Math.min(delayMs, left), signal);
+      delayMs = Math.min(delayMs * 2, WAIT_MAX_DELAY_MS);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

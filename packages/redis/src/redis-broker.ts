@@ -1,0 +1,554 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { RpcError } from '@switchboard/contract';
+import type { Broker, BrokerListener } from '@switchboard/server';
+import type { Redis } from 'ioredis';
+import { openConnection, unavailable } from './connection.js';
+import { RedisIdempotencyStore } from './idempotency-store.js';
+import { type RedisBrokerOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
+import { POSITION_LUA, PUBLISH_LUA, READ_LUA } from './scripts.js';
+import { type BrokerGap, type GapListener, type Numbered, type StreamRead, TopicStream } from './topic-stream.js';
+
+/**
+ * What the broker can do now:
+ *
+ *   connecting ──▶ ok ◀──▶ down        (any) ── close() ──▶ closed
+ *        └────────────────────▲
+ *
+ * `ok`: both connections are up and every topic is subscribed and caught up. `down`: a
+ * connection is lost (publishes fail with UNAVAILABLE while the command connection is),
+ * or the broker is still subscribing again and reading back what it missed.
+ */
+export type BrokerHealth = 'connecting' | 'ok' | 'down' | 'closed';
+
+export interface RedisBrokerEvents {
+  /** The health changed; `error` is the last connection error seen, if any. */
+  health: [health: BrokerHealth, info: { error: Error | undefined }];
+  /** A topic's listeners on this process missed messages that Redis no longer holds. */
+  gap: [gap: BrokerGap];
+  /** A listener threw (without a listener for this event, it is logged with console.error). */
+  error: [error: unknown];
+}
+
+const HEALTH_MOVES: Record<BrokerHealth, readonly BrokerHealth[]> = {
+  connecting: ['ok', 'down', 'closed'],
+  ok: ['down', 'closed'],
+  down: ['ok', 'closed'],
+  closed: [],
+};
+
+/** Channels per SUBSCRIBE when subscribing again after a reconnect. */
+const RESUBSCRIBE_BATCH = 256;
+/** Topics read back at once after a reconnect. */
+const CATCH_UP_CONCURRENCY = 32;
+
+interface Scripts {
+  sbPublish(
+    meta: string,
+    stream: string,
+    channel: string,
+    epoch: string,
+    payload: string,
+    maxMessages: number,
+    maxAgeMs: number,
+    topicTtlMs: number,
+    sharded: string,
+  ): Promise<string>;
+  sbPosition(meta: string, stream: string, epoch: string, topicTtlMs: number): Promise<string>;
+  sbRead(
+    meta: string,
+    stream: string,
+    epoch: string,
+    after: number,
+    maxMessages: number,
+    maxAgeMs: number,
+    follow: string,
+  ): Promise<unknown[]>;
+}
+
+/** The keys and channel of a topic; the topic is the hash tag, so a cluster keeps them on one slot. */
+export function topicKeys(prefix: string, topic: string): { meta: string; stream: string; channel: string } {
+  const tag = `{${topic}}`;
+  return { meta: `${prefix}:m:${tag}`, stream: `${prefix}:h:${tag}`, channel: `${prefix}:p:${tag}` };
+}
+
+/** Splits `epoch:offset`; undefined for anything else. */
+export function parsePosition(position: string): { epoch: string; offset: number } | undefined {
+  const colon = position.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const offset = Number(position.slice(colon + 1));
+  return Number.isSafeInteger(offset) && offset >= 0 ? { epoch: position.slice(0, colon), offset } : undefined;
+}
+
+/** `<epoch>:<offset> <payload>`, as the publish script sends it; undefined if malformed. */
+function parseMessage(text: string): Numbered | undefined {
+  const space = text.indexOf(' ');
+  if (space < 0) return undefined;
+  const position = text.slice(0, space);
+  const parsed = parsePosition(position);
+  if (parsed === undefined) return undefined;
+  return { epoch: parsed.epoch, offset: parsed.offset, position, payload: text.slice(space + 1) };
+}
+
+function parseRead(reply: unknown[]): StreamRead {
+  const epoch = typeof reply[0] === 'string' ? reply[0] : undefined;
+  const newest = Number(reply[1] ?? 0);
+  const read = reply[2];
+  const messages: Numbered[] = [];
+  if (typeof read === 'string') {
+    for (let i = 3; i + 1 < reply.length; i += 2) {
+      const offset = Number(reply[i]);
+      messages.push({ epoch: read, offset, position: `${read}:${offset}`, payload: String(reply[i + 1]) });
+    }
+  }
+  return { epoch, newest, messages };
+}
+
+/**
+ * A broker shared by many server processes through Redis. Publish numbers, logs and
+ * publishes in one Lua script (docs in scripts.ts): positions come from Redis. Each process
+ * holds one Redis subscription per topic, whatever its number of listeners, and delivers in
+ * offset order: a hole (after a lost connection) is read back from the topic's stream, and
+ * what the stream no longer holds is reported as a gap, never skipped silently.
+ *
+ * Two connections: commands (publish, history, position) and subscriptions. While Redis is
+ * unreachable, publish rejects at once with RpcError('UNAVAILABLE'); nothing is queued.
+ */
+export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Broker {
+  readonly options: ResolvedRedisOptions;
+  readonly #command: Redis;
+  readonly #subscriber: Redis;
+  readonly #scripts: Scripts;
+  readonly #topics = new Map<string, TopicStream>();
+  readonly #byChannel = new Map<string, TopicStream>();
+  #health: BrokerHealth = 'connecting';
+  #lastError: Error | undefined;
+  /** SSUBSCRIBE/SPUBLISH; undefined until the server has been asked. */
+  #sharded: boolean | undefined;
+  /** Every topic's channel is subscribed on the current subscriber connection. */
+  #resubscribed = true;
+  /** Counts lost subscriber connections. */
+  #subscriberGeneration = 0;
+  #recovering = false;
+  #recoverAgain = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #pingTimer: NodeJS.Timeout;
+  readonly #leftConnecting: Promise<void>;
+  #resolveLeftConnecting: () => void = () => {};
+  readonly #epochSeed = randomBytes(5).toString('hex');
+  #epochCount = 0;
+  #idempotency: RedisIdempotencyStore | undefined;
+
+  constructor(options: RedisBrokerOptions) {
+    super();
+    this.options = resolveRedisOptions(options);
+    this.#command = openConnection(this.options, 'command');
+    this.#subscriber = openConnection(this.options, 'subscriber');
+    this.#command.defineCommand('sbPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    this.#command.defineCommand('sbPosition', { numberOfKeys: 2, lua: POSITION_LUA });
+    this.#command.defineCommand('sbRead', { numberOfKeys: 2, lua: READ_LUA, readOnly: true });
+    this.#scripts = this.#command as unknown as Scripts;
+
+    const onMessage = (channel: string, text: string) => {
+      const stream = this.#byChannel.get(channel);
+      if (stream === undefined) return;
+      const message = parseMessage(text);
+      if (message !== undefined) stream.receive(message);
+    };
+    this.#subscriber.on('smessage', onMessage);
+    this.#subscriber.on('message', onMessage);
+    for (const connection of [this.#command, this.#subscriber]) {
+      connection.on('error', (error: Error) => {
+        this.#lastError = error;
+      });
+      connection.on('ready', () => this.#onReady());
+      connection.on('close', () => this.#onClose(connection));
+    }
+    this.#leftConnecting = new Promise<void>((resolve) => {
+      this.#resolveLeftConnecting = resolve;
+      setTimeout(resolve, this.options.connectTimeoutMs).unref();
+    });
+    // A quiet link is pinged, so a dead one (no FIN) is found by the socket timeout.
+    this.#pingTimer = setInterval(() => {
+      for (const connection of [this.#command, this.#subscriber]) {
+        if (connection.status === 'ready') connection.ping().catch(() => {});
+      }
+    }, this.options.pingIntervalMs);
+    this.#pingTimer.unref();
+  }
+
+  get health(): BrokerHealth {
+    return this.#health;
+  }
+
+  /** `sharded` (SSUBSCRIBE/SPUBLISH) or `classic`; undefined before the first connection. */
+  get pubsub(): 'sharded' | 'classic' | undefined {
+    return this.#sharded === undefined ? undefined : this.#sharded ? 'sharded' : 'classic';
+  }
+
+  /** Topics this process is subscribed to. */
+  get topicCount(): number {
+    return this.#topics.size;
+  }
+
+  /** The shared idempotency window, on this broker's command connection. */
+  get idempotency(): RedisIdempotencyStore {
+    this.#idempotency ??= new RedisIdempotencyStore(this.#command, { prefix: this.options.prefix });
+    return this.#idempotency;
+  }
+
+  /**
+   * Delivers `topic`'s messages to `listener` from now on, in order. `onGap` (not part of
+   * the Broker interface yet) is told when messages were lost for this process, before the
+   * message after them.
+   */
+  async subscribe(topic: string, listener: BrokerListener, onGap?: GapListener): Promise<void> {
+    this.#checkOpen('subscribe');
+    let stream = this.#topics.get(topic);
+    if (stream === undefined) {
+      const { channel } = topicKeys(this.options.prefix, topic);
+      stream = new TopicStream(topic, channel, {
+        onBehind: (behind) => this.#readBack(behind),
+        onGap: (gap) => this.emit('gap', gap),
+        onListenerError: (error) => this.#report(error),
+      });
+      this.#topics.set(topic, stream);
+      this.#byChannel.set(channel, stream);
+      stream.ready = this.#join(stream);
+    }
+    stream.listeners.set(listener, onGap);
+    try {
+      await stream.ready;
+    } catch (error) {
+      stream.listeners.delete(listener);
+      if (this.#topics.get(topic) === stream) this.#forget(stream);
+      throw error;
+    }
+  }
+
+  async unsubscribe(topic: string, listener: BrokerListener): Promise<void> {
+    const stream = this.#topics.get(topic);
+    if (stream === undefined || !stream.listeners.delete(listener) || stream.listeners.size > 0) return;
+    this.#forget(stream);
+  }
+
+  async publish(topic: string, payload: string): Promise<string> {
+    const waiting = this.#usable(false, 'publish');
+    if (waiting !== undefined) await waiting;
+    const { meta, stream, channel } = topicKeys(this.options.prefix, topic);
+    const { maxMessages, maxAgeMs, topicTtlMs } = this.options;
+    try {
+      return await this.#scripts.sbPublish(
+        meta,
+        stream,
+        channel,
+        this.#epochCandidate(),
+        payload,
+        maxMessages,
+        maxAgeMs,
+        topicTtlMs,
+        this.#sharded ? '1' : '0',
+      );
+    } catch (error) {
+      throw unavailable(error, 'publish');
+    }
+  }
+
+  async history(
+    topic: string,
+    from: string,
+  ): Promise<{ messages: Array<{ payload: string; position: string }>; complete: boolean }> {
+    const parsed = parsePosition(from);
+    if (parsed === undefined) return { messages: [], complete: false };
+    const waiting = this.#usable(false, 'history');
+    if (waiting !== undefined) await waiting;
+    const { meta, stream } = topicKeys(this.options.prefix, topic);
+    let read: StreamRead;
+    try {
+      read = parseRead(
+        await this.#scripts.sbRead(
+          meta,
+          stream,
+          parsed.epoch,
+          parsed.offset,
+          this.options.maxMessages,
+          this.options.maxAgeMs,
+          '0',
+        ),
+      );
+    } catch (error) {
+      throw unavailable(error, 'history');
+    }
+    // Another epoch (the topic's keys expired or were lost), or a position never reached.
+    if (read.epoch !== parsed.epoch || parsed.offset > read.newest) return { messages: [], complete: false };
+    await this.#barrier(topic);
+    const messages = read.messages.map(({ payload, position }) => ({ payload, position }));
+    // The held run ends at the newest: complete when it reaches back to `from`.
+    return { messages, complete: messages.length === read.newest - parsed.offset };
+  }
+
+  async position(topic: string): Promise<string> {
+    const waiting = this.#usable(false, 'position');
+    if (waiting !== undefined) await waiting;
+    const { meta, stream } = topicKeys(this.options.prefix, topic);
+    let position: string;
+    try {
+      position = await this.#scripts.sbPosition(meta, stream, this.#epochCandidate(), this.options.topicTtlMs);
+    } catch (error) {
+      throw unavailable(error, 'position');
+    }
+    await this.#barrier(topic);
+    return position;
+  }
+
+  async close(): Promise<void> {
+    if (this.#health === 'closed') return;
+    this.#setHealth('closed');
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#retryTimer);
+    for (const stream of this.#topics.values()) stream.close();
+    this.#topics.clear();
+    this.#byChannel.clear();
+    await Promise.all([this.#command, this.#subscriber].map((connection) => disconnect(connection)));
+  }
+
+  // ── subscriptions ──────────────────────────────────────────────────────────
+
+  /** Subscribes the topic's channel, then learns where the topic stands. */
+  async #join(stream: TopicStream): Promise<void> {
+    const waiting = this.#usable(true, 'subscribe');
+    if (waiting !== undefined) await waiting;
+    // Given up while waiting for the first connection: subscribing now would leak the channel.
+    if (this.#topics.get(stream.topic) !== stream) return;
+    const { meta, stream: log } = topicKeys(this.options.prefix, stream.topic);
+    let position: string;
+    try {
+      await this.#subscribeChannels([stream.channel]);
+      // Read after the subscription is live: every message numbered after it is delivered.
+      // Those numbered before it (even if they arrive later) are the past: join() drops them.
+      position = await this.#scripts.sbPosition(meta, log, this.#epochCandidate(), this.options.topicTtlMs);
+    } catch (error) {
+      throw unavailable(error, 'subscribe');
+    }
+    const parsed = parsePosition(position);
+    if (parsed === undefined) throw new RpcError('INTERNAL', `unreadable position ${position}`);
+    stream.join(parsed.epoch, parsed.offset);
+  }
+
+  #subscribeChannels(channels: string[]): Promise<unknown> {
+    return this.#sharded ? this.#subscriber.ssubscribe(...channels) : this.#subscriber.subscribe(...channels);
+  }
+
+  #forget(stream: TopicStream): void {
+    this.#topics.delete(stream.topic);
+    this.#byChannel.delete(stream.channel);
+    stream.close();
+    if (this.#subscriber.status !== 'ready') return; // the subscription went with the connection
+    const done = this.#sharded
+      ? this.#subscriber.sunsubscribe(stream.channel)
+      : this.#subscriber.unsubscribe(stream.channel);
+    done.catch(() => {
+      // Lost with the connection, which is what unsubscribing wanted.
+    });
+  }
+
+  /**
+   * Once `position()` or `history()` resolves, every message numbered up to what it read
+   * has reached this process's listeners: a PING on the subscriber connection is answered
+   * after every message Redis pushed before it, and a topic that is live holds nothing back.
+   */
+  async #barrier(topic: string): Promise<void> {
+    const stream = this.#topics.get(topic);
+    if (stream === undefined || stream.phase === 'joining') return;
+    if (this.#subscriber.status === 'ready') {
+      try {
+        await this.#subscriber.ping();
+      } catch {
+        return; // lost: the topic is stale and will be read back
+      }
+    }
+    await stream.whenLive(this.options.commandTimeoutMs);
+  }
+
+  /** Reads a topic's stream after its last delivered message, until it is live again. */
+  #readBack(stream: TopicStream): void {
+    this.#sync(stream).catch((error: unknown) => {
+      this.#lastError = error instanceof Error ? error : new Error(String(error));
+      // Left behind: the next recovery reads it again.
+      this.#retryLater();
+    });
+  }
+
+  #sync(stream: TopicStream): Promise<void> {
+    if (stream.reading !== undefined) return stream.reading;
+    const run = async () => {
+      const { meta, stream: log } = topicKeys(this.options.prefix, stream.topic);
+      // Each round is one read; another round only if the drain found a new hole.
+      while (
+        stream.needsRead() &&
+        this.#topics.get(stream.topic) === stream &&
+        (stream.phase !== 'stale' || this.#resubscribed)
+      ) {
+        const { epoch, after, generation } = stream.readRequest();
+        const reply = await this.#scripts.sbRead(
+          meta,
+          log,
+          epoch,
+          after,
+          this.options.maxMessages,
+          this.options.maxAgeMs,
+          '1',
+        );
+        stream.applyRead(parseRead(reply), generation);
+      }
+    };
+    const reading = run().finally(() => {
+      stream.reading = undefined;
+    });
+    stream.reading = reading;
+    return reading;
+  }
+
+  // ── connections and recovery ───────────────────────────────────────────────
+
+  #onClose(connection: Redis): void {
+    if (this.#health === 'closed') return;
+    if (connection === this.#subscriber) {
+      this.#subscriberGeneration++;
+      // Subscriptions went with the connection, and messages may be published meanwhile.
+      if (this.#topics.size > 0) this.#resubscribed = false;
+      for (const stream of this.#topics.values()) stream.markStale();
+    }
+    this.#setHealth('down');
+  }
+
+  #onReady(): void {
+    if (this.#command.status === 'ready' && this.#subscriber.status === 'ready') void this.#recover();
+  }
+
+  /**
+   * Both connections are up: learn the pub/sub mode, subscribe every topic again, and read
+   * back what each missed, then report `ok`. A failure leaves it for the next attempt.
+   */
+  async #recover(): Promise<void> {
+    if (this.#recovering) {
+      this.#recoverAgain = true;
+      return;
+    }
+    this.#recovering = true;
+    try {
+      do {
+        this.#recoverAgain = false;
+        if (!this.#connected()) return;
+        await this.#detectPubSub();
+        if (!this.#resubscribed) {
+          const generation = this.#subscriberGeneration;
+          const channels = [...this.#byChannel.keys()];
+          for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH) {
+            await this.#subscribeChannels(channels.slice(i, i + RESUBSCRIBE_BATCH));
+          }
+          if (generation === this.#subscriberGeneration) this.#resubscribed = true;
+        }
+        const behind = [...this.#topics.values()].filter((stream) => stream.needsRead());
+        for (let i = 0; i < behind.length; i += CATCH_UP_CONCURRENCY) {
+          await Promise.all(behind.slice(i, i + CATCH_UP_CONCURRENCY).map((stream) => this.#sync(stream)));
+        }
+      } while (this.#recoverAgain && this.#health !== 'closed');
+      if (this.#connected() && this.#resubscribed) this.#setHealth('ok');
+    } catch (error) {
+      this.#lastError = error instanceof Error ? error : new Error(String(error));
+      this.#retryLater();
+    } finally {
+      this.#recovering = false;
+    }
+  }
+
+  async #detectPubSub(): Promise<void> {
+    if (this.#sharded !== undefined) return;
+    if (this.options.pubsub !== 'auto') {
+      this.#sharded = this.options.pubsub === 'sharded';
+      return;
+    }
+    const info = await this.#command.call('COMMAND', 'INFO', 'SPUBLISH');
+    this.#sharded = Array.isArray(info) && info[0] !== null && info[0] !== undefined;
+  }
+
+  #connected(): boolean {
+    return this.#health !== 'closed' && this.#command.status === 'ready' && this.#subscriber.status === 'ready';
+  }
+
+  /** Recovers again soon, unless a connection event does first. */
+  #retryLater(): void {
+    if (this.#retryTimer !== undefined || this.#health === 'closed') return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#recover();
+    }, this.options.reconnectMaxDelayMs);
+    this.#retryTimer.unref();
+  }
+
+  #setHealth(next: BrokerHealth): void {
+    if (next === this.#health) return;
+    if (!HEALTH_MOVES[this.#health].includes(next)) throw new Error(`${this.#health} -> ${next}`);
+    if (this.#health === 'connecting') this.#resolveLeftConnecting();
+    this.#health = next;
+    this.emit('health', next, { error: this.#lastError });
+  }
+
+  /**
+   * Undefined when the connection(s) can take commands now; a wait while the very first
+   * connection is still being made; UNAVAILABLE otherwise (never a queue).
+   */
+  #usable(subscriber: boolean, what: string): Promise<void> | undefined {
+    this.#checkOpen(what);
+    const ready = () =>
+      this.#command.status === 'ready' &&
+      this.#sharded !== undefined &&
+      (!subscriber || this.#subscriber.status === 'ready');
+    if (ready()) return undefined;
+    const down = () =>
+      new RpcError('UNAVAILABLE', `${what}: redis is unreachable`, undefined, { cause: this.#lastError });
+    if (this.#health !== 'connecting') throw down();
+    return this.#leftConnecting.then(() => {
+      this.#checkOpen(what);
+      if (!ready()) throw down();
+    });
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#health === 'closed') throw new RpcError('UNAVAILABLE', `${what}: the broker is closed`);
+  }
+
+  /** A fresh epoch for a topic that has none yet: unique per call, so a topic made again never reuses one. */
+  #epochCandidate(): string {
+    return `${this.#epochSeed}${(this.#epochCount++).toString(36)}`;
+  }
+
+  #report(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else console.error('@switchboard/redis: a broker listener threw', error);
+  }
+}
+
+/** Closes a connection now (nothing is waited for), resolving once it has ended (bounded). */
+function disconnect(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1_000);
+    connection.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    connection.disconnect();
+  });
+}
+
+/**
+ * A broker on Redis, for several server processes.
+ * @example
+ * const broker = redisBroker({ url: 'redis://127.0.0.1:6379', prefix: 'sb' });
+ * const server = createServer({ router, broker });
+ */
+export function redisBroker(options: RedisBrokerOptions): RedisBroker {
+  return new RedisBroker(options);
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import { RpcError } from '@switchboard/contract';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer, redisServerAvailable } from '../../tests/support/redis-server.js';
+import { callFingerprint, RedisBroker, RedisIdempotencyStore } from '../src/index.js';
+
+// The shared idempotency window: two stores on two connections stand for two server nodes.
+
+const available = redisServerAvailable();
+let redis: RedisServer;
+
+if (available) {
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+}
+
+const connections: Redis[] = [];
+afterEach(() => {
+  for (const connection of connections.splice(0)) connection.disconnect();
+});
+
+/** A node's store: its own connection, made like the broker's (no offline queue). */
+function node(options: { ttlMs?: number; leaseMs?: number } = {}, prefix = 'idem'): RedisIdempotencyStore {
+  const connection = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  connections.push(connection);
+  return new RedisIdempotencyStore(connection, { prefix, ...options });
+}
+
+async function ready(store: RedisIdempotencyStore): Promise<RedisIdempotencyStore> {
+  // The connection takes a moment: lookups fail with UNAVAILABLE until it is up.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await store.lookup('warm-up');
+      return store;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  throw new Error('the store never connected');
+}
+
+const key = () => randomUUID();
+const fingerprint = callFingerprint('user.create', { name: 'ada' }, undefined);
+
+describe.skipIf(!available)('RedisIdempotencyStore', () => {
+  it('lets one node claim a key; another node then sees it running, with its fingerprint', async () => {
+    const [a, b] = await Promise.all([ready(node()), ready(node())]);
+    const k = key();
+    const claim = await a.claim(k, fingerprint);
+    expect(claim.state).toBe('claimed');
+    expect(await b.claim(k, fingerprint)).toEqual({ state: 'running', fingerprint });
+    expect(await a.claim(k, fingerprint)).toEqual({ state: 'running', fingerprint });
+  });
+
+  it('gives every node the stored outcome once the run finished', async () => {
+    const [a, b] = await Promise.all([ready(node()), ready(node())]);
+    const k = key();
+    const claim = await a.claim(k, fingerprint);
+    if (claim.state !== 'claimed') throw new Error('not claimed');
+    const outcome = JSON.stringify({ ok: true, output: { id: 'user-ada' } });
+    expect(await a.finish(k, fingerprint, claim.token, outcome)).toBe(true);
+    expect(await b.claim(k, fingerprint)).toEqual({ state: 'done', fingerprint, outcome });
+    expect(await b.lookup(k)).toEqual({ state: 'done', fingerprint, outcome });
+  });
+
+  it('shows a reused key with other input by its different fingerprint', async () => {
+    const [a, b] = await Promise.all([ready(node()), ready(node())]);
+    const k = key();
+    await a.claim(k, fingerprint);
+    const other = callFingerprint('user.create', { name: 'bob' }, undefined);
+    expect(other).not.toBe(fingerprint);
+    expect(await b.claim(k, other)).toEqual({ state: 'running', fingerprint });
+  });
+
+  it('lets a node wait for the run on another node and get its outcome', async () => {
+    const [a, b] = await Promise.all([ready(node()), ready(node())]);
+    const k = key();
+    const claim = await a.claim(k, fingerprint);
+    if (claim.state !== 'claimed') throw new Error('not claimed');
+    const waiting = b.wait(k, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await a.finish(k, fingerprint, claim.token, '{"ok":true,"output":1}');
+    expect(await waiting).toEqual({ state: 'done', fingerprint, outcome: '{"ok":true,"output":1}' });
+  });
+
+  it('frees a key whose owner stopped extending its lease (its node died), and a waiter learns it', async () => {
+    const [a, b] = await Promise.all([ready(node({ leaseMs: 150 })), ready(node({ leaseMs: 150 }))]);
+    const k = key();
+    await a.claim(k, fingerprint);
+    expect(await b.wait(k, 5_000)).toEqual({ state: 'free' });
+    expect((await b.claim(k, fingerprint)).state).toBe('claimed');
+  });
+
+  it('keeps a claim that is extended past its lease', async () => {
+    const [a, b] = await Promise.all([ready(node({ leaseMs: 150 })), ready(node({ leaseMs: 150 }))]);
+    const k = key();
+    const claim = await a.claim(k, fingerprint);
+    if (claim.state !== 'claimed') throw new Error('not claimed');
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await a.extend(k, fingerprint, claim.token)).toBe(true);
+    }
+    expect(await b.lookup(k)).toEqual({ state: 'running', fingerprint });
+  });
+
+  it("never lets a late finish overwrite another run's claim", async () => {
+    const [a, b] = await Promise.all([ready(node({ leaseMs: 100 })), ready(node({ leaseMs: 5_000 }))]);
+    const k = key();
+    const first = await a.claim(k, fingerprint);
+    if (first.state !== 'claimed') throw new Error('not claimed');
+    expect(await b.wait(k, 5_000)).toEqual({ state: 'free' }); // a's lease ran out
+    const second = await b.claim(k, fingerprint);
+    if (second.state !== 'claimed') throw new Error('not claimed');
+    expect(await a.finish(k, fingerprint, first.token, '"late"')).toBe(false);
+    expect(await a.extend(k, fingerprint, first.token)).toBe(false);
+    expect(await b.finish(k, fingerprint, second.token, '"second"')).toBe(true);
+    expect(await a.lookup(k)).toEqual({ state: 'done', fingerprint, outcome: '"second"' });
+  });
+
+  it('lets an owner release a claim it never ran', async () => {
+    const [a, b] = await Promise.all([ready(node()), ready(node())]);
+    const k = key();
+    const claim = await a.claim(k, fingerprint);
+    if (claim.state !== 'claimed') throw new Error('not claimed');
+    await a.release(k, fingerprint, claim.token);
+    expect((await b.claim(k, fingerprint)).state).toBe('claimed');
+  });
+
+  it('forgets an outcome after ttlMs', async () => {
+    const a = await ready(node({ ttlMs: 100 }));
+    const k = key();
+    const claim = await a.claim(k, fingerprint);
+    if (claim.state !== 'claimed') throw new Error('not claimed');
+    await a.finish(k, fingerprint, claim.token, '1');
+    expect((await a.lookup(k))?.state).toBe('done');
+    await expect.poll(() => a.lookup(k), { timeout: 2_000, interval: 20 }).toBeUndefined();
+  });
+
+  it('gives up waiting at the timeout, or when the signal aborts', async () => {
+    const [a, b] = await Promise.all([ready(node()), ready(node())]);
+    const k = key();
+    await a.claim(k, fingerprint);
+    expect(await b.wait(k, 50)).toEqual({ state: 'timeout' });
+    const controller = new AbortController();
+    const waiting = b.wait(k, 10_000, controller.signal);
+    controller.abort();
+    expect(await waiting).toEqual({ state: 'timeout' });
+  });
+
+  it("keeps a session's keys together and forgets them once the client acknowledges their outcomes", async () => {
+    const [a, b] = await Promise.all([ready(node()), ready(node())]);
+    const session = randomUUID();
+    const tokens: string[] = [];
+    for (const id of [1, 2, 3]) {
+      const claim = await a.claim(`${session}.${id}`, fingerprint);
+      if (claim.state !== 'claimed') throw new Error('not claimed');
+      tokens.push(claim.token);
+    }
+    await a.finish(`${session}.1`, fingerprint, tokens[0] as string, '"one"');
+    await a.finish(`${session}.2`, fingerprint, tokens[1] as string, '"two"');
+    expect(await b.lookup(`${session}.2`)).toEqual({ state: 'done', fingerprint, outcome: '"two"' });
+
+    await b.acknowledge(session, 2); // the client has the outcomes of calls 1 and 2
+    expect(await a.lookup(`${session}.1`)).toBeUndefined();
+    expect(await a.lookup(`${session}.2`)).toBeUndefined();
+    expect(await a.lookup(`${session}.3`)).toEqual({ state: 'running', fingerprint });
+    // A stale repeat of an acknowledged call neither runs nor gets an outcome.
+    expect(await b.claim(`${session}.2`, fingerprint)).toEqual({ state: 'acknowledged' });
+    expect(await a.finish(`${session}.1`, fingerprint, tokens[0] as string, '"late"')).toBe(false);
+    expect(await a.finish(`${session}.3`, fingerprint, tokens[2] as string, '"three"')).toBe(true);
+  });
+
+  it('fails with UNAVAILABLE at once while Redis is unreachable', async () => {
+    const connection = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    connections.push(connection);
+    const store = new RedisIdempotencyStore(connection);
+    const startedAt = Date.now();
+    const error = await store.claim(key(), fingerprint).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RpcError);
+    expect((error as RpcError).code).toBe('UNAVAILABLE');
+    expect(Date.now() - startedAt).toBeLessThan(200);
+  });
+
+  it("is offered by the broker on the broker's command connection", async () => {
+    const broker = new RedisBroker({ url: redis.url, prefix: 'idem' });
+    try {
+      await broker.publish('warm-up', 'x');
+      const claim = await broker.idempotency.claim(key(), fingerprint);
+      expect(claim.state).toBe('claimed');
+    } finally {
+      await broker.close();
+    }
+  });
+});

@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runClusterDemo } from '../../../examples/cluster/run.js';
+import { RedisServer, redisServerAvailable } from '../support/redis-server.js';
+
+const available = redisServerAvailable();
+let redis: RedisServer;
+
+if (available) {
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+}
+
+describe.skipIf(!available)('examples/cluster', () => {
+  it('runs three nodes behind the round-robin proxy: messages cross nodes, a killed node’s client resumes elsewhere', async () => {
+    const lines: string[] = [];
+    const result = await runClusterDemo((line) => lines.push(line), { redisUrl: redis.url });
+    expect(result.received).toEqual(result.sent);
+    expect(result.gaps).toBe(0);
+    expect(result.movedTo).not.toBe(result.movedFrom);
+    expect(lines.some((line) => line.includes('6 of 6 messages, in order: yes, gaps: 0'))).toBe(true);
+  }, 40_000);
+});
