@@ -610,7 +610,10 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         this.#onSnapshot(envelope.id as number, envelope.data, envelope.meta, envelope.position);
         return;
       case 'gap': {
-        const info: GapInfo = { channel: envelope.channel, reason: 'dropped', dropped: envelope.dropped };
+        const info: GapInfo =
+          envelope.dropped === undefined
+            ? { channel: envelope.channel, reason: envelope.reason }
+            : { channel: envelope.channel, reason: envelope.reason, dropped: envelope.dropped };
         for (const subscription of this.#streams.get(streamOf(envelope.channel, envelope.key)) ?? []) {
           this.#tellGap(subscription, info);
         }

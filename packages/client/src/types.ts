@@ -44,7 +44,7 @@ export interface GapInfo {
    * history (a restart). `dropped`: this client was too slow for a `drop-oldest` channel.
    */
   reason: 'history' | 'dropped';
-  /** With `dropped`: how many messages this client did not get. */
+  /** How many messages this client did not get, when the server could tell. */
   dropped?: number;
 }
 

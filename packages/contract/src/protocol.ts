@@ -107,12 +107,17 @@ export interface SnapshotEnvelope {
   position: string;
 }
 
-/** A slow subscriber's stream lost `dropped` messages (delivery policy `drop-oldest`). */
+/**
+ * Messages of a stream that this connection will not get: `dropped` because it was too
+ * slow for a `drop-oldest` channel, or lost on the way (`history`: a shared broker was
+ * unreachable and could not read them back). `dropped` counts them, when that can be told.
+ */
 export interface GapEnvelope {
   type: 'gap';
   channel: string;
   key: string;
-  dropped: number;
+  reason: 'dropped' | 'history';
+  dropped?: number;
 }
 
 /** The server ended a subscription (e.g. it is shutting down); `error` says why. */

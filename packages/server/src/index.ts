@@ -1,6 +1,20 @@
 export { RpcError } from '@switchboard/contract';
-export type { Broker, BrokerListener } from './broker/broker.js';
+export {
+  type Broker,
+  type BrokerGapListener,
+  type BrokerListener,
+  type HistoryOptions,
+  type HistoryResult,
+  parsePosition,
+} from './broker/broker.js';
 export { MemoryBroker, memoryBroker } from './broker/memory-broker.js';
+export {
+  DELIVERY_DEFAULTS,
+  type DeliveryOptions,
+  type DeliveryPolicy,
+  SLOW_CONSUMER_CLOSE_CODE,
+} from './rpc/delivery.js';
+export type { ChannelMetrics, ProcedureMetrics, ServerMetrics } from './rpc/metrics.js';
 export { type ResolvedServerOptions, SERVER_DEFAULTS, type ServerLimits, type ServerOptions } from './rpc/options.js';
 export {
   type ChannelImplementation,

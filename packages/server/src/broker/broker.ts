@@ -10,8 +10,12 @@
  * not compare.
  */
 export interface Broker {
-  /** Start delivering `topic`'s messages to `listener`; resolves once deliveries are live. */
-  subscribe(topic: string, listener: BrokerListener): Promise<void>;
+  /**
+   * Start delivering `topic`'s messages to `listener`; resolves once deliveries are live.
+   * `onGap`: the broker lost messages it could not deliver (a shared broker that was
+   * unreachable, say); the fan-out tells the topic's subscribers.
+   */
+  subscribe(topic: string, listener: BrokerListener, onGap?: BrokerGapListener): Promise<void>;
   /** Stop delivering to `listener`. */
   unsubscribe(topic: string, listener: BrokerListener): Promise<void>;
   /** Delivers `payload` to every listener of `topic`, in publish order per topic; resolves to its position. */
@@ -24,15 +28,19 @@ export interface Broker {
    */
   history(topic: string, from: string): Promise<HistoryResult>;
   /**
-   * The position of `topic`'s newest message (offset 0 before the first). A message
-   * numbered after the call must reach listeners after it; the in-memory broker reads it
-   * synchronously, which makes channel snapshots exact (docs/dashboards.md).
+   * The position of `topic`'s newest message (offset 0 before the first); every message
+   * up to it has reached listeners when it resolves. A broker that knows it at once (the
+   * in-memory one) returns it as a string: the fan-out then takes a channel's snapshot in
+   * the same synchronous step, which makes snapshots exact (docs/dashboards.md).
    */
-  position(topic: string): Promise<string>;
+  position(topic: string): string | Promise<string>;
   close(): Promise<void>;
 }
 
 export type BrokerListener = (payload: string, position: string) => void;
+
+/** Messages of a topic were lost on their way to this process; `missing` when it can be told. */
+export type BrokerGapListener = (gap: { missing: number | undefined }) => void;
 
 export interface HistoryResult {
   messages: Array<{ payload: string; position: string }>;

@@ -106,7 +106,7 @@ export class MemoryBroker implements Broker {
     return { messages, complete };
   }
 
-  async position(name: string): Promise<string> {
+  position(name: string): string {
     const topic = this.#topic(name);
     return `${topic.epoch}:${topic.nextOffset - 1}`;
   }

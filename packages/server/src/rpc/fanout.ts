@@ -1,4 +1,4 @@
-import { type Broker, type BrokerListener, parsePosition } from '../broker/broker.js';
+import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, OPCODES } from '../transport/index.js';
 import { type ChannelDelivery, type Delivered, Lane } from './delivery.js';
 import type { Peer } from './peer.js';
@@ -98,10 +98,10 @@ export class Fanout {
       let snapshot: Joined['snapshot'];
       if (start === undefined) {
         // Position first, state second: whatever the snapshot misses comes after the position.
+        // Known at once, the state is read in the same step: nothing can come between.
         const position = this.#broker.position(topic);
-        const taken = request.snapshot?.();
-        start = await position;
-        if (request.snapshot !== undefined) snapshot = { value: await taken };
+        start = typeof position === 'string' ? position : await position;
+        if (request.snapshot !== undefined) snapshot = { value: await request.snapshot() };
       }
       if (joining.overflowed) throw new RangeError(`over ${MAX_JOIN_BUFFER} messages arrived while joining`);
       if (!request.onJoin(snapshot === undefined ? { position: start, gap } : { position: start, gap, snapshot })) {
@@ -109,7 +109,8 @@ export class Fanout {
       }
       let lane = state.lanes.get(peer);
       if (lane === undefined) {
-        lane = new Lane(peer.outbox, state.delivery, gapNotice(topic));
+        const notice = gapNotice(topic);
+        lane = new Lane(peer.outbox, state.delivery, (dropped) => notice('dropped', dropped));
         state.lanes.set(peer, lane);
       } else lane.subscriptions++;
       for (const message of replay) lane.push(delivered(message.payload, message.position));
@@ -137,7 +138,13 @@ export class Fanout {
             else joiner.overflowed = true;
           }
         };
-        state = { lanes, joining: joiners, listener, delivery, ready: this.#broker.subscribe(topic, listener) };
+        const notice = gapNotice(topic);
+        const onGap: BrokerGapListener = ({ missing }) => {
+          // Lost before they reached this process: every local subscriber missed them.
+          const frame = notice('history', missing);
+          for (const lane of lanes.values()) lane.outbox.write(frame);
+        };
+        state = { lanes, joining: joiners, listener, delivery, ready: this.#broker.subscribe(topic, listener, onGap) };
         this.#topics.set(topic, state);
       }
       state.joining.add(joining);
@@ -195,9 +202,13 @@ export class Fanout {
   }
 }
 
-/** The notice a `drop-oldest` lane sends before the message after a drop. */
-function gapNotice(topic: string): (dropped: number) => Buffer {
+/** A `gap` envelope for a topic's subscribers: messages they will not get, and why. */
+function gapNotice(topic: string): (reason: 'dropped' | 'history', dropped: number | undefined) => Buffer {
   const colon = topic.indexOf(':');
-  const head = `{"type":"gap","channel":${JSON.stringify(topic.slice(0, colon))},"key":${JSON.stringify(topic.slice(colon + 1))},"dropped":`;
-  return (dropped) => encodeFrame(OPCODES.text, Buffer.from(`${head}${dropped}}`, 'utf8'));
+  const head = `{"type":"gap","channel":${JSON.stringify(topic.slice(0, colon))},"key":${JSON.stringify(topic.slice(colon + 1))}`;
+  return (reason, dropped) =>
+    encodeFrame(
+      OPCODES.text,
+      Buffer.from(`${head},"reason":"${reason}"${dropped === undefined ? '' : `,"dropped":${dropped}`}}`, 'utf8'),
+    );
 }
