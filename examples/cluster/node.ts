@@ -20,7 +20,8 @@ export async function startChatNode(options: { redisUrl: string; name: string; p
       'node.name': () => options.name,
     },
   });
-  const server = createServer({ router, broker });
+  // The idempotency window is shared too: a call re-sent to another node runs once in all.
+  const server = createServer({ router, broker, idempotency: { store: broker.idempotency } });
   const { port } = await server.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   return {
     port,

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import type { IdempotencyClaim, IdempotencyStore, IdempotencyWait } from '@switchboard/server';
 import type { Redis } from 'ioredis';
 import { unavailable } from './connection.js';
 
@@ -40,25 +41,10 @@ export interface IdempotencyStoreOptions {
   leaseMs?: number;
 }
 
-export type IdempotencyClaim =
-  /** Yours: run the call, `extend` while it runs, then `finish`. */
-  | { state: 'claimed'; token: string }
-  /** Another run holds the key: `wait` for it (if the fingerprint matches). */
-  | { state: 'running'; fingerprint: string }
-  /** Finished: answer with its outcome (if the fingerprint matches). */
-  | { state: 'done'; fingerprint: string; outcome: string }
-  /** The client acknowledged this call's outcome already: a stale repeat, answer nothing. */
-  | { state: 'acknowledged' };
-
+/** What the window holds for a key. */
 export type IdempotencyEntry =
   | { state: 'running'; fingerprint: string }
   | { state: 'done'; fingerprint: string; outcome: string };
-
-/** What `wait` ends with: the outcome, the key freed (its run died with its node), or time up. */
-export type IdempotencyWait =
-  | { state: 'done'; fingerprint: string; outcome: string }
-  | { state: 'free' }
-  | { state: 'timeout' };
 
 export const IDEMPOTENCY_DEFAULTS = { prefix: 'sb', ttlMs: 5 * 60_000, leaseMs: 15_000 } as const;
 
@@ -154,13 +140,6 @@ interface Scripts {
   sbIdemAck(hash: string, upTo: number, ttlMs: number): Promise<number>;
 }
 
-/** Identifies a call: its procedure, input and meta (as the server compares them). */
-export function callFingerprint(name: string, input: unknown, meta: unknown): string {
-  return createHash('sha256')
-    .update(`${name}\u0000${JSON.stringify(input) ?? ''}\u0000${JSON.stringify(meta) ?? ''}`)
-    .digest('base64url');
-}
-
 /** `<session>.<call id>` → its parts (as the server reads them); undefined for any other key. */
 export function sessionKey(key: string): { session: string; seq: number } | undefined {
   const dot = key.lastIndexOf('.');
@@ -182,7 +161,7 @@ function parseEntry(value: unknown): IdempotencyEntry | undefined {
  * The shared idempotency window in Redis. Every method rejects with
  * RpcError('UNAVAILABLE') while Redis is unreachable.
  */
-export class RedisIdempotencyStore {
+export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #scripts: Scripts;
   readonly #prefix: string;
   readonly ttlMs: number;

@@ -1,10 +1,7 @@
 export {
-  callFingerprint,
   IDEMPOTENCY_DEFAULTS,
-  type IdempotencyClaim,
   type IdempotencyEntry,
   type IdempotencyStoreOptions,
-  type IdempotencyWait,
   RedisIdempotencyStore,
   sessionKey,
 } from './idempotency-store.js';

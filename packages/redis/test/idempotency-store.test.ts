@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { RpcError } from '@switchboard/contract';
+import { callFingerprint } from '@switchboard/server';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, redisServerAvailable } from '../../tests/support/redis-server.js';
-import { callFingerprint, RedisBroker, RedisIdempotencyStore } from '../src/index.js';
+import { RedisBroker, RedisIdempotencyStore } from '../src/index.js';
 
 // The shared idempotency window: two stores on two connections stand for two server nodes.
 

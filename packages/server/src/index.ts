@@ -24,5 +24,11 @@ export {
   type Router,
   type RouterDefinition,
 } from './rpc/router.js';
+export {
+  callFingerprint,
+  type IdempotencyClaim,
+  type IdempotencyStore,
+  type IdempotencyWait,
+} from './rpc/shared-idempotency.js';
 export { createServer, type ServerState, type SwitchboardServer } from './server.js';
 export { WebSocketServer } from './transport/index.js';

@@ -25,6 +25,7 @@ import { Metrics, type ServerMetrics } from './rpc/metrics.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './rpc/options.js';
 import { Peer, type PeerHost } from './rpc/peer.js';
 import type { Router } from './rpc/router.js';
+import { SharedIdempotency } from './rpc/shared-idempotency.js';
 import { paramsKey, topicOf } from './rpc/topic-key.js';
 import {
   type ServerWebSocket,
@@ -66,6 +67,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
   readonly #ownsBroker: boolean;
   readonly #fanout: Fanout;
   readonly idempotency: IdempotencyWindow;
+  readonly sharedIdempotency: SharedIdempotency | undefined;
   readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
   /** Context made during the handshake, waiting for its connection. */
@@ -82,6 +84,9 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     const deliveries = resolveDeliveries(this.router, this.counters, this.options.onError);
     this.#fanout = new Fanout(this.#broker, (channel) => deliveries.get(channel) as ChannelDelivery);
     this.idempotency = new IdempotencyWindow(this.options.idempotencyMaxKeys, this.options.idempotencyTtlMs);
+    const store = options.idempotency?.store;
+    this.sharedIdempotency =
+      store === undefined ? undefined : new SharedIdempotency(store, (error) => this.options.onError(error, {}));
   }
 
   get state(): ServerState {
@@ -240,6 +245,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     if (wss !== undefined) await new Promise<void>((resolve) => wss.close(() => resolve()));
     this.#state = 'closed';
     this.counters.stop();
+    this.sharedIdempotency?.close();
     if (this.#ownsBroker) await this.#broker.close();
   }
 

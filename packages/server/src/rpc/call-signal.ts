@@ -10,6 +10,8 @@ export class CallSignal {
   readonly keyEntry: KeyEntry | undefined;
   /** performance.now() when the call arrived. */
   readonly startedAt = performance.now();
+  /** Claimed in the shared idempotency window: its outcome is stored there too. */
+  sharedKey: string | undefined;
   #controller: AbortController | undefined;
   #reason: RpcError | undefined;
 

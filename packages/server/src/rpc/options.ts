@@ -1,6 +1,7 @@
 import type { AnyContract } from '@switchboard/contract';
 import type { Broker, HistoryOptions } from '../broker/broker.js';
 import type { Router } from './router.js';
+import type { IdempotencyStore } from './shared-idempotency.js';
 
 export interface ServerLimits {
   /** Largest message a client may send, in bytes. @default 1 MiB */
@@ -39,6 +40,12 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
     ttlMs?: number;
     /** After a connection drops, how long its keyed calls keep running for a re-send to attach to. @default 10 s */
     reattachMs?: number;
+    /**
+     * A window shared with the other server processes (e.g. `broker.idempotency` of a
+     * Redis broker): a call re-sent to another process then runs once in all. Costs one
+     * round trip to the store before each call runs. @default none: this process only
+     */
+    store?: IdempotencyStore;
   };
   /** Exact-match Origin allowlist. @default any origin */
   origin?: readonly string[];

@@ -25,6 +25,7 @@ import { type IdempotencyWindow, isSameCall, type Outcome } from './idempotency.
 import type { Metrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
+import type { SharedIdempotency } from './shared-idempotency.js';
 import { paramsKey, topicOf } from './topic-key.js';
 
 /** What a connection needs from its server. */
@@ -40,6 +41,8 @@ export interface PeerHost {
   readonly counters: Metrics;
   /** Recent idempotency keys of all connections (a re-sent call may arrive on another). */
   readonly idempotency: IdempotencyWindow;
+  /** The window shared with other server processes, when there is one. */
+  readonly sharedIdempotency: SharedIdempotency | undefined;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -70,6 +73,14 @@ function outcomeText(id: RequestId, outcome: Outcome): string {
   const output = outcome.output === undefined ? '' : `,"output":${JSON.stringify(outcome.output)}`;
   const meta = outcome.meta === undefined ? '' : `,"meta":${JSON.stringify(outcome.meta)}`;
   return `{"type":"result","id":${idText}${output}${meta}}`;
+}
+
+/** The outcome of a run elsewhere, found in the shared window: sent as it is. */
+class StoredOutcome {
+  readonly outcome: Outcome;
+  constructor(outcome: Outcome) {
+    this.outcome = outcome;
+  }
 }
 
 /** A subscription whose params are still being validated or authorized. */
@@ -174,9 +185,14 @@ export class Peer {
     const { key } = envelope;
     if (key !== undefined && !this.#claimKey(envelope, key)) return;
     const call = new CallSignal(key === undefined ? undefined : this.#host.idempotency.lastCreated);
+    const { sharedIdempotency: shared, options } = this.#host;
+    const durationMs = Math.min(envelope.timeoutMs ?? options.maxCallDurationMs, options.maxCallDurationMs);
     let result: unknown;
     try {
-      result = this.#run(envelope, call);
+      result =
+        shared === undefined || key === undefined
+          ? this.#run(envelope, call)
+          : this.#runShared(shared, envelope, key, call, durationMs);
     } catch (error) {
       this.#fail(envelope, call, error);
       return;
@@ -187,9 +203,7 @@ export class Peer {
       return;
     }
     const { id } = envelope;
-    const { options } = this.#host;
     this.#calls.set(id, call);
-    const durationMs = Math.min(envelope.timeoutMs ?? options.maxCallDurationMs, options.maxCallDurationMs);
     // The deadline answers at once; a handler that ignores its signal is waited for
     // (it still counts against maxInFlightCalls) but its result is dropped.
     const timer = setTimeout(() => {
@@ -199,7 +213,10 @@ export class Peer {
     }, durationMs);
     result
       .then(
-        (output) => this.#succeed(envelope, call, output),
+        (output) =>
+          output instanceof StoredOutcome
+            ? this.#settle(envelope.name, call, output.outcome, outcomeText(id, output.outcome))
+            : this.#succeed(envelope, call, output),
         (error: unknown) => this.#fail(envelope, call, error),
       )
       .finally(() => {
@@ -207,6 +224,20 @@ export class Peer {
         this.#calls.delete(id);
         this.#host.callSettled();
       });
+  }
+
+  /** Claims the call in the shared window first: it runs here only if no process ran it. */
+  async #runShared(
+    shared: SharedIdempotency,
+    envelope: CallEnvelope,
+    key: string,
+    call: CallSignal,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const begun = await shared.begin(key, envelope.name, envelope.input, envelope.meta, timeoutMs, call.signal);
+    if (!begun.run) return new StoredOutcome(begun.outcome);
+    call.sharedKey = key;
+    return this.#run(envelope, call);
   }
 
   /**
@@ -217,7 +248,10 @@ export class Peer {
     const { id, name } = envelope;
     const window = this.#host.idempotency;
     const nowMs = Date.now();
-    if (envelope.ack !== undefined) window.release(key, envelope.ack, nowMs);
+    if (envelope.ack !== undefined) {
+      window.release(key, envelope.ack, nowMs);
+      this.#host.sharedIdempotency?.acknowledge(key, envelope.ack);
+    }
     const entry = window.claim(key, name, envelope.input, envelope.meta, nowMs);
     if (entry === undefined) return true;
     if (!isSameCall(entry, name, envelope.input, envelope.meta)) {
@@ -269,6 +303,7 @@ export class Peer {
     this.#host.counters.recordCall(procedure, (performance.now() - call.startedAt) * 1000, outcome.ok);
     // Kept even for an aborted call: a re-sent call with the key gets the real outcome.
     if (call.keyEntry !== undefined) this.#host.idempotency.finish(call.keyEntry, outcome, Date.now());
+    if (call.sharedKey !== undefined) this.#host.sharedIdempotency?.finish(call.sharedKey, outcome);
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
     if (call.reason !== undefined) return;
     this.socket.send(text);
