@@ -27,9 +27,9 @@ export interface KeyEntry {
  * each call up to which call id it has every outcome (`ack`): those entries are dropped at
  * once, so a session holds only the calls whose answer may still be lost.
  */
-interface Session {
+export interface Session {
   readonly id: string;
-  /** Entries in arrival order (rising call ids), from `head` on. */
+  /** Entries in rising call id order, from `head` on. */
   entries: KeyEntry[];
   head: number;
   /** Every call id up to this one has been answered and acknowledged. */
@@ -37,12 +37,58 @@ interface Session {
   seenAtMs: number;
 }
 
-/** `<session>.<call id>` → its parts; undefined for any other key. */
-function sessionKey(key: string): { session: string; seq: number } | undefined {
-  const dot = key.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const seq = Number(key.slice(dot + 1));
-  return Number.isSafeInteger(seq) && seq >= 0 ? { session: key.slice(0, dot), seq } : undefined;
+/** A connection's last session: most connections carry one client's calls, found without a lookup. */
+export interface SessionHint {
+  session: Session | undefined;
+}
+
+const DOT = 46;
+
+/** The call id after `start` in a session key (digits to the end), or -1. Allocates nothing. */
+function parseSeq(key: string, start: number): number {
+  if (start >= key.length || key.length - start > 15) return -1;
+  let seq = 0;
+  for (let i = start; i < key.length; i++) {
+    const digit = key.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    seq = seq * 10 + digit;
+  }
+  return seq;
+}
+
+/** The index in `session.entries` (from head) of the first entry whose seq is ≥ `seq`. */
+function seqIndex(session: Session, seq: number): number {
+  let low = session.head;
+  let high = session.entries.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((session.entries[mid] as KeyEntry).seq < seq) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function newEntry(
+  key: string,
+  name: string,
+  input: unknown,
+  meta: unknown,
+  session: Session | undefined,
+  seq: number,
+): KeyEntry {
+  return {
+    key,
+    name,
+    input,
+    meta,
+    outcome: undefined,
+    waiters: undefined,
+    expiresAtMs: Number.POSITIVE_INFINITY,
+    dropped: false,
+    session,
+    seq,
+    listed: session !== undefined,
+  };
 }
 
 /** Entries consumed from the front of the order before it is compacted. */
@@ -69,8 +115,10 @@ export function isSameCall(entry: KeyEntry, name: string, input: unknown, meta: 
  * more than maxKeys: an entry usually dies a round trip after it was made. Other keys are
  * bounded by count (maxKeys in all) and age (ttlMs after the call ended).
  *
- * Lookups go through a Map; age and eviction go through arrays in arrival order, read
- * from a moving head (a Map used as a queue slows down as deleted slots pile up in front).
+ * A session's entries sit in one array in call id order (found by binary search, dropped
+ * from a moving head), so the common call costs no Map operation and no string slicing.
+ * Other keys go through a Map, with age and eviction through an array in arrival order
+ * (a Map used as a queue slows down as deleted slots pile up in front).
  */
 export class IdempotencyWindow {
   readonly #entries = new Map<string, KeyEntry>();
@@ -86,68 +134,109 @@ export class IdempotencyWindow {
     this.#ttlMs = ttlMs;
   }
 
+  /** Outcomes and running calls held. */
   get size(): number {
-    return this.#entries.size;
+    let size = this.#entries.size;
+    for (const session of this.#sessions.values()) size += session.entries.length - session.head;
+    return size;
   }
 
   /**
    * The entry already holding `key` (a repeat), or undefined after recording a new
    * running call under it: then `lastCreated` is that call's entry, for finish().
    */
-  claim(key: string, name: string, input: unknown, meta: unknown, nowMs: number): KeyEntry | undefined {
+  claim(
+    key: string,
+    name: string,
+    input: unknown,
+    meta: unknown,
+    nowMs: number,
+    hint?: SessionHint,
+  ): KeyEntry | undefined {
     if (nowMs - this.#sweptAtMs >= SWEEP_EVERY_MS) this.#sweep(nowMs);
+    const session = this.#sessionOf(key, nowMs, true, hint);
+    if (session !== undefined) return this.#claimInSession(session, this.#seq, key, name, input, meta);
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
       if (existing.expiresAtMs > nowMs) return existing;
       existing.dropped = true; // expired, not swept yet
     }
-    const parsed = sessionKey(key);
-    const session = parsed === undefined ? undefined : this.#session(parsed.session, nowMs);
-    const entry: KeyEntry = {
-      key,
-      name,
-      input,
-      meta,
-      outcome: undefined,
-      waiters: undefined,
-      expiresAtMs: Number.POSITIVE_INFINITY,
-      dropped: false,
-      session,
-      seq: parsed?.seq ?? 0,
-      listed: session !== undefined,
-    };
+    const entry = newEntry(key, name, input, meta, undefined, 0);
     this.#entries.set(key, entry);
     this.lastCreated = entry;
-    if (session === undefined) {
-      this.#order.push(entry);
-      while (this.#entries.size > this.#maxKeys && this.#head < this.#order.length) this.#dropOldest();
-    } else {
-      session.entries.push(entry);
-      while (session.entries.length - session.head > this.#maxKeys) this.#shift(session);
+    this.#order.push(entry);
+    while (this.#entries.size > this.#maxKeys && this.#head < this.#order.length) this.#dropOldest();
+    return undefined;
+  }
+
+  #claimInSession(
+    session: Session,
+    seq: number,
+    key: string,
+    name: string,
+    input: unknown,
+    meta: unknown,
+  ): KeyEntry | undefined {
+    const { entries } = session;
+    const last = entries[entries.length - 1];
+    let at = entries.length;
+    // New calls come in rising order: the search is only for a repeat, or a late re-send.
+    if (last !== undefined && last.seq >= seq && entries.length > session.head) {
+      at = seqIndex(session, seq);
+      const found = entries[at];
+      if (found !== undefined && found.seq === seq) return found;
     }
+    const entry = newEntry(key, name, input, meta, session, seq);
+    if (at === entries.length) entries.push(entry);
+    else entries.splice(at, 0, entry);
+    this.lastCreated = entry;
+    while (entries.length - session.head > this.#maxKeys) this.#shift(session);
     return undefined;
   }
 
   /** The client whose call has session key `key` has every outcome up to call `through`: forget them. */
-  release(key: string, through: number, nowMs: number): void {
-    const parsed = sessionKey(key);
-    const session = parsed === undefined ? undefined : this.#sessions.get(parsed.session);
-    if (session === undefined) return;
-    session.seenAtMs = nowMs;
-    if (through <= session.acked) return;
+  release(key: string, through: number, nowMs: number, hint?: SessionHint): void {
+    const session = this.#sessionOf(key, nowMs, false, hint);
+    if (session === undefined || through <= session.acked) return;
     session.acked = through;
     while (session.head < session.entries.length && (session.entries[session.head] as KeyEntry).seq <= through) {
       this.#shift(session);
     }
   }
 
-  #session(id: string, nowMs: number): Session {
-    let session = this.#sessions.get(id);
+  /** Call id of the key #sessionOf() last read. */
+  #seq = 0;
+
+  /** The session of a `<session>.<call id>` key (its call id in #seq), made if `create`; else undefined. */
+  #sessionOf(key: string, nowMs: number, create: boolean, hint: SessionHint | undefined): Session | undefined {
+    let session = hint?.session;
+    let dot: number;
+    if (
+      session !== undefined &&
+      key.charCodeAt(session.id.length) === DOT &&
+      key.startsWith(session.id) &&
+      this.#sessions.get(session.id) === session
+    ) {
+      dot = session.id.length;
+    } else {
+      session = undefined;
+      dot = key.lastIndexOf('.');
+      if (dot <= 0) return undefined;
+    }
+    const seq = parseSeq(key, dot + 1);
+    if (seq < 0) return undefined;
     if (session === undefined) {
-      session = { id, entries: [], head: 0, acked: -1, seenAtMs: nowMs };
-      this.#sessions.set(id, session);
+      const id = key.slice(0, dot);
+      session = this.#sessions.get(id);
+      if (session === undefined) {
+        if (!create) return undefined;
+        session = { id, entries: [], head: 0, acked: -1, seenAtMs: nowMs };
+        this.#sessions.set(id, session);
+      }
+      if (hint !== undefined) hint.session = session;
     }
     session.seenAtMs = nowMs;
+    this.#seq = seq;
     return session;
   }
 
@@ -165,7 +254,7 @@ export class IdempotencyWindow {
   #forget(entry: KeyEntry): void {
     if (entry.dropped) return;
     entry.dropped = true;
-    if (this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
+    if (entry.session === undefined && this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
   }
 
   /** The entry made by the last claim() that returned undefined. */

@@ -21,7 +21,7 @@ import type { ServerWebSocket } from '../transport/index.js';
 import { CallSignal } from './call-signal.js';
 import { Outbox } from './delivery.js';
 import type { JoinRequest } from './fanout.js';
-import { type IdempotencyWindow, isSameCall, type Outcome } from './idempotency.js';
+import { type IdempotencyWindow, isSameCall, type Outcome, type SessionHint } from './idempotency.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
@@ -104,6 +104,8 @@ export class Peer {
   readonly #ctx: unknown;
   readonly #host: PeerHost;
   readonly #calls = new Map<RequestId, CallSignal>();
+  /** The client session of this connection's calls, kept to find it without a lookup. */
+  readonly #session: SessionHint = { session: undefined };
   /** Subscription id → broker topic ('' while pending). */
   readonly #subscriptions = new Map<RequestId, string>();
 
@@ -249,10 +251,10 @@ export class Peer {
     const window = this.#host.idempotency;
     const nowMs = Date.now();
     if (envelope.ack !== undefined) {
-      window.release(key, envelope.ack, nowMs);
+      window.release(key, envelope.ack, nowMs, this.#session);
       this.#host.sharedIdempotency?.acknowledge(key, envelope.ack);
     }
-    const entry = window.claim(key, name, envelope.input, envelope.meta, nowMs);
+    const entry = window.claim(key, name, envelope.input, envelope.meta, nowMs, this.#session);
     if (entry === undefined) return true;
     if (!isSameCall(entry, name, envelope.input, envelope.meta)) {
       this.#sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));

@@ -75,14 +75,29 @@ describe('IdempotencyWindow', () => {
       expect(window.claim('s.1', 'f', 1, undefined, 2)).toBeUndefined(); // forgotten: runs again
     });
 
-    it('keeps a running call findable when acknowledged, and forgets it when it ends', () => {
+    it('forgets a call acknowledged while it still runs (the client will not ask again)', () => {
       const window = new IdempotencyWindow(100, 60_000);
       window.claim('s.1', 'f', 1, undefined, 0);
       const running = window.lastCreated!;
       window.release('s.2', 1, 1); // the client gave up on call 1 (a timeout)
-      expect(window.claim('s.1', 'f', 1, undefined, 2)).toBe(running);
+      expect(window.size).toBe(0);
       window.finish(running, ok(1), 3);
       expect(window.size).toBe(0);
+    });
+
+    it('finds a repeat wherever it sits, also after a call that arrived out of order', () => {
+      const window = new IdempotencyWindow(100, 60_000);
+      const hint = { session: undefined };
+      for (const id of [1, 2, 5, 3]) {
+        window.claim(`s.${id}`, 'f', id, undefined, 0, hint);
+        window.finish(window.lastCreated!, ok(id), 0);
+      }
+      for (const id of [1, 2, 3, 5]) {
+        expect(window.claim(`s.${id}`, 'f', id, undefined, 1, hint)?.outcome).toEqual(ok(id));
+      }
+      expect(window.claim('s.4', 'f', 4, undefined, 1, hint)).toBeUndefined();
+      window.release('s.6', 3, 2, hint);
+      expect(window.size).toBe(2); // 4 and 5
     });
 
     it('does not mix sessions, and ignores an ack that goes backwards', () => {
