@@ -2,23 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { RpcError } from '@switchboard/contract';
 import { callFingerprint } from '@switchboard/server';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, redisServerAvailable } from '../../tests/support/redis-server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useRedisServer } from '../../tests/support/redis-server.js';
 import { RedisBroker, RedisIdempotencyStore } from '../src/index.js';
 
 // The shared idempotency window: two stores on two connections stand for two server nodes.
 
-const available = redisServerAvailable();
-let redis: RedisServer;
-
-if (available) {
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-}
+const { available, redis } = useRedisServer();
 
 const connections: Redis[] = [];
 afterEach(() => {

@@ -1,25 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { RpcError } from '@switchboard/contract';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../tests/resilience/fault-proxy.js';
-import { RedisServer, redisServerAvailable } from '../../tests/support/redis-server.js';
+import { useRedisServer } from '../../tests/support/redis-server.js';
+import { until } from '../../tests/support/until.js';
 import { type BrokerGap, type BrokerHealth, parsePosition, RedisBroker } from '../src/index.js';
 
 // Redis going away under a broker: killed and restarted (everything lost), or one node's
 // link cut while the others keep publishing (nothing lost, the node must read it back).
 // A Redis server of its own: these tests kill it.
 
-const available = redisServerAvailable();
-let redis: RedisServer;
-
-if (available) {
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-}
+const { available, redis } = useRedisServer();
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -53,14 +44,6 @@ function whenHealth(broker: RedisBroker, health: BrokerHealth, timeoutMs = 5_000
     }, timeoutMs);
     broker.on('health', listener);
   });
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** What a listener saw, messages and gaps in one sequence. */

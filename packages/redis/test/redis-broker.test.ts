@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { RpcError } from '@switchboard/contract';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { describeBroker } from '../../server/test/broker/broker-suite.js';
-import { RedisServer, redisServerAvailable } from '../../tests/support/redis-server.js';
+import { useRedisServer } from '../../tests/support/redis-server.js';
+import { until } from '../../tests/support/until.js';
 import { type BrokerGap, type BrokerHealth, RedisBroker, topicKeys } from '../src/index.js';
 
-const available = redisServerAvailable();
-let redis: RedisServer;
-
-if (available) {
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-}
+const { available, redis } = useRedisServer();
 
 /** A prefix per broker group, so tests never see each other's keys. */
 const freshPrefix = () => `t${randomUUID().slice(0, 8)}`;
@@ -54,15 +45,6 @@ function whenBroker(
     }, timeoutMs);
     broker.on(event, listener);
   });
-}
-
-/** Resolves once `check()` holds, checked every 10 ms, or rejects after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const healthy = (broker: RedisBroker) => whenBroker(broker, 'health', () => broker.health === 'ok', 'health ok');

@@ -2,26 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type GapInfo } from '@switchboard/client';
 import { RedisBroker } from '@switchboard/redis';
 import { createServer, defineRouter } from '@switchboard/server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FaultProxy } from '../resilience/fault-proxy.js';
-import { RedisServer, redisServerAvailable } from '../support/redis-server.js';
+import { useRedisServer } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 import { contract } from './fixtures/contract.js';
 
 // A node whose link to Redis is cut while another node goes on publishing, past what the
 // history holds: what it can read back reaches its clients in order, what it cannot
 // reaches them as onGap({ reason: 'history' }) with the count — never a silent hole.
 
-const available = redisServerAvailable();
-let redis: RedisServer;
-if (available) {
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-}
+const { available, redis } = useRedisServer();
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -46,14 +38,6 @@ async function node(url: string, prefix: string) {
     () => server.close(),
   );
   return { server, broker, port };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe.skipIf(!available)('a gap inside the broker reaches the client', () => {

@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runClusterDemo } from '../../../examples/cluster/run.js';
-import { RedisServer, redisServerAvailable } from '../support/redis-server.js';
+import { useRedisServer } from '../support/redis-server.js';
 
-const available = redisServerAvailable();
-let redis: RedisServer;
-
-if (available) {
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-}
+const { available, redis } = useRedisServer();
 
 describe.skipIf(!available)('examples/cluster', () => {
   it('runs three nodes behind the round-robin proxy: messages cross nodes, a killed node’s client resumes elsewhere', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@switchboard/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, redisServerAvailable } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 import { type ClusterNode, clusterClient, startCluster, whenOpen, within } from './cluster.js';
 import type { ClusterContract } from './fixtures/contract.js';
 
@@ -32,15 +33,6 @@ function client(url: string | (() => string), options: { reconnect?: boolean } =
   const made = clusterClient(url, options);
   clients.push(made);
   return made;
-}
-
-/** Resolves once `check()` holds, checked every 10 ms, or rejects naming `what` after `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 interface Received {

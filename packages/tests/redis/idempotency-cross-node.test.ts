@@ -3,11 +3,12 @@ import { createClient } from '@switchboard/client';
 import { defineContract, procedure } from '@switchboard/contract';
 import { RedisBroker } from '@switchboard/redis';
 import { createServer, defineRouter } from '@switchboard/server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { FaultProxy } from '../resilience/fault-proxy.js';
-import { RedisServer, redisServerAvailable } from '../support/redis-server.js';
+import { useRedisServer } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 
 // A call whose connection is lost is re-sent, with its key, to another node: the window
 // shared through Redis makes it run once in all, whether the first node is still running
@@ -20,29 +21,12 @@ const contract = defineContract({
   },
 });
 
-const available = redisServerAvailable();
-let redis: RedisServer;
-if (available) {
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-}
+const { available, redis } = useRedisServer();
 
 const cleanups: Array<() => Promise<unknown> | undefined> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** Runs of each tag, on every node. */
 const runs = new Map<string, string[]>();

@@ -4,6 +4,7 @@ import { createServer, defineRouter, type SwitchboardServer } from '@switchboard
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
+import { until } from '../support/until.js';
 import { FaultProxy } from './fault-proxy.js';
 
 const contract = defineContract({
@@ -23,15 +24,6 @@ const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** Resolves when `check()` holds; polls on a short interval, bounded by `timeoutMs`. */
-async function until(check: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function setup(
   options: {

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { FaultProxy } from '../resilience/fault-proxy.js';
+import { until } from '../support/until.js';
 import { OP, RawPeer } from '../transport/raw-peer.js';
-import { within } from './harness.js';
 
 // Channel semantics for live dashboards (docs/dashboards.md): snapshot + live, and what a
 // slow subscriber gets under each delivery policy. The slow subscriber is a raw peer that
@@ -131,14 +131,8 @@ function healthySubscriber(port: number, name: 'queued' | 'dropping' | 'latest')
   return { received, ready: subscription.ready };
 }
 
-async function untilReceived(received: number[], count: number): Promise<void> {
-  await within(
-    (async () => {
-      while (received.length < count) await new Promise((resolve) => setTimeout(resolve, 10));
-    })(),
-    10_000,
-    `${count} messages`,
-  );
+function untilReceived(received: number[], count: number): Promise<void> {
+  return until(() => received.length >= count, `${count} messages`, 10_000);
 }
 
 const ticks = (envelopes: Array<Record<string, unknown>>) =>
@@ -264,13 +258,7 @@ describe('snapshot + live', () => {
     );
     // Publishing goes on while the subscription joins.
     await Promise.all([subscription.ready, increments(server, 'a', 200)]);
-    await within(
-      (async () => {
-        while ((positions.at(-1) ?? 0) < 250) await new Promise((resolve) => setTimeout(resolve, 10));
-      })(),
-      5_000,
-      'the last increment',
-    );
+    await until(() => (positions.at(-1) ?? 0) >= 250, 'the last increment');
     expect(snapshots).toHaveLength(1);
     const [snapshot] = snapshots as [{ state: Record<string, number>; position: string }];
     // Exact: the snapshot holds every increment up to its position and none after it.
@@ -306,13 +294,7 @@ describe('snapshot + live', () => {
         await follow(second).ready;
       })(),
     ]);
-    await within(
-      (async () => {
-        while ((second.positions.at(-1) ?? 0) < 2_000) await new Promise((resolve) => setTimeout(resolve, 10));
-      })(),
-      5_000,
-      'the last increment',
-    );
+    await until(() => (second.positions.at(-1) ?? 0) >= 2_000, 'the last increment');
     expect(first.positions).toEqual(Array.from({ length: 2_000 }, (_, i) => i + 1));
     const at = offset(second.snapshot?.position ?? 'x:-1');
     expect(at).toBeGreaterThan(0); // it joined mid-stream
@@ -343,15 +325,7 @@ describe('snapshot + live', () => {
 
     proxy.cut();
     await increments(server, 'b', 20); // more than the history holds
-    await within(
-      new Promise<void>((resolve) => {
-        const check = () => snapshots.length === 2 && gaps.length === 1 && resolve();
-        const timer = setInterval(check, 10);
-        cleanups.push(() => clearInterval(timer));
-      }),
-      5_000,
-      'the second snapshot and the gap',
-    );
+    await until(() => snapshots.length === 2 && gaps.length === 1, 'the second snapshot and the gap');
     expect(sum(snapshots[1] as Record<string, number>)).toBe(20);
     expect(gaps).toEqual([{ channel: 'board', reason: 'history' }]);
   });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * A real `redis-server` for tests and benchmarks: a free loopback port, no persistence
@@ -181,4 +182,44 @@ export class RedisServer {
     await this.#signal('SIGTERM');
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+/** The redis-server of a test file, once started. */
+export interface RedisServerHandle {
+  readonly url: string;
+  readonly port: number;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts one redis-server for the calling test file (beforeAll) and stops it after
+ * (afterAll). `available` is false where the binary is missing (and then CI fails).
+ */
+export function useRedisServer(): { available: boolean; redis: RedisServerHandle } {
+  const available = redisServerAvailable();
+  let server: RedisServer | undefined;
+  const started = (): RedisServer => {
+    if (server === undefined) throw new Error('the redis-server is not started (use it inside a test)');
+    return server;
+  };
+  if (available) {
+    beforeAll(async () => {
+      server = await RedisServer.start();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+  }
+  const redis: RedisServerHandle = {
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
+    kill: () => started().kill(),
+    restart: () => started().restart(),
+  };
+  return { available, redis };
 }
