@@ -167,6 +167,8 @@ export class Lane {
     } else if (this.#queue.length - this.#head < delivery.maxQueued) {
       this.#queue.push(message);
     } else if (delivery.policy === 'drop-oldest') {
+      // The slot lets go of its message at once: a lane holds maxQueued messages, not more.
+      (this.#queue as Array<Delivered | undefined>)[this.#head] = undefined;
       this.#head++;
       this.#dropped++;
       delivery.counters.dropped++;

@@ -92,6 +92,13 @@ function onTcpError(): void {
   // 'close' follows; a reset by the peer is not our error to throw.
 }
 
+/**
+ * What a dropped connection's unsent writes fail with. One shared error: destroyed without
+ * one, Node makes an error (with its stack) for every buffered write — thousands for a
+ * peer that stopped reading, which stalls the event loop.
+ */
+const DROPPED = new Error('the WebSocket connection was dropped');
+
 function toBuffer(data: Sendable): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (Buffer.isBuffer(data)) return data;
@@ -308,7 +315,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   /** Destroys the TCP connection at once, without a closing handshake. */
   terminate(): void {
     if (this.#state === 'closed') return;
-    this.#tcp.destroy();
+    this.#tcp.destroy(DROPPED);
   }
 
   // ── receiving (FrameSink) ────────────────────────────────────────────────
@@ -530,7 +537,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#state = 'closing';
     // Behind any message still being compressed: nothing may follow a Close frame.
     this.#sendFrame(OPCODES.close, payload, false, undefined);
-    this.#closeTimer = setTimeout(() => this.#tcp.destroy(), this.#config.closeTimeoutMs);
+    this.#closeTimer = setTimeout(() => this.#tcp.destroy(DROPPED), this.#config.closeTimeoutMs);
     this.#closeTimer.unref();
   }
 

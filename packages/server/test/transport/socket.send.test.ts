@@ -150,6 +150,27 @@ describe('ServerWebSocket: sending after close', () => {
   });
 });
 
+describe('ServerWebSocket: a peer that stopped reading', () => {
+  it('fails every write still buffered with one shared error when terminated (no error made per write)', async () => {
+    const { socket, peer } = await open({ maxBufferedBytes: 64 * 1024 * 1024 });
+    peer.socket.pause();
+    const errors: Array<Error | null | undefined> = [];
+    const frame = Buffer.alloc(4 * 1024, 1);
+    // Turn after turn, far more than the kernel takes: the later writes wait in the socket's own buffer.
+    for (let turn = 0; turn < 200; turn++) {
+      for (let i = 0; i < 10; i++) socket.send(frame, { binary: true }, (error) => errors.push(error));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(socket.bufferedAmount).toBeGreaterThan(1024 * 1024);
+    socket.terminate();
+    await within(nextEvent(socket, 'close'), 2_000, 'close');
+    await new Promise((resolve) => setImmediate(resolve));
+    const failed = errors.filter((error) => error instanceof Error);
+    expect(failed.length).toBeGreaterThan(10);
+    expect(new Set(failed).size).toBe(1);
+  });
+});
+
 describe('ServerWebSocket: ping and pong', () => {
   it('sends ping(50) as the text "50", not 50 bytes', async () => {
     const { peer, socket } = await open();
