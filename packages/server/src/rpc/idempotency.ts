@@ -35,6 +35,8 @@ export interface Session {
   /** Every call id up to this one has been answered and acknowledged. */
   acked: number;
   seenAtMs: number;
+  /** Swept away: a connection's hint to it is stale. */
+  ended: boolean;
 }
 
 /** A connection's last session: most connections carry one client's calls, found without a lookup. */
@@ -215,7 +217,7 @@ export class IdempotencyWindow {
       session !== undefined &&
       key.charCodeAt(session.id.length) === DOT &&
       key.startsWith(session.id) &&
-      this.#sessions.get(session.id) === session
+      !session.ended
     ) {
       dot = session.id.length;
     } else {
@@ -230,7 +232,7 @@ export class IdempotencyWindow {
       session = this.#sessions.get(id);
       if (session === undefined) {
         if (!create) return undefined;
-        session = { id, entries: [], head: 0, acked: -1, seenAtMs: nowMs };
+        session = { id, entries: [], head: 0, acked: -1, seenAtMs: nowMs, ended: false };
         this.#sessions.set(id, session);
       }
       if (hint !== undefined) hint.session = session;
@@ -299,6 +301,7 @@ export class IdempotencyWindow {
       if (nowMs - session.seenAtMs < this.#ttlMs) continue;
       // A session silent for ttlMs: its client is gone, or will find its calls run again.
       while (session.head < session.entries.length) this.#shift(session);
+      session.ended = true;
       this.#sessions.delete(session.id);
     }
     while (this.#head < this.#order.length) {
