@@ -83,8 +83,8 @@ export class Outbox {
   }
 
   write(frame: Buffer): void {
-    this.socket.sendFrame(frame);
-    if (!this.#congested && this.socket.bufferedAmount > this.#highWaterBytes) {
+    if (this.socket.sendFrame(frame) || this.#congested) return;
+    if (this.socket.bufferedAmount > this.#highWaterBytes) {
       this.#congested = true;
       this.socket.once('drain', () => this.#drained());
     }

@@ -268,18 +268,20 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   /**
    * Sends a frame already encoded with `encodeFrame` (unmasked, RSV1 clear): fan-out
-   * encodes a message once and hands the same bytes to every subscriber.
+   * encodes a message once and hands the same bytes to every subscriber. Returns false
+   * once the socket holds more than Node's high-water mark (16 KiB), as `Writable.write`
+   * does: only then is `bufferedAmount` worth reading.
    */
-  sendFrame(frame: Buffer, callback?: SendCallback): void {
+  sendFrame(frame: Buffer, callback?: SendCallback): boolean {
     if (this.#state !== 'open') {
       this.#notOpen(callback);
-      return;
+      return true;
     }
     if (this.#pending.length > 0) {
       this.#pending.push({ opcode: ENCODED, payload: frame, rsv1: false, callback, ready: true });
-      return;
+      return false;
     }
-    this.#writeEncoded(frame, callback);
+    return this.#writeEncoded(frame, callback);
   }
 
   /** Sends a ping; `data` is at most 125 bytes. */
@@ -655,10 +657,11 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#tcp.write(payload, callback);
   }
 
-  #writeEncoded(frame: Buffer, callback: SendCallback | undefined): void {
-    if (!this.#mayQueue(frame.length, callback)) return;
+  /** False once the TCP socket holds more than Node's high-water mark (then see bufferedAmount). */
+  #writeEncoded(frame: Buffer, callback: SendCallback | undefined): boolean {
+    if (!this.#mayQueue(frame.length, callback)) return true;
     this.#cork();
-    this.#tcp.write(frame, callback);
+    return this.#tcp.write(frame, callback);
   }
 
   /**
