@@ -7,7 +7,7 @@ import { WebSocketServer } from '@switchboard/server/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { within } from './child-server.js';
+import { untilChange } from '../support/until.js';
 
 // What the client does with the close code a real server sends (our RFC 6455 transport on
 // its own, on 127.0.0.1:0): 1012 (service restart) and 1013 (try again later) are retried,
@@ -27,22 +27,7 @@ afterEach(async () => {
 
 /** Emits 'change' on every client state and server connection: what `until` re-checks on. */
 const changes = new EventEmitter();
-
-/** Resolves once `check()` holds, re-checked on every change; bounded. */
-function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  if (check()) return Promise.resolve();
-  let listener = () => {};
-  return within(
-    new Promise<void>((resolve) => {
-      listener = () => {
-        if (check()) resolve();
-      };
-      changes.on('change', listener);
-    }),
-    timeoutMs,
-    what,
-  ).finally(() => changes.off('change', listener));
-}
+const until = (check: () => boolean, what: string, timeoutMs = 5_000) => untilChange(changes, check, what, timeoutMs);
 
 /**
  * A bare server that closes the first connection with `code` and keeps later ones open.

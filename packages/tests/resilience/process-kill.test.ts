@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type Client, createClient } from '@switchboard/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { untilChange } from '../support/until.js';
 import { ChildServer, within } from './child-server.js';
 import type { ProcessContract } from './fixtures/process-contract.js';
 
@@ -20,22 +21,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await Promise.all(children.splice(0).map((child) => child.kill()));
 });
-
-/** Resolves once `check()` holds, re-checked whenever `changes` emits; bounded by `timeoutMs`. */
-function until(changes: EventEmitter, check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  if (check()) return Promise.resolve();
-  let listener = () => {};
-  return within(
-    new Promise<void>((resolve) => {
-      listener = () => {
-        if (check()) resolve();
-      };
-      changes.on('change', listener);
-    }),
-    timeoutMs,
-    what,
-  ).finally(() => changes.off('change', listener));
-}
 
 async function startChild(args: string[] = []): Promise<ChildServer> {
   const child = await ChildServer.start(args);
@@ -65,7 +50,7 @@ describe('a server process killed mid-traffic and started again', () => {
       states.push({ state, closeCode: info.closeCode, queuedCalls: info.queuedCalls });
       changes.emit('change');
     });
-    await until(changes, () => client.state === 'open', 'the first connection');
+    await untilChange(changes, () => client.state === 'open', 'the first connection');
 
     // Traffic: a subscription fed every 2 ms by the first process.
     const received: number[] = [];
@@ -86,7 +71,7 @@ describe('a server process killed mid-traffic and started again', () => {
     );
     await within(subscription.ready, 5_000, 'the subscription');
     first.send({ cmd: 'stream', feed: 'k', start: 1, everyMs: 2 });
-    await until(changes, () => received.length >= 20, 'ticks from the first process');
+    await untilChange(changes, () => received.length >= 20, 'ticks from the first process');
     expect(await client.call('echo', 'before')).toEqual({ text: 'before', pid: first.pid });
 
     // Calls in flight: running in the first process when it dies.
@@ -97,7 +82,7 @@ describe('a server process killed mid-traffic and started again', () => {
     );
 
     await first.kill();
-    await until(changes, () => client.state === 'reconnecting', 'the client to notice the kill');
+    await untilChange(changes, () => client.state === 'reconnecting', 'the client to notice the kill');
     const receivedFromFirst = received.length;
     // A publish is printed once it has been written to the socket: the kill may fall between.
     const sentByFirst = Math.max(first.events.filter((event) => event.event === 'published').length, receivedFromFirst);
@@ -112,7 +97,7 @@ describe('a server process killed mid-traffic and started again', () => {
     second.send({ cmd: 'stream', feed: 'k', start: 1_001, everyMs: 2 });
     await second.until((events) => events.some((event) => event.event === 'published'), 'the new process to publish');
     port = second.port;
-    await until(changes, () => client.state === 'open', 'the client to reach the new process');
+    await untilChange(changes, () => client.state === 'open', 'the client to reach the new process');
 
     // Queued calls complete on the new process, in the order they were made.
     const echoes = await within(Promise.all(queued), 10_000, 'the queued calls');
@@ -131,13 +116,17 @@ describe('a server process killed mid-traffic and started again', () => {
 
     // The subscription is back without the application doing anything; the new process's
     // broker has another epoch, so what was missed is reported as one gap, never hidden.
-    await until(changes, () => gaps.length === 1, 'the gap report');
+    await untilChange(changes, () => gaps.length === 1, 'the gap report');
     expect(gaps).toEqual([{ reason: 'history', afterCount: receivedFromFirst }]);
     // What the first process sent reached the client in order, without repeats, up to the kill.
     expect(received.slice(0, receivedFromFirst)).toEqual(Array.from({ length: receivedFromFirst }, (_, i) => i + 1));
 
     // And it is live on the new process: from the gap on, every message arrives, once, in order.
-    await until(changes, () => received.length >= receivedFromFirst + REPLAYED_TICKS, 'ticks from the new process');
+    await untilChange(
+      changes,
+      () => received.length >= receivedFromFirst + REPLAYED_TICKS,
+      'ticks from the new process',
+    );
     second.send({ cmd: 'stop' });
     const fromSecond = received.slice(receivedFromFirst, receivedFromFirst + REPLAYED_TICKS);
     const joinedAt = fromSecond[0] as number;

@@ -6,6 +6,7 @@ import { createServer, defineRouter, type SwitchboardServer } from '@switchboard
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
+import { untilChange } from '../support/until.js';
 import { within } from './child-server.js';
 import { FaultProxy } from './fault-proxy.js';
 
@@ -48,22 +49,6 @@ async function startServer(
   const server = createServer({ router, heartbeat: false });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   return { server, port };
-}
-
-/** Resolves once `check()` holds, re-checked whenever `changes` emits; bounded by `timeoutMs`. */
-function until(changes: EventEmitter, check: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  if (check()) return Promise.resolve();
-  let listener = () => {};
-  return within(
-    new Promise<void>((resolve) => {
-      listener = () => {
-        if (check()) resolve();
-      };
-      changes.on('change', listener);
-    }),
-    timeoutMs,
-    what,
-  ).finally(() => changes.off('change', listener));
 }
 
 function countBy(values: readonly number[], size: number, buckets: number): number[] {
@@ -160,14 +145,14 @@ describe('500 clients through a server restart', () => {
       // backlog, but spreading them keeps the set-up time steady.
       if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
     }
-    await until(
+    await untilChange(
       changes,
       () => old.server.connections === CLIENTS && tracked.every((t) => t.opens === 1 && t.ready),
       'all 500 to connect and subscribe',
       15_000,
     );
     await old.server.publish('ticks', { feed: 'all' }, 1);
-    await until(
+    await untilChange(
       changes,
       () => tracked.every((t) => t.ticks.length === 1),
       'every client to receive from the old server',
@@ -183,7 +168,7 @@ describe('500 clients through a server restart', () => {
     const restartAt = performance.now();
     await within(old.server.close(), 10_000, 'the old server to close');
 
-    await until(
+    await untilChange(
       changes,
       () => tracked.every((t) => t.opens === 2 && t.gaps === 1) && fresh.server.connections === CLIENTS,
       'all 500 to reconnect and have their subscription restored',
@@ -191,7 +176,7 @@ describe('500 clients through a server restart', () => {
     );
     const reconnectedMs = performance.now() - restartAt;
     await fresh.server.publish('ticks', { feed: 'all' }, 2);
-    await until(
+    await untilChange(
       changes,
       () => tracked.every((t) => t.ticks.length === 2),
       'every client to receive from the new server',
