@@ -2,6 +2,8 @@
 //   switchboard  — defineContract + defineRouter implementing all + createClient calling/subscribing to all
 //   baseline     — the same zod schemas, their z.infer types written out by hand as a plain interface of
 //                  functions, an implementation of that interface and calls against it
+//   zod-floor    — the baseline with every hand-written type replaced by z.input / z.output of its schema:
+//                  what any zod-typed framework pays before its own machinery (not a target, a floor)
 //   trpc         — a tRPC v11 router of the same procedures (20 nested routers) + createTRPCClient calling each
 //                  (procedures only: tRPC subscriptions are not part of the comparison)
 // Each project gets its own tsconfig (strict, skipLibCheck, moduleResolution bundler). @switchboard/* resolve
@@ -19,7 +21,7 @@ import { seededRandom } from '../../packages/tests/support/seeded-random.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_OUT = path.join(os.tmpdir(), 'switchboard-bench-types');
-export const PROJECTS = ['baseline', 'switchboard', 'trpc'] as const;
+export const PROJECTS = ['baseline', 'zod-floor', 'switchboard', 'trpc'] as const;
 export type ProjectId = (typeof PROJECTS)[number];
 
 export interface GenerateOptions {
@@ -199,7 +201,8 @@ function switchboardFiles(procs: ProcedureSpec[], chans: ChannelSpec[]): Record<
   };
 }
 
-function baselineFiles(procs: ProcedureSpec[], chans: ChannelSpec[]): Record<string, string> {
+/** `implType`: the interface the implementation is checked against (the zod floor's differs from the callers'). */
+function baselineFiles(procs: ProcedureSpec[], chans: ChannelSpec[], implType = 'Api'): Record<string, string> {
   const api = [
     '/** The z.infer types of the schemas, written out by hand. */',
     'export interface Ctx {',
@@ -222,14 +225,14 @@ function baselineFiles(procs: ProcedureSpec[], chans: ChannelSpec[]): Record<str
     '}',
   ];
   const impl = [
-    "import type { Api, Authorizers, Ctx } from './api.js';",
+    `import type { ${implType}, Authorizers, Ctx } from './api.js';`,
     "import * as s from './schemas.js';",
     "import { sink } from './sink.js';",
     '',
     'export const schemas = s;',
     'const ctx: Ctx = { user: null };',
     '',
-    'export const api: Api = {',
+    `export const api: ${implType} = {`,
     ...procs.map(
       (p) =>
         `  '${p.name}': async (input) => {\n    sink([input.${p.input.fields[0]!.name}, ctx.user]);\n    return ${literalOf(p.output)};\n  },`,
@@ -265,6 +268,45 @@ function baselineFiles(procs: ProcedureSpec[], chans: ChannelSpec[]): Record<str
     'impl.ts': `${impl.join('\n')}\n`,
     'client.ts': `${client.join('\n')}\n`,
   };
+}
+
+/**
+ * The baseline's interfaces with zod's inferred types in place of the hand-written ones: callers see
+ * z.input of the input schema and z.output of the output schema, implementations the other halves.
+ */
+function zodFloorFiles(procs: ProcedureSpec[], chans: ChannelSpec[]): Record<string, string> {
+  const zin = (schema: string) => `z.input<typeof s.${schema}>`;
+  const zout = (schema: string) => `z.output<typeof s.${schema}>`;
+  const api = [
+    "import type { z } from 'zod';",
+    "import type * as s from './schemas.js';",
+    '',
+    'export interface Ctx {',
+    '  user: string | null;',
+    '}',
+    '',
+    '/** What callers see. */',
+    'export interface Api {',
+    ...procs.map((p) => `  '${p.name}'(input: ${zin(`${id(p.name)}_in`)}): Promise<${zout(`${id(p.name)}_out`)}>;`),
+    '}',
+    '',
+    '/** What implementations see. */',
+    'export interface Impl {',
+    ...procs.map((p) => `  '${p.name}'(input: ${zout(`${id(p.name)}_in`)}): Promise<${zin(`${id(p.name)}_out`)}>;`),
+    '}',
+    '',
+    'export interface Channels {',
+    ...chans.map(
+      (c) =>
+        `  '${c.name}'(params: ${zin(`${id(c.name)}_params`)}, onMessage: (message: ${zout(`${id(c.name)}_message`)}) => void): () => void;`,
+    ),
+    '}',
+    '',
+    'export interface Authorizers {',
+    ...chans.map((c) => `  '${c.name}'(params: ${zout(`${id(c.name)}_params`)}, ctx: Ctx): boolean;`),
+    '}',
+  ];
+  return { ...baselineFiles(procs, chans, 'Impl'), 'api.ts': `${api.join('\n')}\n` };
 }
 
 function trpcFiles(procs: ProcedureSpec[]): Record<string, string> {
@@ -343,6 +385,7 @@ export function generate(options: GenerateOptions): Record<ProjectId, string> {
   const files: Record<ProjectId, Record<string, string>> = {
     switchboard: { 'schemas.ts': schemasFile(procs, chans), ...switchboardFiles(procs, chans) },
     baseline: { 'schemas.ts': schemasFile(procs, chans), ...baselineFiles(procs, chans) },
+    'zod-floor': { 'schemas.ts': schemasFile(procs, chans), ...zodFloorFiles(procs, chans) },
     trpc: { 'schemas.ts': schemasFile(procs, []), ...trpcFiles(procs) },
   };
   const dirs = {} as Record<ProjectId, string>;

@@ -5,7 +5,7 @@
 // Raw results go to bench/results/types-<time>.json (gitignored).
 //
 // usage: tsx bench/types/run.ts [--runs 3] [--procedures 500] [--channels 100] [--out DIR] [--dist]
-//                               [--only baseline,switchboard,trpc]
+//                               [--only baseline,zod-floor,switchboard,trpc]
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -65,7 +65,7 @@ function main(): void {
     else if (arg === '--only') only = (options.rest[++i] ?? '').split(',') as ProjectId[];
     else if (arg === '--help' || arg === '-h') {
       console.log(
-        'usage: tsx bench/types/run.ts [--runs 3] [--procedures 500] [--channels 100] [--out DIR] [--dist] [--only baseline,switchboard,trpc]',
+        'usage: tsx bench/types/run.ts [--runs 3] [--procedures 500] [--channels 100] [--out DIR] [--dist] [--only baseline,zod-floor,switchboard,trpc]',
       );
       return;
     } else throw new Error(`unknown argument ${arg}`);

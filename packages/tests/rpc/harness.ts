@@ -247,9 +247,8 @@ export async function startServer(
   return { server, port, url: `ws://127.0.0.1:${port}`, probe, onError };
 }
 
-/** A typed client over `ws`; with `validate`, it also gets the contract. */
 /**
- * A client over `ws`. These suites test one connection's semantics, so reconnecting is
+ * A typed client over `ws`; with `validate`, it also gets the contract. These suites test one connection's semantics, so reconnecting is
  * off unless asked for (the resilience suite turns it on).
  */
 export function connectClient(

@@ -24,7 +24,14 @@ export interface HandlerArgs<Input, Ctx> {
   signal: AbortSignal;
 }
 
-export type ProcedureHandler<Input, Output, Ctx> = (args: HandlerArgs<Input, Ctx>) => Output | PromiseLike<Output>;
+/**
+ * A procedure's handler. `Promise<Output>` is covered by `PromiseLike<Output>` but listed too:
+ * an async handler's Promise then matches it by reference instead of being compared
+ * structurally with PromiseLike (its `then` overloads), once per handler of every router.
+ */
+export type ProcedureHandler<Input, Output, Ctx> = (
+  args: HandlerArgs<Input, Ctx>,
+) => Output | Promise<Output> | PromiseLike<Output>;
 
 export type ProcedureImplementations<C extends AnyContract, Ctx> = {
   [K in ProcedureName<C>]: ProcedureHandler<ParsedInputOf<C, K>, HandlerOutputOf<C, K>, Ctx>;
