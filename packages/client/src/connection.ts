@@ -1,4 +1,4 @@
-import { PROTOCOL } from '@switchboard/contract';
+import { MAX_BATCH_CHARS, PROTOCOL } from '@switchboard/contract';
 import { OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 
 export interface HeartbeatOptions {
@@ -30,6 +30,8 @@ export class Connection {
   #ended = false;
   #heardSinceCheck = true;
   #pingSentAt = 0;
+  /** Envelopes sent in this task, going out together once it ends (see #flush). */
+  #batch: string[] = [];
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -61,8 +63,40 @@ export class Connection {
     return this.#open && !this.#ended && this.#socket.readyState === OPEN;
   }
 
+  /**
+   * Sends one envelope. Envelopes sent in the same task leave together, as one message
+   * holding a JSON array of them (up to MAX_BATCH_CHARS each), when the task ends: a burst
+   * of calls costs one WebSocket message instead of one each, and nothing waits longer.
+   */
   send(text: string): void {
-    this.#socket.send(text);
+    if (this.#batch.push(text) === 1) queueMicrotask(this.#flush);
+  }
+
+  readonly #flush = (): void => {
+    const texts = this.#batch;
+    if (texts.length === 0) return;
+    this.#batch = [];
+    if (this.#ended || this.#socket.readyState !== OPEN) return; // what the socket would have dropped
+    if (texts.length === 1) {
+      this.#socket.send(texts[0] as string);
+      return;
+    }
+    let part: string[] = [];
+    let chars = 1;
+    for (const text of texts) {
+      if (part.length > 0 && chars + text.length + 1 > MAX_BATCH_CHARS) {
+        this.#sendPart(part);
+        part = [];
+        chars = 1;
+      }
+      part.push(text);
+      chars += text.length + 1;
+    }
+    this.#sendPart(part);
+  };
+
+  #sendPart(texts: string[]): void {
+    this.#socket.send(texts.length === 1 ? (texts[0] as string) : `[${texts.join(',')}]`);
   }
 
   /** Closes and reports the end at once; the socket's own close event is then ignored. */
@@ -105,6 +139,7 @@ export class Connection {
 
   #end(code: number | undefined, reason: string): void {
     if (this.#ended) return;
+    if (this.#open) this.#flush(); // what this task sent goes before the close
     this.#ended = true;
     clearTimeout(this.#handshakeTimer);
     clearInterval(this.#heartbeatTimer);

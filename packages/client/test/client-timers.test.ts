@@ -92,6 +92,9 @@ describe('the offline queue, with a fake clock', () => {
     const socket = FakeWebSocket.last();
     expect(socket.sent).toEqual([]);
     socket.open();
+    await settleMicrotasks();
+    // One message: calls sent in the same task leave as one batch.
+    expect(socket.sent).toHaveLength(1);
     expect(socket.sentOfType('call').map((m) => m.input)).toEqual(['one', 'two']);
   });
 
@@ -107,6 +110,7 @@ describe('the offline queue, with a fake clock', () => {
     await vi.advanceTimersByTimeAsync(100);
     const second = FakeWebSocket.last();
     second.open();
+    await settleMicrotasks();
     const resent = second.sentOfType('call')[0];
     expect(resent).toEqual(first);
     second.receive({ type: 'result', id: resent?.id, output: 'again' });
@@ -274,7 +278,11 @@ describe('ordering on open', () => {
     c.call('echo', 'queued before open').catch(() => {});
     await settleMicrotasks();
     FakeWebSocket.last().open();
-    const sent = FakeWebSocket.last().sent.map((text) => JSON.parse(text) as { type: string });
-    expect(sent.map((m) => m.type)).toEqual(['call', 'subscribe']);
+    await settleMicrotasks();
+    expect(
+      FakeWebSocket.last()
+        .envelopes()
+        .map((m) => m.type),
+    ).toEqual(['call', 'subscribe']);
   });
 });

@@ -61,8 +61,16 @@ export class FakeWebSocket implements WebSocketLike {
     this.#emit('close', { code, reason: '' });
   }
 
+  /** Every envelope sent, in order, with batches (JSON arrays of envelopes) taken apart. */
+  envelopes(): Array<Record<string, unknown>> {
+    return this.sent.flatMap((text): Array<Record<string, unknown>> => {
+      const message = JSON.parse(text) as Record<string, unknown> | Array<Record<string, unknown>>;
+      return Array.isArray(message) ? message : [message];
+    });
+  }
+
   sentOfType(type: string): Array<Record<string, unknown>> {
-    return this.sent.map((text) => JSON.parse(text) as Record<string, unknown>).filter((m) => m.type === type);
+    return this.envelopes().filter((m) => m.type === type);
   }
 
   #emit(type: string, event: unknown): void {

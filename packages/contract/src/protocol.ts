@@ -8,6 +8,16 @@ import { type ErrorCode, RpcError, type WireError } from './errors.js';
  */
 export const PROTOCOL = 'switchboard.v1';
 
+/**
+ * A client may send several envelopes in one message as a JSON array (a batch), handled as
+ * if each had come alone, in order. Ours puts at most this many characters in a batch
+ * (UTF-16 code units; a bigger envelope goes alone).
+ */
+export const MAX_BATCH_CHARS = 16_384;
+
+/** The smallest `maxPayloadBytes` a server may set: a batch (≤ 3 UTF-8 bytes per character) always fits. */
+export const MIN_MAX_PAYLOAD_BYTES = 64 * 1024;
+
 /** Correlates a call or subscription with its replies; chosen by the client, unique per connection while active. */
 export type RequestId = number | string;
 

@@ -226,7 +226,9 @@ describe('malformed envelopes from a raw client', () => {
 
   const MALFORMED: Array<[string, string | Buffer, unknown]> = [
     ['non-JSON text', '{"type": "call", ', null],
-    ['a JSON array', '[{"type":"call","id":1,"name":"math.add"}]', null],
+    ['an empty JSON array (batch)', '[]', null],
+    ['a batch holding a non-object', '[42]', null],
+    ['a batch holding a batch', '[[{"type":"ping"}]]', null],
     ['JSON null', 'null', null],
     ['a JSON number', '42', null],
     ['a JSON string', '"call"', null],

@@ -1,10 +1,13 @@
-import type { AnyContract } from '@switchboard/contract';
+import { type AnyContract, MIN_MAX_PAYLOAD_BYTES } from '@switchboard/contract';
 import type { Broker, HistoryOptions } from '../broker/broker.js';
 import type { Router } from './router.js';
 import type { IdempotencyStore } from './shared-idempotency.js';
 
 export interface ServerLimits {
-  /** Largest message a client may send, in bytes. @default 1 MiB */
+  /**
+   * Largest message a client may send, in bytes; at least 64 KiB, so that a client's batch
+   * of calls always fits. @default 1 MiB
+   */
   maxPayloadBytes?: number;
   /** Calls one connection may have running; more get TOO_MANY_REQUESTS. @default 1,000 */
   maxInFlightCalls?: number;
@@ -105,7 +108,12 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
   const d = SERVER_DEFAULTS;
   const heartbeat = options.heartbeat === false ? { intervalMs: 0 } : (options.heartbeat ?? {});
   const resolved = Object.freeze({
-    maxPayloadBytes: positive('limits.maxPayloadBytes', limits.maxPayloadBytes, d.maxPayloadBytes),
+    maxPayloadBytes: positive(
+      'limits.maxPayloadBytes',
+      limits.maxPayloadBytes,
+      d.maxPayloadBytes,
+      MIN_MAX_PAYLOAD_BYTES,
+    ),
     maxInFlightCalls: positive('limits.maxInFlightCalls', limits.maxInFlightCalls, d.maxInFlightCalls),
     maxSubscriptions: positive('limits.maxSubscriptions', limits.maxSubscriptions, d.maxSubscriptions),
     maxBufferedBytes: positive('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes),

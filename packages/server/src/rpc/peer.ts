@@ -154,6 +154,26 @@ export class Peer {
       this.#sendError(null, new RpcError('BAD_REQUEST', 'malformed JSON'));
       return;
     }
+    if (!Array.isArray(parsed)) {
+      this.#dispatch(parsed);
+      return;
+    }
+    // A batch: each envelope as if it had come alone, in order. Its cost is bounded by
+    // maxPayloadBytes like any message's; async calls still count against maxInFlightCalls.
+    if (parsed.length === 0) {
+      this.#sendError(null, new RpcError('BAD_REQUEST', 'an empty batch'));
+      return;
+    }
+    for (const item of parsed) {
+      try {
+        this.#dispatch(item);
+      } catch (error) {
+        this.#report(error, {}); // our bug: the rest of the batch still runs
+      }
+    }
+  }
+
+  #dispatch(parsed: unknown): void {
     const envelope = readClientEnvelope(parsed);
     if (isEnvelopeProblem(envelope)) {
       this.#sendError(envelope.id, envelope.error);
