@@ -20,6 +20,7 @@ export {
   type PublishedMessageOf,
   procedure,
   type Schema,
+  type SchemaLike,
   type SnapshotOf,
   type SnapshotStateOf,
 } from './contract.js';

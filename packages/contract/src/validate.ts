@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { SchemaLike } from './contract.js';
 import { RpcError } from './errors.js';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; issues: ReadonlyArray<StandardSchemaV1.Issue> };
@@ -7,14 +8,12 @@ function toResult<T>(result: StandardSchemaV1.Result<T>): Validated<T> {
   return result.issues === undefined ? { ok: true, value: result.value } : { ok: false, issues: result.issues };
 }
 
-/** Runs a Standard Schema validator; sync validators stay sync (no promise per call). */
-export function validate<S extends StandardSchemaV1>(
-  schema: S,
-  value: unknown,
-): Validated<StandardSchemaV1.InferOutput<S>> | Promise<Validated<StandardSchemaV1.InferOutput<S>>> {
-  const result = schema['~standard'].validate(value) as
-    | StandardSchemaV1.Result<StandardSchemaV1.InferOutput<S>>
-    | Promise<StandardSchemaV1.Result<StandardSchemaV1.InferOutput<S>>>;
+/**
+ * Runs a Standard Schema validator (procedure() and channel() checked that it is one);
+ * sync validators stay sync (no promise per call).
+ */
+export function validate(schema: SchemaLike, value: unknown): Validated<unknown> | Promise<Validated<unknown>> {
+  const result = (schema as StandardSchemaV1)['~standard'].validate(value);
   return result instanceof Promise ? result.then(toResult) : toResult(result);
 }
 
@@ -34,11 +33,7 @@ export function issuesData(issues: ReadonlyArray<StandardSchemaV1.Issue>): {
 }
 
 /** Validates or throws BAD_REQUEST carrying the issues. */
-export async function parseOrThrow<S extends StandardSchemaV1>(
-  schema: S,
-  value: unknown,
-  what: string,
-): Promise<StandardSchemaV1.InferOutput<S>> {
+export async function parseOrThrow(schema: SchemaLike, value: unknown, what: string): Promise<unknown> {
   const result = await validate(schema, value);
   if (!result.ok) throw new RpcError('BAD_REQUEST', `invalid ${what}`, issuesData(result.issues));
   return result.value;

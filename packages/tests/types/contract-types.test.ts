@@ -15,7 +15,9 @@ import type {
   ProcedureName,
   PublishedMessageOf,
 } from '@switchboard/contract';
-import { describe, expectTypeOf, it } from 'vitest';
+import { channel, defineContract, procedure } from '@switchboard/contract';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { z } from 'zod';
 import type { AppContract, User } from './fixture.js';
 
 describe('contract types by name', () => {
@@ -66,5 +68,19 @@ describe('contract types by name', () => {
     type _C = ParamsOf<AppContract, 'nope'>;
     // @ts-expect-error: a procedure is not a channel
     type _M = MessageOf<AppContract, 'add'>;
+  });
+
+  it('rejects what is not a schema where the contract needs one', () => {
+    const notASchema = { parse: (value: unknown) => value };
+    // Run-time checks throw as well; these lines only need to fail to compile.
+    const define = () => {
+      // @ts-expect-error: input is not a Standard Schema (no '~standard')
+      procedure({ input: notASchema, output: z.number() });
+      // @ts-expect-error: message is not a Standard Schema
+      channel({ params: z.object({}), message: 42 });
+      // @ts-expect-error: defineContract takes only procedure() / channel() results
+      defineContract({ procedures: { add: { input: z.number(), output: z.number() } } });
+    };
+    expect(define).toThrow(TypeError);
   });
 });

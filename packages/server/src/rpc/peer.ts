@@ -10,7 +10,7 @@ import {
   type RequestId,
   RpcError,
   readClientEnvelope,
-  type Schema,
+  type SchemaLike,
   type ServerEnvelope,
   type SubscribeEnvelope,
   toRpcError,
@@ -53,7 +53,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * Validates what our own code produced (a handler's result, a channel's snapshot): a
  * mismatch breaks the contract, a server bug reported as INTERNAL.
  */
-function checkProduced(schema: Schema, value: unknown, what: string): unknown {
+function checkProduced(schema: SchemaLike, value: unknown, what: string): unknown {
   const fail = (issues: unknown) => new Error(`${what} fails its schema`, { cause: issues });
   const checked = validate(schema, value);
   if (checked instanceof Promise) {
@@ -412,7 +412,7 @@ export class Peer {
             : () => {
                 const state = takeSnapshot({ params, ctx });
                 const what = `the snapshot of channel '${name}'`;
-                const schema = channel.snapshot as Schema;
+                const schema = channel.snapshot as SchemaLike;
                 return isPromiseLike(state)
                   ? Promise.resolve(state).then((value) => checkProduced(schema, value, what))
                   : checkProduced(schema, state, what);
