@@ -39,7 +39,11 @@ export interface Broker {
 
 export type BrokerListener = (payload: string, position: string) => void;
 
-/** Messages of a topic were lost on their way to this process; `missing` when it can be told. */
+/**
+ * Messages of a topic were lost on their way to this process: `missing` of them (when it
+ * can be told), the ones right before the next message the listener gets. Called before
+ * that message.
+ */
 export type BrokerGapListener = (gap: { missing: number | undefined }) => void;
 
 export interface HistoryResult {

@@ -119,32 +119,78 @@ export class Outbox {
   }
 }
 
+/** Why a subscriber misses messages: too slow for a `drop-oldest` channel, or lost on the way (the broker's gap). */
+export type GapReason = 'dropped' | 'history';
+
+/** Encodes a stream's `gap` envelope; `count` when it can be told. */
+export type GapNotice = (reason: GapReason, count: number | undefined) => Buffer;
+
+/**
+ * Messages a lane's subscriber will not get, held in their place among the waiting
+ * messages. Notices with no message between them are one mark: where nothing comes
+ * between them, their order does not matter.
+ */
+class GapMark {
+  /** Broker gaps folded in (0: none). */
+  historyGaps = 0;
+  /** What those lost, when every one of them could tell. */
+  missing: number | undefined = 0;
+  /** Messages dropped here for slowness (`drop-oldest`). */
+  dropped = 0;
+
+  addHistory(missing: number | undefined): void {
+    this.historyGaps++;
+    this.missing = this.missing === undefined || missing === undefined ? undefined : this.missing + missing;
+  }
+
+  /** Takes in a mark that came right before this one. */
+  absorb(earlier: GapMark): void {
+    if (earlier.historyGaps > 0) {
+      this.historyGaps += earlier.historyGaps;
+      this.missing =
+        this.missing === undefined || earlier.missing === undefined ? undefined : this.missing + earlier.missing;
+    }
+    this.dropped += earlier.dropped;
+  }
+
+  write(outbox: Outbox, notice: GapNotice): void {
+    if (this.historyGaps > 0) outbox.write(notice('history', this.missing));
+    if (this.dropped > 0) outbox.write(notice('dropped', this.dropped));
+  }
+}
+
 /**
  * One connection's share of one stream: how many of its subscriptions follow it, and
  * the messages waiting for it while the connection is slow, per the channel's policy.
+ * A broker gap waits in line too: the subscriber is told of it after every message
+ * that came before it and before any that came after.
  */
 export class Lane {
   readonly outbox: Outbox;
   readonly #delivery: ChannelDelivery;
-  /** The gap notice to send before the next message, given the channel and key. */
-  readonly #gapNotice: (dropped: number) => Buffer;
+  readonly #notice: GapNotice;
   /** Subscriptions of this connection on the stream. */
   subscriptions = 1;
-  /** `queue` / `drop-oldest`: oldest first. */
-  #queue: Delivered[] = [];
+  /** `queue` / `drop-oldest`: oldest first; gap marks never side by side. */
+  #queue: Array<Delivered | GapMark> = [];
   #head = 0;
-  /** `latest`: newest per key, in the order they arrived (older keys first). */
-  readonly #latest = new Map<string, Delivered>();
-  #dropped = 0;
+  /** Messages (not marks) in `#queue`: what `maxQueued` bounds. */
+  #queued = 0;
+  /** `latest`: newest per key, in the order they arrived (older keys first); a gap mark is its own key. */
+  readonly #latest = new Map<string | GapMark, Delivered | GapMark>();
+  /** `latest`: the mark that is the newest entry of `#latest`, if one is. */
+  #lastMark: GapMark | undefined;
+  /** `latest`: marks in `#latest` (values that moved past them may leave two side by side). */
+  #marks = 0;
 
-  constructor(outbox: Outbox, delivery: ChannelDelivery, gapNotice: (dropped: number) => Buffer) {
+  constructor(outbox: Outbox, delivery: ChannelDelivery, notice: GapNotice) {
     this.outbox = outbox;
     this.#delivery = delivery;
-    this.#gapNotice = gapNotice;
+    this.#notice = notice;
   }
 
   get #empty(): boolean {
-    return this.#head === this.#queue.length && this.#latest.size === 0 && this.#dropped === 0;
+    return this.#head === this.#queue.length && this.#latest.size === 0;
   }
 
   push(message: Delivered): void {
@@ -161,42 +207,84 @@ export class Lane {
         message.key ??= delivery.keyOf(message.payload);
         key = message.key;
       }
-      // Delete first so that keys stay in arrival order: positions must keep rising.
+      // Delete first so that keys stay in arrival order: positions must keep rising. A
+      // value older than a gap mark may so move past it: a newer value of its key replaces it.
       if (this.#latest.delete(key)) delivery.counters.coalesced++;
       this.#latest.set(key, message);
-    } else if (this.#queue.length - this.#head < delivery.maxQueued) {
+      this.#lastMark = undefined;
+    } else if (this.#queued < delivery.maxQueued) {
       this.#queue.push(message);
+      this.#queued++;
     } else if (delivery.policy === 'drop-oldest') {
-      // The slot lets go of its message at once: a lane holds maxQueued messages, not more.
-      (this.#queue as Array<Delivered | undefined>)[this.#head] = undefined;
-      this.#head++;
-      this.#dropped++;
+      this.#dropOldest();
       delivery.counters.dropped++;
       this.#queue.push(message);
+      this.#queued++;
     } else {
-      delivery.counters.slowDisconnects++;
-      outbox.giveUp(`slow consumer: over ${delivery.maxQueued} messages waiting`);
+      this.#giveUp(`over ${delivery.maxQueued} messages waiting`);
       return;
     }
     this.#compact();
     outbox.wait(this);
   }
 
+  /**
+   * The broker lost messages of the stream before they reached this process (`missing`
+   * of them, when it can tell): the subscriber is told in their place, after what waits.
+   */
+  gap(missing: number | undefined): void {
+    const { outbox } = this;
+    if (outbox.closed) return;
+    if (!outbox.congested && this.#empty) {
+      outbox.write(this.#notice('history', missing));
+      return;
+    }
+    const delivery = this.#delivery;
+    if (delivery.policy === 'latest') {
+      if (this.#lastMark === undefined) {
+        // Never coalesced: a mark is bounded by count instead, as a queue is.
+        if (this.#marks >= delivery.maxQueued) {
+          this.#giveUp(`over ${delivery.maxQueued} gap notices waiting`);
+          return;
+        }
+        this.#lastMark = new GapMark();
+        this.#latest.set(this.#lastMark, this.#lastMark);
+        this.#marks++;
+      }
+      this.#lastMark.addHistory(missing);
+    } else {
+      // A mark follows a message (or nothing): at most one more mark than messages.
+      const last = this.#queue.length > this.#head ? this.#queue.at(-1) : undefined;
+      if (last instanceof GapMark) last.addHistory(missing);
+      else {
+        const mark = new GapMark();
+        mark.addHistory(missing);
+        this.#queue.push(mark);
+      }
+    }
+    outbox.wait(this);
+  }
+
   /** Sends what waits until the connection is slow again; true once nothing waits. */
   flush(): boolean {
     const { outbox } = this;
-    if (this.#dropped > 0) {
-      outbox.write(this.#gapNotice(this.#dropped));
-      this.#dropped = 0;
-    }
     while (this.#head < this.#queue.length) {
       if (outbox.congested) return this.#compact();
-      outbox.write((this.#queue[this.#head++] as Delivered).frame);
+      const item = this.#queue[this.#head++] as Delivered | GapMark;
+      if (item instanceof GapMark) item.write(outbox, this.#notice);
+      else {
+        this.#queued--;
+        outbox.write(item.frame);
+      }
     }
-    for (const [key, message] of this.#latest) {
+    for (const [key, item] of this.#latest) {
       if (outbox.congested) return false;
       this.#latest.delete(key);
-      outbox.write(message.frame);
+      if (item instanceof GapMark) {
+        this.#marks--;
+        if (item === this.#lastMark) this.#lastMark = undefined;
+        item.write(outbox, this.#notice);
+      } else outbox.write(item.frame);
     }
     this.#queue = [];
     this.#head = 0;
@@ -208,7 +296,36 @@ export class Lane {
     this.outbox.forget(this);
     this.#queue = [];
     this.#head = 0;
+    this.#queued = 0;
     this.#latest.clear();
+    this.#lastMark = undefined;
+    this.#marks = 0;
+  }
+
+  /**
+   * `drop-oldest` at its bound: the oldest message goes, and a mark counts it in its place
+   * (the mark before it, if any, moves up; one right after it takes it in). The slot lets
+   * go of its message at once: a lane holds maxQueued messages, not more.
+   */
+  #dropOldest(): void {
+    const queue = this.#queue as Array<Delivered | GapMark | undefined>;
+    let mark = queue[this.#head];
+    if (mark instanceof GapMark) {
+      // Marks are never side by side, and a message waits: the next slot holds the oldest.
+      queue[this.#head++] = undefined;
+    } else mark = new GapMark();
+    mark.dropped++;
+    this.#queued--;
+    const next = queue[this.#head + 1];
+    if (next instanceof GapMark) {
+      next.absorb(mark);
+      queue[this.#head++] = undefined;
+    } else queue[this.#head] = mark;
+  }
+
+  #giveUp(why: string): void {
+    this.#delivery.counters.slowDisconnects++;
+    this.outbox.giveUp(`slow consumer: ${why}`);
   }
 
   #compact(): false {

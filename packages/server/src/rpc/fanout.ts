@@ -1,12 +1,23 @@
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, OPCODES } from '../transport/index.js';
-import { type ChannelDelivery, type Delivered, Lane } from './delivery.js';
+import { type ChannelDelivery, type Delivered, type GapNotice, Lane } from './delivery.js';
 import type { Peer } from './peer.js';
 import { channelOf } from './topic-key.js';
 
-/** A subscriber on its way in: what the stream delivers meanwhile waits here. */
+/** A live message held for a joiner. */
+interface HeldMessage {
+  position: string;
+  message: Delivered;
+}
+
+/** A broker gap held for a joiner, in its place among the messages. */
+interface HeldGap {
+  missing: number | undefined;
+}
+
+/** A subscriber on its way in: what the stream delivers meanwhile (messages and gaps) waits here. */
 interface Joining {
-  buffer: Array<{ position: string; message: Delivered }>;
+  buffer: Array<HeldMessage | HeldGap>;
   overflowed: boolean;
 }
 
@@ -77,7 +88,8 @@ export class Fanout {
    * Joins a connection to a topic: listens first, then reads the history after `from`
    * (or the position and the snapshot), then — in one synchronous step — answers the
    * subscribe, sends the replay or snapshot, the live messages that arrived meanwhile
-   * (those after the position only), and from then on every message.
+   * (those after the position only) with the broker gaps among them (those that lost
+   * anything after the position), and from then on every message.
    */
   async add(request: JoinRequest): Promise<void> {
     const { peer, topic, from } = request;
@@ -109,12 +121,11 @@ export class Fanout {
       }
       let lane = state.lanes.get(peer);
       if (lane === undefined) {
-        const notice = gapNotice(topic);
-        lane = new Lane(peer.outbox, state.delivery, (dropped) => notice('dropped', dropped));
+        lane = new Lane(peer.outbox, state.delivery, gapNotice(topic));
         state.lanes.set(peer, lane);
       } else lane.subscriptions++;
       for (const message of replay) lane.push(delivered(message.payload, message.position));
-      for (const { position, message } of joining.buffer) if (isAfter(position, start)) lane.push(message);
+      passHeld(joining.buffer, start, lane);
     } finally {
       state.joining.delete(joining);
       this.#dropIfIdle(topic, state);
@@ -138,11 +149,17 @@ export class Fanout {
             else joiner.overflowed = true;
           }
         };
-        const notice = gapNotice(topic);
         const onGap: BrokerGapListener = ({ missing }) => {
-          // Lost before they reached this process: every local subscriber missed them.
-          const frame = notice('history', missing);
-          for (const lane of lanes.values()) lane.outbox.write(frame);
+          // Lost before they reached this process: every local subscriber missed them. Each
+          // lane tells its subscriber after what waits in it; a joiner decides once it knows
+          // where it starts.
+          for (const lane of lanes.values()) lane.gap(missing);
+          for (const joiner of joiners) {
+            const last = joiner.buffer.at(-1);
+            if (last !== undefined && !('message' in last)) last.missing = addMissing(last.missing, missing);
+            else if (joiner.buffer.length < MAX_JOIN_BUFFER) joiner.buffer.push({ missing });
+            else joiner.overflowed = true;
+          }
         };
         state = { lanes, joining: joiners, listener, delivery, ready: this.#broker.subscribe(topic, listener, onGap) };
         this.#topics.set(topic, state);
@@ -202,8 +219,60 @@ export class Fanout {
   }
 }
 
+/**
+ * Hands a joiner's held messages and gaps to its lane, in order: the messages after
+ * `start`, and each gap unless all it lost lies at or before `start`.
+ */
+function passHeld(held: Array<HeldMessage | HeldGap>, start: string, lane: Lane): void {
+  let gap: HeldGap | undefined;
+  let previous: string | undefined;
+  for (const item of held) {
+    if (!('message' in item)) {
+      gap = item;
+      continue;
+    }
+    if (gap !== undefined) {
+      const missed = missedAfter(start, gap.missing, previous, item.position);
+      if (missed !== undefined) lane.gap(missed.missing);
+      gap = undefined;
+    }
+    previous = item.position;
+    if (isAfter(item.position, start)) lane.push(item.message);
+  }
+  if (gap !== undefined) lane.gap(missedAfter(start, gap.missing, previous, undefined)?.missing);
+}
+
+/**
+ * What a subscriber starting after `start` lost of a broker gap: undefined when none of it
+ * lies after `start`, else how many (when that can be told). A broker's gap is the
+ * `missing` messages right before the next one it delivers (`next`) and after the one
+ * before it (`previous`); without `next` (nothing came after it yet) it may lie on either
+ * side of `start`, so it is passed on.
+ */
+function missedAfter(
+  start: string,
+  missing: number | undefined,
+  previous: string | undefined,
+  next: string | undefined,
+): { missing: number | undefined } | undefined {
+  // All of it after a message after the start: all of it counts.
+  if (previous !== undefined && isAfter(previous, start)) return { missing };
+  const s = parsePosition(start);
+  const n = next === undefined ? undefined : parsePosition(next);
+  if (n === undefined || s === undefined) return { missing: undefined };
+  // Another epoch: the gap is the new one's first messages, all after the start.
+  if (n.epoch !== s.epoch) return { missing };
+  const between = n.offset - 1 - s.offset;
+  if (between <= 0) return undefined;
+  return { missing: missing === undefined ? undefined : Math.min(missing, between) };
+}
+
+function addMissing(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a + b;
+}
+
 /** A `gap` envelope for a topic's subscribers: messages they will not get, and why. */
-function gapNotice(topic: string): (reason: 'dropped' | 'history', dropped: number | undefined) => Buffer {
+function gapNotice(topic: string): GapNotice {
   const colon = topic.indexOf(':');
   const head = `{"type":"gap","channel":${JSON.stringify(topic.slice(0, colon))},"key":${JSON.stringify(topic.slice(colon + 1))}`;
   return (reason, dropped) =>

@@ -1,0 +1,304 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { Broker, BrokerGapListener, BrokerListener, HistoryResult } from '../../src/broker/broker.js';
+import { type ChannelDelivery, type DeliveryPolicy, Outbox } from '../../src/rpc/delivery.js';
+import { Fanout, type Joined } from '../../src/rpc/fanout.js';
+import type { Peer } from '../../src/rpc/peer.js';
+import type { ServerWebSocket } from '../../src/transport/index.js';
+
+// A broker gap (messages lost before they reached this process) is told to each subscriber
+// in its place among the messages: after what waits for a slow connection, before what
+// comes after it, under every delivery policy; and to a subscriber still joining.
+
+const TOPIC = 'feed:{}';
+const EPOCH = 'e';
+
+/** A broker the test drives: it numbers messages, delivers some and loses others. */
+class ScriptedBroker implements Broker {
+  #offset = 0;
+  #listener: BrokerListener | undefined;
+  #onGap: BrokerGapListener | undefined;
+  /** What position() answers with, once the test says so; at once when undefined. */
+  positionGate: Promise<string> | undefined;
+
+  async subscribe(_topic: string, listener: BrokerListener, onGap?: BrokerGapListener): Promise<void> {
+    this.#listener = listener;
+    this.#onGap = onGap;
+  }
+
+  async unsubscribe(): Promise<void> {
+    this.#listener = undefined;
+  }
+
+  async publish(): Promise<string> {
+    throw new Error('the test delivers by hand');
+  }
+
+  async history(): Promise<HistoryResult> {
+    return { messages: [], complete: false };
+  }
+
+  position(): string | Promise<string> {
+    return this.positionGate ?? `${EPOCH}:${this.#offset}`;
+  }
+
+  async close(): Promise<void> {}
+
+  /** Numbers the next message and delivers it: `{ n, symbol }`, n being its offset. */
+  deliver(symbol = 's'): void {
+    const n = ++this.#offset;
+    const payload = `{"type":"message","channel":"feed","key":"{}","data":${JSON.stringify({ n, symbol })}}`;
+    this.#listener?.(payload, `${EPOCH}:${n}`);
+  }
+
+  /** Numbers `count` messages that never reach this process, and says so. */
+  lose(count: number): void {
+    this.#offset += count;
+    this.#onGap?.({ missing: count });
+  }
+}
+
+/** The part of a server socket the Outbox uses; stalled until release(). */
+class FakeSocket extends EventEmitter {
+  readonly received: string[] = [];
+  bufferedAmount = 0;
+  closeCode: number | undefined;
+  #stalled: boolean;
+
+  constructor(stalled: boolean) {
+    super();
+    this.#stalled = stalled;
+  }
+
+  sendFrame(frame: Buffer): boolean {
+    this.received.push(summary(textOf(frame)));
+    if (this.#stalled) this.bufferedAmount += frame.length;
+    return !this.#stalled;
+  }
+
+  close(code: number): void {
+    this.closeCode = code;
+  }
+
+  /** The peer reads everything: the socket drains. */
+  release(): void {
+    this.#stalled = false;
+    this.bufferedAmount = 0;
+    this.emit('drain');
+  }
+}
+
+/** The text of an unmasked server frame. */
+function textOf(frame: Buffer): string {
+  const length = (frame[1] as number) & 0x7f;
+  const start = length === 126 ? 4 : length === 127 ? 10 : 2;
+  return frame.subarray(start).toString('utf8');
+}
+
+/** `m<n>` for a message, `gap:<reason>:<count>` for a gap (`?` when it has no count). */
+function summary(text: string): string {
+  const envelope = JSON.parse(text) as { type: string; data?: { n: number }; reason?: string; dropped?: number };
+  if (envelope.type === 'message') return `m${envelope.data?.n}`;
+  return `${envelope.type}:${envelope.reason}:${envelope.dropped ?? '?'}`;
+}
+
+function setup(policy: DeliveryPolicy = 'queue', maxQueued = 100) {
+  const broker = new ScriptedBroker();
+  const delivery: ChannelDelivery = {
+    policy,
+    maxQueued,
+    keyOf:
+      policy === 'latest' ? (payload) => (JSON.parse(payload) as { data: { symbol: string } }).data.symbol : undefined,
+    counters: { messages: 0, dropped: 0, coalesced: 0, slowDisconnects: 0 },
+  };
+  const fanout = new Fanout(broker, () => delivery);
+  return { broker, fanout, delivery };
+}
+
+/** A connection whose socket is stalled (or not) from the start. */
+function connection(stalled: boolean) {
+  const socket = new FakeSocket(stalled);
+  const outbox = new Outbox(socket as unknown as ServerWebSocket, 0);
+  // The fan-out needs only the connection's outbox.
+  const peer = { outbox } as unknown as Peer;
+  return { socket, peer };
+}
+
+/** Joins `peer` to the topic, without `from`; resolves to what the join told it. */
+async function join(fanout: Fanout, peer: Peer): Promise<Joined> {
+  let joined: Joined | undefined;
+  await fanout.add({
+    peer,
+    topic: TOPIC,
+    from: undefined,
+    snapshot: undefined,
+    onJoin: (value) => {
+      joined = value;
+      return true;
+    },
+  });
+  if (joined === undefined) throw new Error('not joined');
+  return joined;
+}
+
+describe('a broker gap reaches a slow subscriber in its place among the messages', () => {
+  it('queue: after every message that waited before it, before the ones after it', async () => {
+    const { broker, fanout } = setup('queue');
+    const slow = connection(true);
+    await join(fanout, slow.peer);
+    broker.deliver(); // written: the socket is now behind
+    broker.deliver();
+    broker.deliver();
+    broker.lose(2);
+    broker.deliver();
+    slow.socket.release();
+    expect(slow.socket.received).toEqual(['m1', 'm2', 'm3', 'gap:history:2', 'm6']);
+  });
+
+  it('queue: two gaps with nothing between them are one notice; a gap to a connection that keeps up goes at once', async () => {
+    const { broker, fanout } = setup('queue');
+    const slow = connection(true);
+    const fast = connection(false);
+    await join(fanout, slow.peer);
+    await join(fanout, fast.peer);
+    broker.deliver();
+    broker.deliver();
+    broker.lose(1);
+    broker.lose(2);
+    expect(fast.socket.received).toEqual(['m1', 'm2', 'gap:history:1', 'gap:history:2']);
+    broker.deliver();
+    slow.socket.release();
+    expect(slow.socket.received).toEqual(['m1', 'm2', 'gap:history:3', 'm6']);
+  });
+
+  it('drop-oldest: after the messages before it, with what was dropped before it told on its side', async () => {
+    const { broker, fanout, delivery } = setup('drop-oldest', 2);
+    const slow = connection(true);
+    await join(fanout, slow.peer);
+    broker.deliver(); // written
+    broker.deliver(); // waits
+    broker.deliver(); // waits
+    broker.lose(1);
+    broker.deliver(); // m2 gives way
+    slow.socket.release();
+    expect(slow.socket.received).toEqual(['m1', 'gap:dropped:1', 'm3', 'gap:history:1', 'm5']);
+    expect(delivery.counters.dropped).toBe(1);
+  });
+
+  it('drop-oldest: drops on both sides of a gap leave one place for both notices, before the newest messages', async () => {
+    const { broker, fanout, delivery } = setup('drop-oldest', 2);
+    const slow = connection(true);
+    await join(fanout, slow.peer);
+    broker.deliver(); // written
+    broker.deliver();
+    broker.deliver();
+    broker.lose(1);
+    for (let i = 0; i < 3; i++) broker.deliver(); // m5, m6, m7: m2, m3 and m5 give way
+    slow.socket.release();
+    const [first, ...rest] = slow.socket.received;
+    expect(first).toBe('m1');
+    // Nothing comes between the notices: in what order they arrive does not matter.
+    expect(rest.slice(0, 2).sort()).toEqual(['gap:dropped:3', 'gap:history:1']);
+    expect(rest.slice(2)).toEqual(['m6', 'm7']);
+    expect(delivery.counters.dropped).toBe(3);
+  });
+
+  it('latest: values that waited before the gap come before it, newer ones after it; no gap is coalesced away', async () => {
+    const { broker, fanout, delivery } = setup('latest');
+    const slow = connection(true);
+    await join(fanout, slow.peer);
+    broker.deliver('a'); // written
+    broker.deliver('b');
+    broker.deliver('a');
+    broker.lose(1);
+    broker.deliver('b'); // replaces m2, after the gap
+    broker.lose(1);
+    broker.deliver('a'); // replaces m3, after the second gap
+    slow.socket.release();
+    expect(slow.socket.received).toEqual(['m1', 'gap:history:1', 'm5', 'gap:history:1', 'm7']);
+    expect(delivery.counters.coalesced).toBe(2);
+  });
+
+  it('latest: a gap after values that no newer one replaces comes after them', async () => {
+    const { broker, fanout } = setup('latest');
+    const slow = connection(true);
+    await join(fanout, slow.peer);
+    broker.deliver('a');
+    broker.deliver('b');
+    broker.deliver('c');
+    broker.lose(4);
+    slow.socket.release();
+    expect(slow.socket.received).toEqual(['m1', 'm2', 'm3', 'gap:history:4']);
+  });
+});
+
+describe('a broker gap while a subscriber joins', () => {
+  /** Starts a join whose position the test gives later; resolves once it has joined. */
+  function joinAt(fanout: Fanout, broker: ScriptedBroker, peer: Peer) {
+    let give = (_position: string) => {};
+    broker.positionGate = new Promise<string>((resolve) => {
+      give = resolve;
+    });
+    const joined = join(fanout, peer);
+    return (position: string) => {
+      give(position);
+      return joined;
+    };
+  }
+
+  it('reaches the joiner when it lost messages after the start, among the held messages', async () => {
+    const { broker, fanout } = setup();
+    const joiner = connection(false);
+    const startAt = joinAt(fanout, broker, joiner.peer);
+    broker.deliver(); // m1
+    broker.lose(2); // m2, m3
+    broker.deliver(); // m4
+    expect((await startAt(`${EPOCH}:0`)).gap).toBe(false);
+    expect(joiner.socket.received).toEqual(['m1', 'gap:history:2', 'm4']);
+  });
+
+  it('counts only what the joiner lost after its start', async () => {
+    const { broker, fanout } = setup();
+    const joiner = connection(false);
+    const startAt = joinAt(fanout, broker, joiner.peer);
+    broker.lose(4); // m1..m4
+    broker.deliver(); // m5
+    await startAt(`${EPOCH}:2`);
+    expect(joiner.socket.received).toEqual(['gap:history:2', 'm5']);
+  });
+
+  it('says nothing of a gap that lies wholly at or before its start', async () => {
+    const { broker, fanout } = setup();
+    const joiner = connection(false);
+    const startAt = joinAt(fanout, broker, joiner.peer);
+    broker.lose(3); // m1..m3
+    broker.deliver(); // m4
+    await startAt(`${EPOCH}:3`);
+    expect(joiner.socket.received).toEqual(['m4']);
+  });
+
+  it('passes on, without a count, a gap that no message has followed yet', async () => {
+    const { broker, fanout } = setup();
+    const joiner = connection(false);
+    const startAt = joinAt(fanout, broker, joiner.peer);
+    broker.lose(2);
+    await startAt(`${EPOCH}:1`);
+    expect(joiner.socket.received).toEqual(['gap:history:?']);
+    broker.deliver();
+    expect(joiner.socket.received).toEqual(['gap:history:?', 'm3']);
+  });
+
+  it('reaches a slow joiner after the held messages that wait for it', async () => {
+    const { broker, fanout } = setup();
+    const joiner = connection(true);
+    const startAt = joinAt(fanout, broker, joiner.peer);
+    broker.deliver();
+    broker.deliver();
+    broker.lose(1);
+    broker.deliver();
+    await startAt(`${EPOCH}:0`);
+    broker.deliver();
+    joiner.socket.release();
+    expect(joiner.socket.received).toEqual(['m1', 'm2', 'gap:history:1', 'm4', 'm5']);
+  });
+});
