@@ -1,6 +1,13 @@
 import { createClient } from '@switchboard/client';
 import { channel, defineContract, procedure, RpcError } from '@switchboard/contract';
-import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
+import {
+  type BrokerGapListener,
+  type BrokerListener,
+  createServer,
+  defineRouter,
+  MemoryBroker,
+  type SwitchboardServer,
+} from '@switchboard/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
@@ -35,7 +42,21 @@ const PAD = 'x'.repeat(16 * 1024);
 /** The board's state per room: each message is one increment of one id. */
 const boards = new Map<string, Map<string, number>>();
 
-function makeServer(history?: { maxMessages: number }) {
+/** The in-memory broker, with a gap the test can cause (as a shared broker that lost messages would). */
+class GappyBroker extends MemoryBroker {
+  readonly #onGaps = new Map<string, BrokerGapListener>();
+
+  override subscribe(topic: string, listener: BrokerListener, onGap?: BrokerGapListener): Promise<void> {
+    if (onGap !== undefined) this.#onGaps.set(topic, onGap);
+    return super.subscribe(topic, listener);
+  }
+
+  gap(topic: string, missing: number): void {
+    this.#onGaps.get(topic)?.({ missing });
+  }
+}
+
+function makeServer(history?: { maxMessages: number }, broker?: MemoryBroker) {
   const router = defineRouter(contract, {
     procedures: {
       double: ({ input }) => {
@@ -55,6 +76,7 @@ function makeServer(history?: { maxMessages: number }) {
     heartbeat: false,
     limits: { highWaterBytes: 64 * 1024 },
     ...(history === undefined ? {} : { history }),
+    ...(broker === undefined ? {} : { broker }),
   });
 }
 
@@ -64,8 +86,8 @@ afterEach(async () => {
   boards.clear();
 });
 
-async function start(history?: { maxMessages: number }) {
-  const server = makeServer(history);
+async function start(history?: { maxMessages: number }, broker?: MemoryBroker) {
+  const server = makeServer(history, broker);
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   cleanups.push(() => server.close());
   return { server, port };
@@ -202,6 +224,23 @@ describe('slow subscribers: delivery policies', () => {
     expect(received).toEqual(Array.from({ length: received.length }, (_, i) => i + 1));
     expect(received.length).toBeLessThan(total);
     expect(counters()?.slowDisconnects).toBe(1);
+  });
+
+  it("drop-oldest: a broker's gap reaches a slow subscriber after the messages that waited before it", async () => {
+    const broker = new GappyBroker();
+    const { server, port } = await start(undefined, broker);
+    const slow = await stalledSubscriber(port, 'dropping');
+    const total = await publishUntil(server, 'dropping', () => (server.metrics().channels.dropping?.dropped ?? 0) >= 1);
+    broker.gap('dropping:{}', 3);
+    await server.publish('dropping', {}, { n: total + 1, symbol: 'odd', pad: PAD });
+
+    slow.resume();
+    const { envelopes } = await slow.read((e) => e.type === 'message' && (e.data as { n: number }).n === total + 1);
+    const history = envelopes.findIndex((e) => e.type === 'gap' && e.reason === 'history');
+    expect(envelopes[history]).toMatchObject({ channel: 'dropping', key: '{}', dropped: 3 });
+    // Every message published before the gap came before its notice; the one after it, after.
+    expect(ticks(envelopes.slice(0, history)).map((t) => t.n)).toContain(total);
+    expect(ticks(envelopes.slice(history + 1)).map((t) => t.n)).toEqual([total + 1]);
   });
 
   it('rejects a policy it does not know and a key without latest', () => {
