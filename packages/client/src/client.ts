@@ -71,6 +71,8 @@ const noop = () => {};
 const STABLE_AFTER_MS = 5_000;
 /** Close codes after which reconnecting cannot help. */
 const TERMINAL_CLOSE_CODES = new Set([1002, 1008]);
+/** 1009 Message Too Big (RFC 6455 §7.4.1): the server refused a message for its size. */
+const MESSAGE_TOO_BIG = 1009;
 /** 1013 Try Again Later (IANA close code registry): the server is overloaded; back off further. */
 const TRY_AGAIN_LATER = 1013;
 
@@ -81,6 +83,11 @@ function subscribeText(subscription: ActiveSubscription): string {
   if (params?.meta !== undefined) envelope.meta = params.meta;
   if (position !== undefined) envelope.from = `${position.epoch}:${position.offset}`;
   return JSON.stringify(envelope);
+}
+
+/** The size of `text` on the wire (UTF-8). */
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
 }
 
 /** `epoch:offset` → parts; undefined for anything else. */
@@ -460,6 +467,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     clearTimeout(this.#stableTimer);
     if (this.#state === 'closed') return;
     this.#closeCode = code ?? 1006;
+    if (code === MESSAGE_TOO_BIG) this.#refuseLargest();
     // Calls that were in flight wait again, keeping their keys.
     for (const call of this.#calls.values()) {
       if (!call.sent) continue;
@@ -485,6 +493,34 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     this.#nextDelayMs = delay;
     this.#reconnectTimer = setTimeout(() => void this.#connect(), delay);
     this.#setState('reconnecting');
+  }
+
+  /**
+   * The server closed with 1009: a message it was sent (and has not answered) is over its
+   * maxPayloadBytes. The largest such envelope is over it whichever one it was, and would
+   * be again after a reconnect: it ends with PAYLOAD_TOO_LARGE instead of being re-sent
+   * (batches stay below any server's limit, see MAX_BATCH_CHARS). Another one over the
+   * limit is found by the next 1009.
+   */
+  #refuseLargest(): void {
+    let largest: { bytes: number; call?: PendingCall; subscription?: ActiveSubscription } | undefined;
+    for (const call of this.#calls.values()) {
+      const bytes = call.sent ? utf8Length(call.text) : 0;
+      if (bytes > (largest?.bytes ?? 0)) largest = { bytes, call };
+    }
+    for (const subscription of this.#subscriptions.values()) {
+      // Sent on this connection and not answered yet.
+      if (subscription.params === undefined || subscription.key !== undefined) continue;
+      const bytes = utf8Length(subscribeText(subscription));
+      if (bytes > (largest?.bytes ?? 0)) largest = { bytes, subscription };
+    }
+    if (largest === undefined) return;
+    const error = new RpcError(
+      'PAYLOAD_TOO_LARGE',
+      `a message of ${largest.bytes} bytes is more than the server accepts`,
+    );
+    if (largest.call !== undefined) this.#settleCall(largest.call.id, error, false);
+    if (largest.subscription !== undefined) this.#endSubscription(largest.subscription, error);
   }
 
   /** A call that was in flight: it was accepted once, so it waits without the count bound. */

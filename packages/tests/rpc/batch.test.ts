@@ -4,7 +4,17 @@ import { createServer } from '@switchboard/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { TestContract } from './fixtures/contract.js';
-import { closeAll, makeRouter, Probe, RawClient, startServer, whenOpen, within } from './harness.js';
+import {
+  closeAll,
+  connectClient,
+  makeRouter,
+  Probe,
+  RawClient,
+  settle,
+  startServer,
+  whenOpen,
+  within,
+} from './harness.js';
 
 // A message holding a JSON array of envelopes (a batch) is handled as if each had come alone.
 
@@ -92,5 +102,36 @@ describe('batches of envelopes', () => {
     expect(() => createServer({ router, limits: { maxPayloadBytes: MIN_MAX_PAYLOAD_BYTES - 1 } })).toThrow(
       /limits\.maxPayloadBytes must be an integer ≥ 65536/,
     );
+  });
+});
+
+describe("a message over the server's maxPayloadBytes", () => {
+  it('fails that call or subscription with PAYLOAD_TOO_LARGE, once, and carries on with the rest', async () => {
+    const { url, probe } = await startServer({ limits: { maxPayloadBytes: MIN_MAX_PAYLOAD_BYTES } });
+    const client = connectClient(url, { reconnect: true });
+    await whenOpen(client);
+    const huge = 'x'.repeat(100_000);
+    const running = client.call('slow.wait', { tag: 'before', ms: 300 });
+    await within(
+      new Promise<void>((resolve) => probe.once('started', () => resolve())),
+      3_000,
+      'the first call to start',
+    );
+    const tooBig = settle(client.call('user.create', { name: huge, age: 1, tags: [] }), 5_000);
+    const refusedSubscription = client.subscribe('chat.room', { room: huge }, { onMessage: () => {} });
+
+    const call = await tooBig;
+    expect(call.ok).toBe(false);
+    if (!call.ok) expect(call.error.code).toBe('PAYLOAD_TOO_LARGE');
+    const subscription = await settle(refusedSubscription.ready, 5_000);
+    expect(subscription.ok).toBe(false);
+    if (!subscription.ok) expect(subscription.error.code).toBe('PAYLOAD_TOO_LARGE');
+    // The call that was running when the connection closed is re-sent with its key: it
+    // runs once and resolves once.
+    expect(await within(running, 5_000, 'the running call')).toBe('done:before');
+    expect(probe.handled.filter((name) => name === 'slow.wait')).toHaveLength(1);
+    expect(probe.handled).not.toContain('user.create');
+    await whenOpen(client, 5_000);
+    await expect(client.call('math.add', { a: 1, b: 2 })).resolves.toBe(3);
   });
 });
