@@ -36,6 +36,8 @@ export interface OpenedPage {
   socket: PageWebSocket;
   /** Frames the browser received on that socket. */
   framesReceived: () => number;
+  /** The text of every frame the page sent on that socket, from the first. */
+  framesSent: () => string[];
 }
 
 /**
@@ -48,6 +50,10 @@ export async function openDashboard(browser: Browser, url: string): Promise<Open
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
+  const sent: string[] = [];
+  page.on('websocket', (socket) => {
+    if (socket.url().endsWith('/ws')) socket.on('framesent', ({ payload }) => sent.push(String(payload)));
+  });
   const socketOpened = page.waitForEvent('websocket', {
     predicate: (socket) => socket.url().endsWith('/ws'),
     timeout: DEFAULT_WAIT_MS,
@@ -66,7 +72,7 @@ export async function openDashboard(browser: Browser, url: string): Promise<Open
     'the page to open and paint the state',
   );
   if (errors.length > 0) throw new Error(`the page threw: ${errors.join('; ')}`);
-  return { page, context, socket, framesReceived: () => frames };
+  return { page, context, socket, framesReceived: () => frames, framesSent: () => [...sent] };
 }
 
 /** Resolves once `predicate(arg)` holds inside the page; rejects naming `what` after `timeoutMs`. */

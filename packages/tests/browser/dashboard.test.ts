@@ -31,6 +31,19 @@ describe.skipIf(!canRunBrowserSuite('dashboard'))('the dashboard in Chromium', (
     await browser?.close();
   });
 
+  it("sends the subscriptions made as the page loads as one batch over the browser's WebSocket", async () => {
+    const dashboard = await startTestDashboard();
+    const { page, framesSent } = await openDashboard(browser, dashboard.url);
+    const first = JSON.parse(framesSent()[0] ?? 'null') as unknown;
+    // One message, a JSON array of every subscribe the page made in its first task.
+    expect(Array.isArray(first)).toBe(true);
+    const envelopes = first as Array<{ type: string; name: string }>;
+    expect(envelopes.map((envelope) => envelope.type)).toEqual(envelopes.map(() => 'subscribe'));
+    const followed = Object.keys(await streams(page));
+    expect(envelopes).toHaveLength(followed.length);
+    expect(envelopes.length).toBeGreaterThanOrEqual(4);
+  });
+
   it('loads and fills the table, the cards and the charts from live messages over its own WebSocket', async () => {
     const dashboard = await startTestDashboard();
     const { page, framesReceived } = await openDashboard(browser, dashboard.url);
