@@ -4,6 +4,7 @@ import {
   type EncodedValue,
   encodeValue,
   issuesData,
+  MIN_MAX_PAYLOAD_BYTES,
   RpcError,
   type ServerEnvelope,
   validate,
@@ -503,18 +504,21 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
    * limit is found by the next 1009.
    */
   #refuseLargest(): void {
-    let largest: { bytes: number; call?: PendingCall; subscription?: ActiveSubscription } | undefined;
+    // No server refuses a message this small: if the one refused is gone already (its call
+    // aborted or timed out meanwhile), nothing is failed in its place.
+    let largest: { bytes: number; call?: PendingCall; subscription?: ActiveSubscription } = {
+      bytes: MIN_MAX_PAYLOAD_BYTES,
+    };
     for (const call of this.#calls.values()) {
       const bytes = call.sent ? utf8Length(call.text) : 0;
-      if (bytes > (largest?.bytes ?? 0)) largest = { bytes, call };
+      if (bytes > largest.bytes) largest = { bytes, call };
     }
     for (const subscription of this.#subscriptions.values()) {
       // Sent on this connection and not answered yet.
       if (subscription.params === undefined || subscription.key !== undefined) continue;
       const bytes = utf8Length(subscribeText(subscription));
-      if (bytes > (largest?.bytes ?? 0)) largest = { bytes, subscription };
+      if (bytes > largest.bytes) largest = { bytes, subscription };
     }
-    if (largest === undefined) return;
     const error = new RpcError(
       'PAYLOAD_TOO_LARGE',
       `a message of ${largest.bytes} bytes is more than the server accepts`,

@@ -71,7 +71,7 @@ export function channel<
   P extends SchemaLike,
   M extends SchemaLike,
   S extends SchemaLike | undefined = undefined,
->(definition: { params: P; message: M; snapshot?: S }): Channel<P, M, NoInfer<S>> {
+>(definition: { params: P; message: M; snapshot?: S }): Channel<P, M, S> {
   if (!isSchema(definition.params) || !isSchema(definition.message)) {
     throw new TypeError('channel() needs Standard Schema validators for params and message');
   }
@@ -160,7 +160,9 @@ export type ParamsOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<
 export type MessageOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<C['channels'][K]['message']>;
 
 /** The state a subscriber of channel K receives first (never, for a channel without a snapshot). */
-export type SnapshotOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<C['channels'][K]['snapshot']>;
+export type SnapshotOf<C extends AnyContract, K extends ChannelName<C>> = InferOut<
+  NonNullable<C['channels'][K]['snapshot']>
+>;
 
 /** Server side: the input a handler receives (after parsing/transforms). */
 export type ParsedInputOf<C extends AnyContract, K extends ProcedureName<C>> = InferOut<C['procedures'][K]['input']>;
@@ -171,4 +173,6 @@ export type ParsedParamsOf<C extends AnyContract, K extends ChannelName<C>> = In
 /** Server side: what `publish` accepts. */
 export type PublishedMessageOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<C['channels'][K]['message']>;
 /** Server side: what a channel's snapshot handler returns. */
-export type SnapshotStateOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<C['channels'][K]['snapshot']>;
+export type SnapshotStateOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<
+  NonNullable<C['channels'][K]['snapshot']>
+>;

@@ -134,4 +134,26 @@ describe("a message over the server's maxPayloadBytes", () => {
     await whenOpen(client, 5_000);
     await expect(client.call('math.add', { a: 1, b: 2 })).resolves.toBe(3);
   });
+
+  it('fails nothing in its place when the refused call is gone already', async () => {
+    const { url, probe } = await startServer({ limits: { maxPayloadBytes: MIN_MAX_PAYLOAD_BYTES } });
+    const client = connectClient(url, { reconnect: true });
+    await whenOpen(client);
+    const running = client.call('slow.wait', { tag: 'innocent', ms: 300 });
+    await within(
+      new Promise<void>((resolve) => probe.once('started', () => resolve())),
+      3_000,
+      'the first call to start',
+    );
+    const abort = new AbortController();
+    const big = settle(
+      client.call('user.create', { name: 'x'.repeat(100_000), age: 1, tags: [] }, { signal: abort.signal }),
+    );
+    abort.abort(); // sent in this task, settled before the server's 1009 arrives
+    const outcome = await big;
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error.code).toBe('CANCELLED');
+    expect(await within(running, 5_000, 'the running call')).toBe('done:innocent');
+    expect(probe.handled.filter((name) => name === 'slow.wait')).toHaveLength(1);
+  });
 });

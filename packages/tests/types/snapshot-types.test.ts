@@ -4,7 +4,7 @@
  * channel's message. The router definitions also run, so their run-time checks are exercised.
  */
 import type { Client } from '@switchboard/client';
-import { channel, defineContract, type SnapshotOf } from '@switchboard/contract';
+import { channel, defineContract, type SnapshotOf, type SnapshotStateOf } from '@switchboard/contract';
 import { defineRouter } from '@switchboard/server';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
@@ -18,6 +18,12 @@ const contract = defineContract({
       snapshot: z.array(Sample),
     }),
     plain: channel({ params: z.object({}), message: z.number() }),
+    // A snapshot schema that may be left out, decided when the contract is built.
+    maybe: channel({
+      params: z.object({}),
+      message: z.number(),
+      snapshot: Math.random() > 2 ? undefined : z.object({ total: z.number() }),
+    }),
   },
 });
 type Sample = z.infer<typeof Sample>;
@@ -26,6 +32,8 @@ describe('snapshot types', () => {
   it('SnapshotOf is the snapshot schema output; never for a channel without one', () => {
     expectTypeOf<SnapshotOf<typeof contract, 'cpu'>>().toEqualTypeOf<Sample[]>();
     expectTypeOf<SnapshotOf<typeof contract, 'plain'>>().toBeNever();
+    expectTypeOf<SnapshotOf<typeof contract, 'maybe'>>().toEqualTypeOf<{ total: number }>();
+    expectTypeOf<SnapshotStateOf<typeof contract, 'maybe'>>().toEqualTypeOf<{ total: number }>();
   });
 
   it('types the snapshot handler and the coalescing key from the contract', () => {
