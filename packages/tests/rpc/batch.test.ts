@@ -8,6 +8,7 @@ import {
   closeAll,
   connectClient,
   makeRouter,
+  once,
   Probe,
   RawClient,
   settle,
@@ -112,11 +113,7 @@ describe("a message over the server's maxPayloadBytes", () => {
     await whenOpen(client);
     const huge = 'x'.repeat(100_000);
     const running = client.call('slow.wait', { tag: 'before', ms: 300 });
-    await within(
-      new Promise<void>((resolve) => probe.once('started', () => resolve())),
-      3_000,
-      'the first call to start',
-    );
+    await once(probe, 'started');
     const tooBig = settle(client.call('user.create', { name: huge, age: 1, tags: [] }), 5_000);
     const refusedSubscription = client.subscribe('chat.room', { room: huge }, { onMessage: () => {} });
 
@@ -140,11 +137,7 @@ describe("a message over the server's maxPayloadBytes", () => {
     const client = connectClient(url, { reconnect: true });
     await whenOpen(client);
     const running = client.call('slow.wait', { tag: 'innocent', ms: 300 });
-    await within(
-      new Promise<void>((resolve) => probe.once('started', () => resolve())),
-      3_000,
-      'the first call to start',
-    );
+    await once(probe, 'started');
     const abort = new AbortController();
     const big = settle(
       client.call('user.create', { name: 'x'.repeat(100_000), age: 1, tags: [] }, { signal: abort.signal }),

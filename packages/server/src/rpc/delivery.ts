@@ -125,6 +125,11 @@ export type GapReason = 'dropped' | 'history';
 /** Encodes a stream's `gap` envelope; `count` when it can be told. */
 export type GapNotice = (reason: GapReason, count: number | undefined) => Buffer;
 
+/** Two counts of lost messages added up; unknown if either is. */
+export function addMissing(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a + b;
+}
+
 /**
  * Messages a lane's subscriber will not get, held in their place among the waiting
  * messages. Notices with no message between them are one mark: where nothing comes
@@ -140,15 +145,14 @@ class GapMark {
 
   addHistory(missing: number | undefined): void {
     this.historyGaps++;
-    this.missing = this.missing === undefined || missing === undefined ? undefined : this.missing + missing;
+    this.missing = addMissing(this.missing, missing);
   }
 
   /** Takes in a mark that came right before this one. */
   absorb(earlier: GapMark): void {
     if (earlier.historyGaps > 0) {
       this.historyGaps += earlier.historyGaps;
-      this.missing =
-        this.missing === undefined || earlier.missing === undefined ? undefined : this.missing + earlier.missing;
+      this.missing = addMissing(this.missing, earlier.missing);
     }
     this.dropped += earlier.dropped;
   }

@@ -1,6 +1,6 @@
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, OPCODES } from '../transport/index.js';
-import { type ChannelDelivery, type Delivered, type GapNotice, Lane } from './delivery.js';
+import { addMissing, type ChannelDelivery, type Delivered, type GapNotice, Lane } from './delivery.js';
 import type { Peer } from './peer.js';
 import { channelOf } from './topic-key.js';
 
@@ -265,10 +265,6 @@ function missedAfter(
   const between = n.offset - 1 - s.offset;
   if (between <= 0) return undefined;
   return { missing: missing === undefined ? undefined : Math.min(missing, between) };
-}
-
-function addMissing(a: number | undefined, b: number | undefined): number | undefined {
-  return a === undefined || b === undefined ? undefined : a + b;
 }
 
 /** A `gap` envelope for a topic's subscribers: messages they will not get, and why. */
