@@ -39,6 +39,11 @@ export interface IdempotencyStoreOptions {
   ttlMs?: number;
   /** How long a claim holds without being extended. @default 15 s */
   leaseMs?: number;
+  /**
+   * How long a command made before the connection's first `ready` waits for it; after
+   * that (and after any later loss) commands fail at once. @default 5 s (the broker's connectTimeoutMs)
+   */
+  connectTimeoutMs?: number;
 }
 
 /** What the window holds for a key. */
@@ -46,7 +51,15 @@ export type IdempotencyEntry =
   | { state: 'running'; fingerprint: string }
   | { state: 'done'; fingerprint: string; outcome: string };
 
-export const IDEMPOTENCY_DEFAULTS = { prefix: 'sb', ttlMs: 5 * 60_000, leaseMs: 15_000 } as const;
+export const IDEMPOTENCY_DEFAULTS = {
+  prefix: 'sb',
+  ttlMs: 5 * 60_000,
+  leaseMs: 15_000,
+  connectTimeoutMs: 5_000,
+} as const;
+
+/** Connection states in which a command waits for the first `ready` (not `wait`: lazyConnect). */
+const FIRST_CONNECT = new Set(['connecting', 'connect', 'reconnecting']);
 
 /** Polling while waiting: from this, doubling, up to the max. */
 const WAIT_INITIAL_DELAY_MS = 10;
@@ -166,15 +179,19 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #prefix: string;
   readonly ttlMs: number;
   readonly leaseMs: number;
+  /** Settles once the connection was first ready (or gave up); undefined after that. */
+  #firstConnect: Promise<void> | undefined;
 
   /** On a connection made like the broker's (no offline queue), e.g. `broker.idempotency`. */
   constructor(redis: Redis, options: IdempotencyStoreOptions = {}) {
     this.#prefix = options.prefix ?? IDEMPOTENCY_DEFAULTS.prefix;
     this.ttlMs = options.ttlMs ?? IDEMPOTENCY_DEFAULTS.ttlMs;
     this.leaseMs = options.leaseMs ?? IDEMPOTENCY_DEFAULTS.leaseMs;
+    const connectTimeoutMs = options.connectTimeoutMs ?? IDEMPOTENCY_DEFAULTS.connectTimeoutMs;
     for (const [name, value] of [
       ['ttlMs', this.ttlMs],
       ['leaseMs', this.leaseMs],
+      ['connectTimeoutMs', connectTimeoutMs],
     ] as const) {
       if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`);
     }
@@ -185,6 +202,24 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     redis.defineCommand('sbIdemLookup', { numberOfKeys: 1, lua: LOOKUP_LUA, readOnly: true });
     redis.defineCommand('sbIdemAck', { numberOfKeys: 1, lua: ACK_LUA });
     this.#scripts = redis as unknown as Scripts;
+    if (FIRST_CONNECT.has(redis.status)) this.#firstConnect = firstReady(redis, connectTimeoutMs);
+  }
+
+  /**
+   * Runs one command; a command made while the connection is still being made for the
+   * first time waits for it (a server may take calls before Redis answers), any other
+   * failure is RpcError('UNAVAILABLE') at once.
+   */
+  async #run<T>(what: string, command: () => Promise<T>): Promise<T> {
+    if (this.#firstConnect !== undefined) {
+      await this.#firstConnect;
+      this.#firstConnect = undefined;
+    }
+    try {
+      return await command();
+    } catch (error) {
+      throw unavailable(error, what);
+    }
   }
 
   /** Where `key` lives: its session's hash and call id, or a hash of its own. */
@@ -198,23 +233,19 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   /** Takes `key` for a new run, or tells who has it: one round trip. */
   async claim(key: string, fingerprint: string): Promise<IdempotencyClaim> {
     const token = randomBytes(8).toString('hex');
-    let held: unknown;
-    try {
-      held = await this.#scripts.sbIdemClaim(...this.#place(key), fingerprint, token, this.leaseMs, this.ttlMs);
-    } catch (error) {
-      throw unavailable(error, 'idempotency claim');
-    }
+    const held = await this.#run('idempotency claim', () =>
+      this.#scripts.sbIdemClaim(...this.#place(key), fingerprint, token, this.leaseMs, this.ttlMs),
+    );
     if (held === 'a') return { state: 'acknowledged' };
     return parseEntry(held) ?? { state: 'claimed', token };
   }
 
   /** Keeps a running claim alive (call it every leaseMs / 3 while the call runs); false if lost. */
   async extend(key: string, fingerprint: string, token: string): Promise<boolean> {
-    try {
-      return (await this.#scripts.sbIdemExtend(...this.#place(key), fingerprint, token, this.leaseMs)) === 1;
-    } catch (error) {
-      throw unavailable(error, 'idempotency extend');
-    }
+    const extended = await this.#run('idempotency extend', () =>
+      this.#scripts.sbIdemExtend(...this.#place(key), fingerprint, token, this.leaseMs),
+    );
+    return extended === 1;
   }
 
   /**
@@ -222,38 +253,27 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * was lost and another run holds the key now, or the client acknowledged it already.
    */
   async finish(key: string, fingerprint: string, token: string, outcome: string): Promise<boolean> {
-    try {
-      return (await this.#scripts.sbIdemFinish(...this.#place(key), fingerprint, token, outcome, this.ttlMs)) === 1;
-    } catch (error) {
-      throw unavailable(error, 'idempotency finish');
-    }
+    const stored = await this.#run('idempotency finish', () =>
+      this.#scripts.sbIdemFinish(...this.#place(key), fingerprint, token, outcome, this.ttlMs),
+    );
+    return stored === 1;
   }
 
   /** Gives a claim up without an outcome (the call never ran): a re-send may run it. */
   async release(key: string, fingerprint: string, token: string): Promise<void> {
-    try {
-      await this.#scripts.sbIdemRelease(...this.#place(key), fingerprint, token);
-    } catch (error) {
-      throw unavailable(error, 'idempotency release');
-    }
+    await this.#run('idempotency release', () => this.#scripts.sbIdemRelease(...this.#place(key), fingerprint, token));
   }
 
   /** What the window holds for `key`, if anything (a claim whose lease ended holds nothing). */
   async lookup(key: string): Promise<IdempotencyEntry | undefined> {
-    try {
-      return parseEntry(await this.#scripts.sbIdemLookup(...this.#place(key)));
-    } catch (error) {
-      throw unavailable(error, 'idempotency lookup');
-    }
+    return parseEntry(await this.#run('idempotency lookup', () => this.#scripts.sbIdemLookup(...this.#place(key))));
   }
 
   /** The client of `session` has every outcome up to call id `upTo`: forget them now. */
   async acknowledge(session: string, upTo: number): Promise<void> {
-    try {
-      await this.#scripts.sbIdemAck(`${this.#prefix}:s:{${session}}`, upTo, this.ttlMs);
-    } catch (error) {
-      throw unavailable(error, 'idempotency acknowledge');
-    }
+    await this.#run('idempotency acknowledge', () =>
+      this.#scripts.sbIdemAck(`${this.#prefix}:s:{${session}}`, upTo, this.ttlMs),
+    );
   }
 
   /**
@@ -274,6 +294,22 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       delayMs = Math.min(delayMs * 2, WAIT_MAX_DELAY_MS);
     }
   }
+}
+
+/** Settles when `redis` is first ready, ends, or `timeoutMs` passes, whichever comes first. */
+function firstReady(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      redis.off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    redis.on('ready', done);
+    redis.on('end', done);
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

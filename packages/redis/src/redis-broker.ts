@@ -193,7 +193,10 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
 
   /** The shared idempotency window, on this broker's command connection. */
   get idempotency(): RedisIdempotencyStore {
-    this.#idempotency ??= new RedisIdempotencyStore(this.#command, { prefix: this.options.prefix });
+    this.#idempotency ??= new RedisIdempotencyStore(this.#command, {
+      prefix: this.options.prefix,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+    });
     return this.#idempotency;
   }
 
