@@ -654,9 +654,14 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
           envelope.dropped === undefined
             ? { channel: envelope.channel, reason: envelope.reason }
             : { channel: envelope.channel, reason: envelope.reason, dropped: envelope.dropped };
-        for (const subscription of this.#streams.get(streamOf(envelope.channel, envelope.key)) ?? []) {
-          this.#tellGap(subscription, info);
+        const stream = this.#streams.get(streamOf(envelope.channel, envelope.key));
+        if (envelope.id === undefined) {
+          for (const subscription of stream ?? []) this.#tellGap(subscription, info);
+          return;
         }
+        // Lost while that subscription was being registered: the others had it live.
+        const subscription = this.#subscriptions.get(envelope.id as number);
+        if (subscription !== undefined && stream?.has(subscription)) this.#tellGap(subscription, info);
         return;
       }
       case 'unsubscribed': {

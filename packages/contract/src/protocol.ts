@@ -128,6 +128,8 @@ export interface GapEnvelope {
   key: string;
   reason: 'dropped' | 'history';
   dropped?: number;
+  /** Present when the gap concerns only this subscription (lost while it was being registered). */
+  id?: RequestId;
 }
 
 /** The server ended a subscription (e.g. it is shutting down); `error` says why. */

@@ -1,3 +1,4 @@
+import type { RequestId } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 
 /**
@@ -122,8 +123,11 @@ export class Outbox {
 /** Why a subscriber misses messages: too slow for a `drop-oldest` channel, or lost on the way (the broker's gap). */
 export type GapReason = 'dropped' | 'history';
 
-/** Encodes a stream's `gap` envelope; `count` when it can be told. */
-export type GapNotice = (reason: GapReason, count: number | undefined) => Buffer;
+/**
+ * Encodes a stream's `gap` envelope; `count` when it can be told; `id` when it concerns
+ * only that subscription (one still being registered), not every one on the stream.
+ */
+export type GapNotice = (reason: GapReason, count: number | undefined, id?: RequestId) => Buffer;
 
 /** Two counts of lost messages added up; unknown if either is. */
 export function addMissing(a: number | undefined, b: number | undefined): number | undefined {
@@ -140,12 +144,20 @@ class GapMark {
   historyGaps = 0;
   /** What those lost, when every one of them could tell. */
   missing: number | undefined = 0;
+  /** Broker gaps for one joining subscription only: what each lost, when it could tell. */
+  forJoiners: Map<RequestId, number | undefined> | undefined;
   /** Messages dropped here for slowness (`drop-oldest`). */
   dropped = 0;
 
-  addHistory(missing: number | undefined): void {
-    this.historyGaps++;
-    this.missing = addMissing(this.missing, missing);
+  addHistory(missing: number | undefined, id: RequestId | undefined): void {
+    if (id === undefined) {
+      this.historyGaps++;
+      this.missing = addMissing(this.missing, missing);
+      return;
+    }
+    this.forJoiners ??= new Map();
+    const before = this.forJoiners.has(id) ? this.forJoiners.get(id) : 0;
+    this.forJoiners.set(id, addMissing(before, missing));
   }
 
   /** Takes in a mark that came right before this one. */
@@ -154,11 +166,13 @@ class GapMark {
       this.historyGaps += earlier.historyGaps;
       this.missing = addMissing(this.missing, earlier.missing);
     }
+    for (const [id, missing] of earlier.forJoiners ?? []) this.addHistory(missing, id);
     this.dropped += earlier.dropped;
   }
 
   write(outbox: Outbox, notice: GapNotice): void {
     if (this.historyGaps > 0) outbox.write(notice('history', this.missing));
+    for (const [id, missing] of this.forJoiners ?? []) outbox.write(notice('history', missing, id));
     if (this.dropped > 0) outbox.write(notice('dropped', this.dropped));
   }
 }
@@ -235,12 +249,14 @@ export class Lane {
   /**
    * The broker lost messages of the stream before they reached this process (`missing`
    * of them, when it can tell): the subscriber is told in their place, after what waits.
+   * With `id`, only that subscription is told: it is joining, and the others on this
+   * lane were told when the gap happened.
    */
-  gap(missing: number | undefined): void {
+  gap(missing: number | undefined, id?: RequestId): void {
     const { outbox } = this;
     if (outbox.closed) return;
     if (!outbox.congested && this.#empty) {
-      outbox.write(this.#notice('history', missing));
+      outbox.write(this.#notice('history', missing, id));
       return;
     }
     const delivery = this.#delivery;
@@ -255,14 +271,14 @@ export class Lane {
         this.#latest.set(this.#lastMark, this.#lastMark);
         this.#marks++;
       }
-      this.#lastMark.addHistory(missing);
+      this.#lastMark.addHistory(missing, id);
     } else {
       // A mark follows a message (or nothing): at most one more mark than messages.
       const last = this.#queue.length > this.#head ? this.#queue.at(-1) : undefined;
-      if (last instanceof GapMark) last.addHistory(missing);
+      if (last instanceof GapMark) last.addHistory(missing, id);
       else {
         const mark = new GapMark();
-        mark.addHistory(missing);
+        mark.addHistory(missing, id);
         this.#queue.push(mark);
       }
     }

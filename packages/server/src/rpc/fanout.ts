@@ -1,3 +1,4 @@
+import type { RequestId } from '@switchboard/contract';
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, OPCODES } from '../transport/index.js';
 import { addMissing, type ChannelDelivery, type Delivered, type GapNotice, Lane } from './delivery.js';
@@ -42,6 +43,8 @@ export interface Joined {
 
 export interface JoinRequest {
   peer: Peer;
+  /** The subscription joining: a broker gap held for it is addressed to it alone. */
+  id: RequestId;
   topic: string;
   /** Resume after this position. */
   from: string | undefined;
@@ -125,7 +128,7 @@ export class Fanout {
         state.lanes.set(peer, lane);
       } else lane.subscriptions++;
       for (const message of replay) lane.push(delivered(message.payload, message.position));
-      passHeld(joining.buffer, start, lane);
+      passHeld(joining.buffer, start, lane, request.id);
     } finally {
       state.joining.delete(joining);
       this.#dropIfIdle(topic, state);
@@ -221,9 +224,10 @@ export class Fanout {
 
 /**
  * Hands a joiner's held messages and gaps to its lane, in order: the messages after
- * `start`, and each gap unless all it lost lies at or before `start`.
+ * `start`, and each gap unless all it lost lies at or before `start`. A gap goes to
+ * subscription `id` alone: the lane's other subscriptions, if any, had it live.
  */
-function passHeld(held: Array<HeldMessage | HeldGap>, start: string, lane: Lane): void {
+function passHeld(held: Array<HeldMessage | HeldGap>, start: string, lane: Lane, id: RequestId): void {
   let gap: HeldGap | undefined;
   let previous: string | undefined;
   for (const item of held) {
@@ -233,13 +237,13 @@ function passHeld(held: Array<HeldMessage | HeldGap>, start: string, lane: Lane)
     }
     if (gap !== undefined) {
       const missed = missedAfter(start, gap.missing, previous, item.position);
-      if (missed !== undefined) lane.gap(missed.missing);
+      if (missed !== undefined) lane.gap(missed.missing, id);
       gap = undefined;
     }
     previous = item.position;
     if (isAfter(item.position, start)) lane.push(item.message);
   }
-  if (gap !== undefined) lane.gap(missedAfter(start, gap.missing, previous, undefined)?.missing);
+  if (gap !== undefined) lane.gap(missedAfter(start, gap.missing, previous, undefined)?.missing, id);
 }
 
 /**
@@ -271,9 +275,12 @@ function missedAfter(
 function gapNotice(topic: string): GapNotice {
   const colon = topic.indexOf(':');
   const head = `{"type":"gap","channel":${JSON.stringify(topic.slice(0, colon))},"key":${JSON.stringify(topic.slice(colon + 1))}`;
-  return (reason, dropped) =>
+  return (reason, dropped, id) =>
     encodeFrame(
       OPCODES.text,
-      Buffer.from(`${head},"reason":"${reason}"${dropped === undefined ? '' : `,"dropped":${dropped}`}}`, 'utf8'),
+      Buffer.from(
+        `${head},"reason":"${reason}"${dropped === undefined ? '' : `,"dropped":${dropped}`}${id === undefined ? '' : `,"id":${JSON.stringify(id)}`}}`,
+        'utf8',
+      ),
     );
 }

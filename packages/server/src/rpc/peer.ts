@@ -404,6 +404,7 @@ export class Peer {
       const takeSnapshot = implementation?.snapshot;
       await this.#host.subscribe({
         peer: this,
+        id,
         topic,
         from: envelope.from,
         snapshot:

@@ -95,11 +95,21 @@ function textOf(frame: Buffer): string {
   return frame.subarray(start).toString('utf8');
 }
 
-/** `m<n>` for a message, `gap:<reason>:<count>` for a gap (`?` when it has no count). */
+/**
+ * `m<n>` for a message, `gap:<reason>:<count>` for a gap (`?` when it has no count),
+ * `…@<id>` for a gap addressed to one subscription.
+ */
 function summary(text: string): string {
-  const envelope = JSON.parse(text) as { type: string; data?: { n: number }; reason?: string; dropped?: number };
+  const envelope = JSON.parse(text) as {
+    type: string;
+    data?: { n: number };
+    reason?: string;
+    dropped?: number;
+    id?: number;
+  };
   if (envelope.type === 'message') return `m${envelope.data?.n}`;
-  return `${envelope.type}:${envelope.reason}:${envelope.dropped ?? '?'}`;
+  const to = envelope.id === undefined ? '' : `@${envelope.id}`;
+  return `${envelope.type}:${envelope.reason}:${envelope.dropped ?? '?'}${to}`;
 }
 
 function setup(policy: DeliveryPolicy = 'queue', maxQueued = 100) {
@@ -124,11 +134,12 @@ function connection(stalled: boolean) {
   return { socket, peer };
 }
 
-/** Joins `peer` to the topic, without `from`; resolves to what the join told it. */
-async function join(fanout: Fanout, peer: Peer): Promise<Joined> {
+/** Joins `peer` to the topic as subscription `id`, without `from`; resolves to what the join told it. */
+async function join(fanout: Fanout, peer: Peer, id = 1): Promise<Joined> {
   let joined: Joined | undefined;
   await fanout.add({
     peer,
+    id,
     topic: TOPIC,
     from: undefined,
     snapshot: undefined,
@@ -234,12 +245,12 @@ describe('a broker gap reaches a slow subscriber in its place among the messages
 
 describe('a broker gap while a subscriber joins', () => {
   /** Starts a join whose position the test gives later; resolves once it has joined. */
-  function joinAt(fanout: Fanout, broker: ScriptedBroker, peer: Peer) {
+  function joinAt(fanout: Fanout, broker: ScriptedBroker, peer: Peer, id = 1) {
     let give = (_position: string) => {};
     broker.positionGate = new Promise<string>((resolve) => {
       give = resolve;
     });
-    const joined = join(fanout, peer);
+    const joined = join(fanout, peer, id);
     return (position: string) => {
       give(position);
       return joined;
@@ -254,7 +265,7 @@ describe('a broker gap while a subscriber joins', () => {
     broker.lose(2); // m2, m3
     broker.deliver(); // m4
     expect((await startAt(`${EPOCH}:0`)).gap).toBe(false);
-    expect(joiner.socket.received).toEqual(['m1', 'gap:history:2', 'm4']);
+    expect(joiner.socket.received).toEqual(['m1', 'gap:history:2@1', 'm4']);
   });
 
   it('counts only what the joiner lost after its start', async () => {
@@ -264,7 +275,7 @@ describe('a broker gap while a subscriber joins', () => {
     broker.lose(4); // m1..m4
     broker.deliver(); // m5
     await startAt(`${EPOCH}:2`);
-    expect(joiner.socket.received).toEqual(['gap:history:2', 'm5']);
+    expect(joiner.socket.received).toEqual(['gap:history:2@1', 'm5']);
   });
 
   it('says nothing of a gap that lies wholly at or before its start', async () => {
@@ -283,9 +294,9 @@ describe('a broker gap while a subscriber joins', () => {
     const startAt = joinAt(fanout, broker, joiner.peer);
     broker.lose(2);
     await startAt(`${EPOCH}:1`);
-    expect(joiner.socket.received).toEqual(['gap:history:?']);
+    expect(joiner.socket.received).toEqual(['gap:history:?@1']);
     broker.deliver();
-    expect(joiner.socket.received).toEqual(['gap:history:?', 'm3']);
+    expect(joiner.socket.received).toEqual(['gap:history:?@1', 'm3']);
   });
 
   it('reaches a slow joiner after the held messages that wait for it', async () => {
@@ -299,6 +310,33 @@ describe('a broker gap while a subscriber joins', () => {
     await startAt(`${EPOCH}:0`);
     broker.deliver();
     joiner.socket.release();
-    expect(joiner.socket.received).toEqual(['m1', 'm2', 'gap:history:1', 'm4', 'm5']);
+    expect(joiner.socket.received).toEqual(['m1', 'm2', 'gap:history:1@1', 'm4', 'm5']);
+  });
+
+  it('tells a second subscription of a connection that follows the stream, and only it: the first had the gap live', async () => {
+    const { broker, fanout } = setup();
+    const { socket, peer } = connection(false);
+    await join(fanout, peer, 1);
+    const startAt = joinAt(fanout, broker, peer, 2);
+    broker.deliver(); // m1
+    broker.lose(2); // m2, m3
+    broker.deliver(); // m4
+    await startAt(`${EPOCH}:0`);
+    // Live for subscription 1; then the held ones for subscription 2 (the client drops repeats by position).
+    expect(socket.received).toEqual(['m1', 'gap:history:2', 'm4', 'm1', 'gap:history:2@2', 'm4']);
+  });
+
+  it("keeps a joiner's gap apart from the live ones while the connection is slow, in one place among the messages", async () => {
+    const { broker, fanout } = setup();
+    const { socket, peer } = connection(true);
+    await join(fanout, peer, 1);
+    const startAt = joinAt(fanout, broker, peer, 2);
+    broker.deliver(); // m1
+    broker.lose(1); // m2
+    await startAt(`${EPOCH}:1`);
+    broker.lose(1); // m3, after both joined: one live notice
+    broker.deliver(); // m4
+    socket.release();
+    expect(socket.received).toEqual(['m1', 'gap:history:2', 'gap:history:?@2', 'm4']);
   });
 });
