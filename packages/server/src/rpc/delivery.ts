@@ -285,11 +285,18 @@ export class Lane {
     outbox.wait(this);
   }
 
-  /** Sends what waits until the connection is slow again; true once nothing waits. */
-  flush(): boolean {
+  /**
+   * Sends what waits until the connection is slow again; true once nothing waits. With
+   * `all`, sends everything however slow the connection is: a subscription joining the
+   * stream on this connection is answered right after, so that its client registers it
+   * after every message and gap notice that came before it (at most one lane's bound more
+   * in the socket's buffer, once per join).
+   */
+  flush(all = false): boolean {
     const { outbox } = this;
+    const stop = () => !all && outbox.congested;
     while (this.#head < this.#queue.length) {
-      if (outbox.congested) return this.#compact();
+      if (stop()) return this.#compact();
       const item = this.#queue[this.#head++] as Delivered | GapMark;
       if (item instanceof GapMark) item.write(outbox, this.#notice);
       else {
@@ -298,7 +305,7 @@ export class Lane {
       }
     }
     for (const [key, item] of this.#latest) {
-      if (outbox.congested) return false;
+      if (stop()) return false;
       this.#latest.delete(key);
       if (item instanceof GapMark) {
         this.#marks--;

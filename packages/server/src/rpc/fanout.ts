@@ -119,6 +119,9 @@ export class Fanout {
         if (request.snapshot !== undefined) snapshot = { value: await request.snapshot() };
       }
       if (joining.overflowed) throw new RangeError(`over ${MAX_JOIN_BUFFER} messages arrived while joining`);
+      // What waits for the connection's other subscriptions on the stream goes first: the
+      // client must not take it for the new one's (a gap before its start, say).
+      state.lanes.get(peer)?.flush(true);
       if (!request.onJoin(snapshot === undefined ? { position: start, gap } : { position: start, gap, snapshot })) {
         return;
       }

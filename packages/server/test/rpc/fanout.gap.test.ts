@@ -4,7 +4,7 @@ import type { Broker, BrokerGapListener, BrokerListener, HistoryResult } from '.
 import { type ChannelDelivery, type DeliveryPolicy, Outbox } from '../../src/rpc/delivery.js';
 import { Fanout, type Joined } from '../../src/rpc/fanout.js';
 import type { Peer } from '../../src/rpc/peer.js';
-import type { ServerWebSocket } from '../../src/transport/index.js';
+import { encodeFrame, OPCODES, type ServerWebSocket } from '../../src/transport/index.js';
 
 // A broker gap (messages lost before they reached this process) is told to each subscriber
 // in its place among the messages: after what waits for a slow connection, before what
@@ -108,6 +108,7 @@ function summary(text: string): string {
     id?: number;
   };
   if (envelope.type === 'message') return `m${envelope.data?.n}`;
+  if (envelope.type === 'subscribed') return `sub@${envelope.id}`;
   const to = envelope.id === undefined ? '' : `@${envelope.id}`;
   return `${envelope.type}:${envelope.reason}:${envelope.dropped ?? '?'}${to}`;
 }
@@ -134,8 +135,11 @@ function connection(stalled: boolean) {
   return { socket, peer };
 }
 
-/** Joins `peer` to the topic as subscription `id`, without `from`; resolves to what the join told it. */
-async function join(fanout: Fanout, peer: Peer, id = 1): Promise<Joined> {
+/**
+ * Joins `peer` to the topic as subscription `id`, without `from`; resolves to what the join
+ * told it. With `socket`, the join's reply goes to it, as the connection sends it.
+ */
+async function join(fanout: Fanout, peer: Peer, id = 1, socket?: FakeSocket): Promise<Joined> {
   let joined: Joined | undefined;
   await fanout.add({
     peer,
@@ -145,6 +149,7 @@ async function join(fanout: Fanout, peer: Peer, id = 1): Promise<Joined> {
     snapshot: undefined,
     onJoin: (value) => {
       joined = value;
+      socket?.sendFrame(encodeFrame(OPCODES.text, Buffer.from(JSON.stringify({ type: 'subscribed', id }))));
       return true;
     },
   });
@@ -245,12 +250,12 @@ describe('a broker gap reaches a slow subscriber in its place among the messages
 
 describe('a broker gap while a subscriber joins', () => {
   /** Starts a join whose position the test gives later; resolves once it has joined. */
-  function joinAt(fanout: Fanout, broker: ScriptedBroker, peer: Peer, id = 1) {
+  function joinAt(fanout: Fanout, broker: ScriptedBroker, peer: Peer, id = 1, socket?: FakeSocket) {
     let give = (_position: string) => {};
     broker.positionGate = new Promise<string>((resolve) => {
       give = resolve;
     });
-    const joined = join(fanout, peer, id);
+    const joined = join(fanout, peer, id, socket);
     return (position: string) => {
       give(position);
       return joined;
@@ -316,27 +321,78 @@ describe('a broker gap while a subscriber joins', () => {
   it('tells a second subscription of a connection that follows the stream, and only it: the first had the gap live', async () => {
     const { broker, fanout } = setup();
     const { socket, peer } = connection(false);
-    await join(fanout, peer, 1);
-    const startAt = joinAt(fanout, broker, peer, 2);
+    await join(fanout, peer, 1, socket);
+    const startAt = joinAt(fanout, broker, peer, 2, socket);
     broker.deliver(); // m1
     broker.lose(2); // m2, m3
     broker.deliver(); // m4
     await startAt(`${EPOCH}:0`);
     // Live for subscription 1; then the held ones for subscription 2 (the client drops repeats by position).
-    expect(socket.received).toEqual(['m1', 'gap:history:2', 'm4', 'm1', 'gap:history:2@2', 'm4']);
+    expect(socket.received).toEqual(['sub@1', 'm1', 'gap:history:2', 'm4', 'sub@2', 'm1', 'gap:history:2@2', 'm4']);
   });
 
   it("keeps a joiner's gap apart from the live ones while the connection is slow, in one place among the messages", async () => {
     const { broker, fanout } = setup();
     const { socket, peer } = connection(true);
-    await join(fanout, peer, 1);
-    const startAt = joinAt(fanout, broker, peer, 2);
+    await join(fanout, peer, 1, socket);
+    const startAt = joinAt(fanout, broker, peer, 2, socket);
     broker.deliver(); // m1
-    broker.lose(1); // m2
+    broker.lose(1); // m2: waits for subscription 1, goes out before subscription 2 is answered
     await startAt(`${EPOCH}:1`);
     broker.lose(1); // m3, after both joined: one live notice
     broker.deliver(); // m4
     socket.release();
-    expect(socket.received).toEqual(['m1', 'gap:history:2', 'gap:history:?@2', 'm4']);
+    expect(socket.received).toEqual([
+      'sub@1',
+      'm1',
+      'gap:history:1',
+      'sub@2',
+      'gap:history:1',
+      'gap:history:?@2',
+      'm4',
+    ]);
+  });
+
+  for (const policy of ['queue', 'drop-oldest', 'latest'] as const) {
+    it(`${policy}: answers a second subscription of a slow connection after what waits for the first`, async () => {
+      const { broker, fanout } = setup(policy);
+      const { socket, peer } = connection(true);
+      await join(fanout, peer, 1, socket);
+      const startAt = joinAt(fanout, broker, peer, 2, socket);
+      broker.deliver(); // m1, sent: the connection is slow from now on
+      broker.lose(2); // m2, m3: waiting for subscription 1, at or before subscription 2's start
+      broker.deliver(); // m4
+      await startAt(`${EPOCH}:3`);
+      broker.deliver(); // m5
+      socket.release();
+      // Subscription 2 is registered after the gap that is not its own (no false report) and
+      // hears of nothing lost: its start is m3. (`latest`: m5 replaces the repeated m4.)
+      const after = policy === 'latest' ? ['m5'] : ['m4', 'm5'];
+      expect(socket.received).toEqual(['sub@1', 'm1', 'gap:history:2', 'm4', 'sub@2', ...after]);
+    });
+  }
+
+  it('answers a second subscription of a slow connection before a gap of its own, in its place', async () => {
+    const { broker, fanout } = setup();
+    const { socket, peer } = connection(true);
+    await join(fanout, peer, 1, socket);
+    const startAt = joinAt(fanout, broker, peer, 2, socket);
+    broker.deliver(); // m1
+    broker.lose(2); // m2, m3
+    broker.deliver(); // m4
+    await startAt(`${EPOCH}:0`);
+    broker.deliver(); // m5
+    socket.release();
+    expect(socket.received).toEqual([
+      'sub@1',
+      'm1',
+      'gap:history:2',
+      'm4',
+      'sub@2',
+      'm1',
+      'gap:history:2@2',
+      'm4',
+      'm5',
+    ]);
   });
 });
