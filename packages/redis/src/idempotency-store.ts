@@ -40,8 +40,10 @@ export interface IdempotencyStoreOptions {
   /** How long a claim holds without being extended. @default 15 s */
   leaseMs?: number;
   /**
-   * How long a command made before the connection's first `ready` waits for it; after
-   * that (and after any later loss) commands fail at once. @default 5 s (the broker's connectTimeoutMs)
+   * A command made while the connection's first attempt is under way waits for it, this
+   * long at most; once that attempt has failed, or after the first connection, commands
+   * fail at once. Make the store before the connection's first `ready`.
+   * @default 5 s (the broker's connectTimeoutMs)
    */
   connectTimeoutMs?: number;
 }
@@ -58,8 +60,11 @@ export const IDEMPOTENCY_DEFAULTS = {
   connectTimeoutMs: 5_000,
 } as const;
 
-/** Connection states in which a command waits for the first `ready` (not `wait`: lazyConnect). */
-const FIRST_CONNECT = new Set(['connecting', 'connect', 'reconnecting']);
+/**
+ * Connection states in which a store made now waits for the first attempt: not `wait`
+ * (lazyConnect: nothing is under way), not `reconnecting` (an attempt has failed already).
+ */
+const FIRST_CONNECT = new Set(['connecting', 'connect']);
 
 /** Polling while waiting: from this, doubling, up to the max. */
 const WAIT_INITIAL_DELAY_MS = 10;
@@ -206,9 +211,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   /**
-   * Runs one command; a command made while the connection is still being made for the
-   * first time waits for it (a server may take calls before Redis answers), any other
-   * failure is RpcError('UNAVAILABLE') at once.
+   * Runs one command; a command made during the connection's first attempt waits for it
+   * (a server may take calls before Redis answers); any failure is RpcError('UNAVAILABLE').
    */
   async #run<T>(what: string, command: () => Promise<T>): Promise<T> {
     if (this.#firstConnect !== undefined) {
@@ -296,19 +300,19 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 }
 
-/** Settles when `redis` is first ready, ends, or `timeoutMs` passes, whichever comes first. */
+/** Settles when `redis` is first ready, its attempt fails (`close`), or `timeoutMs` passes. */
 function firstReady(redis: Redis, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
       redis.off('ready', done);
-      redis.off('end', done);
+      redis.off('close', done);
       resolve();
     };
     const timer = setTimeout(done, timeoutMs);
     timer.unref();
     redis.on('ready', done);
-    redis.on('end', done);
+    redis.on('close', done);
   });
 }
 

@@ -137,7 +137,8 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   #resolveLeftConnecting: () => void = () => {};
   readonly #epochSeed = randomBytes(5).toString('hex');
   #epochCount = 0;
-  #idempotency: RedisIdempotencyStore | undefined;
+  /** The shared idempotency window, on this broker's command connection. */
+  readonly idempotency: RedisIdempotencyStore;
 
   constructor(options: RedisBrokerOptions) {
     super();
@@ -148,6 +149,11 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#command.defineCommand('sbPosition', { numberOfKeys: 2, lua: POSITION_LUA });
     this.#command.defineCommand('sbRead', { numberOfKeys: 2, lua: READ_LUA, readOnly: true });
     this.#scripts = this.#command as unknown as Scripts;
+    // Made with the connection, so that it waits for the same first attempt as publish does.
+    this.idempotency = new RedisIdempotencyStore(this.#command, {
+      prefix: this.options.prefix,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+    });
 
     const onMessage = (channel: string, text: string) => {
       const stream = this.#byChannel.get(channel);
@@ -189,15 +195,6 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   /** Topics this process is subscribed to. */
   get topicCount(): number {
     return this.#topics.size;
-  }
-
-  /** The shared idempotency window, on this broker's command connection. */
-  get idempotency(): RedisIdempotencyStore {
-    this.#idempotency ??= new RedisIdempotencyStore(this.#command, {
-      prefix: this.options.prefix,
-      connectTimeoutMs: this.options.connectTimeoutMs,
-    });
-    return this.#idempotency;
   }
 
   /**

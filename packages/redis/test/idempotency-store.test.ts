@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { RpcError } from '@switchboard/contract';
 import { callFingerprint } from '@switchboard/server';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../../tests/support/redis-server.js';
+import { until } from '../../tests/support/until.js';
 import { RedisBroker, RedisIdempotencyStore } from '../src/index.js';
 
 // The shared idempotency window: two stores on two connections stand for two server nodes.
@@ -172,18 +174,65 @@ describe.skipIf(!available)('RedisIdempotencyStore', () => {
     expect((await store.claim(key(), fingerprint)).state).toBe('claimed');
   });
 
-  it('fails with UNAVAILABLE once the first connection gives up, or after connectTimeoutMs', async () => {
-    const refused = new Redis({ port: 1, enableOfflineQueue: false, retryStrategy: () => null });
-    const retrying = new Redis({ port: 1, enableOfflineQueue: false, retryStrategy: () => 20 });
-    connections.push(refused, retrying);
-    for (const connection of [refused, retrying]) {
-      connection.on('error', () => {}); // refused, as meant
-      const store = new RedisIdempotencyStore(connection, { connectTimeoutMs: 150 });
+  it('fails with UNAVAILABLE as soon as the first attempt fails, long before connectTimeoutMs', async () => {
+    const connection = new Redis({ port: 1, enableOfflineQueue: false, retryStrategy: () => 20 });
+    connection.on('error', () => {}); // refused, as meant
+    connections.push(connection);
+    const store = new RedisIdempotencyStore(connection, { connectTimeoutMs: 5_000 });
+    const startedAt = Date.now();
+    const error = await store.claim(key(), fingerprint).catch((e: unknown) => e);
+    expect((error as RpcError).code).toBe('UNAVAILABLE');
+    expect(Date.now() - startedAt).toBeLessThan(1_000);
+  });
+
+  it('waits at most connectTimeoutMs for a first attempt that does not end (a silent server)', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const connection = new Redis({ port, host: '127.0.0.1', enableOfflineQueue: false, retryStrategy: () => null });
+      connection.on('error', () => {});
+      connections.push(connection);
+      const store = new RedisIdempotencyStore(connection, { connectTimeoutMs: 300 });
       const startedAt = Date.now();
       const error = await store.claim(key(), fingerprint).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(RpcError);
       expect((error as RpcError).code).toBe('UNAVAILABLE');
+      const waited = Date.now() - startedAt;
+      expect(waited).toBeGreaterThanOrEqual(290);
+      expect(waited).toBeLessThan(2_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('does not wait on a connection whose attempt has failed already (reconnecting)', async () => {
+    const connection = new Redis({ port: 1, enableOfflineQueue: false, retryStrategy: () => 1_000 });
+    connection.on('error', () => {});
+    connections.push(connection);
+    await until(() => connection.status === 'reconnecting', 'the first attempt to fail');
+    const store = new RedisIdempotencyStore(connection, { connectTimeoutMs: 5_000 });
+    const startedAt = Date.now();
+    const error = await store.claim(key(), fingerprint).catch((e: unknown) => e);
+    expect((error as RpcError).code).toBe('UNAVAILABLE');
+    expect(Date.now() - startedAt).toBeLessThan(100);
+  });
+
+  it("fails a broker's claims as fast as its publishes when Redis refuses at start-up", async () => {
+    const broker = new RedisBroker({ url: 'redis://127.0.0.1:1', prefix: 'idem', connectTimeoutMs: 5_000 });
+    broker.on('error', () => {});
+    try {
+      const startedAt = Date.now();
+      const [claim, publish] = await Promise.all([
+        broker.idempotency.claim(key(), fingerprint).catch((e: unknown) => e),
+        broker.publish('topic', 'x').catch((e: unknown) => e),
+      ]);
+      expect((claim as RpcError).code).toBe('UNAVAILABLE');
+      expect((publish as RpcError).code).toBe('UNAVAILABLE');
       expect(Date.now() - startedAt).toBeLessThan(1_000);
+    } finally {
+      await broker.close();
     }
   });
 
