@@ -148,6 +148,17 @@ class GapMark {
   forJoiners: Map<RequestId, number | undefined> | undefined;
   /** Messages dropped here for slowness (`drop-oldest`). */
   dropped = 0;
+  /** Of those, messages that were sent for one joining subscription only (see ForJoiner), per subscription. */
+  droppedForJoiners: Map<RequestId, number> | undefined;
+
+  addDropped(id: RequestId | undefined, count = 1): void {
+    if (id === undefined) {
+      this.dropped += count;
+      return;
+    }
+    this.droppedForJoiners ??= new Map();
+    this.droppedForJoiners.set(id, (this.droppedForJoiners.get(id) ?? 0) + count);
+  }
 
   addHistory(missing: number | undefined, id: RequestId | undefined): void {
     if (id === undefined) {
@@ -168,12 +179,29 @@ class GapMark {
     }
     for (const [id, missing] of earlier.forJoiners ?? []) this.addHistory(missing, id);
     this.dropped += earlier.dropped;
+    for (const [id, count] of earlier.droppedForJoiners ?? []) this.addDropped(id, count);
   }
 
   write(outbox: Outbox, notice: GapNotice): void {
     if (this.historyGaps > 0) outbox.write(notice('history', this.missing));
     for (const [id, missing] of this.forJoiners ?? []) outbox.write(notice('history', missing, id));
     if (this.dropped > 0) outbox.write(notice('dropped', this.dropped));
+    for (const [id, count] of this.droppedForJoiners ?? []) outbox.write(notice('dropped', count, id));
+  }
+}
+
+/**
+ * A message queued for one subscription only: the replay and the held messages of a
+ * subscription joining a stream the connection may already follow (the others drop the
+ * repeat by position). Dropped for slowness, it is told to that subscription alone.
+ */
+class ForJoiner {
+  readonly message: Delivered;
+  readonly id: RequestId;
+
+  constructor(message: Delivered, id: RequestId) {
+    this.message = message;
+    this.id = id;
   }
 }
 
@@ -190,7 +218,7 @@ export class Lane {
   /** Subscriptions of this connection on the stream. */
   subscriptions = 1;
   /** `queue` / `drop-oldest`: oldest first; gap marks never side by side. */
-  #queue: Array<Delivered | GapMark> = [];
+  #queue: Array<Delivered | ForJoiner | GapMark> = [];
   #head = 0;
   /** Messages (not marks) in `#queue`: what `maxQueued` bounds. */
   #queued = 0;
@@ -211,7 +239,8 @@ export class Lane {
     return this.#head === this.#queue.length && this.#latest.size === 0;
   }
 
-  push(message: Delivered): void {
+  /** Sends `message` on, or keeps it per the policy; `id`: it is for that joining subscription only (ForJoiner). */
+  push(message: Delivered, id?: RequestId): void {
     const { outbox } = this;
     if (outbox.closed) return;
     if (!outbox.congested && this.#empty) {
@@ -231,12 +260,12 @@ export class Lane {
       this.#latest.set(key, message);
       this.#lastMark = undefined;
     } else if (this.#queued < delivery.maxQueued) {
-      this.#queue.push(message);
+      this.#queue.push(id === undefined ? message : new ForJoiner(message, id));
       this.#queued++;
     } else if (delivery.policy === 'drop-oldest') {
       this.#dropOldest();
       delivery.counters.dropped++;
-      this.#queue.push(message);
+      this.#queue.push(id === undefined ? message : new ForJoiner(message, id));
       this.#queued++;
     } else {
       this.#giveUp(`over ${delivery.maxQueued} messages waiting`);
@@ -297,11 +326,11 @@ export class Lane {
     const stop = () => !all && outbox.congested;
     while (this.#head < this.#queue.length) {
       if (stop()) return this.#compact();
-      const item = this.#queue[this.#head++] as Delivered | GapMark;
+      const item = this.#queue[this.#head++] as Delivered | ForJoiner | GapMark;
       if (item instanceof GapMark) item.write(outbox, this.#notice);
       else {
         this.#queued--;
-        outbox.write(item.frame);
+        outbox.write(item instanceof ForJoiner ? item.message.frame : item.frame);
       }
     }
     for (const [key, item] of this.#latest) {
@@ -335,13 +364,14 @@ export class Lane {
    * go of its message at once: a lane holds maxQueued messages, not more.
    */
   #dropOldest(): void {
-    const queue = this.#queue as Array<Delivered | GapMark | undefined>;
+    const queue = this.#queue as Array<Delivered | ForJoiner | GapMark | undefined>;
     let mark = queue[this.#head];
     if (mark instanceof GapMark) {
       // Marks are never side by side, and a message waits: the next slot holds the oldest.
       queue[this.#head++] = undefined;
     } else mark = new GapMark();
-    mark.dropped++;
+    const oldest = queue[this.#head];
+    mark.addDropped(oldest instanceof ForJoiner ? oldest.id : undefined);
     this.#queued--;
     const next = queue[this.#head + 1];
     if (next instanceof GapMark) {

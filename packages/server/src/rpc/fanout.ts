@@ -130,7 +130,7 @@ export class Fanout {
         lane = new Lane(peer.outbox, state.delivery, gapNotice(topic));
         state.lanes.set(peer, lane);
       } else lane.subscriptions++;
-      for (const message of replay) lane.push(delivered(message.payload, message.position));
+      for (const message of replay) lane.push(delivered(message.payload, message.position), request.id);
       passHeld(joining.buffer, start, lane, request.id);
     } finally {
       state.joining.delete(joining);
@@ -227,8 +227,8 @@ export class Fanout {
 
 /**
  * Hands a joiner's held messages and gaps to its lane, in order: the messages after
- * `start`, and each gap unless all it lost lies at or before `start`. A gap goes to
- * subscription `id` alone: the lane's other subscriptions, if any, had it live.
+ * `start`, and each gap unless all it lost lies at or before `start`, both for
+ * subscription `id` alone: the lane's other subscriptions, if any, had them live.
  */
 function passHeld(held: Array<HeldMessage | HeldGap>, start: string, lane: Lane, id: RequestId): void {
   let gap: HeldGap | undefined;
@@ -244,7 +244,7 @@ function passHeld(held: Array<HeldMessage | HeldGap>, start: string, lane: Lane,
       gap = undefined;
     }
     previous = item.position;
-    if (isAfter(item.position, start)) lane.push(item.message);
+    if (isAfter(item.position, start)) lane.push(item.message, id);
   }
   if (gap !== undefined) lane.gap(missedAfter(start, gap.missing, previous, undefined)?.missing, id);
 }

@@ -372,6 +372,30 @@ describe('a broker gap while a subscriber joins', () => {
     });
   }
 
+  it("drop-oldest: what is dropped of a joiner's messages is told to the joiner alone (the others had them)", async () => {
+    const { broker, fanout, delivery } = setup('drop-oldest', 2);
+    const { socket, peer } = connection(true);
+    await join(fanout, peer, 1, socket);
+    const startAt = joinAt(fanout, broker, peer, 2, socket);
+    for (let n = 1; n <= 4; n++) broker.deliver(); // m1 sent; m2 dropped for subscription 1
+    await startAt(`${EPOCH}:0`);
+    socket.release();
+    // Subscription 2 gets m1..m4 again (repeats for subscription 1, which its client drops by
+    // position); two of them do not fit: told to subscription 2 only.
+    expect(socket.received).toEqual([
+      'sub@1',
+      'm1',
+      'gap:dropped:1',
+      'm3',
+      'm4',
+      'sub@2',
+      'gap:dropped:2@2',
+      'm3',
+      'm4',
+    ]);
+    expect(delivery.counters.dropped).toBe(3);
+  });
+
   it('answers a second subscription of a slow connection before a gap of its own, in its place', async () => {
     const { broker, fanout } = setup();
     const { socket, peer } = connection(true);
