@@ -318,11 +318,19 @@ describe('a broker gap while a subscriber joins', () => {
     expect(joiner.socket.received).toEqual(['m1', 'm2', 'gap:history:1@1', 'm4', 'm5']);
   });
 
-  it('tells a second subscription of a connection that follows the stream, and only it: the first had the gap live', async () => {
-    const { broker, fanout } = setup();
-    const { socket, peer } = connection(false);
+  /**
+   * A connection whose subscription 1 follows the stream and whose subscription 2 is
+   * joining; `startAt` gives subscription 2 its start. The socket records both replies.
+   */
+  async function secondSubscription(stalled: boolean, policy?: DeliveryPolicy, maxQueued?: number) {
+    const { broker, fanout, delivery } = setup(policy, maxQueued);
+    const { socket, peer } = connection(stalled);
     await join(fanout, peer, 1, socket);
-    const startAt = joinAt(fanout, broker, peer, 2, socket);
+    return { broker, socket, delivery, startAt: joinAt(fanout, broker, peer, 2, socket) };
+  }
+
+  it('tells a second subscription of a connection that follows the stream, and only it: the first had the gap live', async () => {
+    const { broker, socket, startAt } = await secondSubscription(false);
     broker.deliver(); // m1
     broker.lose(2); // m2, m3
     broker.deliver(); // m4
@@ -332,10 +340,7 @@ describe('a broker gap while a subscriber joins', () => {
   });
 
   it("keeps a joiner's gap apart from the live ones while the connection is slow, in one place among the messages", async () => {
-    const { broker, fanout } = setup();
-    const { socket, peer } = connection(true);
-    await join(fanout, peer, 1, socket);
-    const startAt = joinAt(fanout, broker, peer, 2, socket);
+    const { broker, socket, startAt } = await secondSubscription(true);
     broker.deliver(); // m1
     broker.lose(1); // m2: waits for subscription 1, goes out before subscription 2 is answered
     await startAt(`${EPOCH}:1`);
@@ -355,10 +360,7 @@ describe('a broker gap while a subscriber joins', () => {
 
   for (const policy of ['queue', 'drop-oldest', 'latest'] as const) {
     it(`${policy}: answers a second subscription of a slow connection after what waits for the first`, async () => {
-      const { broker, fanout } = setup(policy);
-      const { socket, peer } = connection(true);
-      await join(fanout, peer, 1, socket);
-      const startAt = joinAt(fanout, broker, peer, 2, socket);
+      const { broker, socket, startAt } = await secondSubscription(true, policy);
       broker.deliver(); // m1, sent: the connection is slow from now on
       broker.lose(2); // m2, m3: waiting for subscription 1, at or before subscription 2's start
       broker.deliver(); // m4
@@ -373,10 +375,7 @@ describe('a broker gap while a subscriber joins', () => {
   }
 
   it("drop-oldest: what is dropped of a joiner's messages is told to the joiner alone (the others had them)", async () => {
-    const { broker, fanout, delivery } = setup('drop-oldest', 2);
-    const { socket, peer } = connection(true);
-    await join(fanout, peer, 1, socket);
-    const startAt = joinAt(fanout, broker, peer, 2, socket);
+    const { broker, socket, startAt, delivery } = await secondSubscription(true, 'drop-oldest', 2);
     for (let n = 1; n <= 4; n++) broker.deliver(); // m1 sent; m2 dropped for subscription 1
     await startAt(`${EPOCH}:0`);
     socket.release();
@@ -397,10 +396,7 @@ describe('a broker gap while a subscriber joins', () => {
   });
 
   it('answers a second subscription of a slow connection before a gap of its own, in its place', async () => {
-    const { broker, fanout } = setup();
-    const { socket, peer } = connection(true);
-    await join(fanout, peer, 1, socket);
-    const startAt = joinAt(fanout, broker, peer, 2, socket);
+    const { broker, socket, startAt } = await secondSubscription(true);
     broker.deliver(); // m1
     broker.lose(2); // m2, m3
     broker.deliver(); // m4
