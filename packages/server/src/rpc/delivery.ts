@@ -151,7 +151,7 @@ class GapMark {
   /** Of those, messages that were sent for one joining subscription only (see ForJoiner), per subscription. */
   droppedForJoiners: Map<RequestId, number> | undefined;
 
-  addDropped(id: RequestId | undefined, count = 1): void {
+  addDropped(count: number, id: RequestId | undefined): void {
     if (id === undefined) {
       this.dropped += count;
       return;
@@ -179,7 +179,7 @@ class GapMark {
     }
     for (const [id, missing] of earlier.forJoiners ?? []) this.addHistory(missing, id);
     this.dropped += earlier.dropped;
-    for (const [id, count] of earlier.droppedForJoiners ?? []) this.addDropped(id, count);
+    for (const [id, count] of earlier.droppedForJoiners ?? []) this.addDropped(count, id);
   }
 
   write(outbox: Outbox, notice: GapNotice): void {
@@ -371,7 +371,7 @@ export class Lane {
       queue[this.#head++] = undefined;
     } else mark = new GapMark();
     const oldest = queue[this.#head];
-    mark.addDropped(oldest instanceof ForJoiner ? oldest.id : undefined);
+    mark.addDropped(1, oldest instanceof ForJoiner ? oldest.id : undefined);
     this.#queued--;
     const next = queue[this.#head + 1];
     if (next instanceof GapMark) {
