@@ -5,8 +5,8 @@ import {
   encodeValue,
   issuesData,
   MIN_MAX_PAYLOAD_BYTES,
+  parseJson,
   RpcError,
-  type ServerEnvelope,
   validate,
 } from '@switchboard/contract';
 import { EventEmitter } from 'eventemitter3';
@@ -14,6 +14,7 @@ import { nanoid } from 'nanoid';
 import { backoffDelayMs, tryAgainLaterDelayMs } from './backoff.js';
 import { Connection } from './connection.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveOptions } from './options.js';
+import { isLongerThan, readServerEnvelope } from './read-server-envelope.js';
 import type {
   CallOptions,
   Client,
@@ -25,11 +26,13 @@ import type {
   Subscription,
 } from './types.js';
 
-//  connecting ──open──▶ open ──lost (retryable)──▶ reconnecting ──delay, attempt──▶ open …
-//      │                  │                            │
+//  connecting ──open──▶ open ──lost (retryable), or refused──▶ reconnecting ──delay, attempt──▶ open …
+//      │                  │                                       │
 //      │                  └──lost while navigator is offline──▶ offline ──'online'──▶ reconnecting
 //      └──lost (terminal: 1002 protocol, 1008 policy) or reconnect off, or close()──▶ closed
-//  (a 1013 "try again later" waits [maxDelayMs / 2, maxDelayMs) instead of the current step)
+//  (a 1013 "try again later" waits [maxDelayMs / 2, maxDelayMs) instead of the current step;
+//   "refused": the client dropped the connection over a server message it could not accept,
+//   reported as an 'error' event; its 1002, 1003 or 1009 is never terminal)
 
 interface PendingCall {
   id: number;
@@ -72,7 +75,11 @@ const noop = () => {};
 const STABLE_AFTER_MS = 5_000;
 /** Close codes after which reconnecting cannot help. */
 const TERMINAL_CLOSE_CODES = new Set([1002, 1008]);
-/** 1009 Message Too Big (RFC 6455 §7.4.1): the server refused a message for its size. */
+/** 1002 Protocol Error (RFC 6455 §7.4.1): a message that is not a protocol v1 envelope. */
+const PROTOCOL_ERROR = 1002;
+/** 1003 Unsupported Data (RFC 6455 §7.4.1): a binary message; the protocol is text only. */
+const UNSUPPORTED_DATA = 1003;
+/** 1009 Message Too Big (RFC 6455 §7.4.1): a message refused for its size, by either side. */
 const MESSAGE_TOO_BIG = 1009;
 /** 1013 Try Again Later (IANA close code registry): the server is overloaded; back off further. */
 const TRY_AGAIN_LATER = 1013;
@@ -91,12 +98,17 @@ function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
-/** `epoch:offset` → parts; undefined for anything else. */
-function parsePosition(position: unknown): { epoch: string; offset: number } | undefined {
-  if (typeof position !== 'string') return undefined;
+/**
+ * How a connection ended: `closed` (by the server, the network, or the client's checks of
+ * the connection itself: heartbeat, subprotocol), its close code deciding what follows; or
+ * `refused` by the client over a message the server sent, always retried with backoff.
+ */
+type Ending = 'closed' | 'refused';
+
+/** `epoch:offset` → parts, for a position readServerEnvelope has checked. */
+function parsePosition(position: string): { epoch: string; offset: number } {
   const colon = position.lastIndexOf(':');
-  const offset = Number(position.slice(colon + 1));
-  return colon > 0 && Number.isSafeInteger(offset) ? { epoch: position.slice(0, colon), offset } : undefined;
+  return { epoch: position.slice(0, colon), offset: Number(position.slice(colon + 1)) };
 }
 
 function streamOf(channel: string, key: string): string {
@@ -426,7 +438,9 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         { connectTimeoutMs: this.#options.connectTimeoutMs, heartbeat: this.#options.heartbeat },
         {
           onOpen: () => this.#onOpen(connection),
-          onMessage: (data) => this.#onMessage(data),
+          onMessage: (data) => {
+            if (this.#connection === connection) this.#onMessage(data);
+          },
           onClose: (code) => {
             if (this.#connection === connection) this.#connectionLost(code);
           },
@@ -463,12 +477,12 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     this.#setState('open');
   }
 
-  #connectionLost(code: number | undefined): void {
+  #connectionLost(code: number | undefined, ending: Ending = 'closed'): void {
     this.#connection = undefined;
     clearTimeout(this.#stableTimer);
     if (this.#state === 'closed') return;
     this.#closeCode = code ?? 1006;
-    if (code === MESSAGE_TOO_BIG) this.#refuseLargest();
+    if (ending === 'closed' && code === MESSAGE_TOO_BIG) this.#refuseLargest();
     // Calls that were in flight wait again, keeping their keys.
     for (const call of this.#calls.values()) {
       if (!call.sent) continue;
@@ -477,7 +491,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     }
     for (const subscription of this.#subscriptions.values()) this.#leaveStream(subscription);
 
-    if (this.#options.reconnect === false || (code !== undefined && TERMINAL_CLOSE_CODES.has(code))) {
+    const terminal = ending === 'closed' && code !== undefined && TERMINAL_CLOSE_CODES.has(code);
+    if (this.#options.reconnect === false || terminal) {
       this.#terminate(new RpcError('UNAVAILABLE', 'the connection was lost'), code);
       return;
     }
@@ -582,16 +597,41 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     for (const subscription of [...this.#subscriptions.values()]) this.#endSubscription(subscription, error);
   }
 
-  #onMessage(data: string): void {
-    let envelope: ServerEnvelope;
-    try {
-      envelope = JSON.parse(data) as ServerEnvelope;
-    } catch {
+  #onMessage(data: unknown): void {
+    if (typeof data !== 'string') {
+      this.#refuse(
+        new RpcError('BAD_REQUEST', 'bad server message: binary (the protocol is text only)'),
+        UNSUPPORTED_DATA,
+      );
       return;
     }
+    const { maxMessageBytes } = this.#options;
+    // Before parsing: JSON.parse of a huge text costs a multiple of its size.
+    if (isLongerThan(data, maxMessageBytes)) {
+      this.#refuse(
+        new RpcError('PAYLOAD_TOO_LARGE', `bad server message: over maxMessageBytes (${maxMessageBytes} bytes)`),
+        MESSAGE_TOO_BIG,
+      );
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseJson(data);
+    } catch {
+      this.#refuse(new RpcError('BAD_REQUEST', 'bad server message: not JSON, or a __proto__ key'), PROTOCOL_ERROR);
+      return;
+    }
+    const envelope = readServerEnvelope(parsed);
+    if (envelope === undefined) return; // a type from a later (additive) v1: ignored
+    if (envelope instanceof RpcError) {
+      this.#refuse(envelope, PROTOCOL_ERROR);
+      return;
+    }
+    // From here on the envelope has the shape it claims; what it refers to may be gone
+    // (a call settled, a subscription ended): such a message is dropped without a word.
     switch (envelope.type) {
       case 'result': {
-        const id = envelope.id as number;
+        const { id } = envelope;
         if (!this.#calls.has(id)) return;
         let value: unknown;
         try {
@@ -604,8 +644,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         return;
       }
       case 'error': {
-        if (envelope.id === null) return;
-        const id = envelope.id as number;
+        const { id } = envelope;
+        if (id === null) return;
         const error = RpcError.fromWire(envelope.error);
         const subscription = this.#subscriptions.get(id);
         if (subscription !== undefined) this.#endSubscription(subscription, error);
@@ -613,7 +653,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         return;
       }
       case 'subscribed':
-        this.#onSubscribed(envelope.id as number, envelope.key, envelope.position, envelope.gap === true);
+        this.#onSubscribed(envelope.id, envelope.key, envelope.position, envelope.gap === true);
         return;
       case 'message': {
         const subscribers = this.#streams.get(streamOf(envelope.channel, envelope.key));
@@ -622,6 +662,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         try {
           message = decodeValue(envelope.data, envelope.meta);
         } catch {
+          this.#refuse(new RpcError('BAD_REQUEST', 'bad server message: undecodable message data'), PROTOCOL_ERROR);
           return;
         }
         const position = parsePosition(envelope.position);
@@ -629,15 +670,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         for (const subscription of subscribers) {
           // A replay after a reconnect may repeat what this subscription already has.
           const seen = subscription.position;
-          if (
-            position !== undefined &&
-            seen !== undefined &&
-            seen.epoch === position.epoch &&
-            position.offset <= seen.offset
-          ) {
-            continue;
-          }
-          if (position !== undefined) subscription.position = position;
+          if (seen !== undefined && seen.epoch === position.epoch && position.offset <= seen.offset) continue;
+          subscription.position = position;
           try {
             subscription.handlers.onMessage(message, meta);
           } catch (error) {
@@ -647,7 +681,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         return;
       }
       case 'snapshot':
-        this.#onSnapshot(envelope.id as number, envelope.data, envelope.meta, envelope.position);
+        this.#onSnapshot(envelope.id, envelope.data, envelope.meta, envelope.position);
         return;
       case 'gap': {
         const info: GapInfo =
@@ -660,12 +694,12 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
           return;
         }
         // Lost while that subscription was being registered: the others had it live.
-        const subscription = this.#subscriptions.get(envelope.id as number);
+        const subscription = this.#subscriptions.get(envelope.id);
         if (subscription !== undefined && stream?.has(subscription)) this.#tellGap(subscription, info);
         return;
       }
       case 'unsubscribed': {
-        const subscription = this.#subscriptions.get(envelope.id as number);
+        const subscription = this.#subscriptions.get(envelope.id);
         if (subscription === undefined) return;
         const error = envelope.error
           ? RpcError.fromWire(envelope.error)
@@ -678,9 +712,35 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     }
   }
 
+  /**
+   * The server sent what the client cannot accept: report it on 'error', drop this
+   * connection with `code` and reconnect with the usual backoff (or stop, when reconnect
+   * is off). Whatever else that connection delivers is ignored.
+   */
+  #refuse(error: RpcError, code: number): void {
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    this.#connection = undefined; // its onClose is no longer ours: #connectionLost below says how it ended
+    connection.close(code, error.message);
+    try {
+      this.emit('error', error);
+    } catch (thrown) {
+      reportLater(thrown);
+    }
+    this.#connectionLost(code, 'refused');
+  }
+
   #onSubscribed(id: number, key: string, position: string, gap: boolean): void {
     const subscription = this.#subscriptions.get(id);
     if (subscription === undefined) return;
+    if (subscription.key !== undefined) {
+      // One answer per subscribe: a second would register the subscription on a second stream.
+      this.#refuse(
+        new RpcError('BAD_REQUEST', 'bad server message: a second subscribed for one subscribe'),
+        PROTOCOL_ERROR,
+      );
+      return;
+    }
     subscription.key = key;
     const stream = streamOf(subscription.channel, key);
     let subscribers = this.#streams.get(stream);
@@ -704,15 +764,25 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   #onSnapshot(id: number, data: unknown, meta: unknown, position: string): void {
     const subscription = this.#subscriptions.get(id);
     if (subscription === undefined) return;
-    subscription.position = parsePosition(position);
     const { onSnapshot } = subscription.handlers;
+    let state: unknown;
+    if (onSnapshot !== undefined) {
+      // Decoded before the position moves: refused, the subscription resumes from before it.
+      try {
+        state = decodeValue(data, meta);
+      } catch {
+        this.#refuse(new RpcError('BAD_REQUEST', 'bad server message: undecodable snapshot data'), PROTOCOL_ERROR);
+        return;
+      }
+    }
+    subscription.position = parsePosition(position);
     if (onSnapshot === undefined) {
       // The snapshot stands in for messages that could not be replayed: without a handler, that is a gap.
       if (subscription.resumed) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
       return;
     }
     try {
-      onSnapshot(decodeValue(data, meta), { channel: subscription.channel, position });
+      onSnapshot(state, { channel: subscription.channel, position });
     } catch (error) {
       reportLater(error);
     }

@@ -10,7 +10,8 @@ export interface HeartbeatOptions {
 
 export interface ConnectionHandlers {
   onOpen(): void;
-  onMessage(data: string): void;
+  /** Every message as the socket gave it: a string for text, anything else for binary. Unchecked. */
+  onMessage(data: unknown): void;
   /** Once per connection, whatever ended it; `code` is undefined when no close frame was seen. */
   onClose(code: number | undefined, reason: string): void;
 }
@@ -52,7 +53,7 @@ export class Connection {
       if (this.#ended) return; // a closing socket's last frames belong to no one now
       this.#heardSinceCheck = true;
       this.#pingSentAt = 0;
-      if (typeof event.data === 'string') this.#handlers.onMessage(event.data);
+      this.#handlers.onMessage(event.data);
     });
     socket.addEventListener('close', (event) => this.#end(event.code, event.reason));
     // Some fire 'error' and never 'close' (Node's own WebSocket on a refused connection).
@@ -99,7 +100,10 @@ export class Connection {
     this.#socket.send(texts.length === 1 ? (texts[0] as string) : `[${texts.join(',')}]`);
   }
 
-  /** Closes and reports the end at once; the socket's own close event is then ignored. */
+  /**
+   * Closes and reports the end at once, with `code`; the socket's own close event is then
+   * ignored. The peer sees 1000 and `reason` (see #end) unless `code` is ours to send.
+   */
   close(code: number, reason: string): void {
     this.#end(code, reason);
   }
@@ -145,7 +149,8 @@ export class Connection {
     clearInterval(this.#heartbeatTimer);
     if (this.#socket.readyState <= OPEN) {
       try {
-        // The WHATWG API sends only 1000 and 3000–4999.
+        // The WHATWG API sends only 1000 and 3000–4999 (close(1002) throws InvalidAccessError):
+        // the client's 1002, 1003 or 1009 go out as 1000 with the reason; onClose gets the code.
         this.#socket.close(code === HEARTBEAT_TIMEOUT_CODE ? code : 1000, reason.slice(0, 120));
       } catch {
         // Closing already: it is going away anyway.

@@ -30,6 +30,12 @@ export interface ClientOptions<C extends AnyContract = AnyContract> {
   heartbeat?: Partial<HeartbeatOptions> | false;
   /** Bounds of the offline queue. */
   queue?: Partial<QueueOptions>;
+  /**
+   * The longest message accepted from the server, in bytes (UTF-8, as on the wire). A longer
+   * one is not parsed: the client emits 'error' (PAYLOAD_TOO_LARGE), closes the connection
+   * (1009) and reconnects with backoff. @default 16 MiB
+   */
+  maxMessageBytes?: number;
 }
 
 export const CLIENT_DEFAULTS = {
@@ -38,6 +44,7 @@ export const CLIENT_DEFAULTS = {
   reconnect: BACKOFF_DEFAULTS,
   heartbeat: { intervalMs: 10_000, timeoutMs: 5_000 },
   queue: { maxCalls: 100, maxBytes: 1024 * 1024, maxAgeMs: 30_000 },
+  maxMessageBytes: 16 * 1024 * 1024,
 } as const;
 
 export interface ResolvedClientOptions {
@@ -49,6 +56,7 @@ export interface ResolvedClientOptions {
   reconnect: BackoffOptions | false;
   heartbeat: HeartbeatOptions | false;
   queue: QueueOptions;
+  maxMessageBytes: number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = Number.MIN_VALUE): number {
@@ -100,5 +108,6 @@ export function resolveOptions<C extends AnyContract>(options: ClientOptions<C>)
       maxBytes: positive('queue.maxBytes', queue.maxBytes, d.queue.maxBytes, 0),
       maxAgeMs: positive('queue.maxAgeMs', queue.maxAgeMs, d.queue.maxAgeMs),
     },
+    maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, d.maxMessageBytes, 1),
   });
 }

@@ -9,6 +9,7 @@ import type {
   RpcError,
   SnapshotOf,
 } from '@switchboard/contract';
+import type { EventEmitter } from 'eventemitter3';
 
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'offline' | 'closed';
 
@@ -25,6 +26,13 @@ export interface StateInfo {
 
 export interface ClientEvents {
   state: (state: ClientState, info: StateInfo) => void;
+  /**
+   * The server sent a message the client refuses: not JSON, not an envelope of protocol v1
+   * (`BAD_REQUEST`), binary (`BAD_REQUEST`) or over `maxMessageBytes` (`PAYLOAD_TOO_LARGE`).
+   * The connection is then closed and re-opened with the usual backoff; `closeCode` in the
+   * next state event says why (1002, 1003, 1009).
+   */
+  error: (error: RpcError) => void;
 }
 
 export interface CallOptions {
@@ -92,8 +100,8 @@ export interface Client<C extends AnyContract> {
   readonly state: ClientState;
   /** Calls waiting for the connection (also in every state event's info). */
   readonly queuedCalls: number;
-  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
-  off<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): this;
+  on<E extends keyof ClientEvents>(event: E, listener: EventEmitter.EventListener<ClientEvents, E>): this;
+  off<E extends keyof ClientEvents>(event: E, listener: EventEmitter.EventListener<ClientEvents, E>): this;
   /** Closes the connection for good; pending and queued calls reject with UNAVAILABLE. */
   close(): Promise<void>;
 }

@@ -11,6 +11,8 @@ export class FakeWebSocket implements WebSocketLike {
   readyState = 0;
   protocol = '';
   readonly sent: string[] = [];
+  /** What the client passed to close(), if it closed the socket itself. */
+  closedWith: { code: number; reason: string } | undefined;
   readonly url: string;
   readonly #listeners = new Map<string, Listener[]>();
 
@@ -37,10 +39,11 @@ export class FakeWebSocket implements WebSocketLike {
     this.sent.push(data);
   }
 
-  close(code = 1000): void {
+  close(code = 1000, reason = ''): void {
     if (this.readyState >= 2) return;
+    this.closedWith = { code, reason };
     this.readyState = 3;
-    this.#emit('close', { code, reason: '' });
+    this.#emit('close', { code, reason });
   }
 
   // ── driven by the test ──
@@ -53,6 +56,16 @@ export class FakeWebSocket implements WebSocketLike {
 
   receive(message: unknown): void {
     this.#emit('message', { data: JSON.stringify(message) });
+  }
+
+  /** A text message exactly as given, JSON or not. */
+  receiveText(text: string): void {
+    this.#emit('message', { data: text });
+  }
+
+  /** A binary message (a browser hands it over as a Blob or an ArrayBuffer, `ws` as a Buffer). */
+  receiveBinary(data: ArrayBuffer | Uint8Array): void {
+    this.#emit('message', { data });
   }
 
   /** The server (or the network) ended the connection. */

@@ -1,0 +1,165 @@
+import { MAX_ID_LENGTH, RpcError, type ServerEnvelope } from '@switchboard/contract';
+
+// The client's side of readClientEnvelope (packages/contract/src/protocol.ts): the server
+// is a peer like any other, so nothing it sends is trusted. Pure, no I/O.
+//
+//   data ─▶ binary? ─▶ longer than maxMessageBytes? ─▶ parseJson ─▶ readServerEnvelope ─▶ envelope
+//            1003          1009 PAYLOAD_TOO_LARGE       1002          1002 BAD_REQUEST
+//
+// Every field the client reads is checked in place and the parsed object is returned as is:
+// `result` and `message` are the hot path, and allocate nothing here. Unknown fields stay
+// (and are ignored), as docs/protocol.md's Versioning asks.
+
+type OwnIds<E> = { [K in keyof E]: K extends 'id' ? Exclude<E[K], string> : E[K] };
+type WithOwnIds<E> = E extends unknown ? OwnIds<E> : never;
+
+/** A server envelope as readServerEnvelope lets it through: its ids are numbers, the only ids this client sends. */
+export type CheckedServerEnvelope = WithOwnIds<ServerEnvelope>;
+
+/**
+ * Longest `channel` accepted: a channel's name in the contract is at most this long
+ * (MAX_NAME_LENGTH in packages/contract/src/contract.ts), and the server refuses a
+ * longer one in `subscribe`.
+ */
+export const MAX_CHANNEL_LENGTH = 128;
+
+/**
+ * Longest `position` accepted: the client sends it back as `from`, which the server
+ * refuses beyond MAX_ID_LENGTH.
+ */
+export const MAX_POSITION_LENGTH = MAX_ID_LENGTH;
+
+/** What a server's id must be for this client: it only ever sends non-negative safe integers. */
+function isOwnId(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** superjson's `meta`, when present, is an object; what is inside it is decodeValue's to refuse. */
+function isMeta(value: unknown): boolean {
+  return value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value));
+}
+
+/**
+ * `{ code, message, data? }` with a string code and message. An unknown code is still an
+ * error (docs/protocol.md: clients treat it as INTERNAL, which RpcError.fromWire does).
+ */
+function isWireError(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { code, message } = value as Record<string, unknown>;
+  return typeof code === 'string' && typeof message === 'string';
+}
+
+function isChannel(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_CHANNEL_LENGTH;
+}
+
+/**
+ * `epoch:offset`: a non-empty epoch, then after the last colon the decimal digits of a
+ * non-negative safe integer; at most MAX_POSITION_LENGTH characters. Read without slicing.
+ */
+export function isPosition(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > MAX_POSITION_LENGTH) return false;
+  const colon = value.lastIndexOf(':');
+  if (colon <= 0 || colon === value.length - 1) return false;
+  let offset = 0;
+  for (let i = colon + 1; i < value.length; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return false;
+    offset = offset * 10 + digit;
+  }
+  // Rounding is monotonic and MAX_SAFE_INTEGER is exact: a larger offset never reads as safe.
+  return offset <= Number.MAX_SAFE_INTEGER;
+}
+
+function bad(problem: string): RpcError {
+  return new RpcError('BAD_REQUEST', `bad server message: ${problem}`);
+}
+
+/**
+ * Checks the shape of a parsed server message without trusting any of it. Returns the
+ * envelope (the same object), `undefined` for an envelope of a type this version does not
+ * know (a later v1 server's, to ignore), or the error to report when it is not an envelope.
+ */
+export function readServerEnvelope(value: unknown): CheckedServerEnvelope | RpcError | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return bad('not a JSON object');
+  }
+  const message = value as Record<string, unknown>;
+  const type = message.type;
+  if (typeof type !== 'string') return bad('no type');
+  switch (type) {
+    case 'result':
+      if (!isOwnId(message.id)) return bad('result id is not one of ours');
+      if (!isMeta(message.meta)) return bad('result meta is not an object');
+      return message as unknown as CheckedServerEnvelope;
+    case 'message':
+      if (!isChannel(message.channel)) return bad('message channel is not a channel name');
+      if (typeof message.key !== 'string') return bad('message key is not a string');
+      if (!isPosition(message.position)) return bad('message position is not epoch:offset');
+      if (!isMeta(message.meta)) return bad('message meta is not an object');
+      return message as unknown as CheckedServerEnvelope;
+    case 'error':
+      if (message.id !== null && !isOwnId(message.id)) return bad('error id is not one of ours');
+      if (!isWireError(message.error)) return bad('error is not { code, message }');
+      return message as unknown as CheckedServerEnvelope;
+    case 'subscribed':
+      if (!isOwnId(message.id)) return bad('subscribed id is not one of ours');
+      if (typeof message.key !== 'string') return bad('subscribed key is not a string');
+      if (!isPosition(message.position)) return bad('subscribed position is not epoch:offset');
+      if (message.gap !== undefined && typeof message.gap !== 'boolean') return bad('subscribed gap is not a boolean');
+      return message as unknown as CheckedServerEnvelope;
+    case 'snapshot':
+      if (!isOwnId(message.id)) return bad('snapshot id is not one of ours');
+      if (!isPosition(message.position)) return bad('snapshot position is not epoch:offset');
+      if (!isMeta(message.meta)) return bad('snapshot meta is not an object');
+      return message as unknown as CheckedServerEnvelope;
+    case 'gap': {
+      if (!isChannel(message.channel)) return bad('gap channel is not a channel name');
+      if (typeof message.key !== 'string') return bad('gap key is not a string');
+      if (message.reason !== 'dropped' && message.reason !== 'history') return bad('gap reason is unknown');
+      const { dropped } = message;
+      if (dropped !== undefined && !(Number.isSafeInteger(dropped) && (dropped as number) >= 0)) {
+        return bad('gap dropped is not a non-negative integer');
+      }
+      if (message.id !== undefined && !isOwnId(message.id)) return bad('gap id is not one of ours');
+      return message as unknown as CheckedServerEnvelope;
+    }
+    case 'unsubscribed':
+      if (!isOwnId(message.id)) return bad('unsubscribed id is not one of ours');
+      if (message.error !== undefined && !isWireError(message.error)) return bad('unsubscribed error is malformed');
+      return message as unknown as CheckedServerEnvelope;
+    case 'pong':
+      return message as unknown as CheckedServerEnvelope;
+    default:
+      // docs/protocol.md, Versioning: a peer ignores envelope types it does not know.
+      return undefined;
+  }
+}
+
+/**
+ * True when `text` takes more than `limitBytes` bytes in UTF-8 (what it took on the wire).
+ * A UTF-16 code unit is 1 to 3 UTF-8 bytes (a surrogate pair, 2 units, is 4): `length` alone
+ * settles all but texts between limitBytes / 3 and limitBytes units, which are counted,
+ * without allocating, stopping once past the limit.
+ */
+export function isLongerThan(text: string, limitBytes: number): boolean {
+  if (text.length > limitBytes) return true;
+  if (text.length * 3 <= limitBytes) return false;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next < 0xe000) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3; // a lone surrogate goes out as U+FFFD
+      }
+    } else bytes += 3;
+    if (bytes > limitBytes) return true;
+  }
+  return false;
+}
