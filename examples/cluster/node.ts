@@ -12,6 +12,10 @@ export async function startChatNode(options: { redisUrl: string; name: string; p
   broker.on('health', (health) => console.log(`[node ${options.name}] redis: ${health}`));
 
   const router = defineRouter(contract, {
+    // A real app verifies a token here; the demo takes the user's name from the URL (?user=ann).
+    context: ({ request }) => ({
+      user: new URL(request.url ?? '/', 'http://localhost').searchParams.get('user') ?? 'guest',
+    }),
     procedures: {
       'chat.send': async ({ input }) => {
         await server.publish('chat.room', { room: input.room }, { text: input.text, via: options.name });
@@ -21,7 +25,12 @@ export async function startChatNode(options: { redisUrl: string; name: string; p
     },
   });
   // The idempotency window is shared too: a call re-sent to another node runs once in all.
-  const server = createServer({ router, broker, idempotency: { store: broker.idempotency } });
+  // Keys are the user's own (scope): no user can be answered with another's outcome.
+  const server = createServer({
+    router,
+    broker,
+    idempotency: { store: broker.idempotency, scope: (ctx) => ctx.user },
+  });
   const { port } = await server.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   return {
     port,

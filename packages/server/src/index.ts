@@ -14,7 +14,7 @@ export {
   type DeliveryPolicy,
   SLOW_CONSUMER_CLOSE_CODE,
 } from './rpc/delivery.js';
-export type { ChannelMetrics, ProcedureMetrics, ServerMetrics } from './rpc/metrics.js';
+export type { ChannelMetrics, IdempotencyMetrics, ProcedureMetrics, ServerMetrics } from './rpc/metrics.js';
 export { type ResolvedServerOptions, SERVER_DEFAULTS, type ServerLimits, type ServerOptions } from './rpc/options.js';
 export {
   type ChannelImplementation,

@@ -83,7 +83,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     this.#broker = options.broker ?? new MemoryBroker(options.history);
     const deliveries = resolveDeliveries(this.router, this.counters, this.options.onError);
     this.#fanout = new Fanout(this.#broker, (channel) => deliveries.get(channel) as ChannelDelivery);
-    this.idempotency = new IdempotencyWindow(this.options.idempotencyMaxKeys, this.options.idempotencyTtlMs);
+    this.idempotency = new IdempotencyWindow(this.options.idempotency);
     const store = options.idempotency?.store;
     this.sharedIdempotency =
       store === undefined ? undefined : new SharedIdempotency(store, (error) => this.options.onError(error, {}));
@@ -172,7 +172,15 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     }
     const ctx = this.#contexts.get(request);
     this.#contexts.delete(request);
-    const peer = new Peer(socket, ctx, this);
+    let peer: Peer;
+    try {
+      peer = new Peer(socket, ctx, this);
+    } catch (error) {
+      // The application's idempotency.scope failed for this context: a server bug.
+      this.options.onError(error, {});
+      socket.close(1011, 'internal error');
+      return;
+    }
     this.#peers.add(peer);
     socket.once('close', () => this.#peers.delete(peer));
   }
@@ -234,6 +242,12 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
       connections: this.#peers.size,
       inFlight,
       subscribers: this.#fanout.subscribersByChannel(),
+      idempotency: {
+        keys: this.idempotency.size,
+        sessions: this.idempotency.sessionCount,
+        bytes: this.idempotency.bytes,
+        waiting: this.idempotency.waiting,
+      },
     });
   }
 

@@ -42,7 +42,8 @@ async function node(name: string, prefix: string, shared: boolean) {
       },
     },
   });
-  const idempotency = shared ? { store: broker.idempotency } : {};
+  // Every client of these tests is one user: one scope.
+  const idempotency = shared ? { store: broker.idempotency, scope: () => 'one-user' } : {};
   const server = createServer({ router, broker, heartbeat: false, idempotency });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   cleanups.push(

@@ -17,22 +17,26 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what: string):
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** What every child server prints first. */
+type Listening = { event: 'listening'; port: number; pid: number };
+
 /**
- * A Switchboard server in a child process (fixtures/server-process.ts), run with tsx:
+ * A Switchboard server in a child process (fixtures/server-process.ts unless another
+ * script is given, with its own event and command types), run with tsx:
  * what it prints is kept in `events`, commands go to its stdin, and `kill()` ends it
  * with SIGKILL — no close frames, no drain, its memory (broker, idempotency window) gone.
  */
-export class ChildServer extends EventEmitter {
-  readonly events: ServerEvent[] = [];
+export class ChildServer<Event extends { event: string } = ServerEvent, Command = ServerCommand> extends EventEmitter {
+  readonly events: Event[] = [];
   readonly #child: ChildProcess;
   #stderr = '';
   #exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   port = 0;
   pid = 0;
 
-  private constructor(args: string[]) {
+  private constructor(script: string, args: string[]) {
     super();
-    this.#child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
+    this.#child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -41,7 +45,7 @@ export class ChildServer extends EventEmitter {
       buffered += chunk;
       let newline = buffered.indexOf('\n');
       while (newline !== -1) {
-        const event = JSON.parse(buffered.slice(0, newline)) as ServerEvent;
+        const event = JSON.parse(buffered.slice(0, newline)) as Event;
         buffered = buffered.slice(newline + 1);
         this.events.push(event);
         this.emit('event', event);
@@ -58,8 +62,11 @@ export class ChildServer extends EventEmitter {
   }
 
   /** Starts the child and resolves once it listens. */
-  static async start(args: string[] = []): Promise<ChildServer> {
-    const server = new ChildServer(args);
+  static async start<E extends { event: string } = ServerEvent, C = ServerCommand>(
+    args: string[] = [],
+    script = SCRIPT,
+  ): Promise<ChildServer<E, C>> {
+    const server = new ChildServer<E, C>(script, args);
     const listening = await within(
       Promise.race([
         server.next((event) => event.event === 'listening'),
@@ -71,8 +78,8 @@ export class ChildServer extends EventEmitter {
       'the server process to listen',
     );
     if (listening.event !== 'listening') throw new Error('unreachable');
-    server.port = listening.port;
-    server.pid = listening.pid;
+    server.port = (listening as unknown as Listening).port;
+    server.pid = (listening as unknown as Listening).pid;
     return server;
   }
 
@@ -81,11 +88,11 @@ export class ChildServer extends EventEmitter {
   }
 
   /** The first event (already seen or still to come) that matches, unbounded: wrap it in `within`. */
-  next(match: (event: ServerEvent) => boolean): Promise<ServerEvent> {
+  next(match: (event: Event) => boolean): Promise<Event> {
     const seen = this.events.find(match);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve) => {
-      const listener = (event: ServerEvent) => {
+      const listener = (event: Event) => {
         if (!match(event)) return;
         this.off('event', listener);
         resolve(event);
@@ -95,7 +102,7 @@ export class ChildServer extends EventEmitter {
   }
 
   /** Resolves once `check` holds over the events seen so far, bounded by `timeoutMs`. */
-  until(check: (events: readonly ServerEvent[]) => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  until(check: (events: readonly Event[]) => boolean, what: string, timeoutMs = 5_000): Promise<void> {
     return within(
       this.next(() => check(this.events)).then(() => {}),
       timeoutMs,
@@ -103,7 +110,7 @@ export class ChildServer extends EventEmitter {
     );
   }
 
-  send(command: ServerCommand): void {
+  send(command: Command): void {
     this.#child.stdin?.write(`${JSON.stringify(command)}\n`);
   }
 
@@ -116,7 +123,7 @@ export class ChildServer extends EventEmitter {
   /** Graceful: server.close(), then the process ends by itself (nothing left running). */
   async exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (!this.alive) return this.#exit;
-    this.send({ cmd: 'exit' });
+    this.send({ cmd: 'exit' } as Command); // every child script takes 'exit'
     return within(this.#exit, 10_000, 'the server process to close and exit by itself');
   }
 }

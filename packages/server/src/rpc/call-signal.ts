@@ -6,18 +6,16 @@ import type { KeyEntry } from './idempotency.js';
  * `signal`: most handlers never do, and a controller per call is measurable.
  */
 export class CallSignal {
-  /** The call's entry in the idempotency window, if it has a key. */
-  readonly keyEntry: KeyEntry | undefined;
+  /** The call's entry in the idempotency window, once its key is claimed for this run. */
+  keyEntry: KeyEntry | undefined;
   /** performance.now() when the call arrived. */
   readonly startedAt = performance.now();
   /** Claimed in the shared idempotency window: its outcome is stored there too. */
   sharedKey: string | undefined;
   #controller: AbortController | undefined;
   #reason: RpcError | undefined;
-
-  constructor(keyEntry?: KeyEntry) {
-    this.keyEntry = keyEntry;
-  }
+  /** Told once, on abort: a call that only waits (for another run's outcome) stops waiting. */
+  #onAbort: (() => void) | undefined;
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
@@ -32,9 +30,18 @@ export class CallSignal {
     return this.#reason;
   }
 
+  /** Calls `listener` when the call is aborted (at once if it was); one listener per call. */
+  onAbort(listener: () => void): void {
+    if (this.#reason !== undefined) listener();
+    else this.#onAbort = listener;
+  }
+
   abort(reason: RpcError): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    const listener = this.#onAbort;
+    this.#onAbort = undefined;
+    listener?.();
   }
 }

@@ -1,7 +1,15 @@
-import type { RequestId } from '@switchboard/contract';
+import { type RequestId, RpcError } from '@switchboard/contract';
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, OPCODES } from '../transport/index.js';
-import { addMissing, type ChannelDelivery, type Delivered, type GapNotice, Lane } from './delivery.js';
+import {
+  addMissing,
+  type ChannelDelivery,
+  type Delivered,
+  GAP_MARK_BYTES,
+  type GapNotice,
+  Lane,
+  type Outbox,
+} from './delivery.js';
 import type { Peer } from './peer.js';
 import { channelOf } from './topic-key.js';
 
@@ -16,9 +24,16 @@ interface HeldGap {
   missing: number | undefined;
 }
 
-/** A subscriber on its way in: what the stream delivers meanwhile (messages and gaps) waits here. */
+/**
+ * A subscriber on its way in: what the stream delivers meanwhile (messages and gaps) waits
+ * here, counted toward its connection's budget (a frame in full, a gap as GAP_MARK_BYTES)
+ * until the join ends; past the budget, or MAX_JOIN_BUFFER entries, the join fails.
+ */
 interface Joining {
+  readonly outbox: Outbox;
   buffer: Array<HeldMessage | HeldGap>;
+  /** Bytes of `buffer` counted in the outbox. */
+  heldBytes: number;
   overflowed: boolean;
 }
 
@@ -54,8 +69,28 @@ export interface JoinRequest {
   onJoin: (joined: Joined) => boolean;
 }
 
-/** Live messages a joiner may have to hold while its history or snapshot is read. */
+/** Live messages a joiner may have to hold while its history or snapshot is read (and within its connection's budget). */
 const MAX_JOIN_BUFFER = 10_000;
+
+/** Holds `item` for a joiner while the count and its connection's budget allow; else the join fails and lets go at once. */
+function hold(joiner: Joining, item: HeldMessage | HeldGap, bytes: number): void {
+  if (joiner.overflowed) return;
+  if (joiner.buffer.length < MAX_JOIN_BUFFER && joiner.outbox.fits(bytes)) {
+    joiner.buffer.push(item);
+    joiner.heldBytes += bytes;
+    joiner.outbox.hold(bytes);
+    return;
+  }
+  joiner.overflowed = true;
+  joiner.buffer = [];
+  letGo(joiner);
+}
+
+/** Stops counting what a joiner holds: it failed, or its lane takes over (and counts what waits there). */
+function letGo(joiner: Joining): void {
+  joiner.outbox.release(joiner.heldBytes);
+  joiner.heldBytes = 0;
+}
 
 /** Adds the position to an envelope encoded without it: `{…}` → `{…,"position":"e:n"}`. */
 export function withPosition(payload: string, position: string): string {
@@ -96,7 +131,7 @@ export class Fanout {
    */
   async add(request: JoinRequest): Promise<void> {
     const { peer, topic, from } = request;
-    const joining: Joining = { buffer: [], overflowed: false };
+    const joining: Joining = { outbox: peer.outbox, buffer: [], heldBytes: 0, overflowed: false };
     const state = await this.#follow(topic, joining);
     try {
       let start: string | undefined;
@@ -118,7 +153,13 @@ export class Fanout {
         start = typeof position === 'string' ? position : await position;
         if (request.snapshot !== undefined) snapshot = { value: await request.snapshot() };
       }
-      if (joining.overflowed) throw new RangeError(`over ${MAX_JOIN_BUFFER} messages arrived while joining`);
+      if (joining.overflowed) {
+        // The stream outran this connection while it joined: not a server bug; the client may try again.
+        throw new RpcError(
+          'UNAVAILABLE',
+          `over ${MAX_JOIN_BUFFER} messages, or over the connection's ${peer.outbox.maxBufferedBytes} bytes, arrived while joining`,
+        );
+      }
       // What waits for the connection's other subscriptions on the stream goes first: the
       // client must not take it for the new one's (a gap before its start, say).
       state.lanes.get(peer)?.flush(true);
@@ -130,9 +171,11 @@ export class Fanout {
         lane = new Lane(peer.outbox, state.delivery, gapNotice(topic));
         state.lanes.set(peer, lane);
       } else lane.subscriptions++;
+      letGo(joining);
       for (const message of replay) lane.push(delivered(message.payload, message.position), request.id);
       passHeld(joining.buffer, start, lane, request.id);
     } finally {
+      letGo(joining);
       state.joining.delete(joining);
       this.#dropIfIdle(topic, state);
     }
@@ -150,10 +193,7 @@ export class Fanout {
           delivery.counters.messages++;
           const message = delivered(payload, position);
           for (const lane of lanes.values()) lane.push(message);
-          for (const joiner of joiners) {
-            if (joiner.buffer.length < MAX_JOIN_BUFFER) joiner.buffer.push({ position, message });
-            else joiner.overflowed = true;
-          }
+          for (const joiner of joiners) hold(joiner, { position, message }, message.frame.length);
         };
         const onGap: BrokerGapListener = ({ missing }) => {
           // Lost before they reached this process: every local subscriber missed them. Each
@@ -163,8 +203,7 @@ export class Fanout {
           for (const joiner of joiners) {
             const last = joiner.buffer.at(-1);
             if (last !== undefined && !('message' in last)) last.missing = addMissing(last.missing, missing);
-            else if (joiner.buffer.length < MAX_JOIN_BUFFER) joiner.buffer.push({ missing });
-            else joiner.overflowed = true;
+            else hold(joiner, { missing }, GAP_MARK_BYTES);
           }
         };
         state = { lanes, joining: joiners, listener, delivery, ready: this.#broker.subscribe(topic, listener, onGap) };

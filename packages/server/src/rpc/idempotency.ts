@@ -1,41 +1,90 @@
-import type { WireError } from '@switchboard/contract';
+import { RpcError } from '@switchboard/contract';
+import { errorOutcome, type Outcome } from './outcome.js';
 
-/** How a call ended, kept so that a re-sent call gets the same answer. */
-export type Outcome = { ok: true; output: unknown; meta: unknown } | { ok: false; error: WireError };
+/**
+ * A connection as the window sees it. Every key belongs to the caller that sent it:
+ *
+ *   scope given (idempotency.scope(ctx), e.g. a user id)  keys live in that scope: any
+ *                                                       connection of the scope may re-send
+ *   no scope, session key `<session>.<call id>`          the session is held by the
+ *                                                       connection that opened it; another
+ *                                                       connection gets it only once that
+ *                                                       one is gone
+ *   no scope, any other key                              the connection's own
+ *
+ * A key never reaches another scope's (or connection's) entries: a foreign key is a
+ * new key there, so no answer, ack or conflict can tell that someone else used it.
+ */
+export interface Holder {
+  /** The connection's idempotency scope; undefined when the application gives none. */
+  readonly scope: string | undefined;
+  /** Unique in this process. */
+  readonly id: number;
+  /** False once the connection has closed. */
+  readonly open: boolean;
+  /** Sessions held by (charged to) this connection. */
+  sessions: number;
+  /** Whether the connection is still there (it answers a ping); one that is not is closed. */
+  probe(): Promise<boolean>;
+}
 
-/** A remembered call: what it was (to spot a reused key) and, once ended, its outcome. */
+/** Bounds of the window (ServerOptions.idempotency, resolved). */
+export interface WindowLimits {
+  /** Keys one session (or one caller's plain keys) holds at most. */
+  maxKeys: number;
+  /** Bytes one session holds at most: entries and outcome texts. */
+  maxSessionBytes: number;
+  /** Sessions in the whole window. */
+  maxSessions: number;
+  /** Bytes in the whole window. */
+  maxBytes: number;
+  /** Sessions one connection may hold at once. */
+  maxSessionsPerConnection: number;
+  /** How long an outcome of a plain key, or a silent session, is kept. */
+  ttlMs: number;
+}
+
+type Waiter = (outcome: Outcome) => void;
+
+/** A remembered call: its hash (to spot a reused key) and, once it ended, its outcome. */
 export interface KeyEntry {
-  readonly key: string;
-  readonly name: string;
-  readonly input: unknown;
-  readonly meta: unknown;
+  readonly session: Session;
+  /** The call id of a session key; -1 for a plain key. */
+  readonly seq: number;
+  /** A plain key (session entries need none). */
+  readonly key: string | undefined;
+  /** callHash(name, input, meta). */
+  readonly hash: number;
   /** Undefined while the call runs. */
   outcome: Outcome | undefined;
-  waiters: Array<(outcome: Outcome) => void> | undefined;
+  waiters: Set<Waiter> | undefined;
+  /** Plain keys: the outcome is forgotten after this. */
   expiresAtMs: number;
-  /** Dropped from the window (evicted, expired, replaced or acknowledged). */
+  /** Counted in its session's and the window's bytes while not dropped. */
+  bytes: number;
+  /** Forgotten: acknowledged, pushed out, expired, or its session ended. */
   dropped: boolean;
-  /** For a session key (`<session>.<call id>`): its session and the call id. */
-  session: Session | undefined;
-  seq: number;
-  /** Still on its session's list (taken off when acknowledged, pushed out, or the session ended). */
+  /** Still on its session's list (taken off when acknowledged or pushed out). */
   listed: boolean;
 }
 
 /**
- * One client's keys, when they have the form `<session>.<call id>`. The client tells in
- * each call up to which call id it has every outcome (`ack`): those entries are dropped at
- * once, so a session holds only the calls whose answer may still be lost.
+ * One caller's keys: a client session (`<session>.<call id>` keys, in call id order) or
+ * a namespace's plain keys (id '', in arrival order, found through `byKey`).
  */
 export interface Session {
+  readonly mapKey: string;
   readonly id: string;
-  /** Entries in rising call id order, from `head` on. */
+  readonly scoped: boolean;
+  holder: Holder | undefined;
   entries: KeyEntry[];
   head: number;
+  readonly byKey: Map<string, KeyEntry> | undefined;
   /** Every call id up to this one has been answered and acknowledged. */
   acked: number;
   seenAtMs: number;
-  /** Swept away: a connection's hint to it is stale. */
+  bytes: number;
+  /** Dropped from the window: a connection's hint to it is stale. */
   ended: boolean;
 }
 
@@ -44,7 +93,38 @@ export interface SessionHint {
   session: Session | undefined;
 }
 
-const DOT = 46;
+export type Claim =
+  /** A new key: run the call, then finish(entry, outcome). */
+  | { state: 'new'; entry: KeyEntry }
+  /** The same call again: its stored outcome, or wait() for the run still going. */
+  | { state: 'repeat'; entry: KeyEntry }
+  /** The key was used for another call. */
+  | { state: 'conflict' }
+  /** The client said it has this call's outcome already (its ack). */
+  | { state: 'acknowledged' }
+  /** A session held by another live connection (no scope): ask whether it is still there. */
+  | { state: 'held'; holder: Holder }
+  | { state: 'refused'; error: RpcError };
+
+/** The session a key belongs to, and the call id of a session key (-1 for a plain key). */
+type Located = { state: 'session'; session: Session; seq: number };
+type Refusal = Extract<Claim, { state: 'held' | 'refused' }>;
+
+/** Heap an entry costs besides its texts (the object, its slot, a waiter set's share). */
+export const ENTRY_BYTES = 160;
+/** A V8 string may hold two bytes per character: texts are counted at that. */
+const BYTES_PER_CHAR = 2;
+/** An outcome bigger than this share of maxSessionBytes is not kept; a re-send is told so. */
+const MAX_OUTCOME_SHARE = 0.5;
+/** Silent sessions are swept at most this often. */
+const SWEEP_EVERY_MS = 1_000;
+/** Entries consumed from the front of a list before it is compacted. */
+const COMPACT_AFTER = 1024;
+
+/** What a re-send of a call whose outcome was too large to keep gets: it ran, once. */
+export const NOT_KEPT = errorOutcome(
+  new RpcError('PAYLOAD_TOO_LARGE', 'this call ran; its outcome was too large to keep for a re-send').toWire(),
+);
 
 /** The call id after `start` in a session key (digits to the end), or -1. Allocates nothing. */
 function parseSeq(key: string, start: number): number {
@@ -70,183 +150,246 @@ function seqIndex(session: Session, seq: number): number {
   return low;
 }
 
-function newEntry(
-  key: string,
-  name: string,
-  input: unknown,
-  meta: unknown,
-  session: Session | undefined,
-  seq: number,
-): KeyEntry {
-  return {
-    key,
-    name,
-    input,
-    meta,
-    outcome: undefined,
-    waiters: undefined,
-    expiresAtMs: Number.POSITIVE_INFINITY,
-    dropped: false,
-    session,
-    seq,
-    listed: session !== undefined,
-  };
-}
-
-/** Entries consumed from the front of the order before it is compacted. */
-const COMPACT_AFTER = 1024;
-/** Expired outcomes are swept at most this often. */
-const SWEEP_EVERY_MS = 1_000;
-
-/** Is `entry` the same call as (name, input, meta)? Only computed when a key comes back. */
-export function isSameCall(entry: KeyEntry, name: string, input: unknown, meta: unknown): boolean {
-  return (
-    entry.name === name &&
-    JSON.stringify(entry.input) === JSON.stringify(input) &&
-    JSON.stringify(entry.meta) === JSON.stringify(meta)
-  );
-}
-
 /**
- * Recent idempotency keys and what their calls returned. Within the window a key runs
- * its handler once: a repeat waits for the running call or gets the stored outcome; the
- * same key with other input is a conflict. Outside the window a repeat runs again.
+ * Recent idempotency keys and what their calls returned, per caller (see Holder). Within
+ * the window a key runs its handler once: a repeat waits for the running call or gets the
+ * stored outcome; the same key with another call is a conflict. Outside it a repeat runs
+ * again. Only a hash of each call is kept, never its input; outcomes are kept as text.
  *
- * Session keys (`<session>.<call id>`, what our client sends) live until the client
- * acknowledges the outcome (`release`), or their session is silent for ttlMs, or it holds
- * more than maxKeys: an entry usually dies a round trip after it was made. Other keys are
- * bounded by count (maxKeys in all) and age (ttlMs after the call ended).
+ * Session keys live until the client acknowledges their outcome (`release`), or their
+ * session is silent for ttlMs, or it is over maxKeys or maxSessionBytes (oldest first): an
+ * entry usually dies a round trip after it was made. Plain keys are bounded the same way
+ * per caller and forgotten ttlMs after their call ended. Over maxSessions or maxBytes in
+ * all, the least recently used session goes.
  *
  * A session's entries sit in one array in call id order (found by binary search, dropped
- * from a moving head), so the common call costs no Map operation and no string slicing.
- * Other keys go through a Map, with age and eviction through an array in arrival order
- * (a Map used as a queue slows down as deleted slots pile up in front).
+ * from a moving head), and a connection keeps a hint to its session, so the common call
+ * costs no Map operation and no string slicing.
  */
 export class IdempotencyWindow {
-  readonly #entries = new Map<string, KeyEntry>();
   readonly #sessions = new Map<string, Session>();
-  #order: KeyEntry[] = [];
-  #head = 0;
+  readonly #limits: WindowLimits;
+  #bytes = 0;
+  #count = 0;
+  #waiting = 0;
   #sweptAtMs = 0;
-  readonly #maxKeys: number;
-  readonly #ttlMs: number;
 
-  constructor(maxKeys: number, ttlMs: number) {
-    this.#maxKeys = maxKeys;
-    this.#ttlMs = ttlMs;
+  constructor(limits: WindowLimits) {
+    this.#limits = limits;
   }
 
   /** Outcomes and running calls held. */
   get size(): number {
-    let size = this.#entries.size;
-    for (const session of this.#sessions.values()) size += session.entries.length - session.head;
-    return size;
+    return this.#count;
   }
 
-  /**
-   * The entry already holding `key` (a repeat), or undefined after recording a new
-   * running call under it: then `lastCreated` is that call's entry, for finish().
-   */
-  claim(
-    key: string,
-    name: string,
-    input: unknown,
-    meta: unknown,
-    nowMs: number,
-    hint?: SessionHint,
-  ): KeyEntry | undefined {
+  /** Bytes held, as counted against maxBytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Re-sent calls waiting for a run still going. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** Claims `key` for `holder`'s call with hash `hash`. */
+  claim(key: string, hash: number, holder: Holder, nowMs: number, hint?: SessionHint): Claim {
     if (nowMs - this.#sweptAtMs >= SWEEP_EVERY_MS) this.#sweep(nowMs);
-    const session = this.#sessionOf(key, nowMs, true, hint);
-    if (session !== undefined) return this.#claimInSession(session, this.#seq, key, name, input, meta);
-    const existing = this.#entries.get(key);
-    if (existing !== undefined) {
-      if (existing.expiresAtMs > nowMs) return existing;
-      existing.dropped = true; // expired, not swept yet
-    }
-    const entry = newEntry(key, name, input, meta, undefined, 0);
-    this.#entries.set(key, entry);
-    this.lastCreated = entry;
-    this.#order.push(entry);
-    while (this.#entries.size > this.#maxKeys && this.#head < this.#order.length) this.#dropOldest();
-    return undefined;
-  }
-
-  #claimInSession(
-    session: Session,
-    seq: number,
-    key: string,
-    name: string,
-    input: unknown,
-    meta: unknown,
-  ): KeyEntry | undefined {
+    const found = this.#sessionOf(key, holder, nowMs, hint, true) as Located | Refusal;
+    if (found.state !== 'session') return found;
+    const { session, seq } = found;
+    if (session.byKey !== undefined) return this.#claimPlain(session, key, hash, nowMs);
+    if (seq <= session.acked) return { state: 'acknowledged' };
     const { entries } = session;
     const last = entries[entries.length - 1];
     let at = entries.length;
     // New calls come in rising order: the search is only for a repeat, or a late re-send.
     if (last !== undefined && last.seq >= seq && entries.length > session.head) {
       at = seqIndex(session, seq);
-      const found = entries[at];
-      if (found !== undefined && found.seq === seq) return found;
+      const entry = entries[at];
+      if (entry !== undefined && entry.seq === seq) return this.#repeat(entry, hash);
     }
-    const entry = newEntry(key, name, input, meta, session, seq);
+    const entry = this.#newEntry(session, seq, undefined, hash);
     if (at === entries.length) entries.push(entry);
     else entries.splice(at, 0, entry);
-    this.lastCreated = entry;
-    while (entries.length - session.head > this.#maxKeys) this.#shift(session);
-    return undefined;
+    this.#bound(session);
+    return { state: 'new', entry };
   }
 
-  /** The client whose call has session key `key` has every outcome up to call `through`: forget them. */
-  release(key: string, through: number, nowMs: number, hint?: SessionHint): void {
-    const session = this.#sessionOf(key, nowMs, false, hint);
-    if (session === undefined || through <= session.acked) return;
+  #claimPlain(session: Session, key: string, hash: number, nowMs: number): Claim {
+    const byKey = session.byKey as Map<string, KeyEntry>;
+    const existing = byKey.get(key);
+    if (existing !== undefined) {
+      if (existing.expiresAtMs > nowMs) return this.#repeat(existing, hash);
+      this.#forget(existing); // expired, not swept yet
+    }
+    const entry = this.#newEntry(session, -1, key, hash);
+    byKey.set(key, entry);
+    session.entries.push(entry);
+    this.#bound(session);
+    return { state: 'new', entry };
+  }
+
+  #repeat(entry: KeyEntry, hash: number): Claim {
+    return entry.hash === hash ? { state: 'repeat', entry } : { state: 'conflict' };
+  }
+
+  /** `holder`'s client has every outcome of the session of `key` up to call `through`: forget them. */
+  release(key: string, through: number, holder: Holder, nowMs: number, hint?: SessionHint): void {
+    const found = this.#sessionOf(key, holder, nowMs, hint, false);
+    if (found?.state !== 'session') return;
+    const { session } = found;
+    if (session.byKey !== undefined || through <= session.acked) return;
     session.acked = through;
     while (session.head < session.entries.length && (session.entries[session.head] as KeyEntry).seq <= through) {
       this.#shift(session);
     }
   }
 
-  /** Call id of the key #sessionOf() last read. */
-  #seq = 0;
-
-  /** The session of a `<session>.<call id>` key (its call id in #seq), made if `create`; else undefined. */
-  #sessionOf(key: string, nowMs: number, create: boolean, hint: SessionHint | undefined): Session | undefined {
+  /**
+   * The session of `key` for `holder` (the call id of a session key in `seq`); made if
+   * `create`. Refuses a session held by another live connection (no scope) or one more
+   * than the connection may hold.
+   */
+  #sessionOf(
+    key: string,
+    holder: Holder,
+    nowMs: number,
+    hint: SessionHint | undefined,
+    create: boolean,
+  ): Located | Refusal | undefined {
+    const dot = key.lastIndexOf('.');
+    const seq = dot > 0 ? parseSeq(key, dot + 1) : -1;
     let session = hint?.session;
-    let dot: number;
     if (
-      session !== undefined &&
-      key.charCodeAt(session.id.length) === DOT &&
-      key.startsWith(session.id) &&
-      !session.ended
+      seq < 0 ||
+      session === undefined ||
+      session.ended ||
+      session.id.length !== dot ||
+      session.holder !== holder ||
+      !key.startsWith(session.id)
     ) {
-      dot = session.id.length;
-    } else {
-      session = undefined;
-      dot = key.lastIndexOf('.');
-      if (dot <= 0) return undefined;
-    }
-    const seq = parseSeq(key, dot + 1);
-    if (seq < 0) return undefined;
-    if (session === undefined) {
-      const id = key.slice(0, dot);
-      session = this.#sessions.get(id);
+      const id = seq < 0 ? '' : key.slice(0, dot);
+      const scope = holder.scope;
+      const mapKey = scope !== undefined ? `s${scope}\n${id}` : seq < 0 ? `c${holder.id}\n` : `u\n${id}`;
+      session = this.#sessions.get(mapKey);
       if (session === undefined) {
         if (!create) return undefined;
-        session = { id, entries: [], head: 0, acked: -1, seenAtMs: nowMs, ended: false };
-        this.#sessions.set(id, session);
+        if (holder.sessions >= this.#limits.maxSessionsPerConnection) return tooManySessions(this.#limits);
+        if (this.#sessions.size >= this.#limits.maxSessions) this.#evictLeastRecent(undefined);
+        session = {
+          mapKey,
+          id,
+          scoped: scope !== undefined,
+          holder,
+          entries: [],
+          head: 0,
+          byKey: seq < 0 ? new Map() : undefined,
+          acked: -1,
+          seenAtMs: nowMs,
+          bytes: 0,
+          ended: false,
+        };
+        holder.sessions++;
+        this.#sessions.set(mapKey, session);
+      } else if (session.holder !== holder) {
+        const previous = session.holder;
+        // Without a scope a session is its connection's: another gets it only once that one is gone.
+        if (!session.scoped && previous?.open === true) return { state: 'held', holder: previous };
+        if (!create) return undefined;
+        if (holder.sessions >= this.#limits.maxSessionsPerConnection) return tooManySessions(this.#limits);
+        if (previous !== undefined) previous.sessions--;
+        session.holder = holder;
+        holder.sessions++;
       }
-      if (hint !== undefined) hint.session = session;
+      if (hint !== undefined && seq >= 0) hint.session = session;
     }
     session.seenAtMs = nowMs;
-    this.#seq = seq;
-    return session;
+    return { state: 'session', session, seq };
   }
 
-  /** Takes a session's oldest entry off its list; forgets it unless it is still running (then finish() does). */
+  #newEntry(session: Session, seq: number, key: string | undefined, hash: number): KeyEntry {
+    const bytes = ENTRY_BYTES + (key === undefined ? 0 : key.length * BYTES_PER_CHAR);
+    session.bytes += bytes;
+    this.#bytes += bytes;
+    this.#count++;
+    return {
+      session,
+      seq,
+      key,
+      hash,
+      outcome: undefined,
+      waiters: undefined,
+      expiresAtMs: Number.POSITIVE_INFINITY,
+      bytes,
+      dropped: false,
+      listed: true,
+    };
+  }
+
+  /** Records how the call under `entry` ended and answers everyone waiting on it. */
+  finish(entry: KeyEntry, outcome: Outcome, nowMs: number): void {
+    if (entry.outcome !== undefined) return;
+    const { session } = entry;
+    const textBytes = outcome.body.length * BYTES_PER_CHAR;
+    const kept = textBytes > this.#limits.maxSessionBytes * MAX_OUTCOME_SHARE ? NOT_KEPT : outcome;
+    entry.outcome = kept;
+    entry.expiresAtMs = session.byKey === undefined ? Number.POSITIVE_INFINITY : nowMs + this.#limits.ttlMs;
+    const waiters = entry.waiters;
+    entry.waiters = undefined;
+    if (waiters !== undefined) this.#waiting -= waiters.size;
+    if (!entry.listed || entry.dropped) {
+      // Acknowledged or pushed out while it ran: nobody can ask for it again.
+      this.#forget(entry);
+    } else {
+      const added = kept.body.length * BYTES_PER_CHAR;
+      entry.bytes += added;
+      session.bytes += added;
+      this.#bytes += added;
+      this.#bound(session);
+    }
+    if (waiters !== undefined) for (const waiter of waiters) waiter(outcome);
+  }
+
+  /** Calls `waiter` with the outcome of the call under `entry` (at once if it has ended). */
+  wait(entry: KeyEntry, waiter: Waiter): void {
+    if (entry.outcome !== undefined) {
+      waiter(entry.outcome);
+      return;
+    }
+    entry.waiters ??= new Set();
+    if (!entry.waiters.has(waiter)) this.#waiting++;
+    entry.waiters.add(waiter);
+  }
+
+  /** Stops waiting (the waiting call ended: its deadline, a cancel, its connection closed). */
+  unwait(entry: KeyEntry, waiter: Waiter): void {
+    if (entry.waiters?.delete(waiter) === true) this.#waiting--;
+  }
+
+  /** Keeps `session` within maxKeys and maxSessionBytes, and the window within maxBytes. */
+  #bound(session: Session): void {
+    const { maxKeys, maxSessionBytes, maxBytes } = this.#limits;
+    while (
+      session.head < session.entries.length &&
+      (session.entries.length - session.head > maxKeys || session.bytes > maxSessionBytes)
+    ) {
+      this.#shift(session);
+    }
+    let evicting = this.#bytes > maxBytes;
+    while (evicting) evicting = this.#evictLeastRecent(session) && this.#bytes > maxBytes;
+  }
+
+  /** Takes a session's oldest entry off its list; forgets it unless it still runs (then finish() does). */
   #shift(session: Session): void {
     const entry = session.entries[session.head++] as KeyEntry;
     entry.listed = false;
-    if (entry.outcome !== undefined) this.#forget(entry); // else finish() does
+    if (entry.outcome !== undefined || entry.dropped) this.#forget(entry);
     if (session.head >= COMPACT_AFTER && session.head * 2 >= session.entries.length) {
       session.entries = session.entries.slice(session.head);
       session.head = 0;
@@ -256,71 +399,48 @@ export class IdempotencyWindow {
   #forget(entry: KeyEntry): void {
     if (entry.dropped) return;
     entry.dropped = true;
-    if (entry.session === undefined && this.#entries.get(entry.key) === entry) this.#entries.delete(entry.key);
-  }
-
-  /** The entry made by the last claim() that returned undefined. */
-  lastCreated: KeyEntry | undefined;
-
-  /** Records how the call under `entry` ended and answers everyone waiting on it. */
-  finish(entry: KeyEntry, outcome: Outcome, nowMs: number): void {
-    if (entry.outcome !== undefined) return;
-    entry.outcome = outcome;
-    entry.expiresAtMs = nowMs + this.#ttlMs;
     const { session } = entry;
-    if (session !== undefined) {
-      // Acknowledged (or pushed out) while it ran: nobody can ask for it again.
-      if (!entry.listed) this.#forget(entry);
-    } else if (!entry.dropped) {
-      // Queued again by its expiry: the slot it had while running has been (or will be) skipped.
-      this.#order.push(entry);
-    }
-    const waiters = entry.waiters;
-    entry.waiters = undefined;
-    if (waiters !== undefined) for (const waiter of waiters) waiter(outcome);
+    session.bytes -= entry.bytes;
+    this.#bytes -= entry.bytes;
+    this.#count--;
+    if (entry.key !== undefined && session.byKey?.get(entry.key) === entry) session.byKey.delete(entry.key);
   }
 
-  /** Calls `waiter` with the outcome of the running call under `entry`. */
-  wait(entry: KeyEntry, waiter: (outcome: Outcome) => void): void {
-    if (entry.outcome !== undefined) {
-      waiter(entry.outcome);
-      return;
-    }
-    entry.waiters ??= [];
-    entry.waiters.push(waiter);
+  /** Drops a whole session: its entries (running ones when they end) and its place. */
+  #drop(session: Session): void {
+    while (session.head < session.entries.length) this.#shift(session);
+    session.ended = true;
+    this.#sessions.delete(session.mapKey);
+    if (session.holder !== undefined) session.holder.sessions--;
+    session.holder = undefined;
   }
 
-  /**
-   * Drops expired outcomes from the oldest end, stopping at the first live one. A call
-   * still running is passed over (it is queued again when it finishes), so one hung
-   * call cannot hold back the sweep.
-   */
+  /** Drops the least recently used session other than `keep`; false when there is none. */
+  #evictLeastRecent(keep: Session | undefined): boolean {
+    let oldest: Session | undefined;
+    for (const session of this.#sessions.values()) {
+      if (session !== keep && (oldest === undefined || session.seenAtMs < oldest.seenAtMs)) oldest = session;
+    }
+    if (oldest === undefined) return false;
+    this.#drop(oldest);
+    return true;
+  }
+
+  /** Drops sessions silent for ttlMs: their client is gone, or will find its calls run again. */
   #sweep(nowMs: number): void {
     this.#sweptAtMs = nowMs;
     for (const session of this.#sessions.values()) {
-      if (nowMs - session.seenAtMs < this.#ttlMs) continue;
-      // A session silent for ttlMs: its client is gone, or will find its calls run again.
-      while (session.head < session.entries.length) this.#shift(session);
-      session.ended = true;
-      this.#sessions.delete(session.id);
-    }
-    while (this.#head < this.#order.length) {
-      const entry = this.#order[this.#head] as KeyEntry;
-      if (!entry.dropped && entry.outcome !== undefined && entry.expiresAtMs > nowMs) return;
-      this.#dropOldest();
+      if (nowMs - session.seenAtMs >= this.#limits.ttlMs) this.#drop(session);
     }
   }
+}
 
-  /** Takes the oldest slot: drops its entry, unless that call is still running (see finish). */
-  #dropOldest(): void {
-    const entry = this.#order[this.#head++];
-    if (entry !== undefined && !entry.dropped && entry.outcome !== undefined) {
-      entry.dropped = true;
-      this.#entries.delete(entry.key);
-    }
-    if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#order.length) {
-      this.#order = this.#order.slice(this.#head);
-      this.#head = 0;
-    }
-  }
+function tooManySessions(limits: WindowLimits): Refusal {
+  return {
+    state: 'refused',
+    error: new RpcError(
+      'TOO_MANY_REQUESTS',
+      `at most ${limits.maxSessionsPerConnection} idempotency sessions per connection`,
+    ),
+  };
 }

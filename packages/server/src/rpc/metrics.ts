@@ -13,9 +13,18 @@ export interface ServerMetrics {
   procedures: Record<string, ProcedureMetrics>;
   /** Per channel: local subscribers, messages this process delivered, and slow-subscriber counts. */
   channels: Record<string, ChannelMetrics>;
+  /** The idempotency window: keys and outcomes held, their sessions and bytes, re-sends waiting for a run. */
+  idempotency: IdempotencyMetrics;
   /** Event-loop delay over the last second. */
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
   memory: { rssBytes: number; heapUsedBytes: number };
+}
+
+export interface IdempotencyMetrics {
+  keys: number;
+  sessions: number;
+  bytes: number;
+  waiting: number;
 }
 
 export interface ProcedureMetrics {
@@ -160,7 +169,12 @@ export class Metrics {
     }
   }
 
-  snapshot(live: { connections: number; inFlight: number; subscribers: Map<string, number> }): ServerMetrics {
+  snapshot(live: {
+    connections: number;
+    inFlight: number;
+    subscribers: Map<string, number>;
+    idempotency: IdempotencyMetrics;
+  }): ServerMetrics {
     const procedures: Record<string, ProcedureMetrics> = {};
     let total = 0;
     let errors = 0;
@@ -189,6 +203,7 @@ export class Metrics {
       calls: { total, errors, inFlight: live.inFlight, perSecond },
       procedures,
       channels,
+      idempotency: live.idempotency,
       eventLoop: { ...this.#lastLoop },
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
     };

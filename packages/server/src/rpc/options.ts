@@ -1,5 +1,6 @@
 import { type AnyContract, MIN_MAX_PAYLOAD_BYTES } from '@switchboard/contract';
 import type { Broker, HistoryOptions } from '../broker/broker.js';
+import type { WindowLimits } from './idempotency.js';
 import type { Router } from './router.js';
 import type { IdempotencyStore } from './shared-idempotency.js';
 
@@ -11,9 +12,21 @@ export interface ServerLimits {
   maxPayloadBytes?: number;
   /** Calls one connection may have running; more get TOO_MANY_REQUESTS. @default 1,000 */
   maxInFlightCalls?: number;
+  /**
+   * Bytes of client messages one connection may have in flight: a message counts while a
+   * call or subscribe from it still runs (what it left in memory is its input, decoded and
+   * validated). More get TOO_MANY_REQUESTS. At least maxPayloadBytes. @default 4 MiB
+   */
+  maxInFlightBytes?: number;
   /** Subscriptions one connection may hold; more get TOO_MANY_REQUESTS. @default 100 */
   maxSubscriptions?: number;
-  /** Bytes queued for a client that does not read before it is disconnected. @default 4 MiB */
+  /**
+   * Bytes the server holds for sending to one connection: its socket's buffer plus the
+   * channel messages waiting in its lanes (and those held for its subscriptions still
+   * joining). A `queue` message that does not fit closes the connection with 4001;
+   * `drop-oldest` and `latest` drop, telling `onGap`. The transport also terminates a
+   * socket whose own buffer would pass it. @default 4 MiB
+   */
   maxBufferedBytes?: number;
   /**
    * Bytes queued for a client above which it counts as slow: channel messages for it then
@@ -35,18 +48,39 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
   limits?: ServerLimits;
   /** Ping frames to detect dead clients; `false` turns them off. @default { intervalMs: 30 s, timeoutMs: 10 s } */
   heartbeat?: { intervalMs?: number; timeoutMs?: number } | false;
-  /** The window of recent idempotency keys: a call re-sent with its key within it runs once. */
+  /**
+   * The window of recent idempotency keys: a call re-sent with its key within it runs once.
+   * Its bytes count toward each connection's budget: see docs/security.md.
+   */
   idempotency?: {
-    /** Keys remembered at most. @default 10,000 */
+    /**
+     * Whose keys these are, from the connection's context: a user id, say. Keys are looked
+     * up within the scope only, so no caller ever gets another's outcome, and a client's
+     * session follows it to its next connection at once. Without it, plain keys belong to
+     * their connection, and a session key's session to the connection that opened it until
+     * that connection is gone (see docs/security.md). Required with `store`.
+     * @default none
+     */
+    scope?: (ctx: Ctx) => string;
+    /** Keys one session (or one caller's plain keys) holds at most; the oldest go first. @default 10,000 */
     maxKeys?: number;
-    /** How long a finished call's outcome is kept. @default 5 min */
+    /** Bytes one session holds at most (entries and outcome texts); the oldest go first. @default 1 MiB */
+    maxSessionBytes?: number;
+    /** Sessions one connection may hold at once; one more is TOO_MANY_REQUESTS. @default 2 */
+    maxSessionsPerConnection?: number;
+    /** Sessions in the whole window; past it the least recently used goes. @default 10,000 */
+    maxSessions?: number;
+    /** Bytes in the whole window; past it the least recently used session goes. @default 64 MiB */
+    maxBytes?: number;
+    /** How long a finished call's outcome (plain keys) or a silent session is kept. @default 5 min */
     ttlMs?: number;
     /** After a connection drops, how long its keyed calls keep running for a re-send to attach to. @default 10 s */
     reattachMs?: number;
     /**
      * A window shared with the other server processes (e.g. `broker.idempotency` of a
      * Redis broker): a call re-sent to another process then runs once in all. Costs one
-     * round trip to the store before each call runs. @default none: this process only
+     * round trip to the store before each call runs. Needs `scope`: a store shared by many
+     * processes cannot tell which connection holds a session. @default none: this process only
      */
     store?: IdempotencyStore;
   };
@@ -59,6 +93,7 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
 export const SERVER_DEFAULTS = {
   maxPayloadBytes: 1024 * 1024,
   maxInFlightCalls: 1_000,
+  maxInFlightBytes: 4 * 1024 * 1024,
   maxSubscriptions: 100,
   maxBufferedBytes: 4 * 1024 * 1024,
   highWaterBytes: 1024 * 1024,
@@ -67,6 +102,10 @@ export const SERVER_DEFAULTS = {
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 10_000,
   idempotencyMaxKeys: 10_000,
+  idempotencyMaxSessionBytes: 1024 * 1024,
+  idempotencyMaxSessionsPerConnection: 2,
+  idempotencyMaxSessions: 10_000,
+  idempotencyMaxBytes: 64 * 1024 * 1024,
   idempotencyTtlMs: 5 * 60_000,
   reattachMs: 10_000,
 } as const;
@@ -74,6 +113,7 @@ export const SERVER_DEFAULTS = {
 export interface ResolvedServerOptions {
   maxPayloadBytes: number;
   maxInFlightCalls: number;
+  maxInFlightBytes: number;
   maxSubscriptions: number;
   maxBufferedBytes: number;
   highWaterBytes: number;
@@ -81,8 +121,9 @@ export interface ResolvedServerOptions {
   drainTimeoutMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
-  idempotencyMaxKeys: number;
-  idempotencyTtlMs: number;
+  idempotency: WindowLimits;
+  /** The application's idempotency scope of a connection's context, if it gives one. */
+  idempotencyScope: ((ctx: unknown) => string) | undefined;
   reattachMs: number;
   origin: readonly string[] | undefined;
   onError: (error: unknown, where: { procedure?: string; channel?: string }) => void;
@@ -100,6 +141,33 @@ function logError(error: unknown, where: { procedure?: string; channel?: string 
   console.error('[switchboard]', where.procedure ?? where.channel ?? '', error);
 }
 
+type WindowOptions = Omit<NonNullable<ServerOptions<AnyContract, unknown>['idempotency']>, 'scope'>;
+
+function resolveWindowLimits(options: WindowOptions): WindowLimits {
+  const d = SERVER_DEFAULTS;
+  const limits = Object.freeze({
+    maxKeys: positive('idempotency.maxKeys', options.maxKeys, d.idempotencyMaxKeys),
+    maxSessionBytes: positive(
+      'idempotency.maxSessionBytes',
+      options.maxSessionBytes,
+      d.idempotencyMaxSessionBytes,
+      1024,
+    ),
+    maxSessionsPerConnection: positive(
+      'idempotency.maxSessionsPerConnection',
+      options.maxSessionsPerConnection,
+      d.idempotencyMaxSessionsPerConnection,
+    ),
+    maxSessions: positive('idempotency.maxSessions', options.maxSessions, d.idempotencyMaxSessions),
+    maxBytes: positive('idempotency.maxBytes', options.maxBytes, d.idempotencyMaxBytes, 1024),
+    ttlMs: positive('idempotency.ttlMs', options.ttlMs, d.idempotencyTtlMs),
+  });
+  if (limits.maxSessionBytes > limits.maxBytes) {
+    throw new TypeError('idempotency.maxSessionBytes must not exceed idempotency.maxBytes');
+  }
+  return limits;
+}
+
 export function resolveServerOptions<C extends AnyContract, Ctx>(
   options: ServerOptions<C, Ctx>,
 ): ResolvedServerOptions {
@@ -115,6 +183,7 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
       MIN_MAX_PAYLOAD_BYTES,
     ),
     maxInFlightCalls: positive('limits.maxInFlightCalls', limits.maxInFlightCalls, d.maxInFlightCalls),
+    maxInFlightBytes: positive('limits.maxInFlightBytes', limits.maxInFlightBytes, d.maxInFlightBytes),
     maxSubscriptions: positive('limits.maxSubscriptions', limits.maxSubscriptions, d.maxSubscriptions),
     maxBufferedBytes: positive('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes),
     highWaterBytes: positive('limits.highWaterBytes', limits.highWaterBytes, d.highWaterBytes),
@@ -126,12 +195,22 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
       'timeoutMs' in heartbeat ? heartbeat.timeoutMs : undefined,
       d.heartbeatTimeoutMs,
     ),
-    idempotencyMaxKeys: positive('idempotency.maxKeys', options.idempotency?.maxKeys, d.idempotencyMaxKeys),
-    idempotencyTtlMs: positive('idempotency.ttlMs', options.idempotency?.ttlMs, d.idempotencyTtlMs),
+    idempotency: resolveWindowLimits((options.idempotency ?? {}) as WindowOptions),
+    idempotencyScope: options.idempotency?.scope as ((ctx: unknown) => string) | undefined,
     reattachMs: positive('idempotency.reattachMs', options.idempotency?.reattachMs, d.reattachMs, 0),
     origin: options.origin,
     onError: options.onError ?? logError,
   });
+  const scope = options.idempotency?.scope;
+  if (scope !== undefined && typeof scope !== 'function') throw new TypeError('idempotency.scope must be a function');
+  if (options.idempotency?.store !== undefined && scope === undefined) {
+    throw new TypeError(
+      'idempotency.store needs idempotency.scope: a window shared by many processes must know whose calls it holds',
+    );
+  }
+  if (resolved.maxInFlightBytes < resolved.maxPayloadBytes) {
+    throw new TypeError('limits.maxInFlightBytes must be at least limits.maxPayloadBytes');
+  }
   if (resolved.highWaterBytes >= resolved.maxBufferedBytes) {
     throw new TypeError('limits.highWaterBytes must be below limits.maxBufferedBytes');
   }

@@ -21,11 +21,13 @@ import type { ServerWebSocket } from '../transport/index.js';
 import { CallSignal } from './call-signal.js';
 import { Outbox } from './delivery.js';
 import type { JoinRequest } from './fanout.js';
-import { type IdempotencyWindow, isSameCall, type Outcome, type SessionHint } from './idempotency.js';
+import { callHash } from './fingerprint.js';
+import { type Holder, type IdempotencyWindow, NOT_KEPT, type SessionHint } from './idempotency.js';
 import type { Metrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
+import { errorOutcome, type Outcome, outcomeText, resultOutcome } from './outcome.js';
 import type { Router } from './router.js';
-import type { SharedIdempotency } from './shared-idempotency.js';
+import { type SharedIdempotency, scopeTag } from './shared-idempotency.js';
 import { paramsKey, topicOf } from './topic-key.js';
 
 /** What a connection needs from its server. */
@@ -66,25 +68,31 @@ function checkProduced(schema: SchemaLike, value: unknown, what: string): unknow
   return checked.value;
 }
 
-/** The result or error envelope of a call, as sent: built as text, one stringify of the value. */
-function outcomeText(id: RequestId, outcome: Outcome): string {
-  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
-  if (!outcome.ok) return `{"type":"error","id":${idText},"error":${JSON.stringify(outcome.error)}}`;
-  const output = outcome.output === undefined ? '' : `,"output":${JSON.stringify(outcome.output)}`;
-  const meta = outcome.meta === undefined ? '' : `,"meta":${JSON.stringify(outcome.meta)}`;
-  return `{"type":"result","id":${idText}${output}${meta}}`;
-}
-
-/** The outcome of a run elsewhere, found in the shared window: sent as it is. */
-class StoredOutcome {
+/** An outcome found in a window (a repeat of a call that ran already): sent as it is. */
+class Answered {
   readonly outcome: Outcome;
   constructor(outcome: Outcome) {
     this.outcome = outcome;
   }
 }
 
-/** A subscription whose params are still being validated or authorized. */
-const PENDING = '';
+/** What a call that only waited gets when it is aborted: nothing is sent for it. */
+const GAVE_UP = new Answered(NOT_KEPT);
+
+/**
+ * The bytes of one client message, held while a call or subscribe from it still runs:
+ * what it left in memory (its input, decoded and validated) counts toward maxInFlightBytes.
+ */
+class MessageCharge {
+  readonly bytes: number;
+  holds = 0;
+  constructor(bytes: number) {
+    this.bytes = bytes;
+  }
+}
+
+/** Ids of this process's connections (the namespace of an unscoped connection's plain keys). */
+let nextPeerId = 1;
 
 type Handler = (args: { input: unknown; ctx: unknown; signal: AbortSignal }) => unknown;
 
@@ -93,27 +101,49 @@ interface ChannelHandlers {
   snapshot?: (args: { params: unknown; ctx: unknown }) => unknown;
 }
 
+/** A subscription: pending while its params are validated and authorized, then on `topic`. */
+interface Subscription {
+  topic: string | undefined;
+  /** Unsubscribed while pending: it still counts toward maxSubscriptions until its join ends. */
+  abandoned: boolean;
+}
+
 /**
  * One client connection: calls by id, subscriptions by id, and the envelopes between.
  * Nothing a client sends can throw out of here; every problem becomes an error reply.
  */
-export class Peer {
+export class Peer implements Holder {
   readonly socket: ServerWebSocket;
   /** Channel messages, held per the channel's delivery policy while the connection is slow. */
   readonly outbox: Outbox;
+  readonly id = nextPeerId++;
+  /** The application's idempotency scope of this connection, if it gives one. */
+  readonly scope: string | undefined;
+  /** Idempotency sessions held by this connection. */
+  sessions = 0;
   readonly #ctx: unknown;
   readonly #host: PeerHost;
   readonly #calls = new Map<RequestId, CallSignal>();
   /** The client session of this connection's calls, kept to find it without a lookup. */
   readonly #session: SessionHint = { session: undefined };
-  /** Subscription id → broker topic ('' while pending). */
-  readonly #subscriptions = new Map<RequestId, string>();
+  /** This connection's keys in the shared window: its scope's prefix. */
+  readonly #sharedPrefix: string;
+  readonly #subscriptions = new Map<RequestId, Subscription>();
+  /** Subscriptions unsubscribed while pending whose join has not ended yet. */
+  #abandonedJoins = 0;
+  /** Bytes of messages whose calls or subscribes still run. */
+  #inFlightBytes = 0;
+  /** The message being dispatched. */
+  #charge: MessageCharge | undefined;
+  #probe: Promise<boolean> | undefined;
 
   constructor(socket: ServerWebSocket, ctx: unknown, host: PeerHost) {
     this.socket = socket;
-    this.outbox = new Outbox(socket, host.options.highWaterBytes);
+    this.outbox = new Outbox(socket, host.options);
     this.#ctx = ctx;
     this.#host = host;
+    this.scope = scopeOf(host, ctx);
+    this.#sharedPrefix = this.scope === undefined || host.sharedIdempotency === undefined ? '' : scopeTag(this.scope);
     socket.on('message', (data, isBinary) => {
       try {
         this.#onMessage(data, isBinary);
@@ -125,13 +155,52 @@ export class Peer {
     socket.on('close', () => this.#onClose());
   }
 
-  /** Calls still running. */
+  /** Calls still running (and re-sent calls waiting for a run's outcome). */
   get inFlightCalls(): number {
     return this.#calls.size;
   }
 
   get subscriptionCount(): number {
     return this.#subscriptions.size;
+  }
+
+  /** False once the connection is closing or closed: a session it held may go to another. */
+  get open(): boolean {
+    return this.socket.state === 'open';
+  }
+
+  /**
+   * Whether this connection is still there: a ping answered within the heartbeat's
+   * timeout. One that does not answer is terminated, as the heartbeat would do.
+   */
+  probe(): Promise<boolean> {
+    if (!this.open) return Promise.resolve(false);
+    this.#probe ??= new Promise<boolean>((resolve) => {
+      const { socket } = this;
+      const payload = Buffer.from(`probe ${this.id} ${Date.now()}`);
+      let settled = false;
+      const done = (alive: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('pong', onPong);
+        socket.off('close', onClose);
+        this.#probe = undefined;
+        resolve(alive);
+      };
+      const onPong = (data: Buffer) => {
+        if (data.equals(payload)) done(true);
+      };
+      const onClose = () => done(false);
+      const timer = setTimeout(() => {
+        done(false);
+        socket.terminate();
+      }, this.#host.options.heartbeatTimeoutMs);
+      socket.on('pong', onPong);
+      socket.on('close', onClose);
+      socket.ping(payload);
+    });
+    return this.#probe;
   }
 
   #send(envelope: ServerEnvelope): void {
@@ -154,22 +223,27 @@ export class Peer {
       this.#sendError(null, new RpcError('BAD_REQUEST', 'malformed JSON'));
       return;
     }
-    if (!Array.isArray(parsed)) {
-      this.#dispatch(parsed);
-      return;
-    }
-    // A batch: each envelope as if it had come alone, in order. Its cost is bounded by
-    // maxPayloadBytes like any message's; async calls still count against maxInFlightCalls.
-    if (parsed.length === 0) {
-      this.#sendError(null, new RpcError('BAD_REQUEST', 'an empty batch'));
-      return;
-    }
-    for (const item of parsed) {
-      try {
-        this.#dispatch(item);
-      } catch (error) {
-        this.#report(error, {}); // our bug: the rest of the batch still runs
+    this.#charge = new MessageCharge(data.length);
+    try {
+      if (!Array.isArray(parsed)) {
+        this.#dispatch(parsed);
+        return;
       }
+      // A batch: each envelope as if it had come alone, in order. Its cost is bounded by
+      // maxPayloadBytes like any message's; async calls still count against maxInFlightCalls.
+      if (parsed.length === 0) {
+        this.#sendError(null, new RpcError('BAD_REQUEST', 'an empty batch'));
+        return;
+      }
+      for (const item of parsed) {
+        try {
+          this.#dispatch(item);
+        } catch (error) {
+          this.#report(error, {}); // our bug: the rest of the batch still runs
+        }
+      }
+    } finally {
+      this.#charge = undefined;
     }
   }
 
@@ -187,7 +261,7 @@ export class Peer {
         this.#calls.get(envelope.id)?.abort(new RpcError('CANCELLED', 'cancelled by the caller'));
         return;
       case 'subscribe':
-        void this.#subscribe(envelope);
+        this.#subscribe(envelope);
         return;
       case 'unsubscribe':
         this.#unsubscribe(envelope.id);
@@ -198,33 +272,59 @@ export class Peer {
     }
   }
 
+  /** Holds the current message's bytes while something from it runs; undefined when they do not fit. */
+  #hold(): MessageCharge | undefined {
+    const charge = this.#charge as MessageCharge;
+    if (charge.holds === 0) {
+      if (this.#inFlightBytes + charge.bytes > this.#host.options.maxInFlightBytes) return undefined;
+      this.#inFlightBytes += charge.bytes;
+    }
+    charge.holds++;
+    return charge;
+  }
+
+  #unhold(charge: MessageCharge): void {
+    if (--charge.holds === 0) this.#inFlightBytes -= charge.bytes;
+  }
+
+  #tooMuchInFlight(): RpcError {
+    const { maxInFlightBytes } = this.#host.options;
+    return new RpcError('TOO_MANY_REQUESTS', `over ${maxInFlightBytes} bytes of calls and subscribes in flight`);
+  }
+
   #call(envelope: CallEnvelope): void {
     const refusal = this.#refuseCall(envelope);
     if (refusal !== undefined) {
       this.#sendError(envelope.id, refusal);
       return;
     }
-    const { key } = envelope;
-    if (key !== undefined && !this.#claimKey(envelope, key)) return;
-    const call = new CallSignal(key === undefined ? undefined : this.#host.idempotency.lastCreated);
-    const { sharedIdempotency: shared, options } = this.#host;
+    const { id, name, key, ack } = envelope;
+    if (key !== undefined && ack !== undefined) this.#acknowledge(key, ack);
+    const call = new CallSignal();
+    const { options } = this.#host;
     const durationMs = Math.min(envelope.timeoutMs ?? options.maxCallDurationMs, options.maxCallDurationMs);
     let result: unknown;
     try {
-      result =
-        shared === undefined || key === undefined
-          ? this.#run(envelope, call)
-          : this.#runShared(shared, envelope, key, call, durationMs);
+      result = this.#run(envelope, call, durationMs);
     } catch (error) {
-      this.#fail(envelope, call, error);
+      this.#fail(id, name, call, error);
       return;
     }
     if (!(result instanceof Promise)) {
       // Settled in this tick: no deadline timer, no promise.
-      this.#succeed(envelope, call, result);
+      if (result instanceof Answered) this.#settle(id, name, call, result.outcome);
+      else this.#succeed(id, name, call, result);
       return;
     }
-    const { id } = envelope;
+    const charge = this.#hold();
+    if (charge === undefined) {
+      // Over the byte budget: the call stops here, as if its deadline had passed at once.
+      const error = this.#tooMuchInFlight();
+      call.abort(error);
+      this.#sendError(id, error);
+      result.catch(noop);
+      return;
+    }
     this.#calls.set(id, call);
     // The deadline answers at once; a handler that ignores its signal is waited for
     // (it still counts against maxInFlightCalls) but its result is dropped.
@@ -236,80 +336,146 @@ export class Peer {
     result
       .then(
         (output) =>
-          output instanceof StoredOutcome
-            ? this.#settle(envelope.name, call, output.outcome, outcomeText(id, output.outcome))
-            : this.#succeed(envelope, call, output),
-        (error: unknown) => this.#fail(envelope, call, error),
+          output instanceof Answered
+            ? this.#settle(id, name, call, output.outcome)
+            : this.#succeed(id, name, call, output),
+        (error: unknown) => this.#fail(id, name, call, error),
       )
       .finally(() => {
         clearTimeout(timer);
         this.#calls.delete(id);
+        this.#unhold(charge);
         this.#host.callSettled();
       });
   }
 
-  /** Claims the call in the shared window first: it runs here only if no process ran it. */
-  async #runShared(
-    shared: SharedIdempotency,
-    envelope: CallEnvelope,
-    key: string,
-    call: CallSignal,
-    timeoutMs: number,
-  ): Promise<unknown> {
-    const begun = await shared.begin(key, envelope.name, envelope.input, envelope.meta, timeoutMs, call.signal);
-    if (!begun.run) return new StoredOutcome(begun.outcome);
-    call.sharedKey = key;
-    return this.#run(envelope, call);
+  /** The client has every outcome of its session up to call `through`; ignored unless the session is this caller's. */
+  #acknowledge(key: string, through: number): void {
+    this.#host.idempotency.release(key, through, this, Date.now(), this.#session);
+    if (this.#sharedPrefix !== '') this.#host.sharedIdempotency?.acknowledge(this.#sharedPrefix + key, through);
   }
 
   /**
-   * A call with an idempotency key runs only if the key is new. A repeat is answered
-   * from the window: the stored outcome, or the outcome of the run still going.
+   * Input schema → [key claimed] → handler → output schema. Stays synchronous while every
+   * step is (zod validators and plain handlers are), so a simple call costs no promise.
    */
-  #claimKey(envelope: CallEnvelope, key: string): boolean {
-    const { id, name } = envelope;
-    const window = this.#host.idempotency;
-    const nowMs = Date.now();
-    if (envelope.ack !== undefined) {
-      window.release(key, envelope.ack, nowMs, this.#session);
-      this.#host.sharedIdempotency?.acknowledge(key, envelope.ack);
-    }
-    const entry = window.claim(key, name, envelope.input, envelope.meta, nowMs, this.#session);
-    if (entry === undefined) return true;
-    if (!isSameCall(entry, name, envelope.input, envelope.meta)) {
-      this.#sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
-      return false;
-    }
-    window.wait(entry, (outcome) => {
-      if (this.socket.state === 'open') this.#sendOutcome(id, outcome);
+  #run(envelope: CallEnvelope, call: CallSignal, durationMs: number): unknown {
+    const { router } = this.#host;
+    const { name, key } = envelope;
+    const procedure = router.contract.procedures[name] as AnyContract['procedures'][string];
+    const parsed = validate(procedure.input, decodeValue(envelope.input, envelope.meta));
+    // Claimed only once valid: an invalid call keeps nothing, and only a hash of the input is kept.
+    const hash = key === undefined ? 0 : callHash(name, envelope.input, envelope.meta);
+    const start = (input: Validated<unknown>): unknown => {
+      if (!input.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues));
+      if (key === undefined) return this.#invoke(name, procedure, input.value, call);
+      return this.#runKeyed(name, procedure, input.value, key, hash, call, durationMs);
+    };
+    return parsed instanceof Promise ? parsed.then(start) : start(parsed);
+  }
+
+  #invoke(name: string, procedure: AnyContract['procedures'][string], input: unknown, call: CallSignal): unknown {
+    const handler = (this.#host.router.procedures as Record<string, Handler>)[name] as Handler;
+    const output = handler({
+      input,
+      ctx: this.#ctx,
+      get signal() {
+        return call.signal;
+      },
     });
-    return false;
+    const what = `the result of procedure '${name}'`;
+    return isPromiseLike(output)
+      ? Promise.resolve(output).then((value) => checkProduced(procedure.output, value, what))
+      : checkProduced(procedure.output, output, what);
   }
 
-  #sendOutcome(id: RequestId, outcome: Outcome): void {
-    this.socket.send(outcomeText(id, outcome));
+  /**
+   * A call with an idempotency key runs only if the key is new for this caller. A repeat
+   * is answered from the window: the stored outcome, or that of the run still going.
+   */
+  #runKeyed(
+    name: string,
+    procedure: AnyContract['procedures'][string],
+    input: unknown,
+    key: string,
+    hash: number,
+    call: CallSignal,
+    durationMs: number,
+  ): unknown {
+    const window = this.#host.idempotency;
+    const claim = window.claim(key, hash, this, Date.now(), this.#session);
+    switch (claim.state) {
+      case 'new': {
+        call.keyEntry = claim.entry;
+        const shared = this.#host.sharedIdempotency;
+        if (shared === undefined || this.#sharedPrefix === '') return this.#invoke(name, procedure, input, call);
+        return this.#runShared(shared, name, procedure, input, key, hash, call, durationMs);
+      }
+      case 'repeat': {
+        const { entry } = claim;
+        if (entry.outcome !== undefined) return new Answered(entry.outcome);
+        return new Promise<Answered>((resolve) => {
+          const waiter = (outcome: Outcome) => resolve(new Answered(outcome));
+          window.wait(entry, waiter);
+          call.onAbort(() => {
+            window.unwait(entry, waiter);
+            resolve(GAVE_UP);
+          });
+        });
+      }
+      case 'conflict':
+        throw new RpcError('CONFLICT', 'this idempotency key was used with another call');
+      case 'acknowledged':
+        throw new RpcError('CONFLICT', 'the client already acknowledged this call');
+      case 'refused':
+        throw claim.error;
+      case 'held':
+        // The session is another live connection's: it goes to this one only if that one
+        // is gone; if it answers, this call runs as a new one, recorded nowhere.
+        return claim.holder.probe().then((alive) => {
+          if (call.reason !== undefined) return GAVE_UP;
+          return alive
+            ? this.#invoke(name, procedure, input, call)
+            : this.#runKeyed(name, procedure, input, key, hash, call, durationMs);
+        });
+    }
   }
 
-  #succeed(envelope: CallEnvelope, call: CallSignal, output: unknown): void {
+  /** Claims the call in the shared window too: it runs here only if no process ran it. */
+  async #runShared(
+    shared: SharedIdempotency,
+    name: string,
+    procedure: AnyContract['procedures'][string],
+    input: unknown,
+    key: string,
+    hash: number,
+    call: CallSignal,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const sharedKey = this.#sharedPrefix + key;
+    const begun = await shared.begin(sharedKey, String(hash), timeoutMs, call.signal);
+    if (!begun.run) return new Answered(begun.outcome);
+    call.sharedKey = sharedKey;
+    return this.#invoke(name, procedure, input, call);
+  }
+
+  #succeed(id: RequestId, name: string, call: CallSignal, output: unknown): void {
     let outcome: Outcome;
-    let text: string;
     try {
-      const { json, meta } = encodeValue(output);
-      outcome = { ok: true, output: json, meta };
       // Encoded now, so that an unserialisable value fails here, as the handler's bug.
-      text = outcomeText(envelope.id, outcome);
+      const { json, meta } = encodeValue(output);
+      outcome = resultOutcome(json, meta);
     } catch (error) {
-      this.#fail(envelope, call, error);
+      this.#fail(id, name, call, error);
       return;
     }
-    this.#settle(envelope.name, call, outcome, text);
+    this.#settle(id, name, call, outcome);
   }
 
-  #fail(envelope: CallEnvelope, call: CallSignal, error: unknown): void {
+  #fail(id: RequestId, name: string, call: CallSignal, error: unknown): void {
     const rpcError = toRpcError(error);
-    const outcome: Outcome = { ok: false, error: rpcError.toWire() };
-    this.#settle(envelope.name, call, outcome, outcomeText(envelope.id, outcome));
-    if (rpcError !== error) this.#report(error, { procedure: envelope.name });
+    this.#settle(id, name, call, errorOutcome(rpcError.toWire()));
+    if (rpcError !== error) this.#report(error, { procedure: name });
   }
 
   /** Tells the application's onError; what it throws stays there. */
@@ -321,14 +487,14 @@ export class Peer {
     }
   }
 
-  #settle(procedure: string, call: CallSignal, outcome: Outcome, text: string): void {
+  #settle(id: RequestId, procedure: string, call: CallSignal, outcome: Outcome): void {
     this.#host.counters.recordCall(procedure, (performance.now() - call.startedAt) * 1000, outcome.ok);
     // Kept even for an aborted call: a re-sent call with the key gets the real outcome.
     if (call.keyEntry !== undefined) this.#host.idempotency.finish(call.keyEntry, outcome, Date.now());
     if (call.sharedKey !== undefined) this.#host.sharedIdempotency?.finish(call.sharedKey, outcome);
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
     if (call.reason !== undefined) return;
-    this.socket.send(text);
+    this.socket.send(outcomeText(id, outcome));
   }
 
   #refuseCall({ id, name }: CallEnvelope): RpcError | undefined {
@@ -346,67 +512,68 @@ export class Peer {
     const { router, options } = this.#host;
     if (this.#subscriptions.has(id)) return new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`);
     if (this.#host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
-    if (this.#subscriptions.size >= options.maxSubscriptions) {
+    // A pending subscription unsubscribed still runs its authorize: it counts until it ends.
+    if (this.#subscriptions.size + this.#abandonedJoins >= options.maxSubscriptions) {
       return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxSubscriptions} subscriptions`);
     }
     if (!Object.hasOwn(router.contract.channels, name)) return new RpcError('NOT_FOUND', `no channel '${name}'`);
     return undefined;
   }
 
-  /**
-   * Input schema → handler → output schema. Stays synchronous while every step is
-   * (zod validators and plain handlers are), so a simple call costs no promise at all.
-   */
-  #run(envelope: CallEnvelope, call: CallSignal): unknown {
-    const { router } = this.#host;
-    const procedure = router.contract.procedures[envelope.name] as AnyContract['procedures'][string];
-    const handler = (router.procedures as Record<string, Handler>)[envelope.name] as Handler;
-    const parsed = validate(procedure.input, decodeValue(envelope.input, envelope.meta));
-    const invoke = (input: Validated<unknown>): unknown => {
-      if (!input.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues));
-      const output = handler({
-        input: input.value,
-        ctx: this.#ctx,
-        get signal() {
-          return call.signal;
-        },
-      });
-      const what = `the result of procedure '${envelope.name}'`;
-      return isPromiseLike(output)
-        ? Promise.resolve(output).then((value) => checkProduced(procedure.output, value, what))
-        : checkProduced(procedure.output, output, what);
-    };
-    return parsed instanceof Promise ? parsed.then(invoke) : invoke(parsed);
-  }
-
-  async #subscribe(envelope: SubscribeEnvelope): Promise<void> {
-    const { id, name } = envelope;
-    const { router } = this.#host;
+  #subscribe(envelope: SubscribeEnvelope): void {
+    const { id, name, from } = envelope;
     const refusal = this.#refuseSubscription(envelope);
     if (refusal !== undefined) {
       this.#sendError(id, refusal);
       return;
     }
-    this.#subscriptions.set(id, PENDING);
-    let topic: string;
-    let key: string;
+    const charge = this.#hold();
+    if (charge === undefined) {
+      this.#sendError(id, this.#tooMuchInFlight());
+      return;
+    }
+    const subscription: Subscription = { topic: undefined, abandoned: false };
+    this.#subscriptions.set(id, subscription);
+    let params: unknown;
+    try {
+      params = decodeValue(envelope.params, envelope.meta);
+    } catch (error) {
+      params = Promise.reject(error);
+    }
+    // Only the decoded params go on: the envelope (and its raw params) is not kept while authorize runs.
+    this.#join(id, name, from, params, subscription).finally(() => {
+      this.#unhold(charge);
+      if (subscription.abandoned) this.#abandonedJoins--;
+    });
+  }
+
+  async #join(
+    id: RequestId,
+    name: string,
+    from: string | undefined,
+    decoded: unknown,
+    subscription: Subscription,
+  ): Promise<void> {
+    const { router } = this.#host;
+    const current = () => this.#subscriptions.get(id) === subscription;
     try {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
-      const params = await parseOrThrow(channel.params, decodeValue(envelope.params, envelope.meta), 'params');
+      const params = await parseOrThrow(channel.params, await decoded, 'params');
+      // Before authorize: params too large for a stream key are refused without waiting.
+      const key = paramsKey(params);
+      const topic = topicOf(name, key);
       const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
       const ctx = this.#ctx;
       if (implementation?.authorize !== undefined && (await implementation.authorize({ params, ctx })) !== true) {
         throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
       }
-      key = paramsKey(params);
-      topic = topicOf(name, key);
-      if (this.#subscriptions.get(id) !== PENDING) return; // unsubscribed or disconnected meanwhile
+      if (!current()) return; // unsubscribed or disconnected meanwhile
       const takeSnapshot = implementation?.snapshot;
       await this.#host.subscribe({
         peer: this,
         id,
         topic,
-        from: envelope.from,
+        from,
         snapshot:
           takeSnapshot === undefined || channel.snapshot === undefined
             ? undefined
@@ -420,8 +587,8 @@ export class Peer {
               },
         // The replies go out in the same step as the join: no message can precede them.
         onJoin: ({ position, gap, snapshot }) => {
-          if (this.#subscriptions.get(id) !== PENDING) return false;
-          this.#subscriptions.set(id, topic);
+          if (!current()) return false;
+          subscription.topic = topic;
           const healed = gap && snapshot !== undefined;
           this.#send(
             gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
@@ -438,18 +605,22 @@ export class Peer {
         },
       });
     } catch (error) {
-      if (this.#subscriptions.get(id) === PENDING) this.#subscriptions.delete(id);
+      if (current() && subscription.topic === undefined) this.#subscriptions.delete(id);
       const rpcError = toRpcError(error);
       if (rpcError !== error) this.#report(error, { channel: name });
-      if (this.socket.state === 'open') this.#sendError(id, rpcError);
+      if (this.socket.state === 'open' && !subscription.abandoned) this.#sendError(id, rpcError);
     }
   }
 
   #unsubscribe(id: RequestId): void {
-    const topic = this.#subscriptions.get(id);
-    if (topic === undefined) return;
+    const subscription = this.#subscriptions.get(id);
+    if (subscription === undefined) return;
     this.#subscriptions.delete(id);
-    if (topic !== PENDING) this.#host.unsubscribe(this, topic);
+    if (subscription.topic !== undefined) this.#host.unsubscribe(this, subscription.topic);
+    else {
+      subscription.abandoned = true;
+      this.#abandonedJoins++;
+    }
   }
 
   #onClose(): void {
@@ -457,6 +628,7 @@ export class Peer {
     // A client may come back and re-send its keyed calls (whatever ended the connection:
     // a drop, its heartbeat, going offline): those keep running for reattachMs so that the
     // re-sent call can wait for them. A client that closes on purpose cancels its calls first.
+    // Calls that only wait for another run's outcome stop now.
     const { reattachMs } = this.#host.options;
     for (const call of this.#calls.values()) {
       if (call.keyEntry !== undefined && reattachMs > 0) setTimeout(() => call.abort(gone), reattachMs).unref();
@@ -465,3 +637,16 @@ export class Peer {
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id);
   }
 }
+
+/** The connection's idempotency scope, from the application's `idempotency.scope(ctx)`. */
+function scopeOf(host: PeerHost, ctx: unknown): string | undefined {
+  const scopeFn = host.options.idempotencyScope;
+  if (scopeFn === undefined) return undefined;
+  const scope = scopeFn(ctx);
+  if (typeof scope !== 'string' || scope.length === 0) {
+    throw new TypeError(`idempotency.scope must return a non-empty string, got ${typeof scope}`);
+  }
+  return scope;
+}
+
+function noop(): void {}

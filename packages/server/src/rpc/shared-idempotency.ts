@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RpcError } from '@switchboard/contract';
-import type { Outcome } from './idempotency.js';
+import { deserializeOutcome, type Outcome, serializeOutcome } from './outcome.js';
 
 /**
  * A window of idempotency keys shared by every server process, so that a call re-sent
@@ -33,6 +33,14 @@ export type IdempotencyWait =
   | { state: 'free' }
   | { state: 'timeout' };
 
+/**
+ * The prefix of a scope's keys in a shared store: a hash, so that no scope (a user id, say)
+ * can spell another's keys, and no dot or brace of it changes how the store splits a key.
+ */
+export function scopeTag(scope: string): string {
+  return `${createHash('sha256').update(scope).digest('base64url').slice(0, 22)}:`;
+}
+
 /** Identifies a call (procedure, input, meta), so that a key reused for another call is told apart. */
 export function callFingerprint(name: string, input: unknown, meta: unknown): string {
   return createHash('sha256')
@@ -44,6 +52,13 @@ export function callFingerprint(name: string, input: unknown, meta: unknown): st
 export type Begun = { run: true } | { run: false; outcome: Outcome };
 
 const ignore = () => {};
+
+/** An outcome stored by another process; one this version cannot read is told as such, not guessed at. */
+function readOutcome(text: string): Outcome {
+  const outcome = deserializeOutcome(text);
+  if (outcome === undefined) throw new RpcError('INTERNAL', 'the stored outcome of this call is unreadable');
+  return outcome;
+}
 
 /** Claims given back and taken again at most this often before a call gives up. */
 const MAX_CLAIMS = 3;
@@ -72,19 +87,11 @@ export class SharedIdempotency {
   }
 
   /**
-   * Claims `key` for a run here, or finds its run elsewhere: finished (its outcome) or
-   * running (waited for, up to `timeoutMs`). Rejects with UNAVAILABLE while the store is
+   * Claims `key` (already in its caller's scope) for a run here, or finds its run
+   * elsewhere: finished (its outcome) or running (waited for, up to `timeoutMs`). Rejects with UNAVAILABLE while the store is
    * unreachable: without it, running the call could run it twice.
    */
-  async begin(
-    key: string,
-    name: string,
-    input: unknown,
-    meta: unknown,
-    timeoutMs: number,
-    signal: AbortSignal,
-  ): Promise<Begun> {
-    const fingerprint = callFingerprint(name, input, meta);
+  async begin(key: string, fingerprint: string, timeoutMs: number, signal: AbortSignal): Promise<Begun> {
     const conflict = () => new RpcError('CONFLICT', 'this idempotency key was used with another call');
     for (let attempt = 0; attempt < MAX_CLAIMS; attempt++) {
       const claim = await this.#store.claim(key, fingerprint);
@@ -96,13 +103,13 @@ export class SharedIdempotency {
         throw new RpcError('CONFLICT', 'the client already acknowledged this call');
       }
       if (claim.fingerprint !== fingerprint) throw conflict();
-      if (claim.state === 'done') return { run: false, outcome: JSON.parse(claim.outcome) as Outcome };
+      if (claim.state === 'done') return { run: false, outcome: readOutcome(claim.outcome) };
       const waited = await this.#store.wait(key, timeoutMs, signal);
       if (waited.state === 'timeout')
         throw new RpcError('TIMEOUT', 'the run of this call elsewhere did not finish in time');
       if (waited.state === 'done') {
         if (waited.fingerprint !== fingerprint) throw conflict();
-        return { run: false, outcome: JSON.parse(waited.outcome) as Outcome };
+        return { run: false, outcome: readOutcome(waited.outcome) };
       }
       // 'free': the process running it died; the claim is up for grabs again.
     }
@@ -114,7 +121,7 @@ export class SharedIdempotency {
     const held = this.#held.get(key);
     if (held === undefined) return;
     this.#held.delete(key);
-    this.#store.finish(key, held.fingerprint, held.token, JSON.stringify(outcome)).catch(this.#onError);
+    this.#store.finish(key, held.fingerprint, held.token, serializeOutcome(outcome)).catch(this.#onError);
   }
 
   /** A client acknowledged its calls up to `through` (the key of its latest call names its session). */

@@ -4,7 +4,12 @@ import { Metrics } from '../../src/rpc/metrics.js';
 describe('Metrics', () => {
   const metrics = new Metrics();
   afterEach(() => metrics.stop());
-  const live = { connections: 0, inFlight: 0, subscribers: new Map<string, number>() };
+  const live = {
+    connections: 0,
+    inFlight: 0,
+    subscribers: new Map<string, number>(),
+    idempotency: { keys: 0, sessions: 0, bytes: 0, waiting: 0 },
+  };
 
   it('reports latency percentiles within 20% below the true value', () => {
     for (let i = 0; i < 98; i++) metrics.recordCall('p', 1_000, true); // 1 ms
