@@ -4,6 +4,7 @@
 // sizes, up to 16 MiB: it takes a few seconds). Categories 12 and 13 run the `quick`
 // profile — 20 instead of 1000 messages per case, same 216 case ids and sizes — because
 // the full count takes ~12 minutes; `npm run conformance -- --port N` runs them in full.
+// Category 14 is ours, not Autobahn's: messages whose DEFLATE data ends with a final block.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaseResult } from './case-types.js';
 import { type EchoServer, startEchoServer } from './echo-server.js';
@@ -82,6 +83,14 @@ describe('Autobahn-style conformance (RFC 6455 / RFC 7692)', () => {
   it('categories 12–13: permessage-deflate (quick profile: 20 messages per case)', { timeout: 180_000 }, async () => {
     const results = await run('12.*,13.*', 'quick');
     expect(results).toHaveLength(90 + 126);
+    expectPassed(results);
+  });
+
+  it('category 14: messages whose DEFLATE data ends with a final block (not in Autobahn)', {
+    timeout: 60_000,
+  }, async () => {
+    const results = await run('14.*');
+    expect(results).toHaveLength(3);
     expectPassed(results);
   });
 });

@@ -159,6 +159,14 @@ export function acceptResponse(header: string, offers: readonly DeflateOffer[]):
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /**
+ * How a compressed message's DEFLATE data ends (RFC 7692 §7.2.1). `sync`: a sync flush, as
+ * zlib peers do. `final`: a block with BFINAL set, then the empty stored block of step 2 less
+ * its 00 00 ff ff (one 00 octet, the §7.2.3.4 example). The final block ends the DEFLATE
+ * stream, so the next message starts a new one with an empty window.
+ */
+export type DeflateEnding = 'sync' | 'final';
+
+/**
  * Compresses outgoing and inflates incoming message payloads, keeping or dropping the
  * LZ77 window between messages as negotiated. Calls must not overlap (the client
  * processes one message at a time).
@@ -175,7 +183,13 @@ export class DeflateCodec {
     this.inflater = zlib.createInflateRaw({ windowBits: params.serverMaxWindowBits });
   }
 
-  async compress(data: Buffer): Promise<Buffer> {
+  async compress(data: Buffer, ending: DeflateEnding = 'sync'): Promise<Buffer> {
+    if (ending === 'final') {
+      const out = await runThrough(this.deflater, data, Number.POSITIVE_INFINITY, zlib.constants.Z_FINISH);
+      // zlib cannot continue a finished stream; the peer starts a new one too.
+      this.deflater.reset();
+      return Buffer.concat([out, Buffer.from([0x00])]);
+    }
     const out = await runThrough(this.deflater, data);
     if (this.params.clientNoContextTakeover) this.deflater.reset();
     // §7.2.1: SYNC_FLUSH output ends with 00 00 ff ff; strip it.
@@ -202,6 +216,7 @@ function runThrough(
   stream: zlib.DeflateRaw | zlib.InflateRaw,
   input: Buffer,
   maxBytes = Number.POSITIVE_INFINITY,
+  flush: number = zlib.constants.Z_SYNC_FLUSH,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -224,6 +239,6 @@ function runThrough(
     stream.on('data', onData);
     stream.on('error', onError);
     stream.write(input);
-    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => finish());
+    stream.flush(flush, () => finish());
   });
 }

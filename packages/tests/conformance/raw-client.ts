@@ -20,6 +20,7 @@ import {
 import {
   acceptResponse,
   DeflateCodec,
+  type DeflateEnding,
   type DeflateOffer,
   formatOffers,
   type NegotiatedDeflate,
@@ -79,6 +80,8 @@ export interface MessageOptions extends WriteOptions {
   fragmentSize?: number;
   /** Compress with permessage-deflate if negotiated (default true when negotiated). */
   compress?: boolean;
+  /** How the compressed data ends: a sync flush (default) or a final block (RFC 7692 §7.2.3.4). */
+  ending?: DeflateEnding;
 }
 
 export type ClientState = 'open' | 'closing' | 'closed';
@@ -307,7 +310,9 @@ export class RawClient {
     const binary = opts.binary ?? typeof data !== 'string';
     const compress = this.codec !== undefined && opts.compress !== false;
     // Compression must happen in send order, so it runs inside the write chain.
-    const prepared = this.writeChain.then(async () => (compress && this.codec ? await this.codec.compress(raw) : raw));
+    const prepared = this.writeChain.then(async () =>
+      compress && this.codec ? await this.codec.compress(raw, opts.ending) : raw,
+    );
     this.writeChain = prepared.then(
       () => undefined,
       () => undefined,

@@ -37,6 +37,8 @@ export interface DeflateParams {
 export const EXTENSION_NAME = 'permessage-deflate';
 // RFC 7692 §7.2.1: a sync flush ends with this empty block; senders strip it, receivers append it.
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** An empty stored block (BFINAL 0, BTYPE 00, LEN 0, NLEN ffff) starting on a byte boundary. */
+const EMPTY_STORED_BLOCK = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
 
 function parseWindowBits(value: string | true, allowEmpty: boolean): number | null | 'empty' {
   if (value === true) return allowEmpty ? 'empty' : null;
@@ -155,6 +157,50 @@ export class ZlibLimiter {
 
 type Callback<T> = (error: ProtocolError | Error | null, result?: T) => void;
 
+/** A message's inflated pieces, and their total size checked against maxPayloadBytes. */
+interface Inflated {
+  chunks: Buffer[];
+  bytes: number;
+}
+
+/** How a pass over a message went: inflated, or the stream it went to had already ended. */
+type InflatePass = 'inflated' | 'stream had ended';
+
+function corrupt(reason: string): ProtocolError {
+  return new ProtocolError('INVALID_COMPRESSED_DATA', 1007, `invalid compressed data: ${reason}`);
+}
+
+/** `chunks` without their first `count` bytes. */
+function skipBytes(chunks: readonly Buffer[], count: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = count;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+    } else {
+      rest.push(chunk.subarray(skip));
+      skip = 0;
+    }
+  }
+  return rest;
+}
+
+/**
+ * What may follow a final block, trailer included: RFC 7692 §7.2.1 steps 2–3 append an
+ * empty stored block and remove its 00 00 ff ff, leaving one 00 octet (the §7.2.3.4
+ * example); a sender that skips step 2 leaves nothing. More data after a final block
+ * would be a second DEFLATE stream in one message, which §7.2.1 allows: we refuse it
+ * (1007) rather than set up a zlib stream for each of the thousands a message can hold,
+ * or drop it silently as ws does within a frame.
+ */
+function isEmptyBlockTail(rest: readonly Buffer[]): boolean {
+  let bytes = 0;
+  for (const piece of rest) bytes += piece.length;
+  if (bytes > EMPTY_STORED_BLOCK.length) return false;
+  const tail = Buffer.concat(rest, bytes);
+  return tail.equals(TRAILER) || tail.equals(EMPTY_STORED_BLOCK);
+}
+
 /** One connection's compressor and decompressor (RFC 7692 §7). */
 export class PerMessageDeflate {
   readonly params: DeflateParams;
@@ -245,42 +291,82 @@ export class PerMessageDeflate {
    */
   decompress(parts: Buffer[], callback: Callback<Buffer[]>): void {
     this.#job(callback, (done) => {
-      this.#inflate ??= zlib.createInflateRaw({ windowBits: this.params.clientMaxWindowBits });
-      const inflate = this.#inflate;
-      const output: Buffer[] = [];
-      let outputBytes = 0;
-      let finished = false;
-      const finish = (error: ProtocolError | null) => {
-        if (finished) return;
-        finished = true;
-        inflate.off('data', onData);
-        inflate.removeAllListeners('error');
-        if (error) {
-          // The stream is unusable now; the connection is failing anyway.
-          inflate.close();
-          this.#inflate = undefined;
-          done(error);
-          return;
-        }
-        if (this.params.clientNoContextTakeover && !this.#closed) inflate.reset();
-        done(null, output);
+      // RFC 7692 §7.2.2: append 00 00 ff ff to the payload, then inflate.
+      const input = [...parts, TRAILER];
+      const output: Inflated = { chunks: [], bytes: 0 };
+      const afterPass = (error: ProtocolError | null, pass?: InflatePass) => {
+        if (error) done(error);
+        // A second pass uses a new stream, which always reads: it never comes back here.
+        else if (pass === 'stream had ended') this.#inflateMessage(input, output, afterPass);
+        else done(null, output.chunks);
       };
-      const onData = (chunk: Buffer) => {
-        outputBytes += chunk.length;
-        if (outputBytes > this.#maxPayloadBytes) {
-          finish(new ProtocolError('PAYLOAD_TOO_LARGE', 1009, `inflated message over ${this.#maxPayloadBytes} bytes`));
-          return;
-        }
-        output.push(chunk);
-      };
-      inflate.on('data', onData);
-      inflate.once('error', (error) =>
-        finish(new ProtocolError('INVALID_COMPRESSED_DATA', 1007, `invalid compressed data: ${error.message}`)),
-      );
-      for (const part of parts) inflate.write(part);
-      inflate.write(TRAILER);
-      inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => finish(null));
+      this.#inflateMessage(input, output, afterPass);
     });
+  }
+
+  /** Feeds one message to the peer's DEFLATE stream, creating one if there is none. */
+  #inflateMessage(
+    input: Buffer[],
+    output: Inflated,
+    callback: (error: ProtocolError | null, pass?: InflatePass) => void,
+  ): void {
+    if (this.#closed) return; // #job has already released the slot
+    const fresh = this.#inflate === undefined;
+    this.#inflate ??= zlib.createInflateRaw({ windowBits: this.params.clientMaxWindowBits });
+    const inflate = this.#inflate;
+    const readBefore = inflate.bytesWritten;
+    let inputBytes = 0;
+    let settled = false;
+    const settle = (error: ProtocolError | null, pass?: InflatePass) => {
+      if (settled) return;
+      settled = true;
+      inflate.off('data', onData);
+      inflate.removeAllListeners('error');
+      // After an error the stream is unusable; the connection is failing anyway.
+      if (error) this.#dropInflate(inflate);
+      callback(error, pass);
+    };
+    const onData = (chunk: Buffer) => {
+      output.bytes += chunk.length;
+      if (output.bytes > this.#maxPayloadBytes) {
+        settle(new ProtocolError('PAYLOAD_TOO_LARGE', 1009, `inflated message over ${this.#maxPayloadBytes} bytes`));
+        return;
+      }
+      output.chunks.push(chunk);
+    };
+    inflate.on('data', onData);
+    inflate.once('error', (error) => settle(corrupt(error.message)));
+    for (const part of input) {
+      inflate.write(part);
+      inputBytes += part.length;
+    }
+    inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      if (settled) return;
+      // zlib reads nothing past a block with BFINAL set; bytesWritten counts what it read.
+      const readBytes = inflate.bytesWritten - readBefore;
+      if (readBytes === inputBytes) {
+        if (this.params.clientNoContextTakeover && !this.#closed) inflate.reset();
+        settle(null, 'inflated');
+        return;
+      }
+      // RFC 7692 §7.2.1: a sender may end a message's DEFLATE data with a final block
+      // (§7.2.3.4). That ends its DEFLATE stream (RFC 1951 §3.2.3): the next message starts
+      // a new one, with an empty window, with or without context takeover.
+      this.#dropInflate(inflate);
+      if (readBytes === 0 && !fresh) {
+        // The final block ended exactly where the previous message did; zlib notices only now.
+        settle(null, 'stream had ended');
+      } else if (isEmptyBlockTail(skipBytes(input, readBytes))) {
+        settle(null, 'inflated');
+      } else {
+        settle(corrupt('data after a final block (BFINAL) in the same message'));
+      }
+    });
+  }
+
+  #dropInflate(inflate: zlib.InflateRaw): void {
+    inflate.close();
+    if (this.#inflate === inflate) this.#inflate = undefined;
   }
 
   /** Frees zlib memory and any limiter slot still held; later jobs fail. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { CLOSE_CODES, isValidCloseCode, MAX_CONTROL_PAYLOAD_BYTES, OPCODES } from './constants.js';
@@ -75,6 +76,8 @@ interface PendingFrame {
 }
 
 const READY_STATES = { open: 1, closing: 2, closed: 3 } as const;
+/** Random bytes in each heartbeat ping: a pong can carry them only if the peer read the ping. */
+const HEARTBEAT_PAYLOAD_BYTES = 8;
 const EMPTY = Buffer.alloc(0);
 /** PendingFrame.opcode of a frame that sendFrame() received already encoded. */
 const ENCODED = -1;
@@ -168,8 +171,11 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   #closeTimer: NodeJS.Timeout | undefined;
 
   // Heartbeat, driven by the server's one shared timer.
+  /** A data frame, or the pong that answers our ping, arrived since the last tick. */
   #heard = true;
   #quietSinceMs = 0;
+  /** The payload of our heartbeat ping awaiting its pong; undefined when none is out. */
+  #pingPayload: Buffer | undefined;
   #pingSentAtMs = 0;
 
   /** @internal Created by WebSocketServer after a successful handshake. */
@@ -197,9 +203,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   static {
     // Defined here so that they may reach private state; `this` is the TCP socket.
     onTcpData = function (this: TcpWithSocket, chunk: Buffer): void {
-      const socket = this[kSocket];
-      socket.#heard = true;
-      socket.#parser.push(chunk);
+      this[kSocket].#parser.push(chunk);
     };
     onTcpEnd = function (this: TcpWithSocket): void {
       this[kSocket].#handleTcpEnd();
@@ -324,6 +328,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   /** @internal */
   onMessageStart(opcode: 1 | 2, compressed: boolean): void {
+    this.#heard = true;
     this.#messageBinary = opcode === OPCODES.binary;
     this.#messageCompressed = compressed;
     this.#messageBytes = 0;
@@ -331,6 +336,10 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   /** @internal */
   onMessageData(chunk: Buffer): void {
+    // Data counts as a sign of life as it arrives: it proves the peer is alive, not that it
+    // reads (maxBufferedBytes deals with peers that do not read), and the pong to our ping
+    // cannot overtake a large frame still arriving on a slow link.
+    this.#heard = true;
     if (!this.#messageBinary && !this.#messageCompressed && !this.#utf8Validator().push(chunk)) {
       // RFC 6455 §8.1: invalid UTF-8 in a text message fails the connection (1007), at the first bad byte.
       this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
@@ -355,11 +364,15 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   /** @internal */
   onControl(opcode: 0x8 | 0x9 | 0xa, payload: Buffer): void {
+    // Neither a ping nor an unsolicited pong (RFC 6455 §5.5.3) counts as a sign of life:
+    // a peer that never reads could send one now and then and stay connected for ever.
     if (opcode === OPCODES.ping) {
       // RFC 6455 §5.5.2: answer a ping with a pong carrying the same payload.
       if (this.#state === 'open') this.#sendFrame(OPCODES.pong, payload, false, undefined);
       this.emit('ping', payload);
     } else if (opcode === OPCODES.pong) {
+      // RFC 6455 §5.5.3: a pong sent in response carries the ping's application data.
+      if (this.#pingPayload?.equals(payload)) this.#heard = true;
       this.emit('pong', payload);
     } else {
       this.#onCloseFrame(payload);
@@ -372,25 +385,27 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   }
 
   /**
-   * @internal One tick of the server's shared heartbeat timer: ping a quiet peer,
-   * terminate one that has not answered within `pongTimeoutMs`.
+   * @internal One tick of the server's shared heartbeat timer: ping a peer that has sent
+   * no data for `pingIntervalMs`, terminate one that has not answered within `pongTimeoutMs`.
    */
   checkHeartbeat(nowMs: number, pingIntervalMs: number, pongTimeoutMs: number): void {
     if (this.#state !== 'open') return;
     if (this.#heard) {
       this.#heard = false;
       this.#quietSinceMs = nowMs;
-      this.#pingSentAtMs = 0;
+      this.#pingPayload = undefined;
       return;
     }
-    if (this.#pingSentAtMs !== 0) {
+    if (this.#pingPayload !== undefined) {
       if (nowMs - this.#pingSentAtMs >= pongTimeoutMs) {
         this.#emitError(new ProtocolError('PONG_TIMEOUT', CLOSE_CODES.abnormal, `no pong within ${pongTimeoutMs} ms`));
         this.terminate();
       }
     } else if (nowMs - this.#quietSinceMs >= pingIntervalMs) {
+      // Random, not a counter: a peer that does not read could guess the next few counts.
+      this.#pingPayload = randomBytes(HEARTBEAT_PAYLOAD_BYTES);
       this.#pingSentAtMs = nowMs;
-      this.#sendFrame(OPCODES.ping, EMPTY, false, undefined);
+      this.#sendFrame(OPCODES.ping, this.#pingPayload, false, undefined);
     }
   }
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { ProtocolError } from '../../src/transport/errors.js';
 import type { VerifyClientInfo, WebSocketServerOptions } from '../../src/transport/options.js';
@@ -19,6 +19,7 @@ import {
   within,
 } from './helpers.js';
 
+const TEXT = 0x1;
 const CLOSE = 0x8;
 const PING = 0x9;
 const PONG = 0xa;
@@ -459,15 +460,16 @@ describe('WebSocketServer: heartbeat', () => {
     expect(errors.map((error) => [error.code, error.closeCode])).toEqual([['PONG_TIMEOUT', 1006]]);
   });
 
-  it('counts anything heard from the peer as alive, and pings again after the next quiet interval', async () => {
+  it('counts the pong that answers the ping as alive, and pings again after the next quiet interval', async () => {
     const server = await start({ pingIntervalMs: 0 });
     const { peer, socket } = await connectRaw(server);
     peers.push(peer);
     socket.checkHeartbeat(1_000, 100, 100);
     socket.checkHeartbeat(1_100, 100, 100);
-    expect((await peer.readFrame()).opcode).toBe(PING);
+    const ping = await peer.readFrame();
+    expect(ping.opcode).toBe(PING);
     const pong = nextEvent(socket, 'pong');
-    peer.write(clientFrame({ opcode: PONG }));
+    peer.write(clientFrame({ opcode: PONG, payload: ping.payload }));
     await pong;
     socket.checkHeartbeat(1_250, 100, 100); // heard: the clock restarts here
     socket.checkHeartbeat(1_300, 100, 100);
@@ -510,5 +512,112 @@ describe('WebSocketServer: heartbeat', () => {
     for (let i = 0; i < 4; i++) peers.push((await connectRaw(server)).peer);
     const heartbeatTimers = setIntervalSpy.mock.calls.filter(([, delay]) => delay === 250);
     expect(heartbeatTimers).toHaveLength(1);
+  });
+});
+
+describe('WebSocketServer: heartbeat, on a fake clock', () => {
+  const PING_INTERVAL_MS = 1_000;
+  const PONG_TIMEOUT_MS = 500;
+  /** The shared timer ticks every quarter of the smaller of the two. */
+  const TICK_MS = 125;
+
+  beforeEach(() => {
+    // Only the heartbeat's clock is fake; sockets and the helpers' timeouts run on real time.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+  });
+
+  afterEach(async () => {
+    await Promise.all(servers.map((wss) => stopServer(wss)));
+    vi.useRealTimers();
+  });
+
+  async function connect() {
+    const server = await start({ pingIntervalMs: PING_INTERVAL_MS, pongTimeoutMs: PONG_TIMEOUT_MS });
+    const { peer, socket } = await connectRaw(server);
+    peers.push(peer);
+    const errors: ProtocolError[] = [];
+    socket.on('error', (error) => errors.push(error));
+
+    /** Writes a ping or pong and waits until the server has read it. */
+    const sendControl = async (opcode: number, payload: Buffer | string) => {
+      const heard = nextEvent(socket, opcode === PING ? 'ping' : 'pong');
+      peer.write(clientFrame({ opcode, payload }));
+      await heard;
+    };
+
+    /** Sends a control frame before every tick until the server gives up on the peer; returns the time taken. */
+    const sendEveryTickUntilTerminated = async (opcode: number, payload: (tick: number) => Buffer | string) => {
+      let elapsedMs = 0;
+      for (let tick = 0; errors.length === 0 && elapsedMs < 3 * (PING_INTERVAL_MS + PONG_TIMEOUT_MS); tick++) {
+        await sendControl(opcode, payload(tick));
+        vi.advanceTimersByTime(TICK_MS);
+        elapsedMs += TICK_MS;
+      }
+      return elapsedMs;
+    };
+
+    return { peer, socket, errors, sendControl, sendEveryTickUntilTerminated };
+  }
+
+  it('keeps a peer that answers every ping with its payload, a new random one each time', async () => {
+    const { peer, socket, sendControl } = await connect();
+    const payloads = new Set<string>();
+    for (let round = 0; round < 4; round++) {
+      // Each round is longer than pongTimeoutMs: an unanswered ping would end the connection.
+      vi.advanceTimersByTime(PING_INTERVAL_MS + TICK_MS);
+      const ping = await peer.readFrame();
+      expect(ping.opcode).toBe(PING);
+      payloads.add(ping.payload.toString('hex'));
+      await sendControl(PONG, ping.payload);
+    }
+    vi.advanceTimersByTime(PONG_TIMEOUT_MS + TICK_MS);
+    expect(socket.state).toBe('open');
+    expect([...payloads].map((hex) => hex.length / 2)).toEqual([8, 8, 8, 8]);
+  });
+
+  it.each([
+    ['unsolicited pongs', PONG],
+    ['pings', PING],
+  ])(
+    'terminates a peer that sends only %s within pingIntervalMs + pongTimeoutMs (plus a tick)',
+    async (_name, opcode) => {
+      const { socket, errors, sendEveryTickUntilTerminated } = await connect();
+      const closed = nextEvent<[number]>(socket, 'close');
+      // Empty, a guess, and eight zero bytes: nothing the peer could send without reading our ping.
+      const guesses = ['', 'guess', Buffer.alloc(8)];
+      const elapsedMs = await sendEveryTickUntilTerminated(opcode, (tick) => guesses[tick % 3] as Buffer | string);
+      expect((await closed)[0]).toBe(1006);
+      expect(errors.map((error) => error.code)).toEqual(['PONG_TIMEOUT']);
+      expect(elapsedMs).toBeLessThanOrEqual(PING_INTERVAL_MS + PONG_TIMEOUT_MS + TICK_MS);
+    },
+  );
+
+  it('does not count a pong that answers an older ping', async () => {
+    const { peer, socket, errors, sendControl, sendEveryTickUntilTerminated } = await connect();
+    vi.advanceTimersByTime(PING_INTERVAL_MS + TICK_MS);
+    const first = await peer.readFrame();
+    await sendControl(PONG, first.payload);
+    vi.advanceTimersByTime(PING_INTERVAL_MS + TICK_MS);
+    const second = await peer.readFrame();
+    expect([first.opcode, second.opcode]).toEqual([PING, PING]);
+    expect(second.payload.equals(first.payload)).toBe(false);
+    const closed = nextEvent<[number]>(socket, 'close');
+    const elapsedMs = await sendEveryTickUntilTerminated(PONG, () => first.payload);
+    expect((await closed)[0]).toBe(1006);
+    expect(errors.map((error) => error.code)).toEqual(['PONG_TIMEOUT']);
+    expect(elapsedMs).toBe(PONG_TIMEOUT_MS);
+  });
+
+  it('counts data frames as signs of life: a peer that keeps sending messages is never pinged', async () => {
+    const { peer, socket } = await connect();
+    const bytesBefore = peer.socket.bytesRead;
+    for (let elapsedMs = 0; elapsedMs < 3 * (PING_INTERVAL_MS + PONG_TIMEOUT_MS); elapsedMs += TICK_MS) {
+      const message = nextEvent(socket, 'message');
+      peer.write(clientFrame({ opcode: TEXT, payload: 'still here' }));
+      await message;
+      vi.advanceTimersByTime(TICK_MS);
+    }
+    expect(socket.state).toBe('open');
+    expect(peer.socket.bytesRead - bytesBefore).toBe(0);
   });
 });

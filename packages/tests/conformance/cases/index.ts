@@ -11,6 +11,7 @@ import { category9 } from './category-9-limits.js';
 import { category10 } from './category-10-autofragment.js';
 import { category12 } from './category-12-deflate-payloads.js';
 import { category13 } from './category-13-deflate-params.js';
+import { category14 } from './category-14-deflate-final-block.js';
 
 export const CATEGORY_NAMES: Record<string, string> = {
   '1': 'Framing',
@@ -24,6 +25,7 @@ export const CATEGORY_NAMES: Record<string, string> = {
   '10': 'Auto-Fragmentation',
   '12': 'WebSocket Compression (payloads)',
   '13': 'WebSocket Compression (parameters)',
+  '14': 'WebSocket Compression (final blocks; not in Autobahn)',
 };
 
 export function allCases(profile: Profile): ConformanceCase[] {
@@ -39,5 +41,6 @@ export function allCases(profile: Profile): ConformanceCase[] {
     ...category10,
     ...category12(profile),
     ...category13(profile),
+    ...category14,
   ];
 }
