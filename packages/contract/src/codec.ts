@@ -1,9 +1,14 @@
 import superjson from 'superjson';
 import { RpcError } from './errors.js';
+import { checkMeta, META_LIMITS, type MetaLimits } from './meta.js';
 
 // One codec for both ends. Values travel as superjson's { json, meta }: `json` is plain
 // JSON and `meta` (absent for plain JSON) says how to revive Date, Map, Set, BigInt,
 // undefined and friends. Plain JSON values skip superjson's walk altogether.
+//
+// Each end treats the other's `meta` as hostile: checkMeta bounds what superjson will do
+// before superjson sees it. Shared references are not kept: an object that occurs twice
+// in a value arrives as two equal copies, and a cyclic value cannot be encoded.
 
 /** A value ready for JSON.stringify: `meta` is present only when the value needs it. */
 export interface EncodedValue {
@@ -11,50 +16,114 @@ export interface EncodedValue {
   meta?: unknown;
 }
 
+/**
+ * Most nodes one encoded value may have, counting every path as JSON.stringify writes it:
+ * an object that occurs k times counts k times, so a value sharing objects cannot grow
+ * exponentially on the wire.
+ */
+export const MAX_ENCODED_NODES = 1_000_000;
+
 /** Deeper values are left to superjson (and to its own limits). */
 const MAX_PLAIN_DEPTH = 64;
+const NOT_PLAIN = -1;
+const OVER_BUDGET = -2;
 
-/** True when JSON.stringify/parse round-trips `value` exactly. */
-export function isPlainJson(value: unknown, depth = 0): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0);
-    case 'object': {
-      if (value === null) return true;
-      if (depth > MAX_PLAIN_DEPTH) return false;
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
-        return true;
-      }
-      const prototype = Object.getPrototypeOf(value);
-      if (prototype !== Object.prototype && prototype !== null) return false;
-      if ('toJSON' in value) return false;
-      for (const key in value) {
-        if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      return false; // undefined, bigint, function, symbol
-  }
-}
-
-/** Prepares a value for the wire. */
-export function encodeValue(value: unknown): EncodedValue {
-  if (isPlainJson(value)) return { json: value };
-  const { json, meta } = superjson.serialize(value);
-  return meta === undefined ? { json } : { json, meta };
+/**
+ * True when JSON.stringify/parse round-trips `value` exactly and it has at most
+ * MAX_ENCODED_NODES nodes.
+ */
+export function isPlainJson(value: unknown): boolean {
+  return plainBudgetLeft(value, 0, MAX_ENCODED_NODES) >= 0;
 }
 
 /**
- * Revives a value from the wire. `meta` is untrusted input: superjson refuses paths
- * through `__proto__`, `constructor` or `prototype`, which we report as BAD_REQUEST.
+ * Walks `value` as plain JSON, one unit of `budget` per node: the budget left, NOT_PLAIN, or
+ * OVER_BUDGET. On the path of every call result, so it allocates nothing.
  */
-export function decodeValue(json: unknown, meta: unknown): unknown {
+function plainBudgetLeft(value: unknown, depth: number, budget: number): number {
+  if (budget === 0) return OVER_BUDGET;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return budget - 1;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0) ? budget - 1 : NOT_PLAIN;
+    case 'object': {
+      if (value === null) return budget - 1;
+      if (depth > MAX_PLAIN_DEPTH) return NOT_PLAIN;
+      let left = budget - 1;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length && left >= 0; i++) left = plainBudgetLeft(value[i], depth + 1, left);
+        return left;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return NOT_PLAIN;
+      if ('toJSON' in value) return NOT_PLAIN;
+      for (const key in value) {
+        left = plainBudgetLeft((value as Record<string, unknown>)[key], depth + 1, left);
+        if (left < 0) return left;
+      }
+      return left;
+    }
+    default:
+      return NOT_PLAIN; // undefined, bigint, function, symbol
+  }
+}
+
+/**
+ * Counts the nodes superjson and JSON.stringify will write for `value`, every path once,
+ * and throws past `budget`, before superjson copies a shared object once per path.
+ * `ancestors` holds the objects on the current path: a cycle cannot be encoded.
+ */
+function countNodes(value: unknown, budget: number, ancestors: Set<object>): number {
+  if (budget <= 0) throw new RangeError(`cannot encode a value of over ${MAX_ENCODED_NODES} nodes`);
+  if (typeof value !== 'object' || value === null) return budget - 1;
+  if (ancestors.has(value)) throw new TypeError('cannot encode a cyclic value');
+  ancestors.add(value);
+  let left = budget - 1;
+  if (value instanceof Map) {
+    // superjson writes a Map as [[key, value], …]: one more node per entry.
+    for (const [key, item] of value) left = countNodes(item, countNodes(key, left - 1, ancestors), ancestors);
+  } else if (value instanceof Set || Array.isArray(value)) {
+    for (const item of value) left = countNodes(item, left, ancestors);
+  } else if (!('toJSON' in value)) {
+    // A plain object, or what JSON.stringify will write of a class instance: its own enumerable keys.
+    for (const key of Object.keys(value)) left = countNodes((value as Record<string, unknown>)[key], left, ancestors);
+  }
+  ancestors.delete(value);
+  return left;
+}
+
+/**
+ * Prepares a value for the wire. Throws (for the server: the handler's bug, INTERNAL) when
+ * the value is over MAX_ENCODED_NODES, cyclic, or holds what the other end's decodeValue
+ * refuses (an Error, a RegExp, a class instance registered with superjson, …).
+ */
+export function encodeValue(value: unknown): EncodedValue {
+  const left = plainBudgetLeft(value, 0, MAX_ENCODED_NODES);
+  if (left >= 0) return { json: value };
+  if (left === OVER_BUDGET) throw new RangeError(`cannot encode a value of over ${MAX_ENCODED_NODES} nodes`);
+  countNodes(value, MAX_ENCODED_NODES, new Set());
+  const { json, meta } = superjson.serialize(value);
+  if (meta?.values === undefined) return { json };
+  // Dropped: referentialEqualities. `json` already holds a full copy of each shared object,
+  // each copy with its own annotations; the decoder refuses shared references.
+  const own = { values: meta.values, v: meta.v };
+  try {
+    checkMeta(json, own);
+  } catch (error) {
+    throw new TypeError(`cannot encode this value: ${(error as Error).message}`, { cause: error });
+  }
+  return { json, meta: own };
+}
+
+/**
+ * Revives a value from the wire. `meta` is untrusted input: checkMeta bounds its cost and
+ * refuses anything else before superjson runs; every refusal is BAD_REQUEST.
+ */
+export function decodeValue(json: unknown, meta: unknown, limits: MetaLimits = META_LIMITS): unknown {
   if (meta === undefined) return json;
+  checkMeta(json, meta, limits);
   try {
     return superjson.deserialize({ json: json as never, meta: meta as never });
   } catch (error) {

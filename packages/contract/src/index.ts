@@ -1,4 +1,4 @@
-export { decodeValue, type EncodedValue, encodeValue, isPlainJson, parseJson } from './codec.js';
+export { decodeValue, type EncodedValue, encodeValue, isPlainJson, MAX_ENCODED_NODES, parseJson } from './codec.js';
 export {
   type AnyContract,
   type Channel,
@@ -25,5 +25,15 @@ export {
   type SnapshotStateOf,
 } from './contract.js';
 export { ERROR_CODES, type ErrorCode, isErrorCode, RpcError, toRpcError, type WireError } from './errors.js';
+export {
+  checkMeta,
+  MAX_BIGINT_CHARS,
+  MAX_DATE_CHARS,
+  MAX_META_ANNOTATIONS,
+  MAX_META_PATH_SEGMENTS,
+  MAX_URL_CHARS,
+  META_LIMITS,
+  type MetaLimits,
+} from './meta.js';
 export * from './protocol.js';
 export { issuesData, parseOrThrow, type Validated, validate } from './validate.js';
