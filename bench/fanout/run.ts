@@ -4,6 +4,8 @@
 // Reports delivered messages/s (first publish → last delivery), publish→receive latency, server
 // CPU per delivery, for Switchboard (server.publish), the thin ws layer (loop over sockets),
 // socket.io (io.to(room).emit) and tRPC (EventEmitter-backed subscription). Ratios ÷ thin ws.
+// With --before <dir>, Switchboard from another checkout runs too (switchboard-before, see
+// bench/rpc/before.ts), with after ÷ before ratios.
 
 import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
 import { Harness } from '../echo/lib/harness.js';
@@ -12,8 +14,17 @@ import { enablePinning, runClient } from '../echo/lib/proc.js';
 import * as fmt from '../echo/lib/report.js';
 import { DISTURBED_CORES, disturbed, medianOf, usable } from '../echo/lib/results.js';
 import { saveRaw } from '../echo/lib/save.js';
+import { beforeOrExit } from '../rpc/before.js';
 import type { RpcContender } from '../rpc/common.js';
-import { BASELINE_ID, CONTENDERS, select, useSwitchboardFrom } from '../rpc/common.js';
+import {
+  afterBeforeBlock,
+  BASELINE_ID,
+  BEFORE_ID,
+  CONTENDERS,
+  expectSwitchboardFrom,
+  select,
+  useSwitchboardFrom,
+} from '../rpc/common.js';
 import type { PhaseResult } from '../rpc/servers/control.js';
 
 const USAGE = `usage: tsx bench/fanout/run.ts [options]
@@ -24,6 +35,8 @@ const USAGE = `usage: tsx bench/fanout/run.ts [options]
   --procs 1|2         subscriber processes (default 2)
   --rate N            publishes/s in the fixed-rate phase (default 20, i.e. 40k deliveries/s at 2000)
   --from dist|src     where @switchboard/* are loaded from (default dist)
+  --before <dir>      also run ${BEFORE_ID}: switchboard with @switchboard/* from <dir>, another
+                      checkout with its packages built; adds it to --only's list, prints after ÷ before
   --pin               servers on CPU 0, subscriber processes on CPU 1`;
 const o = parseOrHelp(
   {
@@ -34,18 +47,20 @@ const o = parseOrHelp(
     procs: { type: 'string', default: '2' },
     rate: { type: 'string', default: '20' },
     from: { type: 'string', default: 'dist' },
+    before: { type: 'string' },
     pin: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   USAGE,
 );
-const contenders = selectOrExit(select, o.only);
+const from = useSwitchboardFrom(o.from);
+const before = beforeOrExit(o.before, from);
+const contenders = selectOrExit((list) => select(list, before), o.only);
 const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 120_000);
 const subscribers = int('subscribers', o.subscribers, 1, 19_000);
 const procs = int('procs', o.procs, 1, 2);
 const rate = int('rate', o.rate, 1, 100_000);
-const from = useSwitchboardFrom(o.from);
 if (o.pin) enablePinning();
 
 interface ProcPhase {
@@ -103,7 +118,7 @@ function combine(parts: ProcOut[], index: number): PhaseRun {
   };
 }
 
-const harness = new Harness<RpcContender>();
+const harness = new Harness<RpcContender>({ onStart: expectSwitchboardFrom(from, before) });
 const results = new Map<string, { sat: PhaseRun; rate: PhaseRun }[]>();
 const disturbedRuns: string[] = [];
 const started = new Date();
@@ -112,6 +127,8 @@ say(
   `contenders: ${contenders.map((c) => c.id).join(', ')}; ${fmt.int(subscribers)} subscribers in ${procs} process(es); ` +
     `${runs} run(s) of ${durationMs} ms saturation + ${durationMs} ms at ${rate} publishes/s; switchboard from ${from}`,
 );
+if (before) say(`${BEFORE_ID}: @switchboard/* from ${before.dir} (${before.commit}), through ${before.tsconfigPath}`);
+const labelWidth = Math.max(18, ...contenders.map((c) => c.label.length));
 const line = (r: PhaseRun): string =>
   `${fmt.int(r.perSec).padStart(9)} deliveries/s  p50 ${fmt.fixed(r.p50Ms, 1)} ms  p99 ${fmt.fixed(r.p99Ms, 1)} ms  ` +
   `srv ${fmt.fixed(r.server?.usPerDelivery, 2)} µs/delivery, srv cpu ${fmt.pct(r.server?.cpu)}, subs cpu ${fmt.pct(r.clientCpu)}` +
@@ -137,6 +154,7 @@ for (let run = 1; run <= runs; run++) {
             }),
             server,
             120_000 + 2 * durationMs,
+            c.env,
           ),
         ),
       );
@@ -148,8 +166,9 @@ for (let run = 1; run <= runs; run++) {
     if (!r) continue;
     results.set(c.id, [...(results.get(c.id) ?? []), r]);
     if (disturbed(r.sat)) disturbedRuns.push(`${c.label} run ${run}`);
-    say(`  run ${run}/${runs}  ${c.label.padEnd(18)} saturation ${line(r.sat)}`);
-    say(`  ${''.padEnd(29)} fixed rate ${line(r.rate)}`);
+    const prefix = `  run ${run}/${runs}  ${c.label.padEnd(labelWidth)}`;
+    say(`${prefix} saturation ${line(r.sat)}`);
+    say(`${''.padEnd(prefix.length)} fixed rate ${line(r.rate)}`);
   }
 }
 
@@ -226,6 +245,21 @@ say(
   ),
 );
 say(`  (subs CPU = all subscriber processes together; ${procs} process(es) = up to ${procs * 100}%)`);
+// Switchboard after (this checkout) ÷ before (--before's checkout), medians.
+const vs = (
+  measure: string,
+  which: 'sat' | 'rate',
+  pick: (r: PhaseRun) => number | undefined,
+  digits: number,
+  better: 'higher' | 'lower',
+) => ({ measure, after: med('switchboard', which, pick), before: med(BEFORE_ID, which, pick), digits, better });
+const afterBefore = [
+  vs('sat deliveries/s', 'sat', (r) => r.perSec, 0, 'higher'),
+  vs('srv µs/delivery', 'sat', (r) => r.server?.usPerDelivery, 2, 'lower'),
+  vs('sat p99 ms', 'sat', (r) => r.p99Ms, 1, 'lower'),
+  vs(`${rate}/s p99 ms`, 'rate', (r) => r.p99Ms, 2, 'lower'),
+];
+if (before) say(afterBeforeBlock(before, afterBefore, 'text').join('\n'));
 const md = contenders.map((c) => {
   if (!results.has(c.id)) return [c.label, 'not run', '', '', '', '', ''];
   const sat = med(c.id, 'sat', (r) => r.perSec);
@@ -273,8 +307,9 @@ say(
       ],
       md,
     ),
+    ...afterBeforeBlock(before, afterBefore, 'markdown'),
   ]),
 );
 harness.reportFailures();
-saveRaw('fanout', started, { machine: machine(), started, options: o, from, raw: harness.raw });
+saveRaw('fanout', started, { machine: machine(), started, options: o, from, before, raw: harness.raw });
 process.exit(harness.failed ? 1 : 0);

@@ -1,7 +1,9 @@
 // Memory benchmark: server RSS and JS heap per idle connection and per connection holding one
 // subscription, at --connections open, for Switchboard, ws (the thin layer's server: plain `ws`
 // plus a message handler), tRPC 11 and socket.io 4. Raw-socket clients (bench/fanout/raw.ts) keep
-// the client process small. Medians over --runs; ratios ÷ ws. Raw: bench/results/memory-<time>.json.
+// the client process small. Medians over --runs; ratios ÷ ws. With --before <dir>, Switchboard
+// from another checkout runs too (switchboard-before, see bench/rpc/before.ts), with after ÷ before
+// ratios. Raw: bench/results/memory-<time>.json.
 
 import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
 import { Harness } from '../echo/lib/harness.js';
@@ -9,15 +11,25 @@ import { machine, say, summary } from '../echo/lib/out.js';
 import { runClient } from '../echo/lib/proc.js';
 import * as fmt from '../echo/lib/report.js';
 import { saveRaw } from '../echo/lib/save.js';
+import { beforeOrExit } from '../rpc/before.js';
 import type { RpcContender } from '../rpc/common.js';
-import { CONTENDERS, select, useSwitchboardFrom } from '../rpc/common.js';
+import {
+  afterBeforeBlock,
+  BEFORE_ID,
+  CONTENDERS,
+  expectSwitchboardFrom,
+  select,
+  useSwitchboardFrom,
+} from '../rpc/common.js';
 
 const USAGE = `usage: tsx bench/memory/run.ts [options]
   --only a,b          contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
   --runs N            runs per contender, medians reported (default 1)
   --connections N     connections (default 10000)
   --duration-ms N     settle time before each reading (default 1000)
-  --from dist|src     where @switchboard/* are loaded from (default dist)`;
+  --from dist|src     where @switchboard/* are loaded from (default dist)
+  --before <dir>      also run ${BEFORE_ID}: switchboard with @switchboard/* from <dir>, another
+                      checkout with its packages built; adds it to --only's list, prints after ÷ before`;
 const o = parseOrHelp(
   {
     only: { type: 'string' },
@@ -25,15 +37,17 @@ const o = parseOrHelp(
     connections: { type: 'string', default: '10000' },
     'duration-ms': { type: 'string', default: '1000' },
     from: { type: 'string', default: 'dist' },
+    before: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
   USAGE,
 );
-const contenders = selectOrExit(select, o.only);
+const from = useSwitchboardFrom(o.from);
+const before = beforeOrExit(o.before, from);
+const contenders = selectOrExit((list) => select(list, before), o.only);
 const runs = int('runs', o.runs, 1, 20);
 const connections = int('connections', o.connections, 1, 19_000);
 const settleMs = int('duration-ms', o['duration-ms'], 0, 60_000);
-const from = useSwitchboardFrom(o.from);
 
 interface MemOut {
   idleRssKiB: number;
@@ -45,13 +59,15 @@ interface MemOut {
   gcForced: boolean;
   closedEarly: number;
 }
-const harness = new Harness<RpcContender>();
+const harness = new Harness<RpcContender>({ onStart: expectSwitchboardFrom(from, before) });
 const results = new Map<string, MemOut[]>();
 const started = new Date();
 say(`Memory benchmark — ${machine()}`);
 say(
   `contenders: ${contenders.map((c) => c.id).join(', ')}; ${fmt.int(connections)} connections; ${runs} run(s); switchboard from ${from}`,
 );
+if (before) say(`${BEFORE_ID}: @switchboard/* from ${before.dir} (${before.commit}), through ${before.tsconfigPath}`);
+const labelWidth = Math.max(18, ...contenders.map((c) => c.label.length));
 for (let run = 1; run <= runs; run++) {
   for (const c of contenders) {
     const r = await harness.withServer(c, 'memory', false, async (server) => {
@@ -60,6 +76,7 @@ for (let run = 1; run <= runs; run++) {
         flags({ contender: c.client, port: server.port, connections, 'settle-ms': settleMs }),
         server,
         300_000,
+        c.env,
       );
       if (out.closedEarly > 0) throw new Error(`${out.closedEarly} connections were closed by the server`);
       return out;
@@ -67,7 +84,7 @@ for (let run = 1; run <= runs; run++) {
     if (!r) continue;
     results.set(c.id, [...(results.get(c.id) ?? []), r]);
     say(
-      `  run ${run}/${runs}  ${c.label.padEnd(18)} idle ${fmt.fixed(r.idleRssKiB, 2)} KiB RSS/conn (heap ${fmt.fixed(r.idleHeapKiB, 2)})  ` +
+      `  run ${run}/${runs}  ${c.label.padEnd(labelWidth)} idle ${fmt.fixed(r.idleRssKiB, 2)} KiB RSS/conn (heap ${fmt.fixed(r.idleHeapKiB, 2)})  ` +
         `+subscription ${fmt.fixed(r.subRssKiB, 2)} KiB RSS/conn (heap ${fmt.fixed(r.subHeapKiB, 2)})  ` +
         `opened in ${fmt.int(r.openMs)} ms, subscribed in ${fmt.int(r.subscribeMs)} ms${r.gcForced ? '' : ', NO forced GC'}`,
     );
@@ -118,6 +135,22 @@ say(fmt.textTable(header, rows));
 say(
   '  (+sub = growth when every connection subscribes once; RSS moves in steps of ±1–2 KiB/conn, heap is the stable part)',
 );
+// Switchboard after (this checkout) ÷ before (--before's checkout), medians; below 1 = less memory.
+const vs = (measure: string, pick: (r: MemOut) => number) => ({
+  measure,
+  after: med('switchboard', pick),
+  before: med(BEFORE_ID, pick),
+  digits: 2,
+  better: 'lower' as const,
+});
+const afterBefore = [
+  vs('idle RSS KiB/conn', (r) => r.idleRssKiB),
+  vs('idle heap KiB/conn', (r) => r.idleHeapKiB),
+  vs('+sub RSS KiB/conn', (r) => r.subRssKiB),
+  vs('+sub heap KiB/conn', (r) => r.subHeapKiB),
+  vs('subscribed total RSS', (r) => r.idleRssKiB + r.subRssKiB),
+];
+if (before) say(afterBeforeBlock(before, afterBefore, 'text').join('\n'));
 say(
   summary([
     `Memory benchmark (\`tsx bench/memory/run.ts\`), ${started.toISOString().slice(0, 10)}: ${machine()}.`,
@@ -125,8 +158,9 @@ say(
     `connection when each subscribes to one channel; after forced GC; median of ${runs} run(s); Switchboard from ${from}.`,
     '',
     fmt.markdownTable(header, rows),
+    ...afterBeforeBlock(before, afterBefore, 'markdown'),
   ]),
 );
 harness.reportFailures();
-saveRaw('memory', started, { machine: machine(), started, options: o, from, raw: harness.raw });
+saveRaw('memory', started, { machine: machine(), started, options: o, from, before, raw: harness.raw });
 process.exit(harness.failed ? 1 : 0);

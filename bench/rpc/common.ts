@@ -1,9 +1,16 @@
-// Shared by bench/rpc, bench/fanout and bench/memory on top of bench/echo/lib: the contenders and
-// where Switchboard is loaded from. Scripts are given relative to bench/echo/ (that is where
+// Shared by bench/rpc, bench/fanout and bench/memory on top of bench/echo/lib: the contenders,
+// where Switchboard is loaded from, and the `--before` contender and its after ÷ before tables
+// (the checkout itself: before.ts). Scripts are given relative to bench/echo/ (that is where
 // bench/echo/lib/proc.ts resolves them), hence the "../rpc/..." paths.
 
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { Contender } from '../echo/contenders.js';
+import type { ServerProcess } from '../echo/lib/proc.js';
 import { ROOT } from '../echo/lib/proc.js';
+import * as fmt from '../echo/lib/report.js';
+import type { BeforeCheckout } from './before.js';
+import { beforeWarnings, describeCheckout } from './before.js';
 
 export interface RpcContender extends Contender {
   /** What the client / load scripts call it. */
@@ -28,20 +35,38 @@ export const CONTENDERS: readonly RpcContender[] = [
   contender('trpc', 'tRPC 11'),
 ];
 export const BASELINE_ID = 'thin';
+/** Switchboard from the `--before <dir>` checkout (see before.ts); only with --before. */
+export const BEFORE_ID = 'switchboard-before';
 const ALIASES: Record<string, string> = { ws: 'thin', 'socket.io': 'socketio', tRPC: 'trpc' };
 
-export function select(list: string | undefined): RpcContender[] {
-  if (list === undefined || list.trim() === '') return [...CONTENDERS];
+/** `switchboard`'s scripts, with @switchboard/* (server and client processes) from the before checkout. */
+function beforeContender(before: BeforeCheckout): RpcContender {
+  return {
+    ...contender('switchboard', `switchboard (before: ${before.commit})`),
+    id: BEFORE_ID,
+    env: { TSX_TSCONFIG_PATH: before.tsconfigPath },
+  };
+}
+
+/**
+ * The contenders named in a comma list (all when empty), in print order; throws on an unknown
+ * name. With a before checkout, `switchboard-before` runs right after `switchboard`, named or not.
+ */
+export function select(list: string | undefined, before: BeforeCheckout | null = null): RpcContender[] {
+  const all = CONTENDERS.flatMap((c) => (c.id === 'switchboard' && before ? [c, beforeContender(before)] : [c]));
+  if (list === undefined || list.trim() === '') return all;
   const wanted = new Set(
     list.split(',').map((raw) => {
       const id = ALIASES[raw.trim()] ?? raw.trim();
-      if (!CONTENDERS.some((c) => c.id === id)) {
-        throw new Error(`unknown contender ${JSON.stringify(raw)} (known: ${CONTENDERS.map((c) => c.id).join(', ')})`);
+      if (id === BEFORE_ID && !before) throw new Error(`${BEFORE_ID} needs --before <dir> (a built checkout)`);
+      if (!all.some((c) => c.id === id)) {
+        throw new Error(`unknown contender ${JSON.stringify(raw)} (known: ${all.map((c) => c.id).join(', ')})`);
       }
       return id;
     }),
   );
-  return CONTENDERS.filter((c) => wanted.has(c.id));
+  if (before) wanted.add(BEFORE_ID);
+  return all.filter((c) => wanted.has(c.id));
 }
 
 /**
@@ -60,4 +85,70 @@ export function useSwitchboardFrom(from: string | undefined): 'dist' | 'src' {
   }
   process.env.TSX_TSCONFIG_PATH = `${ROOT}bench/rpc/tsconfig.dist.json`;
   return 'dist';
+}
+
+/**
+ * Harness `onStart` check: a Switchboard server must have loaded @switchboard/server (the `switchboard`
+ * field of its ready line) from the checkout it stands for: this one (dist or src, as `from`
+ * says) or the before checkout. A mismatch fails the run instead of measuring the wrong code.
+ */
+export function expectSwitchboardFrom(
+  from: 'dist' | 'src',
+  before: BeforeCheckout | null,
+): (c: RpcContender, server: ServerProcess) => void {
+  const here = realpathSync(ROOT);
+  return (c, server) => {
+    if (c.client !== 'switchboard') return;
+    const dir =
+      c.id === BEFORE_ID && before ? `${before.dir}/packages/server/dist/` : `${here}/packages/server/${from}/`;
+    const loaded = String(server.info.switchboard);
+    if (!loaded.startsWith(pathToFileURL(dir).href)) {
+      throw new Error(`${c.label} loaded @switchboard/server from ${loaded}, expected ${dir}`);
+    }
+  };
+}
+
+/** One row of an "after ÷ before" table. */
+export interface AfterBefore {
+  measure: string;
+  after: number;
+  before: number;
+  digits: number;
+  better: 'higher' | 'lower';
+}
+const AFTER_BEFORE_HEADER = ['after ÷ before', 'after', 'before', 'ratio', ''] as const;
+
+/** Rows for AFTER_BEFORE_HEADER: the medians and after ÷ before ('n/a' when either did not run). */
+function afterBeforeRows(rows: readonly AfterBefore[]): string[][] {
+  const num = (n: number, digits: number): string => (digits === 0 ? fmt.int(n) : fmt.fixed(n, digits));
+  return rows.map((r) => [
+    r.measure,
+    num(r.after, r.digits),
+    num(r.before, r.digits),
+    fmt.ratio(r.after, r.before),
+    r.better === 'higher' ? 'above 1 = better' : 'below 1 = better',
+  ]);
+}
+
+/**
+ * The after ÷ before block: its title, any warning (stale or identical builds) and the table, as
+ * text for the console or markdown for the summary; [] without --before.
+ */
+export function afterBeforeBlock(
+  before: BeforeCheckout | null,
+  rows: readonly AfterBefore[],
+  as: 'text' | 'markdown',
+): string[] {
+  if (!before) return [];
+  const after = describeCheckout(ROOT) ?? 'no git';
+  const title = `after ÷ before: switchboard (this checkout, ${after}) ÷ switchboard (before: ${before.commit}, ${before.dir}), medians`;
+  const warnings = beforeWarnings(before).map((w) => `Warning: ${w}`);
+  return as === 'text'
+    ? [
+        '',
+        `== ${title} ==`,
+        ...warnings.map((w) => `  ${w}`),
+        fmt.textTable(AFTER_BEFORE_HEADER, afterBeforeRows(rows)),
+      ]
+    : ['', `${title}:`, ...warnings, '', fmt.markdownTable(AFTER_BEFORE_HEADER, afterBeforeRows(rows))];
 }

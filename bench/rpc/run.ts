@@ -2,7 +2,9 @@
 // (10 connections × 100 in flight by default) for Switchboard, tRPC 11, socket.io 4 and a thin
 // hand-written JSON-RPC layer on ws (the baseline). Each run: fresh server process, 1–2 load
 // processes, stop; contenders interleaved run by run; medians of the undisturbed runs, as ratios
-// to the thin layer. Raw results: bench/results/rpc-<time>.json (gitignored).
+// to the thin layer. With --before <dir>, Switchboard from another checkout runs too
+// (switchboard-before, see before.ts), with after ÷ before ratios. Raw results:
+// bench/results/rpc-<time>.json (gitignored).
 
 import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
 import { Harness } from '../echo/lib/harness.js';
@@ -11,8 +13,17 @@ import { enablePinning, runClient } from '../echo/lib/proc.js';
 import * as fmt from '../echo/lib/report.js';
 import { DISTURBED_CORES, disturbed, medianOf, otherCores, usable } from '../echo/lib/results.js';
 import { saveRaw } from '../echo/lib/save.js';
+import { beforeOrExit } from './before.js';
 import type { RpcContender } from './common.js';
-import { BASELINE_ID, CONTENDERS, select, useSwitchboardFrom } from './common.js';
+import {
+  afterBeforeBlock,
+  BASELINE_ID,
+  BEFORE_ID,
+  CONTENDERS,
+  expectSwitchboardFrom,
+  select,
+  useSwitchboardFrom,
+} from './common.js';
 
 const USAGE = `usage: tsx bench/rpc/run.ts [options]
   --only a,b          contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
@@ -23,6 +34,8 @@ const USAGE = `usage: tsx bench/rpc/run.ts [options]
   --inflight N        calls in flight per connection (default 100)
   --load-procs 1|2    load generator processes, connections split between them (default 1)
   --from dist|src     where @switchboard/* are loaded from (default dist: build first)
+  --before <dir>      also run ${BEFORE_ID}: switchboard with @switchboard/* from <dir>, another
+                      checkout with its packages built; adds it to --only's list, prints after ÷ before
   --pin               servers on CPU 0, load generators on CPU 1 (taskset)`;
 
 const o = parseOrHelp(
@@ -35,19 +48,21 @@ const o = parseOrHelp(
     inflight: { type: 'string', default: '100' },
     'load-procs': { type: 'string', default: '1' },
     from: { type: 'string', default: 'dist' },
+    before: { type: 'string' },
     pin: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   USAGE,
 );
-const contenders = selectOrExit(select, o.only);
+const from = useSwitchboardFrom(o.from);
+const before = beforeOrExit(o.before, from);
+const contenders = selectOrExit((list) => select(list, before), o.only);
 const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 600_000);
 const warmupMs = int('warmup-ms', o['warmup-ms'], 0, 60_000);
 const connections = int('connections', o.connections, 1, 1000);
 const inflight = int('inflight', o.inflight, 1, 10_000);
 const loadProcs = int('load-procs', o['load-procs'], 1, 2);
-const from = useSwitchboardFrom(o.from);
 if (o.pin) enablePinning();
 
 interface LoadOut {
@@ -78,7 +93,7 @@ function combine(parts: LoadOut[]): RunResult {
   };
 }
 
-const harness = new Harness<RpcContender>();
+const harness = new Harness<RpcContender>({ onStart: expectSwitchboardFrom(from, before) });
 const results = new Map<string, RunResult[]>();
 const disturbedRuns: string[] = [];
 const started = new Date();
@@ -87,6 +102,8 @@ say(
   `contenders: ${contenders.map((c) => c.id).join(', ')}; ${connections} connections × ${inflight} in flight, ` +
     `${loadProcs} load process(es); ${runs} run(s) of ${warmupMs} ms warm-up + ${durationMs} ms; switchboard from ${from}`,
 );
+if (before) say(`${BEFORE_ID}: @switchboard/* from ${before.dir} (${before.commit}), through ${before.tsconfigPath}`);
+const labelWidth = Math.max(18, ...contenders.map((c) => c.label.length));
 for (let run = 1; run <= runs; run++) {
   for (const c of contenders) {
     const r = await harness.withServer(c, 'rpc', true, async (server) => {
@@ -102,7 +119,7 @@ for (let run = 1; run <= runs; run++) {
             'warmup-ms': warmupMs,
             'duration-ms': durationMs,
           });
-          return runClient<LoadOut>('../rpc/load.ts', args, server, warmupMs + durationMs + 60_000);
+          return runClient<LoadOut>('../rpc/load.ts', args, server, warmupMs + durationMs + 60_000, c.env);
         }),
       );
       return combine(parts);
@@ -113,7 +130,7 @@ for (let run = 1; run <= runs; run++) {
     const dist = disturbed(r);
     if (dist) disturbedRuns.push(`${c.label} run ${run}: others used ${fmt.fixed(others, 2)} cores`);
     say(
-      `  run ${run}/${runs}  ${c.label.padEnd(18)} ${fmt.int(r.callsPerSec).padStart(9)} calls/s  p50 ${fmt.int(r.p50Us)} µs  ` +
+      `  run ${run}/${runs}  ${c.label.padEnd(labelWidth)} ${fmt.int(r.callsPerSec).padStart(9)} calls/s  p50 ${fmt.int(r.p50Us)} µs  ` +
         `p99 ${fmt.int(r.p99Us)} µs  srv ${fmt.fixed(r.server?.usPerCall, 2)} µs/call, srv cpu ${fmt.pct(r.server?.cpu)}, ` +
         `load cpu ${fmt.pct(r.clientCpu)}, others ${fmt.fixed(others, 2)} cores${dist ? '  <-- DISTURBED' : ''}`,
     );
@@ -161,6 +178,26 @@ say(fmt.textTable([...header, 'calls/s ratio', 'µs/call ratio'], rows));
 if (rows.some((r) => r[8]?.endsWith('(!)'))) {
   say('  (!) load generator(s) above 90% of a core each: that row measures the client, not the server');
 }
+// Switchboard after (this checkout) ÷ before (--before's checkout), medians.
+const vs = (
+  measure: string,
+  pick: (r: RunResult) => number | undefined,
+  digits: number,
+  better: 'higher' | 'lower',
+) => ({
+  measure,
+  after: med('switchboard', pick),
+  before: med(BEFORE_ID, pick),
+  digits,
+  better,
+});
+const afterBefore = [
+  vs('calls/s', (r) => r.callsPerSec, 0, 'higher'),
+  vs('srv µs/call', (r) => r.server?.usPerCall, 2, 'lower'),
+  vs('p50 µs', (r) => r.p50Us, 0, 'lower'),
+  vs('p99 µs', (r) => r.p99Us, 0, 'lower'),
+];
+if (before) say(afterBeforeBlock(before, afterBefore, 'text').join('\n'));
 
 const mdRows = contenders.map((c) => {
   if (!results.has(c.id)) return [c.label, 'not run', '', '', '', ''];
@@ -184,8 +221,9 @@ say(
     ...(disturbedRuns.length ? [`Warning: ${disturbedRuns.length} run(s) disturbed by other processes.`] : []),
     '',
     fmt.markdownTable(['server', 'calls/s', 'p50 µs', 'p99 µs', 'server µs/call', 'CPU server / load'], mdRows),
+    ...afterBeforeBlock(before, afterBefore, 'markdown'),
   ]),
 );
 harness.reportFailures();
-saveRaw('rpc', started, { machine: machine(), started, options: o, from, raw: harness.raw });
+saveRaw('rpc', started, { machine: machine(), started, options: o, from, before, raw: harness.raw });
 process.exit(harness.failed ? 1 : 0);

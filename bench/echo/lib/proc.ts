@@ -196,14 +196,17 @@ export class ServerProcess {
 /**
  * Runs a client script (load.ts, handshakes.ts, idle-memory.ts) against `server`, relaying its
  * stats requests; resolves with its `{"result": ...}` object, rejects on failure or timeout.
+ * `env` overrides run.ts's environment like a contender's `env` (pass the contender's own when the
+ * client loads the contender's code, e.g. @switchboard/client from another checkout).
  */
 export async function runClient<T>(
   script: string,
   args: readonly string[],
   server: ServerProcess,
   timeoutMs: number,
+  env: Env = {},
 ): Promise<T> {
-  const proc = spawnTs(script, args, {}, [], script.replace(/\.ts$/, ''), pinning?.client);
+  const proc = spawnTs(script, args, env, [], script.replace(/\.ts$/, ''), pinning?.client);
   server.relayTo(proc.child);
   const code = await withTimeout(proc.exited, timeoutMs);
   if (code === 'timeout') {

@@ -1,6 +1,7 @@
 // Switchboard: defineRouter + createServer, validated `add`, `feed` channel published with server.publish.
 // Loads packages/*/dist when started with TSX_TSCONFIG_PATH=bench/rpc/tsconfig.dist.json (the
-// runners' default), the TypeScript sources through tsconfig paths otherwise.
+// runners' default), the TypeScript sources through tsconfig paths otherwise, another checkout's
+// dist with --before's generated tsconfig (bench/rpc/before.ts).
 
 import { createServer, defineRouter } from '@switchboard/server';
 import { die, HOST, MAX_PAYLOAD, serve } from '../../echo/servers/common.js';
@@ -22,8 +23,10 @@ try {
   const { port } = await server.listen({ port: 0, host: HOST });
   const params = { room: ROOM };
   const control = await startControl((seq, t, p) => server.publish('feed', params, { seq, t, p }));
-  const from = import.meta.resolve('@switchboard/server').includes('/dist/') ? 'dist' : 'src';
-  serve(port, () => server.connections, { control: String(control), from });
+  // The file actually loaded: run.ts checks it against the checkout this contender stands for.
+  const switchboard = import.meta.resolve('@switchboard/server');
+  const from = switchboard.includes('/dist/') ? 'dist' : 'src';
+  serve(port, () => server.connections, { control: String(control), from, switchboard });
 } catch (err) {
   die('switchboard server', err);
 }
