@@ -131,15 +131,28 @@ export function decodeValue(json: unknown, meta: unknown, limits: MetaLimits = M
   }
 }
 
-function refuseProtoKeys(key: string, value: unknown): unknown {
-  if (key === '__proto__') throw new SyntaxError('a __proto__ key is not accepted');
-  return value;
+/** Throws if any object in `value` has an own `__proto__` key. Walks without recursion: any depth JSON.parse accepts. */
+function refuseProtoKeys(value: unknown): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item !== 'object' || item === null) continue;
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) stack.push(item[i]);
+      continue;
+    }
+    if (Object.hasOwn(item, '__proto__')) throw new SyntaxError('a __proto__ key is not accepted');
+    for (const key in item) stack.push((item as Record<string, unknown>)[key]);
+  }
 }
 
 /**
  * Parses one text message. A `__proto__` key anywhere is refused (prototype pollution
- * through later merges), checked only when the text contains one.
+ * through later merges). Checked only when the text could hold one: it names it, or has
+ * a `\u` escape that could spell it.
  */
 export function parseJson(text: string): unknown {
-  return text.includes('__proto__') ? JSON.parse(text, refuseProtoKeys) : JSON.parse(text);
+  const value: unknown = JSON.parse(text);
+  if (text.includes('__proto__') || text.includes('\\u')) refuseProtoKeys(value);
+  return value;
 }

@@ -36,6 +36,22 @@ describe('keyed calls (finding 2)', () => {
     expect(grown).toBeLessThan(20 * MiB);
   });
 
+  it('let go of the outcomes the window forgets: a session never acknowledged holds maxSessionBytes, not every outcome', async () => {
+    const { url, server } = await startTarget();
+    const client = await RawClient.open(url('ann'));
+    const before = heapUsedAfterGc();
+    for (let id = 1; id <= 40; id++) {
+      client.send({ type: 'call', id, name: 'big.result', input: { size: 200_000 }, key: `s.${id}` });
+      expect(code(await client.reply(id))).toBeUndefined();
+      // This process is the client too: it keeps no reply.
+      client.received.length = 0;
+      client.texts.length = 0;
+    }
+    expect(server.metrics().idempotency.bytes).toBeLessThanOrEqual(MiB); // counted at 2 bytes a character
+    // 40 outcomes of 200 kB: 8 MB if forgotten ones stayed reachable.
+    expect(heapUsedAfterGc() - before).toBeLessThan(2 * MiB);
+  });
+
   it('answer one reply each, also with a key reused for an input too deep to write', async () => {
     const { url } = await startTarget();
     const client = await RawClient.open(url('ann'));

@@ -126,6 +126,9 @@ export const NOT_KEPT = errorOutcome(
   new RpcError('PAYLOAD_TOO_LARGE', 'this call ran; its outcome was too large to keep for a re-send').toWire(),
 );
 
+/** What a forgotten entry holds instead of its outcome (nothing can ask for it any more). */
+const FORGOTTEN: Outcome = { ok: false, body: '}' };
+
 /** The call id after `start` in a session key (digits to the end), or -1. Allocates nothing. */
 function parseSeq(key: string, start: number): number {
   if (start >= key.length || key.length - start > 15) return -1;
@@ -387,7 +390,9 @@ export class IdempotencyWindow {
 
   /** Takes a session's oldest entry off its list; forgets it unless it still runs (then finish() does). */
   #shift(session: Session): void {
-    const entry = session.entries[session.head++] as KeyEntry;
+    const entry = session.entries[session.head] as KeyEntry;
+    // The slot lets go of its entry now: a dead entry must not hold memory until compaction.
+    (session.entries as Array<KeyEntry | undefined>)[session.head++] = undefined;
     entry.listed = false;
     if (entry.outcome !== undefined || entry.dropped) this.#forget(entry);
     if (session.head >= COMPACT_AFTER && session.head * 2 >= session.entries.length) {
@@ -399,6 +404,8 @@ export class IdempotencyWindow {
   #forget(entry: KeyEntry): void {
     if (entry.dropped) return;
     entry.dropped = true;
+    // Its text goes now, whatever still holds the entry (a plain key's slot, a hint).
+    if (entry.outcome !== undefined) entry.outcome = FORGOTTEN;
     const { session } = entry;
     session.bytes -= entry.bytes;
     this.#bytes -= entry.bytes;

@@ -431,7 +431,9 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   }
 
   #store(chunk: Buffer): void {
-    if (chunk.length >= 16 * 1024) {
+    // A big piece is kept as a view, unless the read buffer it lies in is more than twice its
+    // size: a peer sending 16 KiB fragments one read at a time would otherwise pin 64 KiB each.
+    if (chunk.length >= 16 * 1024 && chunk.buffer.byteLength <= 2 * chunk.length) {
       this.#flushScratch();
       this.#parts.push(chunk);
       return;
@@ -449,7 +451,10 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
 
   #flushScratch(): void {
     if (this.#scratch !== undefined && this.#scratchUsed > 0) {
-      this.#parts.push(this.#scratch.subarray(0, this.#scratchUsed));
+      const used = this.#scratch.subarray(0, this.#scratchUsed);
+      // A scratch buffer mostly empty is copied out, not kept whole: pieces that alternate
+      // big and small would otherwise pin a new message-sized buffer per small one.
+      this.#parts.push(this.#scratchUsed * 2 >= this.#scratch.length ? used : Buffer.from(used));
     }
     this.#scratch = undefined;
     this.#scratchUsed = 0;
