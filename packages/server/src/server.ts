@@ -225,7 +225,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
   #publishChecked(channelName: string, params: Validated<unknown>, message: Validated<unknown>): Promise<void> {
     if (!params.ok) throw new RpcError('BAD_REQUEST', 'invalid params', issuesData(params.issues));
     if (!message.ok) throw new RpcError('BAD_REQUEST', 'invalid message', issuesData(message.issues));
-    const key = paramsKey(params.value);
+    const key = paramsKey(params.value, this.options.maxStreamKeyChars);
     const { json, meta } = encodeValue(message.value);
     // Encoded once, without its position: the broker numbers it and the fan-out adds it.
     const envelope: Omit<MessageEnvelope, 'position'> =

@@ -129,6 +129,17 @@ describe('subscriptions (finding 8)', () => {
     const reply = await client.reply(1);
     expect(code(reply)).toBe('BAD_REQUEST');
   });
+
+  it('take limits.maxStreamKeyChars, for subscribers and publishers alike', async () => {
+    const { url, server } = await startTarget({ limits: { maxStreamKeyChars: 64 } });
+    const client = await RawClient.open(url('ann'));
+    client.send({ type: 'subscribe', id: 1, name: 'room.gated', params: { room: 'x'.repeat(60) } });
+    expect(code(await client.reply(1))).toBe('BAD_REQUEST');
+    await expect(server.publish('room.gated', { room: 'x'.repeat(60) }, { text: 'hi' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+    await server.publish('room.gated', { room: 'short' }, { text: 'hi' });
+  });
 });
 
 describe('calls in flight (a sibling of finding 2)', () => {

@@ -18,6 +18,12 @@ export interface ServerLimits {
    * validated). More get TOO_MANY_REQUESTS. At least maxPayloadBytes. @default 4 MiB
    */
   maxInFlightBytes?: number;
+  /**
+   * Longest stream key (a channel's params as sorted JSON) accepted, from a subscriber or
+   * a publish: params name a stream, they do not carry data, and every subscription keeps
+   * its key. Longer is BAD_REQUEST, before `authorize` runs. @default 4,096 characters
+   */
+  maxStreamKeyChars?: number;
   /** Subscriptions one connection may hold; more get TOO_MANY_REQUESTS. @default 100 */
   maxSubscriptions?: number;
   /**
@@ -94,6 +100,7 @@ export const SERVER_DEFAULTS = {
   maxPayloadBytes: 1024 * 1024,
   maxInFlightCalls: 1_000,
   maxInFlightBytes: 4 * 1024 * 1024,
+  maxStreamKeyChars: 4096,
   maxSubscriptions: 100,
   maxBufferedBytes: 4 * 1024 * 1024,
   highWaterBytes: 1024 * 1024,
@@ -114,6 +121,7 @@ export interface ResolvedServerOptions {
   maxPayloadBytes: number;
   maxInFlightCalls: number;
   maxInFlightBytes: number;
+  maxStreamKeyChars: number;
   maxSubscriptions: number;
   maxBufferedBytes: number;
   highWaterBytes: number;
@@ -184,6 +192,7 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     ),
     maxInFlightCalls: positive('limits.maxInFlightCalls', limits.maxInFlightCalls, d.maxInFlightCalls),
     maxInFlightBytes: positive('limits.maxInFlightBytes', limits.maxInFlightBytes, d.maxInFlightBytes),
+    maxStreamKeyChars: positive('limits.maxStreamKeyChars', limits.maxStreamKeyChars, d.maxStreamKeyChars),
     maxSubscriptions: positive('limits.maxSubscriptions', limits.maxSubscriptions, d.maxSubscriptions),
     maxBufferedBytes: positive('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes),
     highWaterBytes: positive('limits.highWaterBytes', limits.highWaterBytes, d.highWaterBytes),

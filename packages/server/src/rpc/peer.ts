@@ -560,7 +560,7 @@ export class Peer implements Holder {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
       const params = await parseOrThrow(channel.params, await decoded, 'params');
       // Before authorize: params too large for a stream key are refused without waiting.
-      const key = paramsKey(params);
+      const key = paramsKey(params, this.#host.options.maxStreamKeyChars);
       const topic = topicOf(name, key);
       const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
       const ctx = this.#ctx;

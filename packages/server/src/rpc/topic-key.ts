@@ -1,17 +1,12 @@
 import { encodeValue, RpcError } from '@switchboard/contract';
 
-/**
- * Longest stream key (params as sorted JSON) accepted: params name a stream, they do not
- * carry data, and each subscription keeps its key.
- */
-export const MAX_PARAMS_KEY_CHARS = 4096;
 
 /**
  * Params identify a stream by value, not by identity: `{ a: 1, b: 2 }` and
  * `{ b: 2, a: 1 }` are the same stream. The key is JSON with object keys sorted. Params
- * too deep to walk, or whose key is over MAX_PARAMS_KEY_CHARS, are BAD_REQUEST.
+ * too deep to walk, or whose key is over `maxChars` (limits.maxStreamKeyChars), are BAD_REQUEST.
  */
-export function paramsKey(params: unknown): string {
+export function paramsKey(params: unknown, maxChars: number): string {
   let key: string;
   try {
     const { json, meta } = encodeValue(params);
@@ -20,8 +15,8 @@ export function paramsKey(params: unknown): string {
     if (error instanceof RpcError) throw error;
     throw new RpcError('BAD_REQUEST', 'params cannot be written as a stream key', undefined, { cause: error });
   }
-  if (key.length > MAX_PARAMS_KEY_CHARS) {
-    throw new RpcError('BAD_REQUEST', `params too large: their key is over ${MAX_PARAMS_KEY_CHARS} characters`);
+  if (key.length > maxChars) {
+    throw new RpcError('BAD_REQUEST', `params too large: their stream key is over ${maxChars} characters`);
   }
   return key;
 }
