@@ -1,6 +1,5 @@
 import { encodeValue, RpcError } from '@switchboard/contract';
 
-
 /**
  * Params identify a stream by value, not by identity: `{ a: 1, b: 2 }` and
  * `{ b: 2, a: 1 }` are the same stream. The key is JSON with object keys sorted. Params
