@@ -116,7 +116,8 @@ export class MemoryBroker implements Broker {
     while (topic.head < log.length) {
       const oldest = log[topic.head] as Logged;
       if (log.length - topic.head <= this.#maxMessages && nowMs - oldest.atMs < this.#maxAgeMs) break;
-      topic.head++;
+      // The slot lets go of its message now: history holds maxMessages, not up to the next compaction.
+      (log as Array<Logged | undefined>)[topic.head++] = undefined;
     }
     if (topic.head > 256 && topic.head * 2 > log.length) {
       topic.log = log.slice(topic.head);

@@ -77,6 +77,17 @@ export interface Delivered {
   key?: string;
 }
 
+/** Heap a waiting message costs besides its frame and envelope text (the object, its slot). */
+const DELIVERED_OVERHEAD_BYTES = 96;
+
+/**
+ * What a waiting message makes the server keep: its frame, the envelope text kept beside
+ * it (counted at two bytes a character, the most V8 stores), and the object holding them.
+ */
+export function deliveredBytes(message: Delivered): number {
+  return message.frame.length + message.payload.length * 2 + DELIVERED_OVERHEAD_BYTES;
+}
+
 /** The limits an Outbox keeps (`ResolvedServerOptions` has both). */
 export interface OutboxLimits {
   /** Above this many bytes in the socket's buffer, channel messages wait in lanes. */
@@ -296,6 +307,10 @@ function frameOf(item: Waiting): Buffer {
   return item instanceof ForJoiner ? item.message.frame : item.frame;
 }
 
+function bytesOf(item: Waiting): number {
+  return deliveredBytes(item instanceof ForJoiner ? item.message : item);
+}
+
 function joinerOf(item: Waiting): RequestId | undefined {
   return item instanceof ForJoiner ? item.id : undefined;
 }
@@ -365,7 +380,7 @@ export class Lane {
   #keepQueued(item: Waiting): boolean {
     const delivery = this.#delivery;
     const { outbox } = this;
-    const bytes = frameOf(item).length;
+    const bytes = bytesOf(item);
     if (delivery.policy === 'queue') {
       if (this.#queued >= delivery.maxQueued) return this.#giveUp(`over ${delivery.maxQueued} messages waiting`);
       if (!outbox.fits(bytes)) return this.#giveUp(`over ${outbox.maxBufferedBytes} bytes held for the connection`);
@@ -400,10 +415,10 @@ export class Lane {
     const older = this.#latest.get(key);
     if (older !== undefined) {
       this.#latest.delete(key);
-      this.#release(frameOf(older as Waiting).length);
+      this.#release(bytesOf(older as Waiting));
       delivery.counters.coalesced++;
     }
-    const bytes = message.frame.length;
+    const bytes = deliveredBytes(message);
     while (!this.outbox.fits(bytes)) {
       if (!this.#dropFirst()) {
         // Nothing of its own left: the connection's other lanes hold the budget.
@@ -438,7 +453,7 @@ export class Lane {
       }
       return true;
     }
-    this.#release(frameOf(item).length);
+    this.#release(bytesOf(item));
     this.#frontMark().addDropped(1, joinerOf(item));
     this.#delivery.counters.dropped++;
     return true;
@@ -543,9 +558,8 @@ export class Lane {
       item.write(this.outbox, this.#notice);
       return;
     }
-    const frame = frameOf(item);
-    this.#release(frame.length);
-    this.outbox.write(frame);
+    this.#release(bytesOf(item));
+    this.outbox.write(frameOf(item));
   }
 
   /** Stops waiting and lets go of what waits (the connection left the stream, or is closing). */
@@ -579,7 +593,7 @@ export class Lane {
     const oldest = queue[this.#head] as Waiting;
     mark.addDropped(1, joinerOf(oldest));
     this.#queued--;
-    this.#release(frameOf(oldest).length);
+    this.#release(bytesOf(oldest));
     this.#delivery.counters.dropped++;
     const next = queue[this.#head + 1];
     if (next instanceof GapMark) {

@@ -1,8 +1,9 @@
 import { type RequestId, RpcError } from '@switchboard/contract';
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
-import { encodeFrame, OPCODES } from '../transport/index.js';
+import { encodeFrame, encodeTextFrame, OPCODES } from '../transport/index.js';
 import {
   addMissing,
+  deliveredBytes,
   type ChannelDelivery,
   type Delivered,
   GAP_MARK_BYTES,
@@ -97,8 +98,13 @@ export function withPosition(payload: string, position: string): string {
   return `${payload.slice(0, -1)},"position":${JSON.stringify(position)}}`;
 }
 
+/**
+ * A message's frame, in memory of its own: a frame that waits in a slow connection's lane
+ * must not hold on to the 8 KiB of Node's shared buffer pool around it.
+ */
 function delivered(payload: string, position: string): Delivered {
-  return { frame: encodeFrame(OPCODES.text, Buffer.from(withPosition(payload, position), 'utf8')), payload };
+  const text = withPosition(payload, position);
+  return { frame: encodeTextFrame(OPCODES.text, text, Buffer.byteLength(text), Buffer.allocUnsafeSlow), payload };
 }
 
 /** Whether `position` comes after `start` (another epoch: the stream was reset, so yes). */
@@ -193,7 +199,7 @@ export class Fanout {
           delivery.counters.messages++;
           const message = delivered(payload, position);
           for (const lane of lanes.values()) lane.push(message);
-          for (const joiner of joiners) hold(joiner, { position, message }, message.frame.length);
+          for (const joiner of joiners) hold(joiner, { position, message }, deliveredBytes(message));
         };
         const onGap: BrokerGapListener = ({ missing }) => {
           // Lost before they reached this process: every local subscriber missed them. Each

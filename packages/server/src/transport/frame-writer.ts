@@ -45,9 +45,18 @@ export function encodeFrame(opcode: number, payload: Uint8Array, rsv1 = false, f
   return frame;
 }
 
-/** A complete frame whose payload is `text`, encoded straight into the frame (`byteLength` given). */
-export function encodeTextFrame(opcode: number, text: string, byteLength: number): Buffer {
-  const frame = Buffer.allocUnsafe(headerLength(byteLength) + byteLength);
+/**
+ * A complete frame whose payload is `text`, encoded straight into the frame (`byteLength`
+ * given). `allocate` may give it memory of its own (`Buffer.allocUnsafeSlow`) where it is
+ * kept long: a small Buffer from Node's shared pool holds the whole 8 KiB slab around it.
+ */
+export function encodeTextFrame(
+  opcode: number,
+  text: string,
+  byteLength: number,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  const frame = allocate(headerLength(byteLength) + byteLength);
   const offset = writeHeader(frame, 0, opcode, byteLength, true, false);
   frame.write(text, offset, 'utf8');
   return frame;

@@ -1,7 +1,7 @@
 export { CLOSE_CODES, isValidCloseCode, OPCODES, type Opcode } from './constants.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { FrameParser, type FrameParserLimits, type FrameSink } from './frame-parser.js';
-export { encodeClosePayload, encodeFrame, encodeHeader } from './frame-writer.js';
+export { encodeClosePayload, encodeFrame, encodeHeader, encodeTextFrame } from './frame-writer.js';
 export { acceptKey } from './handshake.js';
 export { applyMask } from './mask.js';
 export {

@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Broker, BrokerGapListener, BrokerListener, HistoryResult } from '../../src/broker/broker.js';
-import { type ChannelDelivery, type DeliveryPolicy, Outbox, type OutboxLimits } from '../../src/rpc/delivery.js';
+import {
+  type ChannelDelivery,
+  type DeliveryPolicy,
+  deliveredBytes,
+  Outbox,
+  type OutboxLimits,
+} from '../../src/rpc/delivery.js';
 import { Fanout, type Joined, withPosition } from '../../src/rpc/fanout.js';
 import type { Peer } from '../../src/rpc/peer.js';
 import { encodeFrame, OPCODES, type ServerWebSocket } from '../../src/transport/index.js';
@@ -31,8 +37,16 @@ function payloadOf(n: number, symbol: string, { topic = TOPIC, pad = '' }: Messa
 
 /** The length of the frame that delivering message `n` sends (what it counts toward a budget). */
 export function frameBytes(n: number, symbol = 's', shape: MessageShape = {}): number {
-  const text = withPosition(payloadOf(n, symbol, shape), `${EPOCH}:${n}`);
-  return encodeFrame(OPCODES.text, Buffer.from(text, 'utf8')).length;
+  return frameOf(n, symbol, shape).length;
+}
+
+/** What a message waiting in a lane counts toward its connection's budget (frame, envelope text, object). */
+export function messageBytes(n: number, symbol = 's', shape: MessageShape = {}): number {
+  return deliveredBytes({ frame: frameOf(n, symbol, shape), payload: payloadOf(n, symbol, shape) });
+}
+
+function frameOf(n: number, symbol: string, shape: MessageShape): Buffer {
+  return encodeFrame(OPCODES.text, Buffer.from(withPosition(payloadOf(n, symbol, shape), `${EPOCH}:${n}`), 'utf8'));
 }
 
 interface Stream {
