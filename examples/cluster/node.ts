@@ -3,7 +3,7 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 NODE_NAME=a PORT=8081 npx tsx examples/cluster/node.ts
 import { redisBroker } from '@switchboard/redis';
-import { createServer, defineRouter } from '@switchboard/server';
+import { createServer, defineRouter, RpcError } from '@switchboard/server';
 import { contract } from './contract.js';
 
 export async function startChatNode(options: { redisUrl: string; name: string; port?: number }) {
@@ -13,9 +13,11 @@ export async function startChatNode(options: { redisUrl: string; name: string; p
 
   const router = defineRouter(contract, {
     // A real app verifies a token here; the demo takes the user's name from the URL (?user=ann).
-    context: ({ request }) => ({
-      user: new URL(request.url ?? '/', 'http://localhost').searchParams.get('user') ?? 'guest',
-    }),
+    context: ({ request }) => {
+      const user = new URL(request.url ?? '/', 'http://localhost').searchParams.get('user');
+      if (user === null || user === '') throw new RpcError('UNAUTHORIZED', 'connect with ?user=<name>');
+      return { user };
+    },
     procedures: {
       'chat.send': async ({ input }) => {
         await server.publish('chat.room', { room: input.room }, { text: input.text, via: options.name });

@@ -92,18 +92,18 @@ export async function runClusterDemo(
     log(`redis ${redisUrl}; nodes ${nodes.map((n) => `${n.name} on :${n.port}`).join(', ')}; proxy on :${proxy.port}`);
 
     const url = `ws://127.0.0.1:${proxy.port}`;
-    const connect = () => {
+    const connect = (user: string) => {
       const client = createClient<ChatContract>({
-        url,
+        url: `${url}/?user=${user}`,
         WebSocket: WebSocket as never,
         reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
       });
       clients.push(client);
       return client;
     };
-    const alice = connect();
+    const alice = connect('alice');
     const aliceNode = await alice.call('node.name', undefined);
-    const bob = connect();
+    const bob = connect('bob');
     const bobNode = await bob.call('node.name', undefined);
     log(`alice is on node ${aliceNode}, bob on node ${bobNode}`);
 
@@ -145,7 +145,7 @@ export async function runClusterDemo(
     );
 
     if (options.keep) {
-      log(`running: connect to ${url} (Ctrl-C stops)`);
+      log(`running: connect to ${url}/?user=<name> (Ctrl-C stops)`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
     return { sent, received, gaps, movedFrom: aliceNode, movedTo };

@@ -13,7 +13,8 @@ import { unavailable } from './connection.js';
  * acknowledgement (`ack`: the client has every outcome up to a call id) drops them at once,
  * and a silent session goes as a whole after `ttlMs`. Any other key gets a hash of its own.
  *
- *   <prefix>:s:{<session>}   field <call id>   (and `~ack`: the highest call id acknowledged)
+ *   <prefix>:s:{<session>}   field <call id>   (and `~ack`: the highest call id acknowledged;
+ *                                              `~bytes`: the bytes of the outcomes kept)
  *   <prefix>:k:{<key>}       field `-`
  *
  * A field holds one of
@@ -40,6 +41,13 @@ export interface IdempotencyStoreOptions {
   /** How long a claim holds without being extended. @default 15 s */
   leaseMs?: number;
   /**
+   * Calls one session (or one plain key's hash) keeps before it acknowledges them; a new
+   * call past it is TOO_MANY_REQUESTS. @default 10,000 (the server's idempotency.maxKeys)
+   */
+  maxKeysPerSession?: number;
+  /** Bytes of outcomes one session keeps before it acknowledges them; past it, as above. @default 1 MiB */
+  maxSessionBytes?: number;
+  /**
    * A command made while the connection's first attempt is under way waits for it, this
    * long at most; once that attempt has failed, or after the first connection, commands
    * fail at once. Make the store before the connection's first `ready`.
@@ -57,6 +65,8 @@ export const IDEMPOTENCY_DEFAULTS = {
   prefix: 'sb',
   ttlMs: 5 * 60_000,
   leaseMs: 15_000,
+  maxKeysPerSession: 10_000,
+  maxSessionBytes: 1024 * 1024,
   connectTimeoutMs: 5_000,
 } as const;
 
@@ -88,13 +98,17 @@ end
 `;
 
 /**
- * KEYS: hash. ARGV: field, fingerprint, token, leaseMs, ttlMs.
- * Returns false when claimed, 'a' when acknowledged, else the value holding the key.
+ * KEYS: hash. ARGV: field, fingerprint, token, leaseMs, ttlMs, maxKeys, maxBytes.
+ * Returns false when claimed, 'a' when acknowledged, 'f' when the hash holds maxKeys calls
+ * or maxBytes of outcomes (a session that does not acknowledge), else the value holding the key.
  */
 const CLAIM_LUA = `${COMMON}
 if acked(ARGV[1]) then return 'a' end
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if live(v) then return v end
+local calls = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], '~ack') - redis.call('HEXISTS', KEYS[1], '~bytes')
+if calls >= tonumber(ARGV[6]) then return 'f' end
+if tonumber(redis.call('HGET', KEYS[1], '~bytes') or '0') >= tonumber(ARGV[7]) then return 'f' end
 redis.call('HSET', KEYS[1], ARGV[1], 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. string.format('%d', nowMs + tonumber(ARGV[4])))
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return false
@@ -107,6 +121,7 @@ local v = redis.call('HGET', KEYS[1], ARGV[1])
 local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
 if live(v) and string.sub(v, 1, #mine) ~= mine then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], 'd|' .. ARGV[2] .. '|' .. ARGV[4])
+redis.call('HINCRBY', KEYS[1], '~bytes', #ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `;
@@ -140,17 +155,32 @@ const ACK_LUA = `
 local upTo = tonumber(ARGV[1])
 local previous = tonumber(redis.call('HGET', KEYS[1], '~ack') or '-1')
 if upTo <= previous then return 0 end
+local freed = 0
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
   local seq = tonumber(field)
-  if seq ~= nil and seq <= upTo then redis.call('HDEL', KEYS[1], field) end
+  if seq ~= nil and seq <= upTo then
+    local v = redis.call('HGET', KEYS[1], field)
+    if string.sub(v, 1, 2) == 'd|' then freed = freed + #v - #string.match(v, '^d|[^|]*|') end
+    redis.call('HDEL', KEYS[1], field)
+  end
 end
+if freed > 0 then redis.call('HINCRBY', KEYS[1], '~bytes', -freed) end
 redis.call('HSET', KEYS[1], '~ack', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
 interface Scripts {
-  sbIdemClaim(hash: string, field: string, fp: string, token: string, leaseMs: number, ttlMs: number): Promise<unknown>;
+  sbIdemClaim(
+    hash: string,
+    field: string,
+    fp: string,
+    token: string,
+    leaseMs: number,
+    ttlMs: number,
+    maxKeys: number,
+    maxBytes: number,
+  ): Promise<unknown>;
   sbIdemFinish(hash: string, field: string, fp: string, token: string, outcome: string, ttlMs: number): Promise<number>;
   sbIdemExtend(hash: string, field: string, fp: string, token: string, leaseMs: number): Promise<number>;
   sbIdemRelease(hash: string, field: string, fp: string, token: string): Promise<number>;
@@ -184,6 +214,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #prefix: string;
   readonly ttlMs: number;
   readonly leaseMs: number;
+  readonly #maxKeys: number;
+  readonly #maxBytes: number;
   /** Settles once the connection was first ready (or gave up); undefined after that. */
   #firstConnect: Promise<void> | undefined;
 
@@ -192,11 +224,15 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     this.#prefix = options.prefix ?? IDEMPOTENCY_DEFAULTS.prefix;
     this.ttlMs = options.ttlMs ?? IDEMPOTENCY_DEFAULTS.ttlMs;
     this.leaseMs = options.leaseMs ?? IDEMPOTENCY_DEFAULTS.leaseMs;
+    this.#maxKeys = options.maxKeysPerSession ?? IDEMPOTENCY_DEFAULTS.maxKeysPerSession;
+    this.#maxBytes = options.maxSessionBytes ?? IDEMPOTENCY_DEFAULTS.maxSessionBytes;
     const connectTimeoutMs = options.connectTimeoutMs ?? IDEMPOTENCY_DEFAULTS.connectTimeoutMs;
     for (const [name, value] of [
       ['ttlMs', this.ttlMs],
       ['leaseMs', this.leaseMs],
       ['connectTimeoutMs', connectTimeoutMs],
+      ['maxKeysPerSession', this.#maxKeys],
+      ['maxSessionBytes', this.#maxBytes],
     ] as const) {
       if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`);
     }
@@ -238,9 +274,18 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async claim(key: string, fingerprint: string): Promise<IdempotencyClaim> {
     const token = randomBytes(8).toString('hex');
     const held = await this.#run('idempotency claim', () =>
-      this.#scripts.sbIdemClaim(...this.#place(key), fingerprint, token, this.leaseMs, this.ttlMs),
+      this.#scripts.sbIdemClaim(
+        ...this.#place(key),
+        fingerprint,
+        token,
+        this.leaseMs,
+        this.ttlMs,
+        this.#maxKeys,
+        this.#maxBytes,
+      ),
     );
     if (held === 'a') return { state: 'acknowledged' };
+    if (held === 'f') return { state: 'full' };
     return parseEntry(held) ?? { state: 'claimed', token };
   }
 

@@ -18,7 +18,10 @@ afterEach(() => {
 });
 
 /** A node's store: its own connection, made like the broker's (no offline queue). */
-function node(options: { ttlMs?: number; leaseMs?: number } = {}, prefix = 'idem'): RedisIdempotencyStore {
+function node(
+  options: { ttlMs?: number; leaseMs?: number; maxKeysPerSession?: number; maxSessionBytes?: number } = {},
+  prefix = 'idem',
+): RedisIdempotencyStore {
   const connection = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   connections.push(connection);
   return new RedisIdempotencyStore(connection, { prefix, ...options });
@@ -42,6 +45,34 @@ describe.skipIf(!available)('RedisIdempotencyStore', () => {
     expect(claim.state).toBe('claimed');
     expect(await b.claim(k, fingerprint)).toEqual({ state: 'running', fingerprint });
     expect(await a.claim(k, fingerprint)).toEqual({ state: 'running', fingerprint });
+  });
+
+  it('refuses a new call of a session that keeps maxKeysPerSession calls unacknowledged, until it acknowledges', async () => {
+    const store = node({ maxKeysPerSession: 3 });
+    const session = key();
+    for (let n = 1; n <= 3; n++) {
+      const claim = await store.claim(`${session}.${n}`, fingerprint);
+      if (claim.state !== 'claimed') throw new Error('not claimed');
+      await store.finish(`${session}.${n}`, fingerprint, claim.token, 'r}');
+    }
+    expect(await store.claim(`${session}.4`, fingerprint)).toEqual({ state: 'full' });
+    // A re-send of a kept call is still answered.
+    expect((await store.claim(`${session}.3`, fingerprint)).state).toBe('done');
+    await store.acknowledge(session, 2);
+    expect((await store.claim(`${session}.4`, fingerprint)).state).toBe('claimed');
+  });
+
+  it('refuses a new call of a session that keeps maxSessionBytes of outcomes, until it acknowledges', async () => {
+    const store = node({ maxSessionBytes: 1_000 });
+    const session = key();
+    for (let n = 1; n <= 2; n++) {
+      const claim = await store.claim(`${session}.${n}`, fingerprint);
+      if (claim.state !== 'claimed') throw new Error('not claimed');
+      await store.finish(`${session}.${n}`, fingerprint, claim.token, `r${'x'.repeat(600)}`);
+    }
+    expect(await store.claim(`${session}.3`, fingerprint)).toEqual({ state: 'full' });
+    await store.acknowledge(session, 1);
+    expect((await store.claim(`${session}.3`, fingerprint)).state).toBe('claimed');
   });
 
   it('gives every node the stored outcome once the run finished', async () => {

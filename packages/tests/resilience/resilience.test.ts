@@ -321,7 +321,7 @@ describe('a keyed call whose connection closed cleanly', () => {
     };
     // A session key (`<session>.<call id>`): without a scope, its session goes to the
     // client's next connection once the first is gone.
-    const call = { type: 'call', name: 'slowCount', input: { tag: 'clean', ms: 300 }, key: 'session-clean.1' };
+    const call = { type: 'call', name: 'slowCount', input: { tag: 'clean', ms: 300 }, key: 'session-clean-V1StGXR8.1' };
     // One client before and after a clean close (its heartbeat gave up, or it went offline).
     const before = await open();
     before.send(JSON.stringify({ ...call, id: 1 }));

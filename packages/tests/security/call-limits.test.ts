@@ -122,6 +122,16 @@ describe('subscriptions (finding 8)', () => {
     await until(() => probe.gates.length === 1, 'a new authorization');
   });
 
+  it('get one reply when their snapshot cannot be sent: the error, not subscribed and then an error', async () => {
+    const { url } = await startTarget();
+    const client = await RawClient.open(url('ann'));
+    client.send({ type: 'subscribe', id: 1, name: 'dag.snapshot', params: { depth: 30 } });
+    expect(code(await client.reply(1))).toBe('INTERNAL');
+    client.send({ type: 'subscribe', id: 2, name: 'dag.snapshot', params: { depth: 2 } });
+    await client.next((envelope) => envelope.type === 'snapshot' && envelope.id === 2, 'the small snapshot');
+    expect(client.received.filter((envelope) => envelope.id === 1).map((envelope) => envelope.type)).toEqual(['error']);
+  });
+
   it('refuse params too large for a stream key before authorize runs', async () => {
     const { url } = await startTarget();
     const client = await RawClient.open(url('ann'));
@@ -144,13 +154,15 @@ describe('subscriptions (finding 8)', () => {
 
 describe('calls in flight (a sibling of finding 2)', () => {
   it('hold at most maxInFlightBytes of client messages', async () => {
-    const { url } = await startTarget({ limits: { maxInFlightBytes: 3 * MiB } });
+    const { url, probe } = await startTarget({ limits: { maxInFlightBytes: 3 * MiB } });
     const client = await RawClient.open(url('ann'));
-    const data = 'x'.repeat(MiB - 200);
+    const tag = 'x'.repeat(MiB - 200);
     for (let id = 1; id <= 4; id++) {
-      client.send({ type: 'call', id, name: 'sink.slow', input: { ms: 5_000, data } });
+      client.send({ type: 'call', id, name: 'slow.whoami', input: { ms: 5_000, tag }, key: `V1StGXR8_Z5jdHi6B.${id}` });
     }
     expect(code(await client.reply(4))).toBe('TOO_MANY_REQUESTS');
+    // Refused before it ran: three handlers started, not four, and its key is free for a re-send.
+    expect(probe.runs).toHaveLength(3);
     // A small call still goes through: only bytes in flight are bounded.
     client.send({ type: 'call', id: 5, name: 'math.add', input: { a: 1, b: 2 } });
     expect((await client.reply(5)).output).toBe(3);

@@ -121,7 +121,7 @@ describe('a session whose connection is gone', () => {
     // A holder whose link died silently: it never answers pings.
     const silent = new WebSocket(url('ann'), PROTOCOL, { autoPong: false });
     await once(silent, 'open');
-    const call = { type: 'call', id: 1, name: 'slow.whoami', input: { ms: 50, tag: 't1' }, key: 'sess.1' };
+    const call = { type: 'call', id: 1, name: 'slow.whoami', input: { ms: 50, tag: 't1' }, key: 'V1StGXR8_Z5jdHi6B.1' };
     silent.send(JSON.stringify(call));
     await until(() => probe.runs.length === 1, 'the first run');
     const closed = once(silent, 'close', 5_000);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { heapUsedAfterGc } from '../support/heap.js';
 import { until } from '../support/until.js';
 import { OP, RawPeer } from '../transport/raw-peer.js';
+import { startTarget } from './fixtures/target.js';
 
 // A message a peer starts and never finishes is held until maxPayload: what it holds must be
 // about its size, however the peer cuts it. Big pieces are kept as views and small ones are
@@ -49,5 +50,31 @@ describe('an unfinished message', () => {
     // 46 × 20 KiB + 45 × 100 B = 0.9 MiB of payload.
     expect(held).toBeLessThan(2 * MiB);
     expect(peer.tcpClosed).toBe(false);
+  });
+});
+
+describe('a closed connection', () => {
+  it('is let go at once, with its unfinished message, though its idempotency session stays', async () => {
+    const { server, port } = await startTarget();
+    cleanups.push(() => server.close());
+    const piece = Buffer.alloc(30 * 1024, 0x61);
+    const before = heapUsedAfterGc() + process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 40; i++) {
+      const peer = await RawPeer.upgrade(port, {
+        path: '/?user=u',
+        headers: ['Sec-WebSocket-Protocol: switchboard.v1'],
+      });
+      const call = { type: 'call', id: 1, name: 'math.add', input: { a: 1, b: 2 }, key: `V1StGXR8_Z5jdHi6B${i}.1` };
+      peer.send({ opcode: OP.text, payload: JSON.stringify(call) });
+      await peer.nextFrame(3_000);
+      peer.send({ opcode: OP.text, fin: false, payload: piece });
+      for (let n = 0; n < 29; n++) peer.send({ opcode: OP.continuation, fin: false, payload: piece });
+      await until(() => server.metrics().calls.total === i + 1, 'the call');
+      peer.destroy();
+      await until(() => server.metrics().connections === 0, 'the connection to close');
+    }
+    expect(server.metrics().idempotency.sessions).toBe(40);
+    // 40 × 900 KB if each session held its connection.
+    expect(heapUsedAfterGc() + process.memoryUsage().arrayBuffers - before).toBeLessThan(8 * MiB);
   });
 });

@@ -6,6 +6,7 @@ import { heapUsedAfterGc } from '../support/heap.js';
 function memory(): number {
   return heapUsedAfterGc() + process.memoryUsage().arrayBuffers;
 }
+
 import { until } from '../support/until.js';
 import { OP, RawPeer } from '../transport/raw-peer.js';
 import { startTarget } from './fixtures/target.js';
@@ -26,10 +27,16 @@ afterEach(async () => {
 });
 
 async function subscriber(port: number, channel: string): Promise<RawPeer> {
-  const peer = await RawPeer.upgrade(port, { path: '/?user=slow', headers: ['Sec-WebSocket-Protocol: switchboard.v1'] });
+  const peer = await RawPeer.upgrade(port, {
+    path: '/?user=slow',
+    headers: ['Sec-WebSocket-Protocol: switchboard.v1'],
+  });
   peers.push(peer);
   for (let n = 0; n < STREAMS; n++) {
-    peer.send({ opcode: OP.text, payload: JSON.stringify({ type: 'subscribe', id: n + 1, name: channel, params: { n } }) });
+    peer.send({
+      opcode: OP.text,
+      payload: JSON.stringify({ type: 'subscribe', id: n + 1, name: channel, params: { n } }),
+    });
   }
   await until(() => peer.frames.length >= STREAMS, 'every subscription to be registered');
   peer.socket.pause(); // from here on it reads nothing
@@ -37,7 +44,11 @@ async function subscriber(port: number, channel: string): Promise<RawPeer> {
 }
 
 /** Publishes `perStream` messages of 1 KB on each of the streams, in rounds. */
-async function flood(server: Awaited<ReturnType<typeof startTarget>>['server'], channel: 'feed.queue' | 'feed.drop', perStream: number) {
+async function flood(
+  server: Awaited<ReturnType<typeof startTarget>>['server'],
+  channel: 'feed.queue' | 'feed.drop',
+  perStream: number,
+) {
   const text = 'x'.repeat(1_000);
   for (let round = 0; round < perStream; round++) {
     await Promise.all(Array.from({ length: STREAMS }, (_, n) => server.publish(channel, { n }, { text })));

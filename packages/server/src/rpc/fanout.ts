@@ -3,9 +3,9 @@ import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition
 import { encodeFrame, encodeTextFrame, OPCODES } from '../transport/index.js';
 import {
   addMissing,
-  deliveredBytes,
   type ChannelDelivery,
   type Delivered,
+  deliveredBytes,
   GAP_MARK_BYTES,
   type GapNotice,
   Lane,

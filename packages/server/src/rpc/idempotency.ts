@@ -110,6 +110,9 @@ export type Claim =
 type Located = { state: 'session'; session: Session; seq: number };
 type Refusal = Extract<Claim, { state: 'held' | 'refused' }>;
 
+/** Without a scope, the shortest session name that may follow its client to another connection. */
+export const MIN_SESSION_NAME_CHARS = 16;
+
 /** Heap an entry costs besides its texts (the object, its slot, a waiter set's share). */
 export const ENTRY_BYTES = 160;
 /** A V8 string may hold two bytes per character: texts are counted at that. */
@@ -242,16 +245,21 @@ export class IdempotencyWindow {
     return entry.hash === hash ? { state: 'repeat', entry } : { state: 'conflict' };
   }
 
-  /** `holder`'s client has every outcome of the session of `key` up to call `through`: forget them. */
-  release(key: string, through: number, holder: Holder, nowMs: number, hint?: SessionHint): void {
+  /**
+   * `holder`'s client has every outcome of the session of `key` up to call `through`:
+   * forget them. False when that is no session of this caller's here (nothing to pass on).
+   */
+  release(key: string, through: number, holder: Holder, nowMs: number, hint?: SessionHint): boolean {
     const found = this.#sessionOf(key, holder, nowMs, hint, false);
-    if (found?.state !== 'session') return;
+    if (found?.state !== 'session') return false;
     const { session } = found;
-    if (session.byKey !== undefined || through <= session.acked) return;
+    if (session.byKey !== undefined) return false;
+    if (through <= session.acked) return true;
     session.acked = through;
     while (session.head < session.entries.length && (session.entries[session.head] as KeyEntry).seq <= through) {
       this.#shift(session);
     }
+    return true;
   }
 
   /**
@@ -267,7 +275,9 @@ export class IdempotencyWindow {
     create: boolean,
   ): Located | Refusal | undefined {
     const dot = key.lastIndexOf('.');
-    const seq = dot > 0 ? parseSeq(key, dot + 1) : -1;
+    // Without a scope a session name works as a password: one too short to be secret is
+    // no session, and its keys stay with the connection like any other.
+    const seq = dot >= (holder.scope === undefined ? MIN_SESSION_NAME_CHARS : 1) ? parseSeq(key, dot + 1) : -1;
     let session = hint?.session;
     if (
       seq < 0 ||
@@ -279,7 +289,9 @@ export class IdempotencyWindow {
     ) {
       const id = seq < 0 ? '' : key.slice(0, dot);
       const scope = holder.scope;
-      const mapKey = scope !== undefined ? `s${scope}\n${id}` : seq < 0 ? `c${holder.id}\n` : `u\n${id}`;
+      // The scope's length first: no scope and session name can spell another pair's key.
+      const mapKey =
+        scope !== undefined ? `s${scope.length}:${scope}\n${id}` : seq < 0 ? plainKeysOf(holder) : `u\n${id}`;
       session = this.#sessions.get(mapKey);
       if (session === undefined) {
         if (!create) return undefined;
@@ -335,12 +347,14 @@ export class IdempotencyWindow {
     };
   }
 
-  /** Records how the call under `entry` ended and answers everyone waiting on it. */
-  finish(entry: KeyEntry, outcome: Outcome, nowMs: number): void {
-    if (entry.outcome !== undefined) return;
+  /**
+   * Records how the call under `entry` ended and answers everyone waiting on it. Returns
+   * what is kept for a re-send: the outcome, or NOT_KEPT when it is too large.
+   */
+  finish(entry: KeyEntry, outcome: Outcome, nowMs: number): Outcome {
+    if (entry.outcome !== undefined) return entry.outcome;
     const { session } = entry;
-    const textBytes = outcome.body.length * BYTES_PER_CHAR;
-    const kept = textBytes > this.#limits.maxSessionBytes * MAX_OUTCOME_SHARE ? NOT_KEPT : outcome;
+    const kept = this.keeps(outcome) ? outcome : NOT_KEPT;
     entry.outcome = kept;
     entry.expiresAtMs = session.byKey === undefined ? Number.POSITIVE_INFINITY : nowMs + this.#limits.ttlMs;
     const waiters = entry.waiters;
@@ -357,6 +371,12 @@ export class IdempotencyWindow {
       this.#bound(session);
     }
     if (waiters !== undefined) for (const waiter of waiters) waiter(outcome);
+    return kept;
+  }
+
+  /** Whether `outcome` is small enough to keep for a re-send (at most half a session's bytes). */
+  keeps(outcome: Outcome): boolean {
+    return outcome.body.length * BYTES_PER_CHAR <= this.#limits.maxSessionBytes * MAX_OUTCOME_SHARE;
   }
 
   /** Calls `waiter` with the outcome of the call under `entry` (at once if it has ended). */
@@ -433,13 +453,39 @@ export class IdempotencyWindow {
     return true;
   }
 
+  /**
+   * `holder`'s connection closed: its own plain keys (no scope) can never be asked for
+   * again. Its sessions stay, for the client's next connection; they hold only this small
+   * object, never the connection.
+   */
+  leave(holder: Holder): void {
+    if (holder.scope !== undefined) return;
+    const plain = this.#sessions.get(plainKeysOf(holder));
+    if (plain !== undefined) this.#drop(plain);
+  }
+
   /** Drops sessions silent for ttlMs: their client is gone, or will find its calls run again. */
   #sweep(nowMs: number): void {
     this.#sweptAtMs = nowMs;
     for (const session of this.#sessions.values()) {
-      if (nowMs - session.seenAtMs >= this.#limits.ttlMs) this.#drop(session);
+      if (nowMs - session.seenAtMs >= this.#limits.ttlMs) {
+        this.#drop(session);
+        continue;
+      }
+      if (session.byKey === undefined) continue;
+      // Plain keys: outcomes ttlMs old go, oldest first (a call still running stops the walk).
+      while (session.head < session.entries.length) {
+        const oldest = session.entries[session.head] as KeyEntry;
+        if (!oldest.dropped && (oldest.outcome === undefined || oldest.expiresAtMs > nowMs)) break;
+        this.#shift(session);
+      }
     }
   }
+}
+
+/** Where an unscoped connection's plain keys live. */
+function plainKeysOf(holder: Holder): string {
+  return `c${holder.id}\n`;
 }
 
 function tooManySessions(limits: WindowLimits): Refusal {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type AnyContract,
   type CallEnvelope,
@@ -92,7 +93,36 @@ class MessageCharge {
 }
 
 /** Ids of this process's connections (the namespace of an unscoped connection's plain keys). */
-let nextPeerId = 1;
+let nextConnectionId = 1;
+
+/**
+ * A connection as the idempotency window sees it. Sessions outlive their connection (for
+ * the client's next one) and point at this small object, never at the connection: once it
+ * closes, nothing here holds the Peer, its socket or what they buffer.
+ */
+class ConnectionHolder implements Holder {
+  readonly id = nextConnectionId++;
+  readonly scope: string | undefined;
+  sessions = 0;
+  #probe: (() => Promise<boolean>) | undefined;
+
+  constructor(scope: string | undefined, probe: () => Promise<boolean>) {
+    this.scope = scope;
+    this.#probe = probe;
+  }
+
+  get open(): boolean {
+    return this.#probe !== undefined;
+  }
+
+  probe(): Promise<boolean> {
+    return this.#probe?.() ?? Promise.resolve(false);
+  }
+
+  close(): void {
+    this.#probe = undefined;
+  }
+}
 
 type Handler = (args: { input: unknown; ctx: unknown; signal: AbortSignal }) => unknown;
 
@@ -112,15 +142,12 @@ interface Subscription {
  * One client connection: calls by id, subscriptions by id, and the envelopes between.
  * Nothing a client sends can throw out of here; every problem becomes an error reply.
  */
-export class Peer implements Holder {
+export class Peer {
   readonly socket: ServerWebSocket;
   /** Channel messages, held per the channel's delivery policy while the connection is slow. */
   readonly outbox: Outbox;
-  readonly id = nextPeerId++;
-  /** The application's idempotency scope of this connection, if it gives one. */
-  readonly scope: string | undefined;
-  /** Idempotency sessions held by this connection. */
-  sessions = 0;
+  /** This connection in the idempotency window. */
+  readonly #holder: ConnectionHolder;
   readonly #ctx: unknown;
   readonly #host: PeerHost;
   readonly #calls = new Map<RequestId, CallSignal>();
@@ -135,15 +162,16 @@ export class Peer implements Holder {
   #inFlightBytes = 0;
   /** The message being dispatched. */
   #charge: MessageCharge | undefined;
-  #probe: Promise<boolean> | undefined;
+  #probing: Promise<boolean> | undefined;
 
   constructor(socket: ServerWebSocket, ctx: unknown, host: PeerHost) {
     this.socket = socket;
     this.outbox = new Outbox(socket, host.options);
     this.#ctx = ctx;
     this.#host = host;
-    this.scope = scopeOf(host, ctx);
-    this.#sharedPrefix = this.scope === undefined || host.sharedIdempotency === undefined ? '' : scopeTag(this.scope);
+    const scope = scopeOf(host, ctx);
+    this.#holder = new ConnectionHolder(scope, () => this.#probe());
+    this.#sharedPrefix = scope === undefined || host.sharedIdempotency === undefined ? '' : scopeTag(scope);
     socket.on('message', (data, isBinary) => {
       try {
         this.#onMessage(data, isBinary);
@@ -164,20 +192,15 @@ export class Peer implements Holder {
     return this.#subscriptions.size;
   }
 
-  /** False once the connection is closing or closed: a session it held may go to another. */
-  get open(): boolean {
-    return this.socket.state === 'open';
-  }
-
   /**
    * Whether this connection is still there: a ping answered within the heartbeat's
    * timeout. One that does not answer is terminated, as the heartbeat would do.
    */
-  probe(): Promise<boolean> {
-    if (!this.open) return Promise.resolve(false);
-    this.#probe ??= new Promise<boolean>((resolve) => {
+  #probe(): Promise<boolean> {
+    if (this.socket.state !== 'open') return Promise.resolve(false);
+    this.#probing ??= new Promise<boolean>((resolve) => {
       const { socket } = this;
-      const payload = Buffer.from(`probe ${this.id} ${Date.now()}`);
+      const payload = randomBytes(8);
       let settled = false;
       const done = (alive: boolean) => {
         if (settled) return;
@@ -185,7 +208,7 @@ export class Peer implements Holder {
         clearTimeout(timer);
         socket.off('pong', onPong);
         socket.off('close', onClose);
-        this.#probe = undefined;
+        this.#probing = undefined;
         resolve(alive);
       };
       const onPong = (data: Buffer) => {
@@ -200,7 +223,7 @@ export class Peer implements Holder {
       socket.on('close', onClose);
       socket.ping(payload);
     });
-    return this.#probe;
+    return this.#probing;
   }
 
   #send(envelope: ServerEnvelope): void {
@@ -299,7 +322,12 @@ export class Peer implements Holder {
       return;
     }
     const { id, name, key, ack } = envelope;
-    if (key !== undefined && ack !== undefined) this.#acknowledge(key, ack);
+    // Charged before anything runs: a call over the budget must not have run at all.
+    const charge = this.#hold();
+    if (charge === undefined) {
+      this.#sendError(id, this.#tooMuchInFlight());
+      return;
+    }
     const call = new CallSignal();
     const { options } = this.#host;
     const durationMs = Math.min(envelope.timeoutMs ?? options.maxCallDurationMs, options.maxCallDurationMs);
@@ -307,24 +335,19 @@ export class Peer implements Holder {
     try {
       result = this.#run(envelope, call, durationMs);
     } catch (error) {
+      this.#unhold(charge);
       this.#fail(id, name, call, error);
       return;
     }
     if (!(result instanceof Promise)) {
       // Settled in this tick: no deadline timer, no promise.
+      this.#unhold(charge);
       if (result instanceof Answered) this.#settle(id, name, call, result.outcome);
       else this.#succeed(id, name, call, result);
+      if (key !== undefined && ack !== undefined) this.#acknowledge(key, ack);
       return;
     }
-    const charge = this.#hold();
-    if (charge === undefined) {
-      // Over the byte budget: the call stops here, as if its deadline had passed at once.
-      const error = this.#tooMuchInFlight();
-      call.abort(error);
-      this.#sendError(id, error);
-      result.catch(noop);
-      return;
-    }
+    if (key !== undefined && ack !== undefined) this.#acknowledge(key, ack);
     this.#calls.set(id, call);
     // The deadline answers at once; a handler that ignores its signal is waited for
     // (it still counts against maxInFlightCalls) but its result is dropped.
@@ -351,8 +374,9 @@ export class Peer implements Holder {
 
   /** The client has every outcome of its session up to call `through`; ignored unless the session is this caller's. */
   #acknowledge(key: string, through: number): void {
-    this.#host.idempotency.release(key, through, this, Date.now(), this.#session);
-    if (this.#sharedPrefix !== '') this.#host.sharedIdempotency?.acknowledge(this.#sharedPrefix + key, through);
+    const mine = this.#host.idempotency.release(key, through, this.#holder, Date.now(), this.#session);
+    // Passed on only for a session this connection uses here: no made-up name reaches the store.
+    if (mine && this.#sharedPrefix !== '') this.#host.sharedIdempotency?.acknowledge(this.#sharedPrefix + key, through);
   }
 
   /**
@@ -403,7 +427,7 @@ export class Peer implements Holder {
     durationMs: number,
   ): unknown {
     const window = this.#host.idempotency;
-    const claim = window.claim(key, hash, this, Date.now(), this.#session);
+    const claim = window.claim(key, hash, this.#holder, Date.now(), this.#session);
     switch (claim.state) {
       case 'new': {
         call.keyEntry = claim.entry;
@@ -490,8 +514,12 @@ export class Peer implements Holder {
   #settle(id: RequestId, procedure: string, call: CallSignal, outcome: Outcome): void {
     this.#host.counters.recordCall(procedure, (performance.now() - call.startedAt) * 1000, outcome.ok);
     // Kept even for an aborted call: a re-sent call with the key gets the real outcome.
-    if (call.keyEntry !== undefined) this.#host.idempotency.finish(call.keyEntry, outcome, Date.now());
-    if (call.sharedKey !== undefined) this.#host.sharedIdempotency?.finish(call.sharedKey, outcome);
+    const window = this.#host.idempotency;
+    if (call.keyEntry !== undefined) window.finish(call.keyEntry, outcome, Date.now());
+    // The shared window keeps what this one would: an outcome too large goes as NOT_KEPT.
+    if (call.sharedKey !== undefined) {
+      this.#host.sharedIdempotency?.finish(call.sharedKey, window.keeps(outcome) ? outcome : NOT_KEPT);
+    }
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
     if (call.reason !== undefined) return;
     this.socket.send(outcomeText(id, outcome));
@@ -588,13 +616,16 @@ export class Peer implements Holder {
         // The replies go out in the same step as the join: no message can precede them.
         onJoin: ({ position, gap, snapshot }) => {
           if (!current()) return false;
+          // Encoded first: a snapshot that cannot be sent fails the subscribe, which then
+          // gets its one reply (the error), never `subscribed` and an error after it.
+          const state = snapshot === undefined ? undefined : encodeValue(snapshot.value);
           subscription.topic = topic;
           const healed = gap && snapshot !== undefined;
           this.#send(
             gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
           );
-          if (snapshot !== undefined) {
-            const { json, meta } = encodeValue(snapshot.value);
+          if (state !== undefined) {
+            const { json, meta } = state;
             this.#send(
               meta === undefined
                 ? { type: 'snapshot', id, data: json, position }
@@ -624,6 +655,8 @@ export class Peer implements Holder {
   }
 
   #onClose(): void {
+    this.#holder.close();
+    this.#host.idempotency.leave(this.#holder);
     const gone = new RpcError('UNAVAILABLE', 'the connection closed');
     // A client may come back and re-send its keyed calls (whatever ended the connection:
     // a drop, its heartbeat, going offline): those keep running for reattachMs so that the
@@ -649,4 +682,3 @@ function scopeOf(host: PeerHost, ctx: unknown): string | undefined {
   return scope;
 }
 
-function noop(): void {}

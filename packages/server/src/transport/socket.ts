@@ -598,6 +598,11 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     clearTimeout(this.#closeTimer);
     this.#parser.stop();
     this.#deflate?.close();
+    // An unfinished message goes now, whoever still holds this socket object.
+    this.#firstPart = undefined;
+    this.#parts = [];
+    this.#scratch = undefined;
+    this.#scratchUsed = 0;
     const code = this.#closeCode ?? CLOSE_CODES.abnormal;
     const reason = this.#closeReason;
     for (const frame of this.#pending.splice(0))

@@ -93,6 +93,16 @@ describe('IdempotencyWindow', () => {
     expect(window.claim('k', hash('k'), a, 100).state).toBe('new');
   });
 
+  it('lets go of plain keys ttlMs after their call ended, not only when they are asked for', () => {
+    const window = windowOf({ ttlMs: 5_000 });
+    const a = holder();
+    run(window, 'old', a, 'x', 0);
+    run(window, 'new', a, 'x', 4_000);
+    run(window, 'other', a, 'x', 6_000); // a claim after ttlMs sweeps
+    expect(window.size).toBe(2);
+    expect(window.claim('new', hash('new'), a, 6_000).state).toBe('repeat');
+  });
+
   it("keeps at most maxKeys of a caller's plain keys, evicting the oldest", () => {
     const window = windowOf({ maxKeys: 2 });
     const a = holder();
@@ -159,16 +169,45 @@ describe('IdempotencyWindow', () => {
       const window = windowOf();
       const a = holder();
       const b = holder();
-      run(window, 's.1', a, 'a');
-      expect(window.claim('s.1', hash('s.1'), b, 1)).toEqual({ state: 'held', holder: a });
-      expect(window.claim('s.2', hash('s.2'), b, 1)).toEqual({ state: 'held', holder: a });
-      window.release('s.2', 1, b, 1); // not b's: no effect
+      const key = (n: number) => `V1StGXR8_Z5jdHi6B.${n}`; // a session name that is hard to guess
+      run(window, key(1), a, 'a');
+      expect(window.claim(key(1), hash(key(1)), b, 1)).toEqual({ state: 'held', holder: a });
+      expect(window.claim(key(2), hash(key(2)), b, 1)).toEqual({ state: 'held', holder: a });
+      window.release(key(2), 1, b, 1); // not b's: no effect
       a.open = false;
-      expect(stored(window.claim('s.1', hash('s.1'), b, 2))).toEqual(ok('a'));
+      expect(stored(window.claim(key(1), hash(key(1)), b, 2))).toEqual(ok('a'));
       expect([a.sessions, b.sessions]).toEqual([0, 1]);
       // Now b holds it: a (were it to come back) is the stranger.
       a.open = true;
-      expect(window.claim('s.1', hash('s.1'), a, 3)).toEqual({ state: 'held', holder: b });
+      expect(window.claim(key(1), hash(key(1)), a, 3)).toEqual({ state: 'held', holder: b });
+    });
+
+    it('without a scope, keeps keys of a short session name with their connection, like any other key', () => {
+      const window = windowOf();
+      const a = holder();
+      const b = holder();
+      run(window, 'sess.1', a, 'a');
+      a.open = false;
+      expect(window.claim('sess.1', hash('sess.1'), b, 1).state).toBe('new');
+    });
+
+    it("forgets a closed connection's own keys at once, and never holds the connection", () => {
+      const window = windowOf();
+      const a = holder();
+      run(window, 'k', a, 'a');
+      run(window, 'V1StGXR8_Z5jdHi6B.1', a, 'a');
+      expect(window.size).toBe(2);
+      a.open = false;
+      window.leave(a);
+      expect(window.size).toBe(1); // the session stays, for the client's next connection
+    });
+
+    it('keeps scopes apart whatever characters they hold', () => {
+      const window = windowOf();
+      const victim = holder('admin\nb');
+      const other = holder('admin');
+      run(window, 'c.1', victim, 'secret');
+      expect(window.claim('b\nc.1', hash('c.1'), other, 1).state).toBe('new');
     });
 
     it('reads the session of a dotted name the same way whatever came before on the connection', () => {
