@@ -681,4 +681,3 @@ function scopeOf(host: PeerHost, ctx: unknown): string | undefined {
   }
   return scope;
 }
-
