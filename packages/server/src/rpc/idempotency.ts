@@ -106,8 +106,6 @@ export type Claim =
   | { state: 'held'; holder: Holder }
   | { state: 'refused'; error: RpcError };
 
-/** The session a key belongs to, and the call id of a session key (-1 for a plain key). */
-type Located = { state: 'session'; session: Session; seq: number };
 type Refusal = Extract<Claim, { state: 'held' | 'refused' }>;
 
 /** Without a scope, the shortest session name that may follow its client to another connection. */
@@ -206,10 +204,10 @@ export class IdempotencyWindow {
   /** Claims `key` for `holder`'s call with hash `hash`. */
   claim(key: string, hash: number, holder: Holder, nowMs: number, hint?: SessionHint): Claim {
     if (nowMs - this.#sweptAtMs >= SWEEP_EVERY_MS) this.#sweep(nowMs);
-    const found = this.#sessionOf(key, holder, nowMs, hint, true) as Located | Refusal;
-    if (found.state !== 'session') return found;
-    const { session, seq } = found;
+    const session = this.#sessionOf(key, holder, nowMs, hint, true) as Session | Refusal;
+    if ('state' in session) return session;
     if (session.byKey !== undefined) return this.#claimPlain(session, key, hash, nowMs);
+    const seq = this.#seq;
     if (seq <= session.acked) return { state: 'acknowledged' };
     const { entries } = session;
     const last = entries[entries.length - 1];
@@ -250,10 +248,8 @@ export class IdempotencyWindow {
    * forget them. False when that is no session of this caller's here (nothing to pass on).
    */
   release(key: string, through: number, holder: Holder, nowMs: number, hint?: SessionHint): boolean {
-    const found = this.#sessionOf(key, holder, nowMs, hint, false);
-    if (found?.state !== 'session') return false;
-    const { session } = found;
-    if (session.byKey !== undefined) return false;
+    const session = this.#sessionOf(key, holder, nowMs, hint, false);
+    if (session === undefined || 'state' in session || session.byKey !== undefined) return false;
     if (through <= session.acked) return true;
     session.acked = through;
     while (session.head < session.entries.length && (session.entries[session.head] as KeyEntry).seq <= through) {
@@ -262,10 +258,13 @@ export class IdempotencyWindow {
     return true;
   }
 
+  /** The call id of the key #sessionOf() last read (-1: a plain key). */
+  #seq = -1;
+
   /**
-   * The session of `key` for `holder` (the call id of a session key in `seq`); made if
-   * `create`. Refuses a session held by another live connection (no scope) or one more
-   * than the connection may hold.
+   * The session of `key` for `holder` (the call id of a session key in #seq: no object
+   * per call); made if `create`. Refuses a session held by another live connection (no
+   * scope) or one more than the connection may hold.
    */
   #sessionOf(
     key: string,
@@ -273,7 +272,7 @@ export class IdempotencyWindow {
     nowMs: number,
     hint: SessionHint | undefined,
     create: boolean,
-  ): Located | Refusal | undefined {
+  ): Session | Refusal | undefined {
     const dot = key.lastIndexOf('.');
     // Without a scope a session name works as a password: one too short to be secret is
     // no session, and its keys stay with the connection like any other.
@@ -325,7 +324,8 @@ export class IdempotencyWindow {
       if (hint !== undefined && seq >= 0) hint.session = session;
     }
     session.seenAtMs = nowMs;
-    return { state: 'session', session, seq };
+    this.#seq = seq;
+    return session;
   }
 
   #newEntry(session: Session, seq: number, key: string | undefined, hash: number): KeyEntry {
