@@ -131,9 +131,8 @@ interface ChannelHandlers {
   snapshot?: (args: { params: unknown; ctx: unknown }) => unknown;
 }
 
-/** A subscription: pending while its params are validated and authorized, then on `topic`. */
-interface Subscription {
-  topic: string | undefined;
+/** A subscription whose params are still being validated and authorized. */
+interface PendingJoin {
   /** Unsubscribed while pending: it still counts toward maxSubscriptions until its join ends. */
   abandoned: boolean;
 }
@@ -146,8 +145,9 @@ export class Peer {
   readonly socket: ServerWebSocket;
   /** Channel messages, held per the channel's delivery policy while the connection is slow. */
   readonly outbox: Outbox;
-  /** This connection in the idempotency window. */
-  readonly #holder: ConnectionHolder;
+  /** This connection in the idempotency window: made with its first keyed call. */
+  #holder: ConnectionHolder | undefined;
+  readonly #scope: string | undefined;
   readonly #ctx: unknown;
   readonly #host: PeerHost;
   readonly #calls = new Map<RequestId, CallSignal>();
@@ -155,7 +155,8 @@ export class Peer {
   readonly #session: SessionHint = { session: undefined };
   /** This connection's keys in the shared window: its scope's prefix. */
   readonly #sharedPrefix: string;
-  readonly #subscriptions = new Map<RequestId, Subscription>();
+  /** Subscription id → its broker topic, or its join while pending. */
+  readonly #subscriptions = new Map<RequestId, string | PendingJoin>();
   /** Subscriptions unsubscribed while pending whose join has not ended yet. */
   #abandonedJoins = 0;
   /** Bytes of messages whose calls or subscribes still run. */
@@ -170,7 +171,7 @@ export class Peer {
     this.#ctx = ctx;
     this.#host = host;
     const scope = scopeOf(host, ctx);
-    this.#holder = new ConnectionHolder(scope, () => this.#probe());
+    this.#scope = scope;
     this.#sharedPrefix = scope === undefined || host.sharedIdempotency === undefined ? '' : scopeTag(scope);
     socket.on('message', (data, isBinary) => {
       try {
@@ -190,6 +191,11 @@ export class Peer {
 
   get subscriptionCount(): number {
     return this.#subscriptions.size;
+  }
+
+  #holderOf(): ConnectionHolder {
+    this.#holder ??= new ConnectionHolder(this.#scope, () => this.#probe());
+    return this.#holder;
   }
 
   /**
@@ -374,7 +380,7 @@ export class Peer {
 
   /** The client has every outcome of its session up to call `through`; ignored unless the session is this caller's. */
   #acknowledge(key: string, through: number): void {
-    const mine = this.#host.idempotency.release(key, through, this.#holder, Date.now(), this.#session);
+    const mine = this.#host.idempotency.release(key, through, this.#holderOf(), Date.now(), this.#session);
     // Passed on only for a session this connection uses here: no made-up name reaches the store.
     if (mine && this.#sharedPrefix !== '') this.#host.sharedIdempotency?.acknowledge(this.#sharedPrefix + key, through);
   }
@@ -427,7 +433,7 @@ export class Peer {
     durationMs: number,
   ): unknown {
     const window = this.#host.idempotency;
-    const claim = window.claim(key, hash, this.#holder, Date.now(), this.#session);
+    const claim = window.claim(key, hash, this.#holderOf(), Date.now(), this.#session);
     switch (claim.state) {
       case 'new': {
         call.keyEntry = claim.entry;
@@ -560,8 +566,8 @@ export class Peer {
       this.#sendError(id, this.#tooMuchInFlight());
       return;
     }
-    const subscription: Subscription = { topic: undefined, abandoned: false };
-    this.#subscriptions.set(id, subscription);
+    const pending: PendingJoin = { abandoned: false };
+    this.#subscriptions.set(id, pending);
     let params: unknown;
     try {
       params = decodeValue(envelope.params, envelope.meta);
@@ -569,9 +575,9 @@ export class Peer {
       params = Promise.reject(error);
     }
     // Only the decoded params go on: the envelope (and its raw params) is not kept while authorize runs.
-    this.#join(id, name, from, params, subscription).finally(() => {
+    this.#join(id, name, from, params, pending).finally(() => {
       this.#unhold(charge);
-      if (subscription.abandoned) this.#abandonedJoins--;
+      if (pending.abandoned) this.#abandonedJoins--;
     });
   }
 
@@ -580,10 +586,11 @@ export class Peer {
     name: string,
     from: string | undefined,
     decoded: unknown,
-    subscription: Subscription,
+    pending: PendingJoin,
   ): Promise<void> {
     const { router } = this.#host;
-    const current = () => this.#subscriptions.get(id) === subscription;
+    const current = () => this.#subscriptions.get(id) === pending;
+    let joined = false;
     try {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
       const params = await parseOrThrow(channel.params, await decoded, 'params');
@@ -619,7 +626,8 @@ export class Peer {
           // Encoded first: a snapshot that cannot be sent fails the subscribe, which then
           // gets its one reply (the error), never `subscribed` and an error after it.
           const state = snapshot === undefined ? undefined : encodeValue(snapshot.value);
-          subscription.topic = topic;
+          this.#subscriptions.set(id, topic);
+          joined = true;
           const healed = gap && snapshot !== undefined;
           this.#send(
             gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
@@ -636,10 +644,11 @@ export class Peer {
         },
       });
     } catch (error) {
-      if (current() && subscription.topic === undefined) this.#subscriptions.delete(id);
+      if (current()) this.#subscriptions.delete(id);
       const rpcError = toRpcError(error);
       if (rpcError !== error) this.#report(error, { channel: name });
-      if (this.socket.state === 'open' && !subscription.abandoned) this.#sendError(id, rpcError);
+      // Answered already (`subscribed`), or no longer wanted: no second reply.
+      if (this.socket.state === 'open' && !pending.abandoned && !joined) this.#sendError(id, rpcError);
     }
   }
 
@@ -647,7 +656,7 @@ export class Peer {
     const subscription = this.#subscriptions.get(id);
     if (subscription === undefined) return;
     this.#subscriptions.delete(id);
-    if (subscription.topic !== undefined) this.#host.unsubscribe(this, subscription.topic);
+    if (typeof subscription === 'string') this.#host.unsubscribe(this, subscription);
     else {
       subscription.abandoned = true;
       this.#abandonedJoins++;
@@ -655,8 +664,10 @@ export class Peer {
   }
 
   #onClose(): void {
-    this.#holder.close();
-    this.#host.idempotency.leave(this.#holder);
+    if (this.#holder !== undefined) {
+      this.#holder.close();
+      this.#host.idempotency.leave(this.#holder);
+    }
     const gone = new RpcError('UNAVAILABLE', 'the connection closed');
     // A client may come back and re-send its keyed calls (whatever ended the connection:
     // a drop, its heartbeat, going offline): those keep running for reattachMs so that the
