@@ -15,7 +15,9 @@ import { unavailable } from './connection.js';
  *
  *   <prefix>:s:{<session>}   field <call id>   (and `~ack`: the highest call id acknowledged;
  *                                              `~bytes`: the bytes of the outcomes kept)
- *   <prefix>:k:{<key>}       field `-`
+ *   <prefix>:si:{<session>}  sorted set: the call ids, to forget the oldest or the acknowledged
+ *                            without reading the whole hash
+ *   <prefix>:k:{<key>}       field `-`  (and <prefix>:ki:{<key>}, its index)
  *
  * A field holds one of
  *
@@ -41,11 +43,11 @@ export interface IdempotencyStoreOptions {
   /** How long a claim holds without being extended. @default 15 s */
   leaseMs?: number;
   /**
-   * Calls one session (or one plain key's hash) keeps before it acknowledges them; a new
-   * call past it is TOO_MANY_REQUESTS. @default 10,000 (the server's idempotency.maxKeys)
+   * Calls one session keeps before its client acknowledges them; past it the oldest are
+   * forgotten, as in the server's own window. @default 10,000 (the server's idempotency.maxKeys)
    */
   maxKeysPerSession?: number;
-  /** Bytes of outcomes one session keeps before it acknowledges them; past it, as above. @default 1 MiB */
+  /** Bytes of outcomes one session keeps; past it the oldest finished calls are forgotten. @default 1 MiB */
   maxSessionBytes?: number;
   /**
    * A command made while the connection's first attempt is under way waits for it, this
@@ -80,7 +82,11 @@ const FIRST_CONNECT = new Set(['connecting', 'connect']);
 const WAIT_INITIAL_DELAY_MS = 10;
 const WAIT_MAX_DELAY_MS = 200;
 
-/** Shared by the scripts: Redis's clock in ms, and whether field value `v` is a live claim. */
+/**
+ * Shared by the scripts (KEYS[1]: the hash, KEYS[2]: its fields by call id, oldest first):
+ * Redis's clock in ms, whether field value `v` is a live claim, and dropping a field with
+ * the bytes of its outcome.
+ */
 const COMMON = `
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -95,38 +101,69 @@ local function acked(field)
   local seq = tonumber(field)
   return ack ~= false and seq ~= nil and seq <= tonumber(ack)
 end
+local function outcomeBytes(v)
+  if not v or string.sub(v, 1, 2) ~= 'd|' then return 0 end
+  return #v - #string.match(v, '^d|[^|]*|')
+end
+local function drop(field)
+  local freed = outcomeBytes(redis.call('HGET', KEYS[1], field))
+  if freed > 0 and redis.call('HINCRBY', KEYS[1], '~bytes', -freed) < 0 then
+    redis.call('HSET', KEYS[1], '~bytes', 0)
+  end
+  redis.call('HDEL', KEYS[1], field)
+  redis.call('ZREM', KEYS[2], field)
+end
+local function keep(ttlMs)
+  redis.call('PEXPIRE', KEYS[1], ttlMs)
+  redis.call('PEXPIRE', KEYS[2], ttlMs)
+end
 `;
 
 /**
- * KEYS: hash. ARGV: field, fingerprint, token, leaseMs, ttlMs, maxKeys, maxBytes.
- * Returns false when claimed, 'a' when acknowledged, 'f' when the hash holds maxKeys calls
- * or maxBytes of outcomes (a session that does not acknowledge), else the value holding the key.
+ * ARGV: field, fingerprint, token, leaseMs, ttlMs, call id, maxKeys.
+ * Returns false when claimed, 'a' when acknowledged, else the value holding the key. Past
+ * maxKeys calls the oldest goes, as the server's own window pushes out its oldest.
  */
 const CLAIM_LUA = `${COMMON}
 if acked(ARGV[1]) then return 'a' end
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if live(v) then return v end
-local calls = redis.call('HLEN', KEYS[1]) - redis.call('HEXISTS', KEYS[1], '~ack') - redis.call('HEXISTS', KEYS[1], '~bytes')
-if calls >= tonumber(ARGV[6]) then return 'f' end
-if tonumber(redis.call('HGET', KEYS[1], '~bytes') or '0') >= tonumber(ARGV[7]) then return 'f' end
 redis.call('HSET', KEYS[1], ARGV[1], 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|' .. string.format('%d', nowMs + tonumber(ARGV[4])))
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+while redis.call('ZCARD', KEYS[2]) > tonumber(ARGV[7]) do
+  drop(redis.call('ZRANGE', KEYS[2], 0, 0)[1])
+end
+keep(ARGV[5])
 return false
 `;
 
-/** KEYS: hash. ARGV: field, fingerprint, token, outcome, ttlMs. 1 when stored, 0 when another run owns the key. */
+/**
+ * ARGV: field, fingerprint, token, outcome, ttlMs, maxBytes. 1 when stored, 0 when another
+ * run owns the key. Past maxBytes of outcomes the oldest finished calls go.
+ */
 const FINISH_LUA = `${COMMON}
 if acked(ARGV[1]) then return 0 end
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
 if live(v) and string.sub(v, 1, #mine) ~= mine then return 0 end
+local maxBytes = tonumber(ARGV[6])
+local function over() return tonumber(redis.call('HGET', KEYS[1], '~bytes') or '0') + #ARGV[4] > maxBytes end
+if over() then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, -1)
+  local at = 1
+  while at <= #oldest and over() do
+    local field = oldest[at]
+    if field ~= ARGV[1] and outcomeBytes(redis.call('HGET', KEYS[1], field)) > 0 then drop(field) end
+    at = at + 1
+  end
+end
 redis.call('HSET', KEYS[1], ARGV[1], 'd|' .. ARGV[2] .. '|' .. ARGV[4])
 redis.call('HINCRBY', KEYS[1], '~bytes', #ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+keep(ARGV[5])
 return 1
 `;
 
-/** KEYS: hash. ARGV: field, fingerprint, token, leaseMs. 1 when still ours and extended. */
+/** ARGV: field, fingerprint, token, leaseMs. 1 when still ours and extended. */
 const EXTEND_LUA = `${COMMON}
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
@@ -135,65 +172,68 @@ redis.call('HSET', KEYS[1], ARGV[1], mine .. string.format('%d', nowMs + tonumbe
 return 1
 `;
 
-/** KEYS: hash. ARGV: field, fingerprint, token. Deletes the claim if still ours. */
-const RELEASE_LUA = `
+/** ARGV: field, fingerprint, token. Deletes the claim if still ours. */
+const RELEASE_LUA = `${COMMON}
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
 if not v or string.sub(v, 1, #mine) ~= mine then return 0 end
-return redis.call('HDEL', KEYS[1], ARGV[1])
+drop(ARGV[1])
+return 1
 `;
 
-/** KEYS: hash. ARGV: field. The live value, or false. */
+/** ARGV: field. The live value, or false. */
 const LOOKUP_LUA = `${COMMON}
 local v = redis.call('HGET', KEYS[1], ARGV[1])
 if live(v) then return v end
 return false
 `;
 
-/** KEYS: session hash. ARGV: call id, ttlMs. Drops every entry up to the call id, remembers it. */
-const ACK_LUA = `
+/** ARGV: call id, ttlMs. Drops every entry up to the call id (found by its index), remembers it. */
+const ACK_LUA = `${COMMON}
 local upTo = tonumber(ARGV[1])
 local previous = tonumber(redis.call('HGET', KEYS[1], '~ack') or '-1')
 if upTo <= previous then return 0 end
-local freed = 0
-for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-  local seq = tonumber(field)
-  if seq ~= nil and seq <= upTo then
-    local v = redis.call('HGET', KEYS[1], field)
-    if string.sub(v, 1, 2) == 'd|' then freed = freed + #v - #string.match(v, '^d|[^|]*|') end
-    redis.call('HDEL', KEYS[1], field)
-  end
-end
-if freed > 0 then redis.call('HINCRBY', KEYS[1], '~bytes', -freed) end
+for _, field in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', upTo)) do drop(field) end
 redis.call('HSET', KEYS[1], '~ack', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+keep(ARGV[2])
 return 1
 `;
 
 interface Scripts {
   sbIdemClaim(
     hash: string,
+    index: string,
     field: string,
     fp: string,
     token: string,
     leaseMs: number,
     ttlMs: number,
+    seq: number,
     maxKeys: number,
-    maxBytes: number,
   ): Promise<unknown>;
-  sbIdemFinish(hash: string, field: string, fp: string, token: string, outcome: string, ttlMs: number): Promise<number>;
-  sbIdemExtend(hash: string, field: string, fp: string, token: string, leaseMs: number): Promise<number>;
-  sbIdemRelease(hash: string, field: string, fp: string, token: string): Promise<number>;
-  sbIdemLookup(hash: string, field: string): Promise<unknown>;
-  sbIdemAck(hash: string, upTo: number, ttlMs: number): Promise<number>;
+  sbIdemFinish(
+    hash: string,
+    index: string,
+    field: string,
+    fp: string,
+    token: string,
+    outcome: string,
+    ttlMs: number,
+    maxBytes: number,
+  ): Promise<number>;
+  sbIdemExtend(hash: string, index: string, field: string, fp: string, token: string, leaseMs: number): Promise<number>;
+  sbIdemRelease(hash: string, index: string, field: string, fp: string, token: string): Promise<number>;
+  sbIdemLookup(hash: string, index: string, field: string): Promise<unknown>;
+  sbIdemAck(hash: string, index: string, upTo: number, ttlMs: number): Promise<number>;
 }
 
 /** `<session>.<call id>` → its parts (as the server reads them); undefined for any other key. */
 export function sessionKey(key: string): { session: string; seq: number } | undefined {
   const dot = key.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const seq = Number(key.slice(dot + 1));
-  return Number.isSafeInteger(seq) && seq >= 0 ? { session: key.slice(0, dot), seq } : undefined;
+  const digits = key.slice(dot + 1);
+  // Digits only, at most 15, as the server's window reads them: `1e3` or `0x1f` are no call ids.
+  if (dot <= 0 || !/^[0-9]{1,15}$/.test(digits)) return undefined;
+  return { session: key.slice(0, dot), seq: Number(digits) };
 }
 
 function parseEntry(value: unknown): IdempotencyEntry | undefined {
@@ -236,12 +276,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     ] as const) {
       if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`);
     }
-    redis.defineCommand('sbIdemClaim', { numberOfKeys: 1, lua: CLAIM_LUA });
-    redis.defineCommand('sbIdemFinish', { numberOfKeys: 1, lua: FINISH_LUA });
-    redis.defineCommand('sbIdemExtend', { numberOfKeys: 1, lua: EXTEND_LUA });
-    redis.defineCommand('sbIdemRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
-    redis.defineCommand('sbIdemLookup', { numberOfKeys: 1, lua: LOOKUP_LUA, readOnly: true });
-    redis.defineCommand('sbIdemAck', { numberOfKeys: 1, lua: ACK_LUA });
+    redis.defineCommand('sbIdemClaim', { numberOfKeys: 2, lua: CLAIM_LUA });
+    redis.defineCommand('sbIdemFinish', { numberOfKeys: 2, lua: FINISH_LUA });
+    redis.defineCommand('sbIdemExtend', { numberOfKeys: 2, lua: EXTEND_LUA });
+    redis.defineCommand('sbIdemRelease', { numberOfKeys: 2, lua: RELEASE_LUA });
+    redis.defineCommand('sbIdemLookup', { numberOfKeys: 2, lua: LOOKUP_LUA, readOnly: true });
+    redis.defineCommand('sbIdemAck', { numberOfKeys: 2, lua: ACK_LUA });
     this.#scripts = redis as unknown as Scripts;
     if (FIRST_CONNECT.has(redis.status)) this.#firstConnect = firstReady(redis, connectTimeoutMs);
   }
@@ -262,30 +302,32 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  /** Where `key` lives: its session's hash and call id, or a hash of its own. */
-  #place(key: string): [hash: string, field: string] {
+  /** Where `key` lives: its session's hash and index by call id, and its field; or a hash of its own. */
+  #place(key: string): [hash: string, index: string, field: string] {
     const parts = sessionKey(key);
     return parts === undefined
-      ? [`${this.#prefix}:k:{${key}}`, '-']
-      : [`${this.#prefix}:s:{${parts.session}}`, String(parts.seq)];
+      ? [`${this.#prefix}:k:{${key}}`, `${this.#prefix}:ki:{${key}}`, '-']
+      : [`${this.#prefix}:s:{${parts.session}}`, `${this.#prefix}:si:{${parts.session}}`, String(parts.seq)];
   }
 
   /** Takes `key` for a new run, or tells who has it: one round trip. */
   async claim(key: string, fingerprint: string): Promise<IdempotencyClaim> {
     const token = randomBytes(8).toString('hex');
+    const [hash, index, field] = this.#place(key);
     const held = await this.#run('idempotency claim', () =>
       this.#scripts.sbIdemClaim(
-        ...this.#place(key),
+        hash,
+        index,
+        field,
         fingerprint,
         token,
         this.leaseMs,
         this.ttlMs,
+        field === '-' ? 0 : Number(field),
         this.#maxKeys,
-        this.#maxBytes,
       ),
     );
     if (held === 'a') return { state: 'acknowledged' };
-    if (held === 'f') return { state: 'full' };
     return parseEntry(held) ?? { state: 'claimed', token };
   }
 
@@ -303,7 +345,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    */
   async finish(key: string, fingerprint: string, token: string, outcome: string): Promise<boolean> {
     const stored = await this.#run('idempotency finish', () =>
-      this.#scripts.sbIdemFinish(...this.#place(key), fingerprint, token, outcome, this.ttlMs),
+      this.#scripts.sbIdemFinish(...this.#place(key), fingerprint, token, outcome, this.ttlMs, this.#maxBytes),
     );
     return stored === 1;
   }
@@ -321,7 +363,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   /** The client of `session` has every outcome up to call id `upTo`: forget them now. */
   async acknowledge(session: string, upTo: number): Promise<void> {
     await this.#run('idempotency acknowledge', () =>
-      this.#scripts.sbIdemAck(`${this.#prefix}:s:{${session}}`, upTo, this.ttlMs),
+      this.#scripts.sbIdemAck(`${this.#prefix}:s:{${session}}`, `${this.#prefix}:si:{${session}}`, upTo, this.ttlMs),
     );
   }
 

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../../tests/support/redis-server.js';
 import { until } from '../../tests/support/until.js';
+import { sessionKey } from '../src/idempotency-store.js';
 import { RedisBroker, RedisIdempotencyStore } from '../src/index.js';
 
 // The shared idempotency window: two stores on two connections stand for two server nodes.
@@ -47,32 +48,58 @@ describe.skipIf(!available)('RedisIdempotencyStore', () => {
     expect(await a.claim(k, fingerprint)).toEqual({ state: 'running', fingerprint });
   });
 
-  it('refuses a new call of a session that keeps maxKeysPerSession calls unacknowledged, until it acknowledges', async () => {
+  it('keeps at most maxKeysPerSession calls of a session: past it the oldest is forgotten, never a new call refused', async () => {
     const store = node({ maxKeysPerSession: 3 });
     const session = key();
-    for (let n = 1; n <= 3; n++) {
+    for (let n = 1; n <= 4; n++) {
       const claim = await store.claim(`${session}.${n}`, fingerprint);
-      if (claim.state !== 'claimed') throw new Error('not claimed');
+      if (claim.state !== 'claimed') throw new Error(`call ${n} not claimed`);
       await store.finish(`${session}.${n}`, fingerprint, claim.token, 'r}');
     }
-    expect(await store.claim(`${session}.4`, fingerprint)).toEqual({ state: 'full' });
-    // A re-send of a kept call is still answered.
-    expect((await store.claim(`${session}.3`, fingerprint)).state).toBe('done');
-    await store.acknowledge(session, 2);
-    expect((await store.claim(`${session}.4`, fingerprint)).state).toBe('claimed');
+    expect((await store.claim(`${session}.4`, fingerprint)).state).toBe('done');
+    expect((await store.claim(`${session}.2`, fingerprint)).state).toBe('done');
+    expect((await store.claim(`${session}.1`, fingerprint)).state).toBe('claimed'); // forgotten: runs again
   });
 
-  it('refuses a new call of a session that keeps maxSessionBytes of outcomes, until it acknowledges', async () => {
+  it('keeps at most maxSessionBytes of outcomes: past it the oldest finished go, however many finish at once', async () => {
+    const store = node({ maxSessionBytes: 1_000 });
+    const session = key();
+    const claims = await Promise.all(
+      [1, 2, 3, 4].map(async (n) => {
+        const claim = await store.claim(`${session}.${n}`, fingerprint);
+        if (claim.state !== 'claimed') throw new Error(`call ${n} not claimed`);
+        return { n, token: claim.token };
+      }),
+    );
+    // All four were running when the session was empty; each 400-byte outcome still fits only
+    // by pushing out the oldest finished ones.
+    await Promise.all(
+      claims.map(({ n, token }) => store.finish(`${session}.${n}`, fingerprint, token, `r${'x'.repeat(399)}`)),
+    );
+    const kept = [];
+    for (const n of [1, 2, 3, 4]) if ((await store.lookup(`${session}.${n}`))?.state === 'done') kept.push(n);
+    expect(kept).toEqual([3, 4]);
+  });
+
+  it('forgets acknowledged calls at once and counts their bytes out', async () => {
     const store = node({ maxSessionBytes: 1_000 });
     const session = key();
     for (let n = 1; n <= 2; n++) {
       const claim = await store.claim(`${session}.${n}`, fingerprint);
       if (claim.state !== 'claimed') throw new Error('not claimed');
-      await store.finish(`${session}.${n}`, fingerprint, claim.token, `r${'x'.repeat(600)}`);
+      await store.finish(`${session}.${n}`, fingerprint, claim.token, `r${'x'.repeat(399)}`);
     }
-    expect(await store.claim(`${session}.3`, fingerprint)).toEqual({ state: 'full' });
     await store.acknowledge(session, 1);
-    expect((await store.claim(`${session}.3`, fingerprint)).state).toBe('claimed');
+    expect(await store.claim(`${session}.1`, fingerprint)).toEqual({ state: 'acknowledged' });
+    const third = await store.claim(`${session}.3`, fingerprint);
+    if (third.state !== 'claimed') throw new Error('not claimed');
+    await store.finish(`${session}.3`, fingerprint, third.token, `r${'x'.repeat(399)}`);
+    expect((await store.lookup(`${session}.2`))?.state).toBe('done'); // 800 bytes: both fit
+  });
+
+  it('reads a call id as the server does: digits only', () => {
+    expect(sessionKey('abc.12')).toEqual({ session: 'abc', seq: 12 });
+    for (const key of ['abc.', 'abc.1e3', 'abc.0x1f', 'abc. 1', '.5', 'abc']) expect(sessionKey(key)).toBeUndefined();
   });
 
   it('gives every node the stored outcome once the run finished', async () => {

@@ -65,6 +65,30 @@ describe('keyed calls (finding 2)', () => {
   });
 });
 
+describe('keyed calls and their connection', () => {
+  it('do not start, nor leave a session behind, when their connection closed while their input validated', async () => {
+    const { url, server, probe } = await startTarget();
+    const client = await RawClient.open(url('ann'));
+    client.send({ type: 'call', id: 1, name: 'slow.validated', input: { ms: 100 }, key: 'V1StGXR8_Z5jdHi6B.1' });
+    client.socket.terminate();
+    await until(() => server.metrics().calls.total === 1, 'the call to end');
+    expect(probe.runs).toEqual([]);
+    expect(server.metrics().idempotency).toMatchObject({ keys: 0, sessions: 0 });
+  });
+
+  it('take their ack whatever becomes of the call that carries it', async () => {
+    const { url, server } = await startTarget();
+    const client = await RawClient.open(url('guest'));
+    const key = (n: number) => `V1StGXR8_Z5jdHi6B.${n}`;
+    client.send({ type: 'call', id: 1, name: 'math.add', input: { a: 1, b: 2 }, key: key(1) });
+    await client.reply(1);
+    // Refused by its handler (a guest asking for the admin's secret), yet its ack counts.
+    client.send({ type: 'call', id: 2, name: 'admin.secret', input: { n: 1 }, key: key(2), ack: 1 });
+    expect(code(await client.reply(2))).toBe('FORBIDDEN');
+    expect(server.metrics().idempotency.keys).toBe(1);
+  });
+});
+
 describe('re-sends of a running keyed call (finding 7)', () => {
   it('count toward maxInFlightCalls', async () => {
     const { url } = await startTarget({ limits: { maxInFlightCalls: 4 } });

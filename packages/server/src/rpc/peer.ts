@@ -194,7 +194,11 @@ export class Peer {
   }
 
   #holderOf(): ConnectionHolder {
-    this.#holder ??= new ConnectionHolder(this.#scope, () => this.#probe());
+    if (this.#holder === undefined) {
+      this.#holder = new ConnectionHolder(this.#scope, () => this.#probe());
+      // Made after the connection closed (a call that was still starting): gone from birth.
+      if (this.socket.state === 'closed') this.#holder.close();
+    }
     return this.#holder;
   }
 
@@ -328,6 +332,8 @@ export class Peer {
       return;
     }
     const { id, name, key, ack } = envelope;
+    // The client's ack holds whatever becomes of this call: it is sent once, when it moves.
+    if (key !== undefined && ack !== undefined) this.#acknowledge(key, ack);
     // Charged before anything runs: a call over the budget must not have run at all.
     const charge = this.#hold();
     if (charge === undefined) {
@@ -350,10 +356,8 @@ export class Peer {
       this.#unhold(charge);
       if (result instanceof Answered) this.#settle(id, name, call, result.outcome);
       else this.#succeed(id, name, call, result);
-      if (key !== undefined && ack !== undefined) this.#acknowledge(key, ack);
       return;
     }
-    if (key !== undefined && ack !== undefined) this.#acknowledge(key, ack);
     this.#calls.set(id, call);
     // The deadline answers at once; a handler that ignores its signal is waited for
     // (it still counts against maxInFlightCalls) but its result is dropped.
@@ -397,6 +401,8 @@ export class Peer {
     // Claimed only once valid: an invalid call keeps nothing, and only a hash of the input is kept.
     const hash = key === undefined ? 0 : callHash(name, envelope.input, envelope.meta);
     const start = (input: Validated<unknown>): unknown => {
+      // Aborted while its input validated (its connection closed, say): it never starts.
+      if (call.reason !== undefined) return GAVE_UP;
       if (!input.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues));
       if (key === undefined) return this.#invoke(name, procedure, input.value, call);
       return this.#runKeyed(name, procedure, input.value, key, hash, call, durationMs);

@@ -26,9 +26,7 @@ export type IdempotencyClaim =
   | { state: 'claimed'; token: string }
   | { state: 'running'; fingerprint: string }
   | { state: 'done'; fingerprint: string; outcome: string }
-  | { state: 'acknowledged' }
-  /** The session keeps too many calls its client has not acknowledged. */
-  | { state: 'full' };
+  | { state: 'acknowledged' };
 
 export type IdempotencyWait =
   | { state: 'done'; fingerprint: string; outcome: string }
@@ -103,9 +101,6 @@ export class SharedIdempotency {
       }
       if (claim.state === 'acknowledged') {
         throw new RpcError('CONFLICT', 'the client already acknowledged this call');
-      }
-      if (claim.state === 'full') {
-        throw new RpcError('TOO_MANY_REQUESTS', 'this session holds too many calls its client has not acknowledged');
       }
       if (claim.fingerprint !== fingerprint) throw conflict();
       if (claim.state === 'done') return { run: false, outcome: readOutcome(claim.outcome) };
