@@ -148,13 +148,15 @@ local mine = 'r|' .. ARGV[2] .. '|' .. ARGV[3] .. '|'
 if live(v) and string.sub(v, 1, #mine) ~= mine then return 0 end
 local maxBytes = tonumber(ARGV[6])
 local function over() return tonumber(redis.call('HGET', KEYS[1], '~bytes') or '0') + #ARGV[4] > maxBytes end
-if over() then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, -1)
-  local at = 1
-  while at <= #oldest and over() do
-    local field = oldest[at]
-    if field ~= ARGV[1] and outcomeBytes(redis.call('HGET', KEYS[1], field)) > 0 then drop(field) end
-    at = at + 1
+local after = '-inf'
+while over() do
+  -- Oldest first, 32 at a time: running calls in front are passed over, not read in full.
+  local chunk = redis.call('ZRANGEBYSCORE', KEYS[2], after, '+inf', 'WITHSCORES', 'LIMIT', 0, 32)
+  if #chunk == 0 then break end
+  for i = 1, #chunk, 2 do
+    after = '(' .. chunk[i + 1]
+    if chunk[i] ~= ARGV[1] and outcomeBytes(redis.call('HGET', KEYS[1], chunk[i])) > 0 then drop(chunk[i]) end
+    if not over() then break end
   end
 end
 redis.call('HSET', KEYS[1], ARGV[1], 'd|' .. ARGV[2] .. '|' .. ARGV[4])
