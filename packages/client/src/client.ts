@@ -1,11 +1,15 @@
 import {
   type AnyContract,
+  comparePositions,
   decodeValue,
   type EncodedValue,
   encodeValue,
+  formatPosition,
   issuesData,
   MIN_MAX_PAYLOAD_BYTES,
+  type Position,
   parseJson,
+  parsePosition,
   RpcError,
   validate,
 } from '@switchboard/contract';
@@ -58,7 +62,7 @@ interface ActiveSubscription {
   /** The encoded params; undefined until validated. */
   params: EncodedValue | undefined;
   /** The position of the last message delivered (or of the stream when it was joined). */
-  position: { epoch: string; offset: number } | undefined;
+  position: Position | undefined;
   handlers: SubscribeHandlers<unknown, unknown>;
   /** Registered again after a reconnect: a snapshot now replaces what could not be replayed. */
   resumed: boolean;
@@ -89,7 +93,7 @@ function subscribeText(subscription: ActiveSubscription): string {
   const { id, channel, params, position } = subscription;
   const envelope: Record<string, unknown> = { type: 'subscribe', id, name: channel, params: params?.json };
   if (params?.meta !== undefined) envelope.meta = params.meta;
-  if (position !== undefined) envelope.from = `${position.epoch}:${position.offset}`;
+  if (position !== undefined) envelope.from = formatPosition(position.epoch, position.offset);
   return JSON.stringify(envelope);
 }
 
@@ -105,10 +109,9 @@ function utf8Length(text: string): number {
  */
 type Ending = 'closed' | 'refused';
 
-/** `epoch:offset` → parts, for a position readServerEnvelope has checked. */
-function parsePosition(position: string): { epoch: string; offset: number } {
-  const colon = position.lastIndexOf(':');
-  return { epoch: position.slice(0, colon), offset: Number(position.slice(colon + 1)) };
+/** The parts of a position readServerEnvelope has checked. */
+function positionOf(position: string): Position {
+  return parsePosition(position) as Position;
 }
 
 function streamOf(channel: string, key: string): string {
@@ -665,12 +668,12 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
           this.#refuse(new RpcError('BAD_REQUEST', 'bad server message: undecodable message data'), PROTOCOL_ERROR);
           return;
         }
-        const position = parsePosition(envelope.position);
+        const position = positionOf(envelope.position);
         const meta = { channel: envelope.channel, position: envelope.position };
         for (const subscription of subscribers) {
           // A replay after a reconnect may repeat what this subscription already has.
           const seen = subscription.position;
-          if (seen !== undefined && seen.epoch === position.epoch && position.offset <= seen.offset) continue;
+          if (seen !== undefined && (comparePositions(position, seen) ?? 1) <= 0) continue;
           subscription.position = position;
           try {
             subscription.handlers.onMessage(message, meta);
@@ -751,7 +754,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     subscribers.add(subscription);
     // First registration, or a gap: resume from the stream's position from now on.
     // Otherwise the replay that follows moves the position message by message.
-    if (!subscription.confirmed || gap) subscription.position = parsePosition(position);
+    if (!subscription.confirmed || gap) subscription.position = positionOf(position);
     subscription.resumed = subscription.confirmed;
     if (!subscription.confirmed) {
       subscription.confirmed = true;
@@ -775,7 +778,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         return;
       }
     }
-    subscription.position = parsePosition(position);
+    subscription.position = positionOf(position);
     if (onSnapshot === undefined) {
       // The snapshot stands in for messages that could not be replayed: without a handler, that is a gap.
       if (subscription.resumed) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });

@@ -1,4 +1,4 @@
-import { MAX_ID_LENGTH, RpcError, type ServerEnvelope } from '@switchboard/contract';
+import { isPosition, RpcError, type ServerEnvelope } from '@switchboard/contract';
 
 // The client's side of readClientEnvelope (packages/contract/src/protocol.ts): the server
 // is a peer like any other, so nothing it sends is trusted. Pure, no I/O.
@@ -23,12 +23,6 @@ export type CheckedServerEnvelope = WithOwnIds<ServerEnvelope>;
  */
 export const MAX_CHANNEL_LENGTH = 128;
 
-/**
- * Longest `position` accepted: the client sends it back as `from`, which the server
- * refuses beyond MAX_ID_LENGTH.
- */
-export const MAX_POSITION_LENGTH = MAX_ID_LENGTH;
-
 /** What a server's id must be for this client: it only ever sends non-negative safe integers. */
 function isOwnId(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
@@ -51,24 +45,6 @@ function isWireError(value: unknown): boolean {
 
 function isChannel(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_CHANNEL_LENGTH;
-}
-
-/**
- * `epoch:offset`: a non-empty epoch, then after the last colon the decimal digits of a
- * non-negative safe integer; at most MAX_POSITION_LENGTH characters. Read without slicing.
- */
-export function isPosition(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length > MAX_POSITION_LENGTH) return false;
-  const colon = value.lastIndexOf(':');
-  if (colon <= 0 || colon === value.length - 1) return false;
-  let offset = 0;
-  for (let i = colon + 1; i < value.length; i++) {
-    const digit = value.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return false;
-    offset = offset * 10 + digit;
-  }
-  // Rounding is monotonic and MAX_SAFE_INTEGER is exact: a larger offset never reads as safe.
-  return offset <= Number.MAX_SAFE_INTEGER;
 }
 
 function bad(problem: string): RpcError {

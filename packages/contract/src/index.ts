@@ -35,5 +35,13 @@ export {
   META_LIMITS,
   type MetaLimits,
 } from './meta.js';
+export {
+  comparePositions,
+  formatPosition,
+  isPosition,
+  MAX_POSITION_LENGTH,
+  type Position,
+  parsePosition,
+} from './position.js';
 export * from './protocol.js';
 export { issuesData, parseOrThrow, type Validated, validate } from './validate.js';

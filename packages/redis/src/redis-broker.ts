@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { RpcError } from '@switchboard/contract';
+import { parsePosition, RpcError } from '@switchboard/contract';
 import type { Broker, BrokerListener } from '@switchboard/server';
 import type { Redis } from 'ioredis';
 import { openConnection, unavailable } from './connection.js';
@@ -72,13 +72,8 @@ export function topicKeys(prefix: string, topic: string): { meta: string; stream
   return { meta: `${prefix}:m:${tag}`, stream: `${prefix}:h:${tag}`, channel: `${prefix}:p:${tag}` };
 }
 
-/** Splits `epoch:offset`; undefined for anything else. */
-export function parsePosition(position: string): { epoch: string; offset: number } | undefined {
-  const colon = position.lastIndexOf(':');
-  if (colon <= 0) return undefined;
-  const offset = Number(position.slice(colon + 1));
-  return Number.isSafeInteger(offset) && offset >= 0 ? { epoch: position.slice(0, colon), offset } : undefined;
-}
+/** Positions are read and written once, in the contract (re-exported here, as before). */
+export { parsePosition };
 
 /** `<epoch>:<offset> <payload>`, as the publish script sends it; undefined if malformed. */
 function parseMessage(text: string): Numbered | undefined {

@@ -1,3 +1,4 @@
+import { formatPosition } from '@switchboard/contract';
 import type { BrokerListener } from '@switchboard/server';
 
 /** A numbered message, as it came over pub/sub or out of the stream. */
@@ -89,7 +90,7 @@ export class TopicStream {
 
   /** The position of the last message delivered, or joined at. */
   get position(): string | undefined {
-    return this.#epoch === undefined ? undefined : `${this.#epoch}:${this.#offset}`;
+    return this.#epoch === undefined ? undefined : formatPosition(this.#epoch, this.#offset);
   }
 
   /** A message from pub/sub. */

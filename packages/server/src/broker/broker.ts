@@ -60,10 +60,5 @@ export interface HistoryOptions {
   maxTopics?: number;
 }
 
-/** Splits `epoch:offset`; undefined for anything else. */
-export function parsePosition(position: string): { epoch: string; offset: number } | undefined {
-  const colon = position.lastIndexOf(':');
-  if (colon <= 0) return undefined;
-  const offset = Number(position.slice(colon + 1));
-  return Number.isSafeInteger(offset) && offset >= 0 ? { epoch: position.slice(0, colon), offset } : undefined;
-}
+/** Positions are read and written once, in the contract. */
+export { formatPosition, parsePosition } from '@switchboard/contract';

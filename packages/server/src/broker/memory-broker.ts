@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Broker, BrokerListener, HistoryOptions, HistoryResult } from './broker.js';
-import { parsePosition } from './broker.js';
+import { formatPosition, parsePosition } from './broker.js';
 
 interface Logged {
   offset: number;
@@ -74,7 +74,7 @@ export class MemoryBroker implements Broker {
     const nowMs = Date.now();
     topic.log.push({ offset, payload, atMs: nowMs });
     this.#trim(topic, nowMs);
-    const position = `${topic.epoch}:${offset}`;
+    const position = formatPosition(topic.epoch, offset);
     for (const listener of topic.listeners) listener(payload, position);
     return position;
   }
@@ -101,14 +101,14 @@ export class MemoryBroker implements Broker {
     for (let i = topic.head; i < topic.log.length; i++) {
       const logged = topic.log[i] as Logged;
       if (logged.offset > parsed.offset)
-        messages.push({ payload: logged.payload, position: `${topic.epoch}:${logged.offset}` });
+        messages.push({ payload: logged.payload, position: formatPosition(topic.epoch, logged.offset) });
     }
     return { messages, complete };
   }
 
   position(name: string): string {
     const topic = this.#topic(name);
-    return `${topic.epoch}:${topic.nextOffset - 1}`;
+    return formatPosition(topic.epoch, topic.nextOffset - 1);
   }
 
   #trim(topic: Topic, nowMs: number): void {

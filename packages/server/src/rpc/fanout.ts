@@ -1,4 +1,4 @@
-import { type RequestId, RpcError } from '@switchboard/contract';
+import { comparePositions, type RequestId, RpcError } from '@switchboard/contract';
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, encodeTextFrame, OPCODES } from '../transport/index.js';
 import {
@@ -111,7 +111,7 @@ function delivered(payload: string, position: string): Delivered {
 function isAfter(position: string, start: string): boolean {
   const a = parsePosition(position);
   const b = parsePosition(start);
-  return a === undefined || b === undefined || a.epoch !== b.epoch || a.offset > b.offset;
+  return a === undefined || b === undefined || (comparePositions(a, b) ?? 1) > 0;
 }
 
 /**
