@@ -12,6 +12,7 @@ import {
   parsePosition,
   RpcError,
   validate,
+  withAck,
 } from '@switchboard/contract';
 import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
@@ -275,7 +276,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     const ack = (this.#calls.keys().next().value ?? this.#nextId) - 1;
     if (ack > this.#ackSent) {
       this.#ackSent = ack;
-      this.#connection?.send(`${call.text.slice(0, -1)},"ack":${ack}}`);
+      this.#connection?.send(withAck(call.text, ack));
     } else {
       this.#connection?.send(call.text);
     }

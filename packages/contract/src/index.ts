@@ -24,6 +24,15 @@ export {
   type SnapshotOf,
   type SnapshotStateOf,
 } from './contract.js';
+export {
+  errorBody,
+  gapWriter,
+  replyText,
+  resultBody,
+  unnumberedMessageText,
+  withAck,
+  withPosition,
+} from './envelope-text.js';
 export { ERROR_CODES, type ErrorCode, isErrorCode, RpcError, toRpcError, type WireError } from './errors.js';
 export {
   checkMeta,

@@ -13,6 +13,7 @@ import {
   type PublishedMessageOf,
   RpcError,
   toRpcError,
+  unnumberedMessageText,
   type Validated,
   validate,
 } from '@switchboard/contract';
@@ -232,7 +233,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
       meta === undefined
         ? { type: 'message', channel: channelName, key, data: json }
         : { type: 'message', channel: channelName, key, data: json, meta };
-    return this.#broker.publish(topicOf(channelName, key), JSON.stringify(envelope)).then(() => undefined);
+    return this.#broker.publish(topicOf(channelName, key), unnumberedMessageText(envelope)).then(() => undefined);
   }
 
   metrics(): ServerMetrics {

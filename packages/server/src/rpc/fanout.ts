@@ -1,4 +1,4 @@
-import { comparePositions, type RequestId, RpcError } from '@switchboard/contract';
+import { comparePositions, gapWriter, type RequestId, RpcError, withPosition } from '@switchboard/contract';
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
 import { encodeFrame, encodeTextFrame, OPCODES } from '../transport/index.js';
 import {
@@ -91,11 +91,6 @@ function hold(joiner: Joining, item: HeldMessage | HeldGap, bytes: number): void
 function letGo(joiner: Joining): void {
   joiner.outbox.release(joiner.heldBytes);
   joiner.heldBytes = 0;
-}
-
-/** Adds the position to an envelope encoded without it: `{…}` → `{…,"position":"e:n"}`. */
-export function withPosition(payload: string, position: string): string {
-  return `${payload.slice(0, -1)},"position":${JSON.stringify(position)}}`;
 }
 
 /**
@@ -322,13 +317,6 @@ function missedAfter(
 /** A `gap` envelope for a topic's subscribers: messages they will not get, and why. */
 function gapNotice(topic: string): GapNotice {
   const colon = topic.indexOf(':');
-  const head = `{"type":"gap","channel":${JSON.stringify(topic.slice(0, colon))},"key":${JSON.stringify(topic.slice(colon + 1))}`;
-  return (reason, dropped, id) =>
-    encodeFrame(
-      OPCODES.text,
-      Buffer.from(
-        `${head},"reason":"${reason}"${dropped === undefined ? '' : `,"dropped":${dropped}`}${id === undefined ? '' : `,"id":${JSON.stringify(id)}`}}`,
-        'utf8',
-      ),
-    );
+  const write = gapWriter(topic.slice(0, colon), topic.slice(colon + 1));
+  return (reason, dropped, id) => encodeFrame(OPCODES.text, Buffer.from(write(reason, dropped, id), 'utf8'));
 }

@@ -1,12 +1,10 @@
-import type { RequestId, WireError } from '@switchboard/contract';
+import { errorBody, type RequestId, replyText, resultBody, type WireError } from '@switchboard/contract';
 
 /**
- * How a call ended, kept as the text of its reply without the id: a re-sent call gets it
- * again under its own id. Text, not the value: a value's heap size can be many times its
- * JSON (finding: a 1 MiB `[{},{},…]` holds ~20 MiB as objects), and text is what is sent.
- *
- *   result: {"type":"result","id":<id>  + body  where body = [,"output":…][,"meta":…]}
- *   error:  {"type":"error","id":<id>   + body  where body = ,"error":{…}}
+ * How a call ended, kept as the text of its reply without the id (the contract's
+ * resultBody / errorBody): a re-sent call gets it again under its own id. Text, not the
+ * value: a value's heap size can be many times its JSON (a 1 MiB `[{},{},…]` holds ~20 MiB
+ * as objects), and text is what is sent.
  */
 export interface Outcome {
   readonly ok: boolean;
@@ -15,18 +13,16 @@ export interface Outcome {
 
 /** The outcome of a call that returned `json` (with superjson `meta` when it needs one). */
 export function resultOutcome(json: unknown, meta: unknown): Outcome {
-  const output = json === undefined ? '' : `,"output":${JSON.stringify(json)}`;
-  return { ok: true, body: meta === undefined ? `${output}}` : `${output},"meta":${JSON.stringify(meta)}}` };
+  return { ok: true, body: resultBody(json, meta) };
 }
 
 export function errorOutcome(error: WireError): Outcome {
-  return { ok: false, body: `,"error":${JSON.stringify(error)}}` };
+  return { ok: false, body: errorBody(error) };
 }
 
 /** The reply envelope of an outcome, for call `id`. */
 export function outcomeText(id: RequestId, outcome: Outcome): string {
-  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
-  return `${outcome.ok ? '{"type":"result","id":' : '{"type":"error","id":'}${idText}${outcome.body}`;
+  return replyText(id, outcome.ok, outcome.body);
 }
 
 /** An outcome as opaque text for a shared store: one letter for its kind, then its body. */

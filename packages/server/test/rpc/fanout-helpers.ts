@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { withPosition } from '@switchboard/contract';
 import type { Broker, BrokerGapListener, BrokerListener, HistoryResult } from '../../src/broker/broker.js';
 import {
   type ChannelDelivery,
@@ -7,7 +8,7 @@ import {
   Outbox,
   type OutboxLimits,
 } from '../../src/rpc/delivery.js';
-import { Fanout, type Joined, withPosition } from '../../src/rpc/fanout.js';
+import { Fanout, type Joined } from '../../src/rpc/fanout.js';
 import type { Peer } from '../../src/rpc/peer.js';
 import { encodeFrame, OPCODES, type ServerWebSocket } from '../../src/transport/index.js';
 
