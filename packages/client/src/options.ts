@@ -7,7 +7,7 @@ import type { WebSocketConstructor } from './websocket-like.js';
 export interface QueueOptions {
   /** Calls waiting at most; one more is rejected with UNAVAILABLE. @default 100 */
   maxCalls: number;
-  /** Bytes of encoded calls waiting at most. @default 1 MiB */
+  /** Bytes of encoded calls waiting at most, in UTF-8 as they go out. @default 1 MiB */
   maxBytes: number;
   /** A call that has waited this long is rejected with UNAVAILABLE. @default 30 s */
   maxAgeMs: number;

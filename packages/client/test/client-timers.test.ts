@@ -82,6 +82,18 @@ describe('the offline queue, with a fake clock', () => {
     expect(c.queuedCalls).toBe(0);
   });
 
+  it('bounds the queue in UTF-8 bytes, as they go out, not in UTF-16 units', async () => {
+    // `€` is one UTF-16 unit and three UTF-8 bytes: 300 of them are 300 units, 900 bytes.
+    const c = start({ queue: { maxBytes: 1_000 }, heartbeat: false });
+    await settleMicrotasks();
+    const first = c.call('echo', '€'.repeat(300)).catch((error: RpcError) => error.code);
+    const second = c.call('echo', '€'.repeat(300)).catch((error: RpcError) => error.code);
+    await settleMicrotasks();
+    expect(c.queuedCalls).toBe(1);
+    expect(await second).toBe('UNAVAILABLE');
+    void first;
+  });
+
   it('sends queued calls in order once the connection opens', async () => {
     const c = start({ heartbeat: false });
     await settleMicrotasks();

@@ -1,6 +1,7 @@
 import { RpcError } from '@switchboard/contract';
 import { describe, expect, it } from 'vitest';
-import { isLongerThan, readServerEnvelope } from '../src/read-server-envelope.js';
+import { readServerEnvelope } from '../src/read-server-envelope.js';
+import { isLongerThan } from '../src/utf8.js';
 
 // The shape check of what a server sends, without a client: every envelope of
 // docs/protocol.md passes as the same object; anything else names what is wrong.

@@ -1,0 +1,303 @@
+import {
+  type AnyContract,
+  comparePositions,
+  decodeValue,
+  type EncodedValue,
+  encodeValue,
+  formatPosition,
+  type GapEnvelope,
+  issuesData,
+  type MessageEnvelope,
+  type Position,
+  parsePosition,
+  RpcError,
+  validate,
+} from '@switchboard/contract';
+import type { Connection } from './connection.js';
+import type { GapInfo, SubscribeHandlers, Subscription } from './types.js';
+import { utf8Length } from './utf8.js';
+
+/** One subscription, from subscribe() until it ends. */
+interface ActiveSubscription {
+  readonly id: number;
+  readonly channel: string;
+  /** The encoded params; undefined until validated. */
+  params: EncodedValue | undefined;
+  /** The position of the last message delivered (or of the stream when it was joined). */
+  position: Position | undefined;
+  readonly handlers: SubscribeHandlers<unknown, unknown>;
+  /** Registered again after a reconnect: a snapshot now replaces what could not be replayed. */
+  resumed: boolean;
+  /** The stream key while registered on the current connection. */
+  key: string | undefined;
+  /** Registered at least once: a later registration follows a reconnect. */
+  confirmed: boolean;
+  resolveReady: () => void;
+  rejectReady: (error: RpcError) => void;
+}
+
+const noop = () => {};
+
+/** The subscribe envelope, resuming from the last position seen when there is one. */
+function subscribeText(subscription: ActiveSubscription): string {
+  const { id, channel, params, position } = subscription;
+  const envelope: Record<string, unknown> = { type: 'subscribe', id, name: channel, params: params?.json };
+  if (params?.meta !== undefined) envelope.meta = params.meta;
+  if (position !== undefined) envelope.from = formatPosition(position.epoch, position.offset);
+  return JSON.stringify(envelope);
+}
+
+/** The parts of a position readServerEnvelope has checked. */
+function positionOf(position: string): Position {
+  return parsePosition(position) as Position;
+}
+
+function streamOf(channel: string, key: string): string {
+  return `${channel}\u0000${key}`;
+}
+
+/** Surfaces an application callback's exception without breaking delivery to others. */
+export function reportLater(error: unknown): void {
+  setTimeout(() => {
+    throw error;
+  });
+}
+
+/** What the subscriptions need from their client. */
+export interface SubscriptionHost {
+  readonly contract: AnyContract | undefined;
+  readonly closed: boolean;
+  /** The open connection, if any. */
+  connection(): Connection | undefined;
+  /** The server sent what cannot be accepted: the client drops the connection (1002). */
+  refuse(problem: string): void;
+}
+
+/**
+ * The client's subscriptions by id and the streams they receive: each message goes to every
+ * subscription on its stream once (a replay's repeats dropped by position), gaps and
+ * snapshots to theirs; all are sent again, from their last position, on every connection.
+ */
+export class Subscriptions {
+  readonly #host: SubscriptionHost;
+  readonly #byId = new Map<number, ActiveSubscription>();
+  /** Stream (channel + key) → the subscriptions that receive it. */
+  readonly #streams = new Map<string, Set<ActiveSubscription>>();
+
+  constructor(host: SubscriptionHost) {
+    this.#host = host;
+  }
+
+  has(id: number): boolean {
+    return this.#byId.has(id);
+  }
+
+  add(id: number, channel: string, params: unknown, handlers: SubscribeHandlers<unknown, unknown>): Subscription {
+    let resolveReady = noop;
+    let rejectReady: (error: RpcError) => void = noop;
+    const ready = new Promise<void>((resolve, reject) => {
+      resolveReady = resolve;
+      rejectReady = reject;
+    });
+    ready.catch(noop); // handled through onError; awaiting `ready` still sees the rejection
+    const subscription: ActiveSubscription = {
+      id,
+      channel,
+      params: undefined,
+      position: undefined,
+      handlers,
+      resumed: false,
+      key: undefined,
+      confirmed: false,
+      resolveReady,
+      rejectReady,
+    };
+    this.#byId.set(id, subscription);
+    void this.#start(subscription, params);
+    return { ready, unsubscribe: () => this.#unsubscribe(subscription, true) };
+  }
+
+  /** A connection opened: every subscription whose params are ready is sent, resuming. */
+  sendAll(connection: Connection): void {
+    for (const subscription of this.#byId.values()) {
+      if (subscription.params !== undefined) connection.send(subscribeText(subscription));
+    }
+  }
+
+  /** The connection was lost: no subscription is on a stream until it is registered again. */
+  leaveStreams(): void {
+    for (const subscription of this.#byId.values()) this.#leaveStream(subscription);
+  }
+
+  endAll(error: RpcError): void {
+    for (const subscription of [...this.#byId.values()]) this.end(subscription.id, error);
+  }
+
+  /** Ends subscription `id` with `error` (told to its onError); false when there is none. */
+  end(id: number, error: RpcError): boolean {
+    const subscription = this.#byId.get(id);
+    if (subscription === undefined) return false;
+    this.#unsubscribe(subscription, false, error);
+    try {
+      subscription.handlers.onError?.(error);
+    } catch (thrown) {
+      reportLater(thrown);
+    }
+    return true;
+  }
+
+  /** The largest subscribe sent on the lost connection and not answered, in UTF-8 bytes, over `atLeast`. */
+  largestUnanswered(atLeast: number): { bytes: number; id: number } | undefined {
+    let largest: { bytes: number; id: number } | undefined;
+    for (const subscription of this.#byId.values()) {
+      if (subscription.params === undefined || subscription.key !== undefined) continue;
+      const bytes = utf8Length(subscribeText(subscription));
+      if (bytes > (largest?.bytes ?? atLeast)) largest = { bytes, id: subscription.id };
+    }
+    return largest;
+  }
+
+  subscribed(id: number, key: string, position: string, gap: boolean): void {
+    const subscription = this.#byId.get(id);
+    if (subscription === undefined) return;
+    if (subscription.key !== undefined) {
+      // One answer per subscribe: a second would register the subscription on a second stream.
+      this.#host.refuse('a second subscribed for one subscribe');
+      return;
+    }
+    subscription.key = key;
+    const stream = streamOf(subscription.channel, key);
+    let subscribers = this.#streams.get(stream);
+    if (subscribers === undefined) {
+      subscribers = new Set();
+      this.#streams.set(stream, subscribers);
+    }
+    subscribers.add(subscription);
+    // First registration, or a gap: resume from the stream's position from now on.
+    // Otherwise the replay that follows moves the position message by message.
+    if (!subscription.confirmed || gap) subscription.position = positionOf(position);
+    subscription.resumed = subscription.confirmed;
+    if (!subscription.confirmed) {
+      subscription.confirmed = true;
+      subscription.resolveReady();
+      return;
+    }
+    if (gap) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
+  }
+
+  message(envelope: MessageEnvelope): void {
+    const subscribers = this.#streams.get(streamOf(envelope.channel, envelope.key));
+    if (subscribers === undefined) return;
+    let message: unknown;
+    try {
+      message = decodeValue(envelope.data, envelope.meta);
+    } catch {
+      this.#host.refuse('undecodable message data');
+      return;
+    }
+    const position = positionOf(envelope.position);
+    const meta = { channel: envelope.channel, position: envelope.position };
+    for (const subscription of subscribers) {
+      // A replay after a reconnect may repeat what this subscription already has.
+      const seen = subscription.position;
+      if (seen !== undefined && (comparePositions(position, seen) ?? 1) <= 0) continue;
+      subscription.position = position;
+      try {
+        subscription.handlers.onMessage(message, meta);
+      } catch (error) {
+        reportLater(error);
+      }
+    }
+  }
+
+  snapshot(id: number, data: unknown, meta: unknown, position: string): void {
+    const subscription = this.#byId.get(id);
+    if (subscription === undefined) return;
+    const { onSnapshot } = subscription.handlers;
+    let state: unknown;
+    if (onSnapshot !== undefined) {
+      // Decoded before the position moves: refused, the subscription resumes from before it.
+      try {
+        state = decodeValue(data, meta);
+      } catch {
+        this.#host.refuse('undecodable snapshot data');
+        return;
+      }
+    }
+    subscription.position = positionOf(position);
+    if (onSnapshot === undefined) {
+      // The snapshot stands in for messages that could not be replayed: without a handler, that is a gap.
+      if (subscription.resumed) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
+      return;
+    }
+    try {
+      onSnapshot(state, { channel: subscription.channel, position });
+    } catch (error) {
+      reportLater(error);
+    }
+  }
+
+  gap(envelope: GapEnvelope): void {
+    const info: GapInfo =
+      envelope.dropped === undefined
+        ? { channel: envelope.channel, reason: envelope.reason }
+        : { channel: envelope.channel, reason: envelope.reason, dropped: envelope.dropped };
+    const stream = this.#streams.get(streamOf(envelope.channel, envelope.key));
+    if (envelope.id === undefined) {
+      for (const subscription of stream ?? []) this.#tellGap(subscription, info);
+      return;
+    }
+    // Lost while that subscription was being registered: the others had it live.
+    const subscription = this.#byId.get(envelope.id as number);
+    if (subscription !== undefined && stream?.has(subscription)) this.#tellGap(subscription, info);
+  }
+
+  async #start(subscription: ActiveSubscription, params: unknown): Promise<void> {
+    const { id, channel } = subscription;
+    try {
+      if (this.#host.closed) throw new RpcError('UNAVAILABLE', 'the client is closed');
+      const contract = this.#host.contract;
+      if (contract !== undefined) {
+        const definition = Object.hasOwn(contract.channels, channel) ? contract.channels[channel] : undefined;
+        if (definition === undefined) throw new RpcError('NOT_FOUND', `no channel '${channel}' in the contract`);
+        const checked = await validate(definition.params, params);
+        if (!checked.ok) throw new RpcError('BAD_REQUEST', 'invalid params', issuesData(checked.issues));
+      }
+    } catch (error) {
+      this.end(id, error as RpcError);
+      return;
+    }
+    if (!this.#byId.has(id)) return; // unsubscribed meanwhile
+    subscription.params = encodeValue(params);
+    // Sent now if connected; otherwise every subscription is (re)sent when the connection opens.
+    this.#host.connection()?.send(subscribeText(subscription));
+  }
+
+  #unsubscribe(subscription: ActiveSubscription, tellServer: boolean, reason?: RpcError): void {
+    const { id } = subscription;
+    if (!this.#byId.delete(id)) return;
+    this.#leaveStream(subscription);
+    subscription.rejectReady(reason ?? new RpcError('CANCELLED', 'unsubscribed'));
+    if (tellServer && subscription.params !== undefined) {
+      this.#host.connection()?.send(JSON.stringify({ type: 'unsubscribe', id }));
+    }
+  }
+
+  #leaveStream(subscription: ActiveSubscription): void {
+    const { key } = subscription;
+    if (key === undefined) return;
+    subscription.key = undefined;
+    const stream = streamOf(subscription.channel, key);
+    const subscribers = this.#streams.get(stream);
+    subscribers?.delete(subscription);
+    if (subscribers?.size === 0) this.#streams.delete(stream);
+  }
+
+  #tellGap(subscription: ActiveSubscription, info: GapInfo): void {
+    try {
+      subscription.handlers.onGap?.(info);
+    } catch (error) {
+      reportLater(error);
+    }
+  }
+}
