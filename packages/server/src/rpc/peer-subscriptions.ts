@@ -1,0 +1,175 @@
+import {
+  type AnyContract,
+  decodeValue,
+  encodeValue,
+  parseOrThrow,
+  type RequestId,
+  RpcError,
+  type SchemaLike,
+  type SubscribeEnvelope,
+  toRpcError,
+} from '@switchboard/contract';
+import type { Peer } from './peer.js';
+import { checkProduced, isPromiseLike, type PeerLink } from './peer-link.js';
+import { paramsKey, topicOf } from './topic-key.js';
+
+// One connection's subscriptions: each pending while its params are validated and its
+// `authorize` runs (counted toward maxSubscriptions all along, unsubscribed or not), then
+// joined on its broker topic through the server's fan-out, answered once.
+
+interface ChannelHandlers {
+  authorize?: (args: { params: unknown; ctx: unknown }) => unknown;
+  snapshot?: (args: { params: unknown; ctx: unknown }) => unknown;
+}
+
+/** A subscription whose params are still being validated and authorized. */
+interface PendingJoin {
+  /** Unsubscribed while pending: it still counts toward maxSubscriptions until its join ends. */
+  abandoned: boolean;
+}
+
+/** One connection's subscriptions by id. */
+export class PeerSubscriptions {
+  readonly #link: PeerLink;
+  readonly #peer: Peer;
+  /** Subscription id → its broker topic, or its join while pending. */
+  readonly #byId = new Map<RequestId, string | PendingJoin>();
+  /** Subscriptions unsubscribed while pending whose join has not ended yet. */
+  #abandonedJoins = 0;
+
+  constructor(link: PeerLink, peer: Peer) {
+    this.#link = link;
+    this.#peer = peer;
+  }
+
+  get count(): number {
+    return this.#byId.size;
+  }
+
+  /** The connection closed: every subscription ends. */
+  close(): void {
+    for (const id of [...this.#byId.keys()]) this.unsubscribe(id);
+  }
+
+  #refuseSubscription({ id, name }: SubscribeEnvelope): RpcError | undefined {
+    const { router, options } = this.#link.host;
+    if (this.#byId.has(id)) return new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`);
+    if (this.#link.host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
+    // A pending subscription unsubscribed still runs its authorize: it counts until it ends.
+    if (this.#byId.size + this.#abandonedJoins >= options.maxSubscriptions) {
+      return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxSubscriptions} subscriptions`);
+    }
+    if (!Object.hasOwn(router.contract.channels, name)) return new RpcError('NOT_FOUND', `no channel '${name}'`);
+    return undefined;
+  }
+
+  /** Registers (or refuses) one subscribe envelope; its one reply goes out when it joins or fails. */
+  subscribe(envelope: SubscribeEnvelope): void {
+    const { id, name, from } = envelope;
+    const refusal = this.#refuseSubscription(envelope);
+    if (refusal !== undefined) {
+      this.#link.sendError(id, refusal);
+      return;
+    }
+    const charge = this.#link.hold();
+    if (charge === undefined) {
+      this.#link.sendError(id, this.#link.tooMuchInFlight());
+      return;
+    }
+    const pending: PendingJoin = { abandoned: false };
+    this.#byId.set(id, pending);
+    let params: unknown;
+    try {
+      params = decodeValue(envelope.params, envelope.meta);
+    } catch (error) {
+      params = Promise.reject(error);
+    }
+    // Only the decoded params go on: the envelope (and its raw params) is not kept while authorize runs.
+    this.#join(id, name, from, params, pending).finally(() => {
+      this.#link.unhold(charge);
+      if (pending.abandoned) this.#abandonedJoins--;
+    });
+  }
+
+  async #join(
+    id: RequestId,
+    name: string,
+    from: string | undefined,
+    decoded: unknown,
+    pending: PendingJoin,
+  ): Promise<void> {
+    const { router } = this.#link.host;
+    const current = () => this.#byId.get(id) === pending;
+    let joined = false;
+    try {
+      const channel = router.contract.channels[name] as AnyContract['channels'][string];
+      const params = await parseOrThrow(channel.params, await decoded, 'params');
+      // Before authorize: params too large for a stream key are refused without waiting.
+      const key = paramsKey(params, this.#link.host.options.maxStreamKeyChars);
+      const topic = topicOf(name, key);
+      const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
+      const ctx = this.#link.ctx;
+      if (implementation?.authorize !== undefined && (await implementation.authorize({ params, ctx })) !== true) {
+        throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
+      }
+      if (!current()) return; // unsubscribed or disconnected meanwhile
+      const takeSnapshot = implementation?.snapshot;
+      await this.#link.host.subscribe({
+        peer: this.#peer,
+        id,
+        topic,
+        from,
+        snapshot:
+          takeSnapshot === undefined || channel.snapshot === undefined
+            ? undefined
+            : () => {
+                const state = takeSnapshot({ params, ctx });
+                const what = `the snapshot of channel '${name}'`;
+                const schema = channel.snapshot as SchemaLike;
+                return isPromiseLike(state)
+                  ? Promise.resolve(state).then((value) => checkProduced(schema, value, what))
+                  : checkProduced(schema, state, what);
+              },
+        // The replies go out in the same step as the join: no message can precede them.
+        onJoin: ({ position, gap, snapshot }) => {
+          if (!current()) return false;
+          // Encoded first: a snapshot that cannot be sent fails the subscribe, which then
+          // gets its one reply (the error), never `subscribed` and an error after it.
+          const state = snapshot === undefined ? undefined : encodeValue(snapshot.value);
+          this.#byId.set(id, topic);
+          joined = true;
+          const healed = gap && snapshot !== undefined;
+          this.#link.send(
+            gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
+          );
+          if (state !== undefined) {
+            const { json, meta } = state;
+            this.#link.send(
+              meta === undefined
+                ? { type: 'snapshot', id, data: json, position }
+                : { type: 'snapshot', id, data: json, meta, position },
+            );
+          }
+          return true;
+        },
+      });
+    } catch (error) {
+      if (current()) this.#byId.delete(id);
+      const rpcError = toRpcError(error);
+      if (rpcError !== error) this.#link.report(error, { channel: name });
+      // Answered already (`subscribed`), or no longer wanted: no second reply.
+      if (this.#link.socket.state === 'open' && !pending.abandoned && !joined) this.#link.sendError(id, rpcError);
+    }
+  }
+
+  unsubscribe(id: RequestId): void {
+    const subscription = this.#byId.get(id);
+    if (subscription === undefined) return;
+    this.#byId.delete(id);
+    if (typeof subscription === 'string') this.#link.host.unsubscribe(this.#peer, subscription);
+    else {
+      subscription.abandoned = true;
+      this.#abandonedJoins++;
+    }
+  }
+}
