@@ -1,112 +1,18 @@
 import { RpcError } from '@switchboard/contract';
+import type {
+  Claim,
+  Holder,
+  KeyEntry,
+  Refusal,
+  Session,
+  SessionHint,
+  Waiter,
+  WindowLimits,
+} from './idempotency-session.js';
+import { parseSeq, seqIndex } from './idempotency-session.js';
 import { errorOutcome, type Outcome } from './outcome.js';
 
-/**
- * A connection as the window sees it. Every key belongs to the caller that sent it:
- *
- *   scope given (idempotency.scope(ctx), e.g. a user id)  keys live in that scope: any
- *                                                       connection of the scope may re-send
- *   no scope, session key `<session>.<call id>`          the session is held by the
- *                                                       connection that opened it; another
- *                                                       connection gets it only once that
- *                                                       one is gone
- *   no scope, any other key                              the connection's own
- *
- * A key never reaches another scope's (or connection's) entries: a foreign key is a
- * new key there, so no answer, ack or conflict can tell that someone else used it.
- */
-export interface Holder {
-  /** The connection's idempotency scope; undefined when the application gives none. */
-  readonly scope: string | undefined;
-  /** Unique in this process. */
-  readonly id: number;
-  /** False once the connection has closed. */
-  readonly open: boolean;
-  /** Sessions held by (charged to) this connection. */
-  sessions: number;
-  /** Whether the connection is still there (it answers a ping); one that is not is closed. */
-  probe(): Promise<boolean>;
-}
-
-/** Bounds of the window (ServerOptions.idempotency, resolved). */
-export interface WindowLimits {
-  /** Keys one session (or one caller's plain keys) holds at most. */
-  maxKeys: number;
-  /** Bytes one session holds at most: entries and outcome texts. */
-  maxSessionBytes: number;
-  /** Sessions in the whole window. */
-  maxSessions: number;
-  /** Bytes in the whole window. */
-  maxBytes: number;
-  /** Sessions one connection may hold at once. */
-  maxSessionsPerConnection: number;
-  /** How long an outcome of a plain key, or a silent session, is kept. */
-  ttlMs: number;
-}
-
-type Waiter = (outcome: Outcome) => void;
-
-/** A remembered call: its hash (to spot a reused key) and, once it ended, its outcome. */
-export interface KeyEntry {
-  readonly session: Session;
-  /** The call id of a session key; -1 for a plain key. */
-  readonly seq: number;
-  /** A plain key (session entries need none). */
-  readonly key: string | undefined;
-  /** callHash(name, input, meta). */
-  readonly hash: number;
-  /** Undefined while the call runs. */
-  outcome: Outcome | undefined;
-  waiters: Set<Waiter> | undefined;
-  /** Plain keys: the outcome is forgotten after this. */
-  expiresAtMs: number;
-  /** Counted in its session's and the window's bytes while not dropped. */
-  bytes: number;
-  /** Forgotten: acknowledged, pushed out, expired, or its session ended. */
-  dropped: boolean;
-  /** Still on its session's list (taken off when acknowledged or pushed out). */
-  listed: boolean;
-}
-
-/**
- * One caller's keys: a client session (`<session>.<call id>` keys, in call id order) or
- * a namespace's plain keys (id '', in arrival order, found through `byKey`).
- */
-export interface Session {
-  readonly mapKey: string;
-  readonly id: string;
-  readonly scoped: boolean;
-  holder: Holder | undefined;
-  entries: KeyEntry[];
-  head: number;
-  readonly byKey: Map<string, KeyEntry> | undefined;
-  /** Every call id up to this one has been answered and acknowledged. */
-  acked: number;
-  seenAtMs: number;
-  bytes: number;
-  /** Dropped from the window: a connection's hint to it is stale. */
-  ended: boolean;
-}
-
-/** A connection's last session: most connections carry one client's calls, found without a lookup. */
-export interface SessionHint {
-  session: Session | undefined;
-}
-
-export type Claim =
-  /** A new key: run the call, then finish(entry, outcome). */
-  | { state: 'new'; entry: KeyEntry }
-  /** The same call again: its stored outcome, or wait() for the run still going. */
-  | { state: 'repeat'; entry: KeyEntry }
-  /** The key was used for another call. */
-  | { state: 'conflict' }
-  /** The client said it has this call's outcome already (its ack). */
-  | { state: 'acknowledged' }
-  /** A session held by another live connection (no scope): ask whether it is still there. */
-  | { state: 'held'; holder: Holder }
-  | { state: 'refused'; error: RpcError };
-
-type Refusal = Extract<Claim, { state: 'held' | 'refused' }>;
+export type { Claim, Holder, KeyEntry, Session, SessionHint, WindowLimits } from './idempotency-session.js';
 
 /** Without a scope, the shortest session name that may follow its client to another connection. */
 export const MIN_SESSION_NAME_CHARS = 16;
@@ -127,32 +33,8 @@ export const NOT_KEPT = errorOutcome(
   new RpcError('PAYLOAD_TOO_LARGE', 'this call ran; its outcome was too large to keep for a re-send').toWire(),
 );
 
-/** What a forgotten entry holds instead of its outcome (nothing can ask for it any more). */
+/** What a forgotten entry holds instead of its outcome: nothing can ask for it any more. */
 const FORGOTTEN: Outcome = { ok: false, body: '}' };
-
-/** The call id after `start` in a session key (digits to the end), or -1. Allocates nothing. */
-function parseSeq(key: string, start: number): number {
-  if (start >= key.length || key.length - start > 15) return -1;
-  let seq = 0;
-  for (let i = start; i < key.length; i++) {
-    const digit = key.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return -1;
-    seq = seq * 10 + digit;
-  }
-  return seq;
-}
-
-/** The index in `session.entries` (from head) of the first entry whose seq is ≥ `seq`. */
-function seqIndex(session: Session, seq: number): number {
-  let low = session.head;
-  let high = session.entries.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((session.entries[mid] as KeyEntry).seq < seq) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
 
 /**
  * Recent idempotency keys and what their calls returned, per caller (see Holder). Within
@@ -166,9 +48,8 @@ function seqIndex(session: Session, seq: number): number {
  * per caller and forgotten ttlMs after their call ended. Over maxSessions or maxBytes in
  * all, the least recently used session goes.
  *
- * A session's entries sit in one array in call id order (found by binary search, dropped
- * from a moving head), and a connection keeps a hint to its session, so the common call
- * costs no Map operation and no string slicing.
+ * A session's entries sit in one array in call id order (binary search; dropped from a
+ * moving head); a connection's hint to its session spares the common call any Map lookup.
  */
 export class IdempotencyWindow {
   readonly #sessions = new Map<string, Session>();
