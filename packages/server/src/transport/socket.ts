@@ -11,6 +11,7 @@ import {
   encodeHeader,
   encodeTextFrame,
 } from './frame-writer.js';
+import { MessageAssembly } from './message-assembly.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
@@ -148,11 +149,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   // The message being received.
   #messageBinary = false;
   #messageCompressed = false;
-  #firstPart: Buffer | undefined;
-  #parts: Buffer[] = [];
-  #scratch: Buffer | undefined;
-  #scratchUsed = 0;
-  #messageBytes = 0;
+  readonly #assembly: MessageAssembly;
   #utf8: Utf8Validator | undefined;
   #inflating = false;
   /** The peer's FIN arrived while a message was inflating. */
@@ -183,6 +180,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     super();
     this.#tcp = tcp;
     this.#config = config;
+    this.#assembly = new MessageAssembly(config.maxPayloadBytes);
     this.#deflate = negotiated.deflate;
     this.protocol = negotiated.protocol;
     this.extensions = negotiated.extensions;
@@ -331,7 +329,6 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#heard = true;
     this.#messageBinary = opcode === OPCODES.binary;
     this.#messageCompressed = compressed;
-    this.#messageBytes = 0;
   }
 
   /** @internal */
@@ -345,12 +342,12 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       this.#fail(new ProtocolError('INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
       return;
     }
-    this.#keep(chunk);
+    this.#assembly.keep(chunk);
   }
 
   /** @internal */
   onMessageEnd(): void {
-    const parts = this.#takeParts();
+    const parts = this.#assembly.take();
     if (this.#messageCompressed && this.#deflate !== undefined) {
       this.#inflate(this.#deflate, parts, this.#messageBinary);
       return;
@@ -407,70 +404,6 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
       this.#pingSentAtMs = nowMs;
       this.#sendFrame(OPCODES.ping, this.#pingPayload, false, undefined);
     }
-  }
-
-  // ── message assembly ─────────────────────────────────────────────────────
-
-  /**
-   * Keeps a payload piece. The first stays a view (a one-piece message is never
-   * copied); later small pieces are copied into a growing scratch buffer so that
-   * thousands of tiny fragments neither pin their TCP chunks nor cost a Buffer each.
-   */
-  #keep(chunk: Buffer): void {
-    this.#messageBytes += chunk.length;
-    if (this.#firstPart === undefined && this.#parts.length === 0 && this.#scratchUsed === 0) {
-      this.#firstPart = chunk;
-      return;
-    }
-    if (this.#firstPart !== undefined) {
-      const first = this.#firstPart;
-      this.#firstPart = undefined;
-      this.#store(first);
-    }
-    this.#store(chunk);
-  }
-
-  #store(chunk: Buffer): void {
-    // A big piece is kept as a view, unless the read buffer it lies in is more than twice its
-    // size: a peer sending 16 KiB fragments one read at a time would otherwise pin 64 KiB each.
-    if (chunk.length >= 16 * 1024 && chunk.buffer.byteLength <= 2 * chunk.length) {
-      this.#flushScratch();
-      this.#parts.push(chunk);
-      return;
-    }
-    let scratch = this.#scratch;
-    if (scratch === undefined || scratch.length - this.#scratchUsed < chunk.length) {
-      this.#flushScratch();
-      const size = Math.min(Math.max(16 * 1024, chunk.length, this.#messageBytes), this.#config.maxPayloadBytes);
-      scratch = Buffer.allocUnsafe(Math.max(size, chunk.length));
-      this.#scratch = scratch;
-    }
-    chunk.copy(scratch, this.#scratchUsed);
-    this.#scratchUsed += chunk.length;
-  }
-
-  #flushScratch(): void {
-    if (this.#scratch !== undefined && this.#scratchUsed > 0) {
-      const used = this.#scratch.subarray(0, this.#scratchUsed);
-      // A scratch buffer mostly empty is copied out, not kept whole: pieces that alternate
-      // big and small would otherwise pin a new message-sized buffer per small one.
-      this.#parts.push(this.#scratchUsed * 2 >= this.#scratch.length ? used : Buffer.from(used));
-    }
-    this.#scratch = undefined;
-    this.#scratchUsed = 0;
-  }
-
-  #takeParts(): Buffer[] {
-    let parts: Buffer[];
-    if (this.#firstPart !== undefined) {
-      parts = [this.#firstPart];
-      this.#firstPart = undefined;
-    } else {
-      this.#flushScratch();
-      parts = this.#parts;
-      this.#parts = [];
-    }
-    return parts;
   }
 
   #deliver(parts: Buffer[], binary: boolean): void {
@@ -599,10 +532,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.#parser.stop();
     this.#deflate?.close();
     // An unfinished message goes now, whoever still holds this socket object.
-    this.#firstPart = undefined;
-    this.#parts = [];
-    this.#scratch = undefined;
-    this.#scratchUsed = 0;
+    this.#assembly.clear();
     const code = this.#closeCode ?? CLOSE_CODES.abnormal;
     const reason = this.#closeReason;
     for (const frame of this.#pending.splice(0))
