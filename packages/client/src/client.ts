@@ -219,14 +219,6 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       case 'gap':
         this.#subscriptions.gap(envelope);
         return;
-      case 'unsubscribed':
-        this.#subscriptions.end(
-          envelope.id,
-          envelope.error
-            ? RpcError.fromWire(envelope.error)
-            : new RpcError('UNAVAILABLE', 'the server ended the subscription'),
-        );
-        return;
       case 'pong':
         return;
     }

@@ -100,10 +100,6 @@ export function readServerEnvelope(value: unknown): CheckedServerEnvelope | RpcE
       if (message.id !== undefined && !isOwnId(message.id)) return bad('gap id is not one of ours');
       return message as unknown as CheckedServerEnvelope;
     }
-    case 'unsubscribed':
-      if (!isOwnId(message.id)) return bad('unsubscribed id is not one of ours');
-      if (message.error !== undefined && !isWireError(message.error)) return bad('unsubscribed error is malformed');
-      return message as unknown as CheckedServerEnvelope;
     case 'pong':
       return message as unknown as CheckedServerEnvelope;
     default:

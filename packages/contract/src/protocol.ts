@@ -1,5 +1,6 @@
 import { MAX_NAME_LENGTH } from './contract.js';
 import { type ErrorCode, RpcError, type WireError } from './errors.js';
+import { isPosition } from './position.js';
 
 /**
  * Switchboard wire protocol, version 1. Negotiated as the WebSocket subprotocol
@@ -91,7 +92,10 @@ export interface SubscribedEnvelope {
   id: RequestId;
   /** The stream this subscription receives: `message` envelopes carry the same channel and key. */
   key: string;
-  /** The stream's position at registration (or of the last replayed message): resume from here. */
+  /**
+   * Without `from` (or with `gap`): where the stream starts for this subscription. After
+   * `from`: where the replay that follows ends; resume from the last message received.
+   */
   position: string;
   /** Messages after `from` were lost: the history no longer holds them, or its epoch changed. */
   gap?: true;
@@ -132,13 +136,6 @@ export interface GapEnvelope {
   id?: RequestId;
 }
 
-/** The server ended a subscription (e.g. it is shutting down); `error` says why. */
-export interface UnsubscribedEnvelope {
-  type: 'unsubscribed';
-  id: RequestId;
-  error?: WireError;
-}
-
 export interface PongEnvelope {
   type: 'pong';
 }
@@ -150,7 +147,6 @@ export type ServerEnvelope =
   | MessageEnvelope
   | SnapshotEnvelope
   | GapEnvelope
-  | UnsubscribedEnvelope
   | PongEnvelope;
 
 // ── validation of what a peer sent ──────────────────────────────────────────
@@ -213,8 +209,8 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
         return problem(id, 'BAD_REQUEST', 'missing or invalid channel name');
       }
       const from = message.from;
-      if (from !== undefined && (typeof from !== 'string' || from.length > MAX_ID_LENGTH)) {
-        return problem(id, 'BAD_REQUEST', 'from must be a position string');
+      if (from !== undefined && !isPosition(from)) {
+        return problem(id, 'BAD_REQUEST', 'from must be a position (epoch:offset) the server sent');
       }
       const subscribe: SubscribeEnvelope = { type, id, name: message.name, params: message.params };
       if (message.meta !== undefined) subscribe.meta = message.meta;

@@ -224,6 +224,8 @@ describe('malformed envelopes from a raw client', () => {
     expect(probe.started.has('second')).toBe(false);
   });
 
+  // Each field's rules are unit-tested in packages/contract/test/protocol.test.ts; here, one
+  // of each kind of refusal through a real server, which must answer it and stay up.
   const MALFORMED: Array<[string, string | Buffer, unknown]> = [
     ['non-JSON text', '{"type": "call", ', null],
     ['an empty JSON array (batch)', '[]', null],
@@ -232,18 +234,10 @@ describe('malformed envelopes from a raw client', () => {
     ['JSON null', 'null', null],
     ['a JSON number', '42', null],
     ['a JSON string', '"call"', null],
-    ['a null id', '{"type":"call","id":null,"name":"math.add","input":{"a":1,"b":2}}', null],
-    ['a negative id', '{"type":"call","id":-1,"name":"math.add","input":{"a":1,"b":2}}', null],
-    ['a fractional id', '{"type":"call","id":1.5,"name":"math.add","input":{"a":1,"b":2}}', null],
     ['an object id', '{"type":"call","id":{"x":1},"name":"math.add","input":{"a":1,"b":2}}', null],
-    ['an empty string id', '{"type":"call","id":"","name":"math.add","input":{"a":1,"b":2}}', null],
-    ['an overlong string id', JSON.stringify({ type: 'call', id: 'x'.repeat(129), name: 'math.add' }), null],
     ['a numeric name', '{"type":"call","id":11,"name":5}', 11],
-    ['a missing name', '{"type":"subscribe","id":12}', 12],
     ['a string timeoutMs', '{"type":"call","id":13,"name":"math.add","input":{"a":1,"b":2},"timeoutMs":"5"}', 13],
-    ['a negative timeoutMs', '{"type":"call","id":14,"name":"math.add","input":{"a":1,"b":2},"timeoutMs":-5}', 14],
     ['an unknown type', '{"type":"explode","id":15}', 15],
-    ['a missing type', '{"id":16}', 16],
     ['a binary frame', Buffer.from('{"type":"call","id":17,"name":"math.add","input":{"a":1,"b":2}}'), null],
     [
       'a __proto__ key in the input',

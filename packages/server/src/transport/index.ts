@@ -21,4 +21,4 @@ export {
   type SocketState,
 } from './socket.js';
 export { Utf8Validator } from './utf8.js';
-export { type ServerState, WebSocketServer, type WebSocketServerEvents } from './websocket-server.js';
+export { WebSocketServer, type WebSocketServerEvents, type WebSocketServerState } from './websocket-server.js';

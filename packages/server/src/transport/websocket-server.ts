@@ -13,7 +13,7 @@ import {
 import { type DeflateParams, negotiateDeflate, PerMessageDeflate, ZlibLimiter } from './permessage-deflate.js';
 import { ServerWebSocket, type SocketConfig } from './socket.js';
 
-export type ServerState = 'listening' | 'closing' | 'closed';
+export type WebSocketServerState = 'listening' | 'closing' | 'closed';
 
 export interface WebSocketServerEvents {
   connection: [socket: ServerWebSocket, request: IncomingMessage];
@@ -39,7 +39,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly clients: ReadonlySet<ServerWebSocket>;
   readonly options: ResolvedOptions;
 
-  #state: ServerState = 'listening';
+  #state: WebSocketServerState = 'listening';
   readonly #httpServer: HttpServer | HttpsServer | undefined;
   readonly #ownsHttpServer: boolean;
   readonly #onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -113,7 +113,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   /** 'listening' | 'closing' | 'closed'. */
-  get state(): ServerState {
+  get state(): WebSocketServerState {
     return this.#state;
   }
 
