@@ -1,4 +1,28 @@
-import { isValidCloseCode, MAX_CONTROL_PAYLOAD_BYTES } from './constants.js';
+import { MAX_CONTROL_PAYLOAD_BYTES } from './constants.js';
+
+/** What `send` takes: text, or bytes in any of the usual containers. */
+export type Sendable = string | Buffer | ArrayBuffer | ArrayBufferView;
+
+const EMPTY = Buffer.alloc(0);
+
+export function toBuffer(data: Sendable): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  throw new TypeError('data must be a string, Buffer, ArrayBuffer or ArrayBufferView');
+}
+
+/** A ping or pong payload; RFC 6455 §5.5: at most 125 bytes. */
+export function toControlPayload(data: Sendable | number | undefined): Buffer {
+  if (data === undefined) return EMPTY;
+  // Numbers are sent as their decimal text, never as an allocation size (ws 1.0.1 advisory).
+  const payload = toBuffer(typeof data === 'number' ? String(data) : data);
+  if (payload.length > MAX_CONTROL_PAYLOAD_BYTES) {
+    throw new RangeError('control frame payloads are at most 125 bytes (RFC 6455 §5.5)');
+  }
+  return payload;
+}
 
 /** Payloads up to this size are copied behind their header so a frame is one buffer. */
 export const COPY_THRESHOLD_BYTES = 1024;
@@ -67,28 +91,4 @@ export function encodeHeader(opcode: number, payloadLength: number, rsv1 = false
   const header = Buffer.allocUnsafe(headerLength(payloadLength));
   writeHeader(header, 0, opcode, payloadLength, fin, rsv1);
   return header;
-}
-
-/**
- * RFC 6455 §5.5.1: the payload of a Close frame, a 2-byte code then a UTF-8 reason.
- * Programmer mistakes (an unsendable code, a reason that is not a string or is too long)
- * throw here, before anything reaches the wire.
- */
-export function encodeClosePayload(code?: number, reason?: string): Buffer {
-  if (code === undefined) {
-    if (reason !== undefined && reason !== '') throw new TypeError('a close reason needs a close code');
-    return Buffer.alloc(0);
-  }
-  if (!Number.isInteger(code) || !isValidCloseCode(code)) {
-    throw new RangeError(`close code ${code} may not be sent (RFC 6455 §7.4)`);
-  }
-  if (reason !== undefined && typeof reason !== 'string') throw new TypeError('the close reason must be a string');
-  const reasonLength = reason === undefined ? 0 : Buffer.byteLength(reason);
-  if (reasonLength > MAX_CONTROL_PAYLOAD_BYTES - 2) {
-    throw new RangeError(`the close reason is ${reasonLength} bytes; at most 123 fit in a close frame`);
-  }
-  const payload = Buffer.alloc(2 + reasonLength);
-  payload.writeUInt16BE(code, 0);
-  if (reason) payload.write(reason, 2, 'utf8');
-  return payload;
 }

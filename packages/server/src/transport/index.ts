@@ -1,7 +1,8 @@
+export { encodeClosePayload, readClosePayload } from './close-payload.js';
 export { CLOSE_CODES, isValidCloseCode, OPCODES, type Opcode } from './constants.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { FrameParser, type FrameParserLimits, type FrameSink } from './frame-parser.js';
-export { encodeClosePayload, encodeFrame, encodeHeader, encodeTextFrame } from './frame-writer.js';
+export { encodeFrame, encodeHeader, encodeTextFrame } from './frame-writer.js';
 export { acceptKey } from './handshake.js';
 export { applyMask } from './mask.js';
 export {

@@ -1,6 +1,8 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { PerMessageDeflateOptions, ResolvedDeflateOptions } from './permessage-deflate.js';
+import type { FrameParserLimits } from './frame-parser.js';
+import type { PerMessageDeflate, PerMessageDeflateOptions, ResolvedDeflateOptions } from './permessage-deflate.js';
+import type { ServerWebSocket } from './socket.js';
 
 /** What `verifyClient` is told about a handshake. */
 export interface VerifyClientInfo {
@@ -159,4 +161,23 @@ export function resolveOptions(input: WebSocketServerOptions): ResolvedOptions {
     verifyClient: input.verifyClient,
     clientTracking: input.clientTracking ?? true,
   });
+}
+
+/** Settings shared by every socket of a server, resolved once. */
+export interface SocketConfig {
+  maxPayloadBytes: number;
+  /** Parser limits without and with permessage-deflate, shared by all sockets. */
+  parserLimits: FrameParserLimits;
+  parserLimitsCompressed: FrameParserLimits;
+  maxBufferedBytes: number;
+  closeTimeoutMs: number;
+  /** Called once when a socket has closed, before its 'close' event. */
+  onClosed: ((socket: ServerWebSocket) => void) | undefined;
+}
+
+/** What one handshake agreed on. */
+export interface Negotiated {
+  protocol: string;
+  extensions: string;
+  deflate: PerMessageDeflate | undefined;
 }

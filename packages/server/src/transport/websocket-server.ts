@@ -7,11 +7,12 @@ import { acceptKey, checkUpgradeRequest, refuseUpgrade, switchingProtocolsRespon
 import {
   type ResolvedOptions,
   resolveOptions,
+  type SocketConfig,
   type VerifyClientCallback,
   type WebSocketServerOptions,
 } from './options.js';
 import { type DeflateParams, negotiateDeflate, PerMessageDeflate, ZlibLimiter } from './permessage-deflate.js';
-import { ServerWebSocket, type SocketConfig } from './socket.js';
+import { ServerWebSocket } from './socket.js';
 
 export type WebSocketServerState = 'listening' | 'closing' | 'closed';
 

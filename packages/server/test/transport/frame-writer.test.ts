@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { encodeClosePayload } from '../../src/transport/close-payload.js';
 import { isValidCloseCode } from '../../src/transport/constants.js';
-import { encodeClosePayload, encodeFrame, encodeHeader, headerLength } from '../../src/transport/frame-writer.js';
+import { encodeFrame, encodeHeader, headerLength } from '../../src/transport/frame-writer.js';
 import { readServerFrame } from './helpers.js';
 
 describe('encodeFrame', () => {

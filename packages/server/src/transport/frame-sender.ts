@@ -1,0 +1,170 @@
+// The sending half of a socket (ws calls it the Sender): frames leave in the order they were
+// sent, a compressed message holding back the frames behind it until it is ready; frames
+// written in one tick leave in one write; and a peer that does not read cannot make us
+// hold more than maxBufferedBytes.
+import type { Socket } from 'node:net';
+import { OPCODES } from './constants.js';
+import { COPY_THRESHOLD_BYTES, encodeFrame, encodeHeader } from './frame-writer.js';
+import type { PerMessageDeflate } from './permessage-deflate.js';
+
+export type SendCallback = (error?: Error | null) => void;
+
+/** A frame waiting behind a message that is still being compressed. */
+interface PendingFrame {
+  /** ENCODED for a frame that arrived already encoded. */
+  opcode: number;
+  payload: Buffer;
+  rsv1: boolean;
+  callback: SendCallback | undefined;
+  /** False while the payload is still being compressed. */
+  ready: boolean;
+}
+
+/** PendingFrame.opcode of a frame handed over already encoded. */
+const ENCODED = -1;
+
+function uncork(sender: FrameSender): void {
+  sender.uncorkNow();
+}
+
+export class FrameSender {
+  readonly #tcp: Socket;
+  readonly #maxBufferedBytes: number;
+  /** Called when a write would pass maxBufferedBytes: the socket reports and terminates. */
+  readonly #onOverflow: () => void;
+  /** Frames queue here only while a compressed message ahead of them is being produced. */
+  readonly #pending: PendingFrame[] = [];
+  #endAfterPending = false;
+  #corked = false;
+  #closed = false;
+  /** Our Close frame has been written (not merely queued behind a compression). */
+  closeFrameSent = false;
+
+  constructor(tcp: Socket, maxBufferedBytes: number, onOverflow: () => void) {
+    this.#tcp = tcp;
+    this.#maxBufferedBytes = maxBufferedBytes;
+    this.#onOverflow = onOverflow;
+  }
+
+  /** Bytes accepted and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    let pending = 0;
+    for (const frame of this.#pending) pending += frame.payload.length;
+    return this.#tcp.writableLength + pending;
+  }
+
+  /** Whether a frame sent now would go out at once (nothing waits on a compression). */
+  get idle(): boolean {
+    return this.#pending.length === 0;
+  }
+
+  /** Queues a frame in order. */
+  send(opcode: number, payload: Buffer, rsv1: boolean, callback: SendCallback | undefined): void {
+    if (this.#pending.length > 0) {
+      this.#pending.push({ opcode, payload, rsv1, callback, ready: true });
+      return;
+    }
+    this.sendNow(opcode, payload, rsv1, callback);
+  }
+
+  /**
+   * Queues a frame already encoded (unmasked). False once the TCP socket holds more than
+   * Node's high-water mark, as `Writable.write` returns.
+   */
+  sendEncoded(frame: Buffer, callback: SendCallback | undefined): boolean {
+    if (this.#pending.length > 0) {
+      this.#pending.push({ opcode: ENCODED, payload: frame, rsv1: false, callback, ready: true });
+      return false;
+    }
+    return this.#write(frame, callback);
+  }
+
+  /** Compresses `payload` and queues it as one frame; frames sent meanwhile wait behind it. */
+  sendCompressed(
+    deflate: PerMessageDeflate,
+    opcode: number,
+    payload: Buffer,
+    callback: SendCallback | undefined,
+  ): void {
+    const slot: PendingFrame = { opcode, payload, rsv1: true, callback, ready: false };
+    this.#pending.push(slot);
+    deflate.compress(payload, (error, compressed) => {
+      if (error || compressed === undefined) {
+        this.#pending.splice(this.#pending.indexOf(slot), 1);
+        callback?.(error ?? new Error('compression failed'));
+      } else {
+        slot.payload = compressed;
+        slot.ready = true;
+      }
+      this.#flushPending();
+    });
+  }
+
+  /** Writes a frame ahead of anything waiting (failing the connection: its Close goes now). */
+  sendNow(opcode: number, payload: Buffer, rsv1: boolean, callback: SendCallback | undefined): void {
+    if (opcode === OPCODES.close) this.closeFrameSent = true;
+    if (payload.length <= COPY_THRESHOLD_BYTES) {
+      this.#write(encodeFrame(opcode, payload, rsv1), callback);
+      return;
+    }
+    if (!this.#mayQueue(payload.length, callback)) return;
+    this.#cork();
+    this.#tcp.write(encodeHeader(opcode, payload.length, rsv1));
+    this.#tcp.write(payload, callback);
+  }
+
+  /** Ends TCP once the frames waiting behind a compression have been written. */
+  endWhenFlushed(): void {
+    if (this.#pending.length === 0) this.#tcp.end();
+    else this.#endAfterPending = true;
+  }
+
+  /** Fails every frame still waiting; with `closed`, nothing is written any more. */
+  drop(error: Error, closed: boolean): void {
+    this.#closed ||= closed;
+    for (const frame of this.#pending.splice(0)) frame.callback?.(error);
+  }
+
+  /** @internal Frames written in one tick leave in one write (writev) on the next. */
+  uncorkNow(): void {
+    this.#corked = false;
+    this.#tcp.uncork();
+  }
+
+  #flushPending(): void {
+    while (this.#pending.length > 0 && (this.#pending[0] as PendingFrame).ready) {
+      const frame = this.#pending.shift() as PendingFrame;
+      if (frame.opcode === ENCODED) this.#write(frame.payload, frame.callback);
+      else this.sendNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
+    }
+    if (this.#pending.length === 0 && this.#endAfterPending) this.#tcp.end();
+  }
+
+  #write(frame: Buffer, callback: SendCallback | undefined): boolean {
+    if (!this.#mayQueue(frame.length, callback)) return true;
+    this.#cork();
+    return this.#tcp.write(frame, callback);
+  }
+
+  /** One message larger than the cap may still be sent into an empty buffer. */
+  #mayQueue(bytes: number, callback: SendCallback | undefined): boolean {
+    if (this.#closed) {
+      callback?.(new Error('the WebSocket is closed'));
+      return false;
+    }
+    const queued = this.#tcp.writableLength;
+    if (queued > 0 && queued + bytes > this.#maxBufferedBytes) {
+      this.#onOverflow();
+      callback?.(new Error('send buffer full: the connection was terminated'));
+      return false;
+    }
+    return true;
+  }
+
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#tcp.cork();
+    process.nextTick(uncork, this);
+  }
+}
