@@ -3,6 +3,7 @@ import { withPosition } from '@switchboard/contract';
 import type { Broker, BrokerGapListener, BrokerListener, HistoryResult } from '../../src/broker/broker.js';
 import {
   type ChannelDelivery,
+  type Delivered,
   type DeliveryPolicy,
   deliveredBytes,
   Outbox,
@@ -44,6 +45,11 @@ export function frameBytes(n: number, symbol = 's', shape: MessageShape = {}): n
 /** What a message waiting in a lane counts toward its connection's budget (frame, envelope text, object). */
 export function messageBytes(n: number, symbol = 's', shape: MessageShape = {}): number {
   return deliveredBytes({ frame: frameOf(n, symbol, shape), payload: payloadOf(n, symbol, shape) });
+}
+
+/** Message `n` as the fan-out hands it to a lane: its frame (with position `e:<n>`) and envelope text. */
+export function deliveredMessage(n: number, symbol = 's', shape: MessageShape = {}): Delivered {
+  return { frame: frameOf(n, symbol, shape), payload: payloadOf(n, symbol, shape) };
 }
 
 function frameOf(n: number, symbol: string, shape: MessageShape): Buffer {

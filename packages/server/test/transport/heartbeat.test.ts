@@ -25,7 +25,7 @@ describe('Heartbeat', () => {
   });
 
   it('counts only the pong that carries its ping bytes', () => {
-    const { heartbeat, payload } = pinged();
+    const { heartbeat } = pinged();
     heartbeat.pong(Buffer.from('unsolicited'));
     heartbeat.pong(Buffer.alloc(HEARTBEAT_PAYLOAD_BYTES));
     expect(heartbeat.tick(INTERVAL + TIMEOUT, INTERVAL, TIMEOUT)).toBe('dead');
