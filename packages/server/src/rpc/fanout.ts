@@ -8,10 +8,12 @@ import {
   deliveredBytes,
   GAP_MARK_BYTES,
   type GapNotice,
-  Lane,
-  type Outbox,
 } from './delivery.js';
+import type { Lane } from './lane.js';
+import { LatestLane } from './latest-lane.js';
+import type { Outbox } from './outbox.js';
 import type { Peer } from './peer.js';
+import { QueuedLane } from './queued-lane.js';
 import { channelOf } from './topic-key.js';
 
 /** A live message held for a joiner. */
@@ -169,7 +171,7 @@ export class Fanout {
       }
       let lane = state.lanes.get(peer);
       if (lane === undefined) {
-        lane = new Lane(peer.outbox, state.delivery, gapNotice(topic));
+        lane = newLane(peer.outbox, state.delivery, gapNotice(topic));
         state.lanes.set(peer, lane);
       } else lane.subscriptions++;
       letGo(joining);
@@ -315,6 +317,13 @@ function missedAfter(
 }
 
 /** A `gap` envelope for a topic's subscribers: messages they will not get, and why. */
+/** A connection's lane of a stream, of the kind its channel's policy needs. */
+export function newLane(outbox: Outbox, delivery: ChannelDelivery, notice: GapNotice): Lane {
+  return delivery.policy === 'latest'
+    ? new LatestLane(outbox, delivery, notice)
+    : new QueuedLane(outbox, delivery, notice);
+}
+
 function gapNotice(topic: string): GapNotice {
   const colon = topic.indexOf(':');
   const write = gapWriter(topic.slice(0, colon), topic.slice(colon + 1));

@@ -8,7 +8,7 @@ import {
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { CallRunner } from './call-runner.js';
-import { Outbox } from './delivery.js';
+import { Outbox } from './outbox.js';
 import { MessageCharge, type PeerHost, type PeerLink } from './peer-link.js';
 import { PeerSubscriptions } from './peer-subscriptions.js';
 

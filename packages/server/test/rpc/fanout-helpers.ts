@@ -1,15 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { withPosition } from '@switchboard/contract';
 import type { Broker, BrokerGapListener, BrokerListener, HistoryResult } from '../../src/broker/broker.js';
-import {
-  type ChannelDelivery,
-  type Delivered,
-  type DeliveryPolicy,
-  deliveredBytes,
-  Outbox,
-  type OutboxLimits,
-} from '../../src/rpc/delivery.js';
+import { type ChannelDelivery, type Delivered, type DeliveryPolicy, deliveredBytes } from '../../src/rpc/delivery.js';
 import { Fanout, type Joined } from '../../src/rpc/fanout.js';
+import { Outbox, type OutboxLimits } from '../../src/rpc/outbox.js';
 import type { Peer } from '../../src/rpc/peer.js';
 import { encodeFrame, OPCODES, type ServerWebSocket } from '../../src/transport/index.js';
 

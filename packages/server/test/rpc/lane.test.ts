@@ -4,9 +4,9 @@ import {
   type DeliveryPolicy,
   GAP_MARK_BYTES,
   type GapNotice,
-  Lane,
   SLOW_CONSUMER_CLOSE_CODE,
 } from '../../src/rpc/delivery.js';
+import { newLane } from '../../src/rpc/fanout.js';
 import { encodeFrame, OPCODES } from '../../src/transport/index.js';
 import { connection, deliveredMessage, delivery, frameBytes, messageBytes } from './fanout-helpers.js';
 
@@ -26,7 +26,7 @@ const notice: GapNotice = (() => {
 function slowLane(policy: DeliveryPolicy, maxQueued = 100, budget = 1 << 20) {
   const { socket, outbox } = connection(true, { highWaterBytes: 0, maxBufferedBytes: budget });
   const channel = delivery(policy, maxQueued);
-  const lane = new Lane(outbox, channel, notice);
+  const lane = newLane(outbox, channel, notice);
   // The first message goes to the socket at once and makes the connection slow.
   lane.push(deliveredMessage(0));
   socket.received.length = 0;
@@ -36,7 +36,7 @@ function slowLane(policy: DeliveryPolicy, maxQueued = 100, budget = 1 << 20) {
 describe('Lane, any policy', () => {
   it.each(['queue', 'drop-oldest', 'latest'] as const)('%s: sends at once while the connection keeps up', (policy) => {
     const { socket, outbox } = connection(false);
-    const lane = new Lane(outbox, delivery(policy), notice);
+    const lane = newLane(outbox, delivery(policy), notice);
     for (let n = 1; n <= 3; n++) lane.push(deliveredMessage(n, `k${n}`));
     lane.gap(2);
     expect(socket.received).toEqual(['m1', 'm2', 'm3', 'gap:history:2']);
@@ -137,7 +137,7 @@ describe("Lane, 'drop-oldest'", () => {
   it("drops the incoming message when the connection's other lanes hold the budget", () => {
     const budget = 2 * messageBytes(1) + GAP_MARK_BYTES;
     const { socket, outbox, lane } = slowLane('drop-oldest', 100, budget);
-    const other = new Lane(outbox, delivery('queue'), notice);
+    const other = newLane(outbox, delivery('queue'), notice);
     other.push(deliveredMessage(1));
     other.push(deliveredMessage(2));
     lane.push(deliveredMessage(3));

@@ -1,0 +1,122 @@
+import type { RequestId } from '@switchboard/contract';
+import { type Delivered, GAP_MARK_BYTES } from './delivery.js';
+import { bytesOf, GapMark, joinerOf, type Waiting } from './gap-mark.js';
+import { Lane } from './lane.js';
+
+/**
+ * A `queue` or `drop-oldest` lane: what waits, oldest first, with gap marks in place of
+ * what its subscriber will not get. Past `maxQueued` messages or the connection's budget,
+ * `queue` closes the connection (4001); `drop-oldest` drops the oldest, or the incoming
+ * message when the connection's other lanes hold the budget.
+ */
+export class QueuedLane extends Lane {
+  /** Oldest first; gap marks never side by side; slots before `#head` are let go. */
+  #queue: Array<Waiting | GapMark | undefined> = [];
+  #head = 0;
+  /** Messages (not marks) in `#queue`: what `maxQueued` bounds. */
+  #queued = 0;
+
+  protected get empty(): boolean {
+    return this.#head === this.#queue.length;
+  }
+
+  protected keep(_message: Delivered, item: Waiting): boolean {
+    const { delivery, outbox } = this;
+    const bytes = bytesOf(item);
+    if (delivery.policy === 'queue') {
+      if (this.#queued >= delivery.maxQueued) return this.giveUp(`over ${delivery.maxQueued} messages waiting`);
+      if (!outbox.fits(bytes)) return this.giveUp(`over ${outbox.maxBufferedBytes} bytes held for the connection`);
+    } else {
+      if (this.#queued >= delivery.maxQueued) this.#dropOldest();
+      while (!outbox.fits(bytes)) {
+        if (this.#queued === 0) {
+          // The connection's other lanes (or its socket) hold the budget: the newest goes.
+          this.#markAtEnd().addDropped(1, joinerOf(item));
+          delivery.counters.dropped++;
+          return this.#compact();
+        }
+        this.#dropOldest();
+      }
+    }
+    this.#queue.push(item);
+    this.#queued++;
+    this.hold(bytes);
+    return this.#compact();
+  }
+
+  protected keepGap(missing: number | undefined, id: RequestId | undefined): boolean {
+    this.#markAtEnd().addHistory(missing, id);
+    return true;
+  }
+
+  flush(all = false): boolean {
+    const { outbox } = this;
+    while (this.#head < this.#queue.length) {
+      if (!all && outbox.congested) {
+        this.#compact();
+        return false;
+      }
+      const item = this.#queue[this.#head] as Waiting | GapMark;
+      this.#queue[this.#head++] = undefined;
+      if (!(item instanceof GapMark)) this.#queued--;
+      this.send(item);
+    }
+    this.#queue = [];
+    this.#head = 0;
+    return true;
+  }
+
+  protected clear(): void {
+    this.#queue = [];
+    this.#head = 0;
+    this.#queued = 0;
+  }
+
+  /** The mark after everything that waits, made if the last entry is a message. */
+  #markAtEnd(): GapMark {
+    const last = this.#queue.length > this.#head ? this.#queue.at(-1) : undefined;
+    if (last instanceof GapMark) return last;
+    // A mark follows a message (or nothing): at most one more mark than messages.
+    const mark = new GapMark();
+    this.#queue.push(mark);
+    this.hold(GAP_MARK_BYTES);
+    return mark;
+  }
+
+  /**
+   * `drop-oldest`: the oldest message goes, and a mark counts it in its place (the mark
+   * before it, if any, moves up; one right after it takes it in). The slot lets go of its
+   * message at once: a lane holds maxQueued messages, not more. Called while a message waits.
+   */
+  #dropOldest(): void {
+    const queue = this.#queue;
+    let mark = queue[this.#head];
+    if (mark instanceof GapMark) {
+      // Marks are never side by side, and a message waits: the next slot holds the oldest.
+      queue[this.#head++] = undefined;
+    } else {
+      mark = new GapMark();
+      this.hold(GAP_MARK_BYTES);
+    }
+    const oldest = queue[this.#head] as Waiting;
+    mark.addDropped(1, joinerOf(oldest));
+    this.#queued--;
+    this.release(bytesOf(oldest));
+    this.delivery.counters.dropped++;
+    const next = queue[this.#head + 1];
+    if (next instanceof GapMark) {
+      next.absorb(mark);
+      this.release(GAP_MARK_BYTES);
+      queue[this.#head++] = undefined;
+    } else queue[this.#head] = mark;
+  }
+
+  /** Lets go of the slots already sent once they are most of the array; true (the lane waits). */
+  #compact(): true {
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    return true;
+  }
+}
