@@ -41,3 +41,16 @@ export function unavailable(error: unknown, what: string): RpcError {
   const reason = error instanceof Error ? error.message : String(error);
   return new RpcError('UNAVAILABLE', `${what}: redis is unreachable (${reason})`, undefined, { cause: error });
 }
+
+/** Closes a connection now (nothing is waited for), resolving once it has ended (bounded). */
+export function disconnect(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1_000);
+    connection.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    connection.disconnect();
+  });
+}

@@ -1,3 +1,6 @@
+/** Positions are read and written once, in the contract. */
+export { parsePosition } from '@switchboard/contract';
+export type { BrokerHealth } from './health.js';
 export {
   IDEMPOTENCY_DEFAULTS,
   type IdempotencyEntry,
@@ -11,12 +14,6 @@ export {
   type RedisBrokerOptions,
   type RedisHistoryOptions,
 } from './options.js';
-export {
-  type BrokerHealth,
-  parsePosition,
-  RedisBroker,
-  type RedisBrokerEvents,
-  redisBroker,
-  topicKeys,
-} from './redis-broker.js';
+export { RedisBroker, type RedisBrokerEvents, redisBroker } from './redis-broker.js';
+export { topicKeys } from './topic-commands.js';
 export type { BrokerGap, GapListener } from './topic-stream.js';

@@ -3,23 +3,12 @@ import { EventEmitter } from 'node:events';
 import { parsePosition, RpcError } from '@switchboard/contract';
 import type { Broker, BrokerListener } from '@switchboard/server';
 import type { Redis } from 'ioredis';
-import { openConnection, unavailable } from './connection.js';
+import { disconnect, openConnection, unavailable } from './connection.js';
+import { type BrokerHealth, Health } from './health.js';
 import { RedisIdempotencyStore } from './idempotency-store.js';
 import { type RedisBrokerOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
-import { POSITION_LUA, PUBLISH_LUA, READ_LUA } from './scripts.js';
-import { type BrokerGap, type GapListener, type Numbered, type StreamRead, TopicStream } from './topic-stream.js';
-
-/**
- * What the broker can do now:
- *
- *   connecting ──▶ ok ◀──▶ down        (any) ── close() ──▶ closed
- *        └────────────────────▲
- *
- * `ok`: both connections are up and every topic is subscribed and caught up. `down`: a
- * connection is lost (publishes fail with UNAVAILABLE while the command connection is),
- * or the broker is still subscribing again and reading back what it missed.
- */
-export type BrokerHealth = 'connecting' | 'ok' | 'down' | 'closed';
+import { parseMessage, TopicCommands, topicKeys } from './topic-commands.js';
+import { type BrokerGap, type GapListener, type StreamRead, TopicStream } from './topic-stream.js';
 
 export interface RedisBrokerEvents {
   /** The health changed; `error` is the last connection error seen, if any. */
@@ -30,74 +19,10 @@ export interface RedisBrokerEvents {
   error: [error: unknown];
 }
 
-const HEALTH_MOVES: Record<BrokerHealth, readonly BrokerHealth[]> = {
-  connecting: ['ok', 'down', 'closed'],
-  ok: ['down', 'closed'],
-  down: ['ok', 'closed'],
-  closed: [],
-};
-
 /** Channels per SUBSCRIBE when subscribing again after a reconnect. */
 const RESUBSCRIBE_BATCH = 256;
 /** Topics read back at once after a reconnect. */
 const CATCH_UP_CONCURRENCY = 32;
-
-interface Scripts {
-  sbPublish(
-    meta: string,
-    stream: string,
-    channel: string,
-    epoch: string,
-    payload: string,
-    maxMessages: number,
-    maxAgeMs: number,
-    topicTtlMs: number,
-    sharded: string,
-  ): Promise<string>;
-  sbPosition(meta: string, stream: string, epoch: string, topicTtlMs: number): Promise<string>;
-  sbRead(
-    meta: string,
-    stream: string,
-    epoch: string,
-    after: number,
-    maxMessages: number,
-    maxAgeMs: number,
-    follow: string,
-  ): Promise<unknown[]>;
-}
-
-/** The keys and channel of a topic; the topic is the hash tag, so a cluster keeps them on one slot. */
-export function topicKeys(prefix: string, topic: string): { meta: string; stream: string; channel: string } {
-  const tag = `{${topic}}`;
-  return { meta: `${prefix}:m:${tag}`, stream: `${prefix}:h:${tag}`, channel: `${prefix}:p:${tag}` };
-}
-
-/** Positions are read and written once, in the contract (re-exported here, as before). */
-export { parsePosition };
-
-/** `<epoch>:<offset> <payload>`, as the publish script sends it; undefined if malformed. */
-function parseMessage(text: string): Numbered | undefined {
-  const space = text.indexOf(' ');
-  if (space < 0) return undefined;
-  const position = text.slice(0, space);
-  const parsed = parsePosition(position);
-  if (parsed === undefined) return undefined;
-  return { epoch: parsed.epoch, offset: parsed.offset, position, payload: text.slice(space + 1) };
-}
-
-function parseRead(reply: unknown[]): StreamRead {
-  const epoch = typeof reply[0] === 'string' ? reply[0] : undefined;
-  const newest = Number(reply[1] ?? 0);
-  const read = reply[2];
-  const messages: Numbered[] = [];
-  if (typeof read === 'string') {
-    for (let i = 3; i + 1 < reply.length; i += 2) {
-      const offset = Number(reply[i]);
-      messages.push({ epoch: read, offset, position: `${read}:${offset}`, payload: String(reply[i + 1]) });
-    }
-  }
-  return { epoch, newest, messages };
-}
 
 /**
  * A broker shared by many server processes through Redis. Publish numbers, logs and
@@ -113,11 +38,10 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   readonly options: ResolvedRedisOptions;
   readonly #command: Redis;
   readonly #subscriber: Redis;
-  readonly #scripts: Scripts;
+  readonly #topicCommands: TopicCommands;
   readonly #topics = new Map<string, TopicStream>();
   readonly #byChannel = new Map<string, TopicStream>();
-  #health: BrokerHealth = 'connecting';
-  #lastError: Error | undefined;
+  readonly #health: Health;
   /** SSUBSCRIBE/SPUBLISH; undefined until the server has been asked. */
   #sharded: boolean | undefined;
   /** Every topic's channel is subscribed on the current subscriber connection. */
@@ -128,8 +52,6 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   #recoverAgain = false;
   #retryTimer: NodeJS.Timeout | undefined;
   readonly #pingTimer: NodeJS.Timeout;
-  readonly #leftConnecting: Promise<void>;
-  #resolveLeftConnecting: () => void = () => {};
   readonly #epochSeed = randomBytes(5).toString('hex');
   #epochCount = 0;
   /** The shared idempotency window, on this broker's command connection. */
@@ -138,12 +60,10 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   constructor(options: RedisBrokerOptions) {
     super();
     this.options = resolveRedisOptions(options);
+    this.#health = new Health(this.options.connectTimeoutMs, (health, error) => this.emit('health', health, { error }));
     this.#command = openConnection(this.options, 'command');
     this.#subscriber = openConnection(this.options, 'subscriber');
-    this.#command.defineCommand('sbPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
-    this.#command.defineCommand('sbPosition', { numberOfKeys: 2, lua: POSITION_LUA });
-    this.#command.defineCommand('sbRead', { numberOfKeys: 2, lua: READ_LUA, readOnly: true });
-    this.#scripts = this.#command as unknown as Scripts;
+    this.#topicCommands = new TopicCommands(this.#command, this.options);
     // Made with the connection, so that it waits for the same first attempt as publish does.
     this.idempotency = new RedisIdempotencyStore(this.#command, {
       prefix: this.options.prefix,
@@ -160,15 +80,11 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#subscriber.on('message', onMessage);
     for (const connection of [this.#command, this.#subscriber]) {
       connection.on('error', (error: Error) => {
-        this.#lastError = error;
+        this.#health.lastError = error;
       });
       connection.on('ready', () => this.#onReady());
       connection.on('close', () => this.#onClose(connection));
     }
-    this.#leftConnecting = new Promise<void>((resolve) => {
-      this.#resolveLeftConnecting = resolve;
-      setTimeout(resolve, this.options.connectTimeoutMs).unref();
-    });
     // A quiet link is pinged, so a dead one (no FIN) is found by the socket timeout.
     this.#pingTimer = setInterval(() => {
       for (const connection of [this.#command, this.#subscriber]) {
@@ -179,7 +95,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   }
 
   get health(): BrokerHealth {
-    return this.#health;
+    return this.#health.state;
   }
 
   /** `sharded` (SSUBSCRIBE/SPUBLISH) or `classic`; undefined before the first connection. */
@@ -198,7 +114,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
    * message after them.
    */
   async subscribe(topic: string, listener: BrokerListener, onGap?: GapListener): Promise<void> {
-    this.#checkOpen('subscribe');
+    this.#health.checkOpen('subscribe');
     let stream = this.#topics.get(topic);
     if (stream === undefined) {
       const { channel } = topicKeys(this.options.prefix, topic);
@@ -230,20 +146,8 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   async publish(topic: string, payload: string): Promise<string> {
     const waiting = this.#usable(false, 'publish');
     if (waiting !== undefined) await waiting;
-    const { meta, stream, channel } = topicKeys(this.options.prefix, topic);
-    const { maxMessages, maxAgeMs, topicTtlMs } = this.options;
     try {
-      return await this.#scripts.sbPublish(
-        meta,
-        stream,
-        channel,
-        this.#epochCandidate(),
-        payload,
-        maxMessages,
-        maxAgeMs,
-        topicTtlMs,
-        this.#sharded ? '1' : '0',
-      );
+      return await this.#topicCommands.publish(topic, payload, this.#epochCandidate(), this.#sharded === true);
     } catch (error) {
       throw unavailable(error, 'publish');
     }
@@ -257,20 +161,9 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     if (parsed === undefined) return { messages: [], complete: false };
     const waiting = this.#usable(false, 'history');
     if (waiting !== undefined) await waiting;
-    const { meta, stream } = topicKeys(this.options.prefix, topic);
     let read: StreamRead;
     try {
-      read = parseRead(
-        await this.#scripts.sbRead(
-          meta,
-          stream,
-          parsed.epoch,
-          parsed.offset,
-          this.options.maxMessages,
-          this.options.maxAgeMs,
-          '0',
-        ),
-      );
+      read = await this.#topicCommands.read(topic, parsed.epoch, parsed.offset, false);
     } catch (error) {
       throw unavailable(error, 'history');
     }
@@ -285,10 +178,9 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   async position(topic: string): Promise<string> {
     const waiting = this.#usable(false, 'position');
     if (waiting !== undefined) await waiting;
-    const { meta, stream } = topicKeys(this.options.prefix, topic);
     let position: string;
     try {
-      position = await this.#scripts.sbPosition(meta, stream, this.#epochCandidate(), this.options.topicTtlMs);
+      position = await this.#topicCommands.position(topic, this.#epochCandidate());
     } catch (error) {
       throw unavailable(error, 'position');
     }
@@ -297,8 +189,8 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   }
 
   async close(): Promise<void> {
-    if (this.#health === 'closed') return;
-    this.#setHealth('closed');
+    if (this.#health.closed) return;
+    this.#health.move('closed');
     clearInterval(this.#pingTimer);
     clearTimeout(this.#retryTimer);
     for (const stream of this.#topics.values()) stream.close();
@@ -315,13 +207,12 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     if (waiting !== undefined) await waiting;
     // Given up while waiting for the first connection: subscribing now would leak the channel.
     if (this.#topics.get(stream.topic) !== stream) return;
-    const { meta, stream: log } = topicKeys(this.options.prefix, stream.topic);
     let position: string;
     try {
       await this.#subscribeChannels([stream.channel]);
       // Read after the subscription is live: every message numbered after it is delivered.
       // Those numbered before it (even if they arrive later) are the past: join() drops them.
-      position = await this.#scripts.sbPosition(meta, log, this.#epochCandidate(), this.options.topicTtlMs);
+      position = await this.#topicCommands.position(stream.topic, this.#epochCandidate());
     } catch (error) {
       throw unavailable(error, 'subscribe');
     }
@@ -368,7 +259,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   /** Reads a topic's stream after its last delivered message, until it is live again. */
   #readBack(stream: TopicStream): void {
     this.#sync(stream).catch((error: unknown) => {
-      this.#lastError = error instanceof Error ? error : new Error(String(error));
+      this.#health.failed(error);
       // Left behind: the next recovery reads it again.
       this.#retryLater();
     });
@@ -377,7 +268,6 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   #sync(stream: TopicStream): Promise<void> {
     if (stream.reading !== undefined) return stream.reading;
     const run = async () => {
-      const { meta, stream: log } = topicKeys(this.options.prefix, stream.topic);
       // Each round is one read; another round only if the drain found a new hole.
       while (
         stream.needsRead() &&
@@ -385,16 +275,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
         (stream.phase !== 'stale' || this.#resubscribed)
       ) {
         const { epoch, after, generation } = stream.readRequest();
-        const reply = await this.#scripts.sbRead(
-          meta,
-          log,
-          epoch,
-          after,
-          this.options.maxMessages,
-          this.options.maxAgeMs,
-          '1',
-        );
-        stream.applyRead(parseRead(reply), generation);
+        stream.applyRead(await this.#topicCommands.read(stream.topic, epoch, after, true), generation);
       }
     };
     const reading = run().finally(() => {
@@ -407,14 +288,14 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   // ── connections and recovery ───────────────────────────────────────────────
 
   #onClose(connection: Redis): void {
-    if (this.#health === 'closed') return;
+    if (this.#health.closed) return;
     if (connection === this.#subscriber) {
       this.#subscriberGeneration++;
       // Subscriptions went with the connection, and messages may be published meanwhile.
       if (this.#topics.size > 0) this.#resubscribed = false;
       for (const stream of this.#topics.values()) stream.markStale();
     }
-    this.#setHealth('down');
+    this.#health.move('down');
   }
 
   #onReady(): void {
@@ -448,10 +329,10 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
         for (let i = 0; i < behind.length; i += CATCH_UP_CONCURRENCY) {
           await Promise.all(behind.slice(i, i + CATCH_UP_CONCURRENCY).map((stream) => this.#sync(stream)));
         }
-      } while (this.#recoverAgain && this.#health !== 'closed');
-      if (this.#connected() && this.#resubscribed) this.#setHealth('ok');
+      } while (this.#recoverAgain && !this.#health.closed);
+      if (this.#connected() && this.#resubscribed) this.#health.move('ok');
     } catch (error) {
-      this.#lastError = error instanceof Error ? error : new Error(String(error));
+      this.#health.failed(error);
       this.#retryLater();
     } finally {
       this.#recovering = false;
@@ -469,12 +350,12 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   }
 
   #connected(): boolean {
-    return this.#health !== 'closed' && this.#command.status === 'ready' && this.#subscriber.status === 'ready';
+    return !this.#health.closed && this.#command.status === 'ready' && this.#subscriber.status === 'ready';
   }
 
   /** Recovers again soon, unless a connection event does first. */
   #retryLater(): void {
-    if (this.#retryTimer !== undefined || this.#health === 'closed') return;
+    if (this.#retryTimer !== undefined || this.#health.closed) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#recover();
@@ -482,36 +363,15 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#retryTimer.unref();
   }
 
-  #setHealth(next: BrokerHealth): void {
-    if (next === this.#health) return;
-    if (!HEALTH_MOVES[this.#health].includes(next)) throw new Error(`${this.#health} -> ${next}`);
-    if (this.#health === 'connecting') this.#resolveLeftConnecting();
-    this.#health = next;
-    this.emit('health', next, { error: this.#lastError });
-  }
-
-  /**
-   * Undefined when the connection(s) can take commands now; a wait while the very first
-   * connection is still being made; UNAVAILABLE otherwise (never a queue).
-   */
+  /** See Health.usable: whether the command (and with `subscriber`, the subscriber) connection can take commands. */
   #usable(subscriber: boolean, what: string): Promise<void> | undefined {
-    this.#checkOpen(what);
-    const ready = () =>
-      this.#command.status === 'ready' &&
-      this.#sharded !== undefined &&
-      (!subscriber || this.#subscriber.status === 'ready');
-    if (ready()) return undefined;
-    const down = () =>
-      new RpcError('UNAVAILABLE', `${what}: redis is unreachable`, undefined, { cause: this.#lastError });
-    if (this.#health !== 'connecting') throw down();
-    return this.#leftConnecting.then(() => {
-      this.#checkOpen(what);
-      if (!ready()) throw down();
-    });
-  }
-
-  #checkOpen(what: string): void {
-    if (this.#health === 'closed') throw new RpcError('UNAVAILABLE', `${what}: the broker is closed`);
+    return this.#health.usable(
+      () =>
+        this.#command.status === 'ready' &&
+        this.#sharded !== undefined &&
+        (!subscriber || this.#subscriber.status === 'ready'),
+      what,
+    );
   }
 
   /** A fresh epoch for a topic that has none yet: unique per call, so a topic made again never reuses one. */
@@ -523,19 +383,6 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else console.error('@switchboard/redis: a broker listener threw', error);
   }
-}
-
-/** Closes a connection now (nothing is waited for), resolving once it has ended (bounded). */
-function disconnect(connection: Redis): Promise<void> {
-  if (connection.status === 'end') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 1_000);
-    connection.once('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    connection.disconnect();
-  });
 }
 
 /**
