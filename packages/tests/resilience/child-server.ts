@@ -120,10 +120,18 @@ export class ChildServer<Event extends { event: string } = ServerEvent, Command 
     await within(this.#exit, 5_000, 'the killed server process to exit');
   }
 
-  /** Graceful: server.close(), then the process ends by itself (nothing left running). */
+  /**
+   * Graceful: server.close(), then the process ends by itself (nothing left running). One
+   * that does not is killed, and the test fails: no process outlives its test.
+   */
   async exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (!this.alive) return this.#exit;
     this.send({ cmd: 'exit' } as Command); // every child script takes 'exit'
-    return within(this.#exit, 10_000, 'the server process to close and exit by itself');
+    try {
+      return await within(this.#exit, 10_000, 'the server process to close and exit by itself');
+    } catch (error) {
+      this.#child.kill('SIGKILL');
+      throw error;
+    }
   }
 }

@@ -125,6 +125,12 @@ describe('exactly one reply per call and subscribe', () => {
     expect(received).toHaveLength(4);
     for (const reply of received)
       expect(reply).toMatchObject({ type: 'error', id: null, error: { code: 'BAD_REQUEST' } });
+    expect(received.map((reply) => (reply.error as { message: string }).message)).toEqual([
+      'malformed JSON',
+      'an empty batch',
+      'a __proto__ key is not accepted',
+      'binary messages are not part of the protocol',
+    ]);
     expect(probe.handled).toEqual([]);
   });
 

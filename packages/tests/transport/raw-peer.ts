@@ -212,8 +212,9 @@ export function parseResponseHead(raw: string): HttpResponseHead {
   return { status, headers, raw };
 }
 
-function connectTo(port: number, timeoutMs: number): Promise<Socket> {
-  const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+/** `halfOpen`: keep our side of TCP open after the server ends its side (as a slow or hostile peer may). */
+function connectTo(port: number, timeoutMs: number, halfOpen = false): Promise<Socket> {
+  const socket = connect({ port, host: '127.0.0.1', noDelay: true, allowHalfOpen: halfOpen });
   socket.on('error', () => {
     // A reset after the server fails the connection is expected; 'close' follows.
   });
@@ -253,10 +254,10 @@ export class RawPeer extends EventEmitter {
    */
   static async open(
     port: number,
-    options: UpgradeRequestOptions & { request?: string; after?: Buffer; timeoutMs?: number } = {},
+    options: UpgradeRequestOptions & { request?: string; after?: Buffer; timeoutMs?: number; halfOpen?: boolean } = {},
   ): Promise<RawPeer> {
     const timeoutMs = options.timeoutMs ?? 2_000;
-    const socket = await connectTo(port, timeoutMs);
+    const socket = await connectTo(port, timeoutMs, options.halfOpen);
     const request = Buffer.from(options.request ?? upgradeRequest(options), 'latin1');
     socket.write(options.after ? Buffer.concat([request, options.after]) : request);
     const chunks: Buffer[] = [];
@@ -284,7 +285,10 @@ export class RawPeer extends EventEmitter {
   }
 
   /** Opens a connection and insists on 101. */
-  static async upgrade(port: number, options: UpgradeRequestOptions & { timeoutMs?: number } = {}): Promise<RawPeer> {
+  static async upgrade(
+    port: number,
+    options: UpgradeRequestOptions & { timeoutMs?: number; halfOpen?: boolean } = {},
+  ): Promise<RawPeer> {
     const key = options.key ?? newKey();
     const peer = await RawPeer.open(port, { ...options, key });
     if (peer.response.status !== 101 || peer.response.headers.get('sec-websocket-accept') !== expectedAccept(key)) {

@@ -62,8 +62,11 @@ class ConnectionHolder implements Holder {
     return this.#probe !== undefined;
   }
 
-  probe(): Promise<boolean> {
-    return this.#probe?.() ?? Promise.resolve(false);
+  /** Whether the connection is still there; one that is not is closed at once, so its sessions can move. */
+  async probe(): Promise<boolean> {
+    const alive = (await this.#probe?.()) ?? false;
+    if (!alive) this.close();
+    return alive;
   }
 
   close(): void {
@@ -134,6 +137,7 @@ export class CallRunner {
    * timeout. One that does not answer is terminated, as the heartbeat would do.
    */
   #probe(): Promise<boolean> {
+    // Closing (its Close sent or echoed): it can answer nothing any more.
     if (this.#link.socket.state !== 'open') return Promise.resolve(false);
     this.#probing ??= new Promise<boolean>((resolve) => {
       const { socket } = this.#link;

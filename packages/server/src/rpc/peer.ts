@@ -78,8 +78,9 @@ export class Peer implements PeerLink {
     let parsed: unknown;
     try {
       parsed = parseJson(data.toString('utf8'));
-    } catch {
-      this.sendError(null, new RpcError('BAD_REQUEST', 'malformed JSON'));
+    } catch (error) {
+      const refused = error instanceof SyntaxError && error.message.includes('__proto__');
+      this.sendError(null, new RpcError('BAD_REQUEST', refused ? 'a __proto__ key is not accepted' : 'malformed JSON'));
       return;
     }
     this.#charge = new MessageCharge(data.length);
