@@ -5,7 +5,7 @@ import { callFingerprint } from '@switchboard/server';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../../tests/support/redis-server.js';
-import { until } from '../../tests/support/until.js';
+import { until } from '../../tests/support/wait.js';
 import { sessionKey } from '../src/idempotency-store.js';
 import { RedisBroker, RedisIdempotencyStore } from '../src/index.js';
 

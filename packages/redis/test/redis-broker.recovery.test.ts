@@ -3,7 +3,7 @@ import { RpcError } from '@switchboard/contract';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../tests/resilience/fault-proxy.js';
 import { useRedisServer } from '../../tests/support/redis-server.js';
-import { until } from '../../tests/support/until.js';
+import { until } from '../../tests/support/wait.js';
 import { type BrokerGap, type BrokerHealth, parsePosition, RedisBroker } from '../src/index.js';
 
 // Redis going away under a broker: killed and restarted (everything lost), or one node's

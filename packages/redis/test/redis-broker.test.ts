@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeBroker } from '../../server/test/broker/broker-suite.js';
 import { useRedisServer } from '../../tests/support/redis-server.js';
-import { until } from '../../tests/support/until.js';
+import { until } from '../../tests/support/wait.js';
 import { type BrokerGap, type BrokerHealth, RedisBroker, topicKeys } from '../src/index.js';
 
 const { available, redis } = useRedisServer();

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FaultProxy } from '../resilience/fault-proxy.js';
 import { useRedisServer } from '../support/redis-server.js';
-import { until } from '../support/until.js';
+import { until } from '../support/wait.js';
 import { contract } from './fixtures/contract.js';
 
 // A node whose link to Redis is cut while another node goes on publishing, past what the

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@switchboard/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisServer, redisServerAvailable } from '../support/redis-server.js';
-import { until } from '../support/until.js';
-import { type ClusterNode, clusterClient, startCluster, whenOpen, within } from './cluster.js';
+import { until, within } from '../support/wait.js';
+import { type ClusterNode, clusterClient, startCluster, whenOpen } from './cluster.js';
 import type { ClusterContract } from './fixtures/contract.js';
 
 // Three Switchboard server processes on one Redis, clients spread across them: one

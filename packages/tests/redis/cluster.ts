@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@switchboard/client';
 import WebSocket from 'ws';
+import { within } from '../support/wait.js';
 import type { ClusterContract } from './fixtures/contract.js';
 
 // Several Switchboard server processes on one Redis (fixtures/node.ts, run with tsx), and
@@ -13,15 +14,6 @@ const SCRIPT = 'packages/tests/redis/fixtures/node.ts';
 /** tsx compiles the sources on start, three processes at once on a small machine. */
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
-
-/** Rejects after `timeoutMs` unless `promise` settles first. */
-export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 interface NodeEvent {
   event: string;

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { FaultProxy } from '../resilience/fault-proxy.js';
 import { useRedisServer } from '../support/redis-server.js';
-import { until } from '../support/until.js';
+import { until } from '../support/wait.js';
 
 // A call whose connection is lost is re-sent, with its key, to another node: the window
 // shared through Redis makes it run once in all, whether the first node is still running

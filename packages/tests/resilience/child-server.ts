@@ -1,21 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { within } from '../support/wait.js';
 import type { ServerCommand, ServerEvent } from './fixtures/process-contract.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCRIPT = 'packages/tests/resilience/fixtures/server-process.ts';
 /** tsx compiles the server's sources on start: allow for a loaded machine. */
 const START_TIMEOUT_MS = 15_000;
-
-/** Rejects after `timeoutMs` unless `promise` settles first. */
-export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** What every child server prints first. */
 type Listening = { event: 'listening'; port: number; pid: number };

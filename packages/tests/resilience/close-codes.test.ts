@@ -7,7 +7,7 @@ import { WebSocketServer } from '@switchboard/server/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { untilChange } from '../support/until.js';
+import { untilEvent } from '../support/wait.js';
 
 // What the client does with the close code a real server sends (our RFC 6455 transport on
 // its own, on 127.0.0.1:0): 1012 (service restart) and 1013 (try again later) are retried,
@@ -27,7 +27,8 @@ afterEach(async () => {
 
 /** Emits 'change' on every client state and server connection: what `until` re-checks on. */
 const changes = new EventEmitter();
-const until = (check: () => boolean, what: string, timeoutMs = 5_000) => untilChange(changes, check, what, timeoutMs);
+const until = (check: () => boolean, what: string, timeoutMs = 5_000) =>
+  untilEvent(changes, 'change', check, what, timeoutMs);
 
 /**
  * A bare server that closes the first connection with `code` and keeps later ones open.

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { type Client, createClient } from '@switchboard/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { untilChange } from '../support/until.js';
-import { ChildServer, within } from './child-server.js';
+import { untilEvent, within } from '../support/wait.js';
+import { ChildServer } from './child-server.js';
 import type { ProcessContract } from './fixtures/process-contract.js';
 
 // A server PROCESS killed with SIGKILL mid-traffic and replaced by a fresh one: no close
@@ -50,7 +50,7 @@ describe('a server process killed mid-traffic and started again', () => {
       states.push({ state, closeCode: info.closeCode, queuedCalls: info.queuedCalls });
       changes.emit('change');
     });
-    await untilChange(changes, () => client.state === 'open', 'the first connection');
+    await untilEvent(changes, 'change', () => client.state === 'open', 'the first connection');
 
     // Traffic: a subscription fed every 2 ms by the first process.
     const received: number[] = [];
@@ -71,7 +71,7 @@ describe('a server process killed mid-traffic and started again', () => {
     );
     await within(subscription.ready, 5_000, 'the subscription');
     first.send({ cmd: 'stream', feed: 'k', start: 1, everyMs: 2 });
-    await untilChange(changes, () => received.length >= 20, 'ticks from the first process');
+    await untilEvent(changes, 'change', () => received.length >= 20, 'ticks from the first process');
     expect(await client.call('echo', 'before')).toEqual({ text: 'before', pid: first.pid });
 
     // Calls in flight: running in the first process when it dies.
@@ -82,7 +82,7 @@ describe('a server process killed mid-traffic and started again', () => {
     );
 
     await first.kill();
-    await untilChange(changes, () => client.state === 'reconnecting', 'the client to notice the kill');
+    await untilEvent(changes, 'change', () => client.state === 'reconnecting', 'the client to notice the kill');
     const receivedFromFirst = received.length;
     // A publish is printed once it has been written to the socket: the kill may fall between.
     const sentByFirst = Math.max(first.events.filter((event) => event.event === 'published').length, receivedFromFirst);
@@ -97,7 +97,7 @@ describe('a server process killed mid-traffic and started again', () => {
     second.send({ cmd: 'stream', feed: 'k', start: 1_001, everyMs: 2 });
     await second.until((events) => events.some((event) => event.event === 'published'), 'the new process to publish');
     port = second.port;
-    await untilChange(changes, () => client.state === 'open', 'the client to reach the new process');
+    await untilEvent(changes, 'change', () => client.state === 'open', 'the client to reach the new process');
 
     // Queued calls complete on the new process, in the order they were made.
     const echoes = await within(Promise.all(queued), 10_000, 'the queued calls');
@@ -116,14 +116,15 @@ describe('a server process killed mid-traffic and started again', () => {
 
     // The subscription is back without the application doing anything; the new process's
     // broker has another epoch, so what was missed is reported as one gap, never hidden.
-    await untilChange(changes, () => gaps.length === 1, 'the gap report');
+    await untilEvent(changes, 'change', () => gaps.length === 1, 'the gap report');
     expect(gaps).toEqual([{ reason: 'history', afterCount: receivedFromFirst }]);
     // What the first process sent reached the client in order, without repeats, up to the kill.
     expect(received.slice(0, receivedFromFirst)).toEqual(Array.from({ length: receivedFromFirst }, (_, i) => i + 1));
 
     // And it is live on the new process: from the gap on, every message arrives, once, in order.
-    await untilChange(
+    await untilEvent(
       changes,
+      'change',
       () => received.length >= receivedFromFirst + REPLAYED_TICKS,
       'ticks from the new process',
     );

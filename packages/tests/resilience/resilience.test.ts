@@ -4,7 +4,7 @@ import { createServer, defineRouter, type SwitchboardServer } from '@switchboard
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { until } from '../support/until.js';
+import { until } from '../support/wait.js';
 import { FaultProxy } from './fault-proxy.js';
 
 const contract = defineContract({

@@ -6,8 +6,7 @@ import { createServer, defineRouter, type SwitchboardServer } from '@switchboard
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { untilChange } from '../support/until.js';
-import { within } from './child-server.js';
+import { untilEvent, within } from '../support/wait.js';
 import { FaultProxy } from './fault-proxy.js';
 
 // 500 real clients (createClient over `ws`) on one server, which is restarted: a fresh
@@ -145,15 +144,17 @@ describe('500 clients through a server restart', () => {
       // backlog, but spreading them keeps the set-up time steady.
       if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
     }
-    await untilChange(
+    await untilEvent(
       changes,
+      'change',
       () => old.server.connections === CLIENTS && tracked.every((t) => t.opens === 1 && t.ready),
       'all 500 to connect and subscribe',
       15_000,
     );
     await old.server.publish('ticks', { feed: 'all' }, 1);
-    await untilChange(
+    await untilEvent(
       changes,
+      'change',
       () => tracked.every((t) => t.ticks.length === 1),
       'every client to receive from the old server',
       5_000,
@@ -168,16 +169,18 @@ describe('500 clients through a server restart', () => {
     const restartAt = performance.now();
     await within(old.server.close(), 10_000, 'the old server to close');
 
-    await untilChange(
+    await untilEvent(
       changes,
+      'change',
       () => tracked.every((t) => t.opens === 2 && t.gaps === 1) && fresh.server.connections === CLIENTS,
       'all 500 to reconnect and have their subscription restored',
       WINDOW_MS + 10_000,
     );
     const reconnectedMs = performance.now() - restartAt;
     await fresh.server.publish('ticks', { feed: 'all' }, 2);
-    await untilChange(
+    await untilEvent(
       changes,
+      'change',
       () => tracked.every((t) => t.ticks.length === 2),
       'every client to receive from the new server',
       5_000,

@@ -3,19 +3,9 @@ import { MIN_MAX_PAYLOAD_BYTES } from '@switchboard/contract';
 import { createServer } from '@switchboard/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { once, within } from '../support/wait.js';
 import type { TestContract } from './fixtures/contract.js';
-import {
-  closeAll,
-  connectClient,
-  makeRouter,
-  once,
-  Probe,
-  RawClient,
-  settle,
-  startServer,
-  whenOpen,
-  within,
-} from './harness.js';
+import { closeAll, connectClient, makeRouter, Probe, RawClient, settle, startServer, whenOpen } from './harness.js';
 
 // A message holding a JSON array of envelopes (a batch) is handled as if each had come alone.
 

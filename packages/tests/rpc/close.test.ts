@@ -1,16 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import {
-  closeAll,
-  connectClient,
-  once,
-  RawClient,
-  settle,
-  startServer,
-  upgradeStatus,
-  whenOpen,
-  within,
-} from './harness.js';
+import { once, within } from '../support/wait.js';
+import { closeAll, connectClient, RawClient, settle, startServer, upgradeStatus, whenOpen } from './harness.js';
 
 vi.setConfig({ testTimeout: 15_000 });
 

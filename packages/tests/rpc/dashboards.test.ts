@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { FaultProxy } from '../resilience/fault-proxy.js';
-import { until } from '../support/until.js';
+import { until } from '../support/wait.js';
 import { OP, RawPeer } from '../transport/raw-peer.js';
 
 // Channel semantics for live dashboards (docs/dashboards.md): snapshot + live, and what a

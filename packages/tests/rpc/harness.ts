@@ -10,6 +10,7 @@ import {
 } from '@switchboard/server';
 import { vi } from 'vitest';
 import WebSocket from 'ws';
+import { once, untilEvent, within } from '../support/wait.js';
 import { contract, type Rich, SECRET, type TestContract } from './fixtures/contract.js';
 
 // One real server on 127.0.0.1:0 per test, the real client over `ws`, and a raw `ws`
@@ -17,32 +18,6 @@ import { contract, type Rich, SECRET, type TestContract } from './fixtures/contr
 
 export const PROTOCOL = 'switchboard.v1';
 const DEFAULT_WAIT_MS = 3_000;
-
-// ── bounded waiting ─────────────────────────────────────────────────────────
-
-/** Rejects after `timeoutMs` unless `promise` settles first. */
-export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** The arguments of the next `event`, or a rejection naming it after `timeoutMs`. */
-export function once<T extends unknown[] = unknown[]>(
-  emitter: EventEmitter | WebSocket,
-  event: string,
-  timeoutMs = DEFAULT_WAIT_MS,
-): Promise<T> {
-  return within(
-    new Promise<T>((resolve) => {
-      (emitter as EventEmitter).once(event, (...args: unknown[]) => resolve(args as T));
-    }),
-    timeoutMs,
-    `'${event}'`,
-  );
-}
 
 /** The settled outcome of a promise, as a value: tests assert on errors without try/catch. */
 export async function settle<T>(
@@ -55,30 +30,6 @@ export async function settle<T>(
     if (!(error instanceof RpcError)) throw error;
     return { ok: false, error };
   }
-}
-
-/** Resolves once `check()` holds, re-checked whenever `emitter` emits anything named in `events`. */
-export function until(
-  emitter: EventEmitter,
-  events: readonly string[],
-  check: () => boolean,
-  what: string,
-  timeoutMs = DEFAULT_WAIT_MS,
-): Promise<void> {
-  if (check()) return Promise.resolve();
-  let listener = () => {};
-  return within(
-    new Promise<void>((resolve) => {
-      listener = () => {
-        if (check()) resolve();
-      };
-      for (const event of events) emitter.on(event, listener);
-    }),
-    timeoutMs,
-    what,
-  ).finally(() => {
-    for (const event of events) emitter.off(event, listener);
-  });
 }
 
 // ── what the handlers saw ───────────────────────────────────────────────────
@@ -101,12 +52,12 @@ export class Probe extends EventEmitter {
 
   /** Resolves once the slow call `tag` has started running. */
   whenStarted(tag: string, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
-    return until(this, ['started'], () => this.started.has(tag), `call '${tag}' to start`, timeoutMs);
+    return untilEvent(this, ['started'], () => this.started.has(tag), `call '${tag}' to start`, timeoutMs);
   }
 
   /** Resolves with the reason once the handler's signal of `tag` has aborted. */
   async whenAborted(tag: string, timeoutMs = DEFAULT_WAIT_MS): Promise<unknown> {
-    await until(this, ['aborted'], () => this.aborted.has(tag), `the signal of '${tag}' to abort`, timeoutMs);
+    await untilEvent(this, ['aborted'], () => this.aborted.has(tag), `the signal of '${tag}' to abort`, timeoutMs);
     return this.aborted.get(tag);
   }
 }
@@ -324,7 +275,7 @@ export class RawClient extends EventEmitter {
   /** The first envelope (from index `from`) matching `predicate`, waiting for it if need be. */
   async next(predicate: (envelope: Envelope) => boolean, what: string, from = 0): Promise<Envelope> {
     const find = () => this.received.slice(from).find(predicate);
-    await until(this, ['envelope'], () => find() !== undefined, what);
+    await untilEvent(this, ['envelope'], () => find() !== undefined, what, DEFAULT_WAIT_MS);
     return find() as Envelope;
   }
 

@@ -5,7 +5,7 @@ import { defineContract, procedure } from '@switchboard/contract';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { untilChange } from '../support/until.js';
+import { untilEvent } from '../support/wait.js';
 
 // The real client over `ws` against a bare `ws` server (on 127.0.0.1:0) that misbehaves on
 // its first connection and answers calls on the later ones: the client reports the bad
@@ -23,7 +23,7 @@ afterEach(async () => {
 
 /** Emits 'change' whenever what a test waits for may have moved. */
 const changes = new EventEmitter();
-const until = (check: () => boolean, what: string) => untilChange(changes, check, what, 5_000);
+const until = (check: () => boolean, what: string) => untilEvent(changes, 'change', check, what, 5_000);
 
 /** A server whose first connection gets `misbehave(socket)`; later ones echo calls. */
 async function hostileServer(misbehave: (socket: WebSocket) => void) {

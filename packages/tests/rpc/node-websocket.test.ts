@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeAll, startServer, within } from './harness.js';
+import { within } from '../support/wait.js';
+import { closeAll, startServer } from './harness.js';
 
 // The client over Node's own (experimental, in Node 20) global WebSocket, in a child
 // process: no `WebSocket` option is passed. tsx resolves `@switchboard/*` through the

@@ -21,7 +21,7 @@ import { createServer, defineRouter } from '@switchboard/server';
 import * as v from 'valibot';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import WebSocket from 'ws';
-import { within } from './harness.js';
+import { within } from '../support/wait.js';
 
 const contract = defineContract({
   procedures: {

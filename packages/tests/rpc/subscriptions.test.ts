@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { closeAll, connectClient, type Envelope, RawClient, settle, startServer, until } from './harness.js';
+import { untilEvent } from '../support/wait.js';
+import { closeAll, connectClient, type Envelope, RawClient, settle, startServer } from './harness.js';
 
 vi.setConfig({ testTimeout: 15_000 });
 
@@ -17,7 +18,7 @@ function inbox<T>() {
       events.emit('message');
     },
     when(check: (messages: T[]) => boolean, what: string): Promise<void> {
-      return until(events, ['message'], () => check(messages), what);
+      return untilEvent(events, ['message'], () => check(messages), what, 3_000);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChildServer, within } from '../resilience/child-server.js';
+import { ChildServer } from '../resilience/child-server.js';
+import { within } from '../support/wait.js';
 import { OP, RawPeer, type ServerFrame } from '../transport/raw-peer.js';
 import type { TargetCommand, TargetEvent, TargetStats } from './fixtures/target-process.js';
 

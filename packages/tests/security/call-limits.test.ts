@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeAll, type Envelope, RawClient } from '../rpc/harness.js';
 import { heapUsedAfterGc } from '../support/heap.js';
-import { until } from '../support/until.js';
+import { until } from '../support/wait.js';
 import { startTarget } from './fixtures/target.js';
 
 // Findings 2, 7 and 8, and their siblings: what one connection can make the server keep

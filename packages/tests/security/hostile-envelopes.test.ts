@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ChildServer, within } from '../resilience/child-server.js';
+import { ChildServer } from '../resilience/child-server.js';
 import { PROTOCOL } from '../rpc/harness.js';
+import { within } from '../support/wait.js';
 import type { TargetCommand, TargetEvent, TargetStats } from './fixtures/target-process.js';
 
 // Random and hostile envelopes from two authenticated users at a real server in its own

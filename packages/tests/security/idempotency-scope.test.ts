@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { closeAll, type Envelope, once, PROTOCOL, RawClient } from '../rpc/harness.js';
-import { until } from '../support/until.js';
+import { closeAll, type Envelope, PROTOCOL, RawClient } from '../rpc/harness.js';
+import { once, until } from '../support/wait.js';
 import { startTarget, type TargetOptions } from './fixtures/target.js';
 
 // Finding 1: idempotency keys were shared by every user. A stored outcome now goes only to

@@ -1,7 +1,7 @@
 import { WebSocketServer } from '@switchboard/server/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heapUsedAfterGc } from '../support/heap.js';
-import { until } from '../support/until.js';
+import { until } from '../support/wait.js';
 import { OP, RawPeer } from '../transport/raw-peer.js';
 import { startTarget } from './fixtures/target.js';
 

@@ -7,7 +7,7 @@ function memory(): number {
   return heapUsedAfterGc() + process.memoryUsage().arrayBuffers;
 }
 
-import { until } from '../support/until.js';
+import { until } from '../support/wait.js';
 import { OP, RawPeer } from '../transport/raw-peer.js';
 import { startTarget } from './fixtures/target.js';
 

@@ -4,6 +4,7 @@ import { createDeflateRaw, deflateRawSync, constants as zlibConstants } from 'no
 import { type ServerWebSocket, WebSocketServer } from '@switchboard/server/transport';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { once, within } from '../support/wait.js';
 import {
   echo,
   failOnUncaughtException,
@@ -14,7 +15,6 @@ import {
   startServer,
 } from './harness.js';
 import { type ClientFrame, newKey, OP, RawPeer, rawConnect, rawHttp, upgradeRequest } from './raw-peer.js';
-import { once, within } from './wait.js';
 
 // Regressions for the transport advisories of shared/research/reliability.md §1,
 // each test named after its advisory. Peers are raw TCP so every byte is ours.

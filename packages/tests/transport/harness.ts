@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { type ServerWebSocket, WebSocketServer, type WebSocketServerOptions } from '@switchboard/server/transport';
 import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
-import { once } from './wait.js';
+import { once } from '../support/wait.js';
 
 export type ServerOptions = Omit<WebSocketServerOptions, 'port' | 'host' | 'server' | 'noServer'>;
 

@@ -3,9 +3,9 @@ import { deflateRawSync, constants as zlibConstants } from 'node:zlib';
 import type { PerMessageDeflateOptions, ServerWebSocket } from '@switchboard/server/transport';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { once } from '../support/wait.js';
 import { MiB, pseudoRandomBytes, type RunningServer, startServer, utf8Bytes } from './harness.js';
 import { type ClientFrame, OP, RawPeer, type ServerFrame } from './raw-peer.js';
-import { once } from './wait.js';
 
 // `ws` 8 as the peer of our server: every size class of RFC 6455 §5.2 length
 // encoding, text and binary, with and without permessage-deflate (RFC 7692).

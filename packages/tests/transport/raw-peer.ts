@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { once, within } from './wait.js';
+import { once, within } from '../support/wait.js';
 
 // A WebSocket client small enough to misbehave on purpose: it writes whatever
 // frames (or bytes) a test asks for and records every frame the server sends.

@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../../tests/support/wait.js';
 import { type Broker, type HistoryOptions, parsePosition } from '../../src/broker/broker.js';
 
 /** Makes a fresh broker; the suite closes it after each test. */
 export type MakeBroker = (history?: HistoryOptions) => Broker | Promise<Broker>;
-
-/** Waits for `condition`, checking every 20 ms, for at most `timeoutMs`. */
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const offsetOf = (position: string) => parsePosition(position)?.offset;
 
@@ -43,7 +35,7 @@ export function describeBroker(name: string, make: MakeBroker): void {
       const first = await b.publish(t, 'a');
       await b.publish(other, 'x');
       const second = await b.publish(t, 'b');
-      await until(async () => seen.length === 2, 2_000);
+      await until(async () => seen.length === 2, 'the broker to deliver', 2_000);
       expect(seen).toEqual([
         ['a', first],
         ['b', second],
@@ -60,7 +52,7 @@ export function describeBroker(name: string, make: MakeBroker): void {
       await b.subscribe(t, (payload) => seen.push(payload));
       const payloads = Array.from({ length: 500 }, (_, i) => String(i));
       const positions = await Promise.all(payloads.map((payload) => b.publish(t, payload)));
-      await until(async () => seen.length === payloads.length, 5_000);
+      await until(async () => seen.length === payloads.length, 'the broker to deliver', 5_000);
       expect(seen).toEqual(payloads);
       const offsets = positions.map(offsetOf) as number[];
       expect(offsets).toEqual(offsets.map((_, i) => (offsets[0] as number) + i));
@@ -75,10 +67,10 @@ export function describeBroker(name: string, make: MakeBroker): void {
       await b.subscribe(t, listenOne);
       await b.subscribe(t, (payload) => two.push(payload));
       await b.publish(t, 'a');
-      await until(async () => one.length === 1 && two.length === 1, 2_000);
+      await until(async () => one.length === 1 && two.length === 1, 'the broker to deliver', 2_000);
       await b.unsubscribe(t, listenOne);
       await b.publish(t, 'b');
-      await until(async () => two.length === 2, 2_000);
+      await until(async () => two.length === 2, 'the broker to deliver', 2_000);
       expect(one).toEqual(['a']);
       expect(two).toEqual(['a', 'b']);
     });
@@ -123,7 +115,7 @@ export function describeBroker(name: string, make: MakeBroker): void {
       const t = topic('t');
       const start = await b.position(t);
       await b.publish(t, 'old');
-      await until(async () => !(await b.history(t, start)).complete, 3_000);
+      await until(async () => !(await b.history(t, start)).complete, 'the history to lose the oldest', 3_000);
       expect(await b.history(t, start)).toEqual({ messages: [], complete: false });
     });
 

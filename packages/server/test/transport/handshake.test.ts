@@ -3,7 +3,7 @@ import { Duplex } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { acceptKey, checkUpgradeRequest, isValidKey, refuseUpgrade } from '../../src/transport/handshake.js';
-import { nextEvent, SAMPLE_KEY } from './helpers.js';
+import { once, SAMPLE_KEY } from './helpers.js';
 
 interface FakeRequest {
   method?: string;
@@ -176,7 +176,7 @@ describe('refuseUpgrade', () => {
   it('writes a complete response with Connection: close, then destroys the socket', async () => {
     const socket = recordingSocket();
     refuseUpgrade(socket, 403, 'origin not allowed');
-    await nextEvent(socket, 'close');
+    await once(socket, 'close');
     expect(socket.written()).toBe(
       'HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 18\r\n\r\norigin not allowed',
     );
@@ -186,7 +186,7 @@ describe('refuseUpgrade', () => {
   it('adds extra headers but drops any with CR or LF in them', async () => {
     const socket = recordingSocket();
     refuseUpgrade(socket, 503, 'busy', { 'Retry-After': '5', 'X-Evil': 'a\r\nSet-Cookie: x=1', 'X\nBad': 'v' });
-    await nextEvent(socket, 'close');
+    await once(socket, 'close');
     const text = socket.written();
     expect(text).toContain('\r\nRetry-After: 5\r\n');
     expect(text).not.toContain('Set-Cookie');
@@ -197,7 +197,7 @@ describe('refuseUpgrade', () => {
   it('replaces a message containing CR or LF by the status text', async () => {
     const socket = recordingSocket();
     refuseUpgrade(socket, 401, 'no\r\nX-Injected: 1');
-    await nextEvent(socket, 'close');
+    await once(socket, 'close');
     expect(socket.written()).toMatch(/\r\n\r\nUnauthorized$/);
     expect(socket.written()).not.toContain('X-Injected');
   });

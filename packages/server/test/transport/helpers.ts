@@ -3,6 +3,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { seededRandom } from '../../../tests/support/seeded-random.js';
+import { once, until, within } from '../../../tests/support/wait.js';
+
+export { once, until, within };
+
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { FrameParser, type FrameParserLimits, type FrameSink } from '../../src/transport/frame-parser.js';
 import type { WebSocketServerOptions } from '../../src/transport/options.js';
@@ -209,51 +213,6 @@ export const hex = (data: Uint8Array | string): string => toBytes(data).toString
 
 // ── waiting, with bounds ─────────────────────────────────────────────────────
 
-/**
- * Waits for one event, failing after `timeoutMs` instead of hanging the test. Unlike
- * `events.once` it does not listen for 'error', so it never changes whether an emitter
- * has error listeners.
- */
-export function nextEvent<T extends unknown[] = unknown[]>(
-  emitter: NodeJS.EventEmitter,
-  event: string,
-  timeoutMs = 3_000,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const listener = (...args: unknown[]) => {
-      clearTimeout(timer);
-      resolve(args as T);
-    };
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`no '${event}' event within ${timeoutMs} ms`));
-    }, timeoutMs);
-    emitter.once(event, listener);
-  });
-}
-
-/** Awaits `promise`, failing after `timeoutMs` instead of hanging the test. */
-export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Polls `condition` every few milliseconds until it holds, or fails after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs = 3_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 // ── servers and raw peers over loopback TCP ──────────────────────────────────
 
 export interface StartedServer {
@@ -265,7 +224,7 @@ export interface StartedServer {
 /** A WebSocketServer on 127.0.0.1 and a free port. */
 export async function startServer(options: Omit<WebSocketServerOptions, 'port' | 'host'> = {}): Promise<StartedServer> {
   const wss = new WebSocketServer({ ...options, port: 0, host: '127.0.0.1' });
-  await nextEvent(wss, 'listening');
+  await once(wss, 'listening');
   const address = wss.address();
   if (address === null || typeof address === 'string') throw new Error('server has no port');
   return { wss, port: address.port, url: `ws://127.0.0.1:${address.port}` };
@@ -274,7 +233,7 @@ export async function startServer(options: Omit<WebSocketServerOptions, 'port' |
 /** Closes the server and waits for it, bounded (sockets that ignore 1001 are terminated). */
 export async function stopServer(wss: WebSocketServer): Promise<void> {
   if (wss.state === 'closed') return;
-  const closed = nextEvent(wss, 'close', 5_000);
+  const closed = once(wss, 'close', 5_000);
   wss.close();
   for (const socket of wss.clients) socket.terminate();
   await closed;
@@ -437,7 +396,7 @@ export async function connectRaw(
   headers: Record<string, string> = {},
   path = '/',
 ): Promise<{ peer: RawPeer; socket: ServerWebSocket; head: HttpHead }> {
-  const connection = nextEvent<[ServerWebSocket]>(server.wss, 'connection');
+  const connection = once<[ServerWebSocket]>(server.wss, 'connection');
   const [peer, head] = await RawPeer.upgrade(server.port, path, headers);
   if (head.status !== 101) throw new Error(`upgrade refused with ${head.status}`);
   const [socket] = await connection;

@@ -19,7 +19,7 @@ import {
   type StartedServer,
   startServer,
   stopServer,
-  waitFor,
+  until,
 } from './helpers.js';
 
 const TEXT = 0x1;
@@ -111,7 +111,7 @@ async function open(options: PerMessageDeflateOptions = {}, offer = 'permessage-
   /** Sends each payload as one compressed text message; resolves with what was delivered. */
   const send = async (payloads: readonly Buffer[]): Promise<string[]> => {
     for (const payload of payloads) peer.write(clientFrame({ opcode: TEXT, rsv1: true, payload }));
-    await waitFor(() => received.length >= payloads.length || socket.state !== 'open', 3_000, 'every message');
+    await until(() => received.length >= payloads.length || socket.state !== 'open', 'every message', 3_000);
     return received;
   };
   return { peer, socket, head, send };

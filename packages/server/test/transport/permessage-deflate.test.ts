@@ -11,7 +11,7 @@ import {
   type ResolvedDeflateOptions,
   ZlibLimiter,
 } from '../../src/transport/permessage-deflate.js';
-import { waitFor } from './helpers.js';
+import { until } from './helpers.js';
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
@@ -336,7 +336,7 @@ describe('PerMessageDeflate: compress and decompress', () => {
   ])('refuses %s as corrupt data with 1007, calling back once', async (_name, data) => {
     const calls: Array<Error | null> = [];
     make().decompress([data], (error) => calls.push(error));
-    await waitFor(() => calls.length > 0);
+    await until(() => calls.length > 0, 'the callback');
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(calls).toHaveLength(1);
     expect(calls[0]).toBeInstanceOf(ProtocolError);
@@ -419,7 +419,7 @@ describe('ZlibLimiter', () => {
     closing.close();
     const compressed = await result;
     expect(inflateAlone(compressed).toString()).toBe('still served');
-    await waitFor(() => limiter.active === 0);
+    await until(() => limiter.active === 0, 'the limiter to be idle');
     expect(limiter.queued).toBe(0);
     expect(closingCalledBack).toBe(false);
   });

@@ -8,7 +8,7 @@ import {
   clientFrame,
   closeBody,
   connectRaw,
-  nextEvent,
+  once,
   type RawPeer,
   readServerFrame,
   type StartedServer,
@@ -28,7 +28,7 @@ async function open(options: Omit<WebSocketServerOptions, 'port' | 'host'> = {},
   servers.push(server);
   const connection = await connectRaw(server, headers);
   peers.push(connection.peer);
-  const closed = nextEvent<[number, Buffer]>(connection.socket, 'close', 5_000);
+  const closed = once<[number, Buffer]>(connection.socket, 'close', 5_000);
   closed.catch(() => {}); // awaited by the tests that care
   return { ...connection, server, closed };
 }
@@ -333,7 +333,7 @@ describe('ServerWebSocket: failing a compressed message', () => {
 
   it('delivers a compressed text message that inflates to valid UTF-8', async () => {
     const { peer, socket } = await open({ perMessageDeflate: true }, DEFLATE);
-    const message = nextEvent<[Buffer, boolean]>(socket, 'message');
+    const message = once<[Buffer, boolean]>(socket, 'message');
     peer.write(clientFrame({ opcode: TEXT, rsv1: true, payload: clientCompress(Buffer.from('κόσμε '.repeat(100))) }));
     const [data, isBinary] = await message;
     expect(isBinary).toBe(false);

@@ -8,7 +8,7 @@ import {
   clientFrame,
   closeBody,
   connectRaw,
-  nextEvent,
+  once,
   RawPeer,
   type StartedServer,
   startServer,
@@ -43,10 +43,10 @@ async function openWs(
 ) {
   const server = await startServer({ pingIntervalMs: 0, ...options });
   servers.push(server);
-  const connection = nextEvent<[ServerWebSocket]>(server.wss, 'connection');
+  const connection = once<[ServerWebSocket]>(server.wss, 'connection');
   const client = new WebSocket(server.url, clientOptions);
   clients.push(client);
-  await nextEvent(client, 'open');
+  await once(client, 'open');
   const [socket] = await connection;
   return { client, socket, server };
 }
@@ -127,7 +127,7 @@ describe('ServerWebSocket: sending after close', () => {
 
   it('calls back with an Error and never throws once closed', async () => {
     const { socket, peer } = await open();
-    const closed = nextEvent(socket, 'close');
+    const closed = once(socket, 'close');
     peer.destroy();
     await closed;
     const errors: Array<Error | null | undefined> = [];
@@ -163,7 +163,7 @@ describe('ServerWebSocket: a peer that stopped reading', () => {
     }
     expect(socket.bufferedAmount).toBeGreaterThan(1024 * 1024);
     socket.terminate();
-    await within(nextEvent(socket, 'close'), 2_000, 'close');
+    await within(once(socket, 'close'), 2_000, 'close');
     await new Promise((resolve) => setImmediate(resolve));
     const failed = errors.filter((error) => error instanceof Error);
     expect(failed.length).toBeGreaterThan(10);
@@ -202,7 +202,7 @@ describe('ServerWebSocket: ping and pong', () => {
 
   it('answers a ping with a pong carrying the same payload and emits it', async () => {
     const { peer, socket } = await open();
-    const ping = nextEvent<[Buffer]>(socket, 'ping');
+    const ping = once<[Buffer]>(socket, 'ping');
     peer.write(clientFrame({ opcode: PING, payload: 'echo me' }));
     const frame = await peer.readFrame();
     expect(frame.opcode).toBe(PONG);
@@ -212,14 +212,14 @@ describe('ServerWebSocket: ping and pong', () => {
 
   it('emits the pongs the peer sends', async () => {
     const { peer, socket } = await open();
-    const pong = nextEvent<[Buffer]>(socket, 'pong');
+    const pong = once<[Buffer]>(socket, 'pong');
     peer.write(clientFrame({ opcode: PONG, payload: 'p' }));
     expect((await pong)[0].toString()).toBe('p');
   });
 
   it('answers a ping in the middle of a fragmented message and delivers the message intact', async () => {
     const { peer, socket } = await open();
-    const message = nextEvent<[Buffer, boolean]>(socket, 'message');
+    const message = once<[Buffer, boolean]>(socket, 'message');
     peer.write(
       Buffer.concat([
         clientFrame({ opcode: TEXT, payload: 'Hello, ', fin: false }),
@@ -245,7 +245,7 @@ describe('ServerWebSocket: receiving', () => {
         clientFrame({ opcode: BINARY, payload: Buffer.from([0xff]) }),
       ]),
     );
-    const closed = nextEvent(socket, 'close');
+    const closed = once(socket, 'close');
     peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1000) }));
     await closed;
     expect(received).toEqual([
@@ -256,7 +256,7 @@ describe('ServerWebSocket: receiving', () => {
 
   it('reassembles a message of many small fragments', async () => {
     const { peer, socket } = await open();
-    const message = nextEvent<[Buffer]>(socket, 'message');
+    const message = once<[Buffer]>(socket, 'message');
     const parts = Array.from({ length: 500 }, (_, i) =>
       clientFrame({ opcode: i === 0 ? BINARY : CONTINUATION, payload: Buffer.from([i & 0xff, 7]), fin: i === 499 }),
     );
@@ -270,7 +270,7 @@ describe('ServerWebSocket: receiving', () => {
     const { peer, socket } = await open();
     const sizes = [1, 16_383, 16_384, 2, 40_000, 7, 0, 100, 16_385, 3];
     const payload = Buffer.from(Array.from({ length: sizes.reduce((a, b) => a + b, 0) }, (_, i) => (i * 131) & 0xff));
-    const message = nextEvent<[Buffer, boolean]>(socket, 'message');
+    const message = once<[Buffer, boolean]>(socket, 'message');
     let offset = 0;
     const frames = sizes.map((size, i) => {
       const frame = clientFrame({
@@ -291,7 +291,7 @@ describe('ServerWebSocket: receiving', () => {
   it('accepts a text message whose characters are split across fragments and TCP writes', async () => {
     const { peer, socket } = await open();
     const text = Buffer.from('κόσμε 😀 ∑ é'.repeat(20));
-    const message = nextEvent<[Buffer, boolean]>(socket, 'message');
+    const message = once<[Buffer, boolean]>(socket, 'message');
     const cuts = [1, 2, 5, 13, 14, 50, 51, 52, 200, text.length];
     let from = 0;
     const wire = Buffer.concat(
@@ -394,7 +394,7 @@ describe('ServerWebSocket: permessage-deflate on send', () => {
     );
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
     for (const text of ['first message '.repeat(100), 'first message '.repeat(100), 'κόσμε'.repeat(500)]) {
-      const reply = nextEvent<[Buffer]>(client, 'message');
+      const reply = once<[Buffer]>(client, 'message');
       client.send(text);
       expect(String((await reply)[0])).toBe(text);
     }
@@ -408,7 +408,7 @@ describe('ServerWebSocket: maxBufferedBytes', () => {
     peer.socket.pause(); // the peer never reads: the kernel buffers fill, then ours
     const errors: ProtocolError[] = [];
     socket.on('error', (error) => errors.push(error));
-    const closed = nextEvent<[number]>(socket, 'close', 10_000);
+    const closed = once<[number]>(socket, 'close', 10_000);
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     let most = 0;
     let sent = 0;

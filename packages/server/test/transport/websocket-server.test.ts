@@ -11,7 +11,7 @@ import {
   clientFrame,
   closeBody,
   connectRaw,
-  nextEvent,
+  once,
   RawPeer,
   type StartedServer,
   startServer,
@@ -44,7 +44,7 @@ async function upgrade(port: number, path = '/', headers: Record<string, string>
 async function listen(server: Server): Promise<number> {
   httpServers.push(server);
   server.listen(0, '127.0.0.1');
-  await nextEvent(server, 'listening');
+  await once(server, 'listening');
   return (server.address() as AddressInfo).port;
 }
 
@@ -113,7 +113,7 @@ describe('WebSocketServer: the opening handshake', () => {
 
   it('negotiates permessage-deflate when enabled and offered', async () => {
     const { port, wss } = await start({ perMessageDeflate: true });
-    const connection = nextEvent<[ServerWebSocket]>(wss, 'connection');
+    const connection = once<[ServerWebSocket]>(wss, 'connection');
     const { head } = await upgrade(port, '/', {
       'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
     });
@@ -248,7 +248,7 @@ describe('WebSocketServer: verifyClient', () => {
 describe('WebSocketServer: subprotocols', () => {
   it('selects the first offered subprotocol by default', async () => {
     const { port, wss } = await start();
-    const connection = nextEvent<[ServerWebSocket]>(wss, 'connection');
+    const connection = once<[ServerWebSocket]>(wss, 'connection');
     const { head } = await upgrade(port, '/', { 'Sec-WebSocket-Protocol': 'chat.v2, chat.v1' });
     expect(head.headers['sec-websocket-protocol']).toBe('chat.v2');
     expect((await connection)[0].protocol).toBe('chat.v2');
@@ -262,7 +262,7 @@ describe('WebSocketServer: subprotocols', () => {
         return 'chat.v1';
       },
     });
-    const connection = nextEvent<[ServerWebSocket]>(wss, 'connection');
+    const connection = once<[ServerWebSocket]>(wss, 'connection');
     const { head } = await upgrade(port, '/', { 'Sec-WebSocket-Protocol': 'chat.v2, chat.v1' });
     expect(offered).toEqual([['chat.v2', 'chat.v1']]);
     expect(head.headers['sec-websocket-protocol']).toBe('chat.v1');
@@ -291,7 +291,7 @@ describe('WebSocketServer: subprotocols', () => {
   it('agrees on a subprotocol with a ws client', async () => {
     const { url } = await start({ handleProtocols: (protocols) => (protocols.has('b') ? 'b' : false) });
     const client = wsClient(url, ['a', 'b']);
-    await nextEvent(client, 'open');
+    await once(client, 'open');
     expect(client.protocol).toBe('b');
   });
 });
@@ -302,7 +302,7 @@ describe('WebSocketServer: clients', () => {
     const { socket, peer } = await connectRaw(server);
     peers.push(peer);
     expect([...server.wss.clients]).toEqual([socket]);
-    const closed = nextEvent(socket, 'close');
+    const closed = once(socket, 'close');
     peer.destroy();
     await closed;
     expect(server.wss.clients.size).toBe(0);
@@ -326,8 +326,8 @@ describe('WebSocketServer: close()', () => {
     const { wss, url } = await start();
     const one = wsClient(url);
     const two = wsClient(url);
-    await Promise.all([nextEvent(one, 'open'), nextEvent(two, 'open')]);
-    const closes = [nextEvent<[number, Buffer]>(one, 'close'), nextEvent<[number, Buffer]>(two, 'close')];
+    await Promise.all([once(one, 'open'), once(two, 'open')]);
+    const closes = [once<[number, Buffer]>(one, 'close'), once<[number, Buffer]>(two, 'close')];
     const done = new Promise<void>((resolve) => wss.close(() => resolve()));
     expect(wss.state).toBe('closing');
     for (const [code, reason] of await Promise.all(closes)) {
@@ -360,7 +360,7 @@ describe('WebSocketServer: close()', () => {
     // A peer that ignores our 1001 keeps the server closing.
     const { peer } = await connectRaw({ wss, port, url: '' });
     peers.push(peer);
-    const closed = nextEvent(wss, 'close', 5_000);
+    const closed = once(wss, 'close', 5_000);
     wss.close();
     const goingAway = await peer.readFrame();
     expect([goingAway.opcode, goingAway.payload.readUInt16BE(0)]).toEqual([CLOSE, 1001]);
@@ -393,8 +393,8 @@ describe('WebSocketServer: modes', () => {
     const port = await listen(http);
     wss.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
     const client = wsClient(`ws://127.0.0.1:${port}/app`);
-    await nextEvent(client, 'open');
-    const reply = nextEvent<[Buffer, boolean]>(client, 'message');
+    await once(client, 'open');
+    const reply = once<[Buffer, boolean]>(client, 'message');
     client.send('echo through noServer');
     const [data, isBinary] = await reply;
     expect([String(data), isBinary]).toEqual(['echo through noServer', false]);
@@ -409,7 +409,7 @@ describe('WebSocketServer: modes', () => {
     const response = await fetch(`http://127.0.0.1:${port}/`);
     expect(await response.text()).toBe('plain http');
     const client = wsClient(`ws://127.0.0.1:${port}/`);
-    await nextEvent(client, 'open');
+    await once(client, 'open');
   });
 
   it('leaves other paths to another upgrade listener on a shared server', async () => {
@@ -444,7 +444,7 @@ describe('WebSocketServer: heartbeat', () => {
     peers.push(peer);
     const errors: ProtocolError[] = [];
     socket.on('error', (error) => errors.push(error));
-    const closed = nextEvent<[number]>(socket, 'close');
+    const closed = once<[number]>(socket, 'close');
     socket.checkHeartbeat(1_000, 100, 100); // first look: the peer was just heard
     socket.checkHeartbeat(1_099, 100, 100); // quiet for 99 ms: nothing yet
     socket.pong('marker');
@@ -468,7 +468,7 @@ describe('WebSocketServer: heartbeat', () => {
     socket.checkHeartbeat(1_100, 100, 100);
     const ping = await peer.readFrame();
     expect(ping.opcode).toBe(PING);
-    const pong = nextEvent(socket, 'pong');
+    const pong = once(socket, 'pong');
     peer.write(clientFrame({ opcode: PONG, payload: ping.payload }));
     await pong;
     socket.checkHeartbeat(1_250, 100, 100); // heard: the clock restarts here
@@ -484,7 +484,7 @@ describe('WebSocketServer: heartbeat', () => {
     const started = Date.now();
     const { peer, socket } = await connectRaw(server);
     peers.push(peer);
-    const [code] = await nextEvent<[number]>(socket, 'close', 2_000);
+    const [code] = await once<[number]>(socket, 'close', 2_000);
     const elapsed = Date.now() - started;
     expect(code).toBe(1006);
     expect(elapsed).toBeGreaterThanOrEqual(190);
@@ -494,11 +494,11 @@ describe('WebSocketServer: heartbeat', () => {
 
   it('keeps a ws client, which answers pings, connected for several intervals', async () => {
     const { url, wss } = await start({ pingIntervalMs: 100, pongTimeoutMs: 100 });
-    const connection = nextEvent<[ServerWebSocket]>(wss, 'connection');
+    const connection = once<[ServerWebSocket]>(wss, 'connection');
     const client = wsClient(url);
     let pings = 0;
     client.on('ping', () => pings++);
-    await nextEvent(client, 'open');
+    await once(client, 'open');
     const [socket] = await connection;
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(pings).toBeGreaterThanOrEqual(3);
@@ -540,7 +540,7 @@ describe('WebSocketServer: heartbeat, on a fake clock', () => {
 
     /** Writes a ping or pong and waits until the server has read it. */
     const sendControl = async (opcode: number, payload: Buffer | string) => {
-      const heard = nextEvent(socket, opcode === PING ? 'ping' : 'pong');
+      const heard = once(socket, opcode === PING ? 'ping' : 'pong');
       peer.write(clientFrame({ opcode, payload }));
       await heard;
     };
@@ -582,7 +582,7 @@ describe('WebSocketServer: heartbeat, on a fake clock', () => {
     'terminates a peer that sends only %s within pingIntervalMs + pongTimeoutMs (plus a tick)',
     async (_name, opcode) => {
       const { socket, errors, sendEveryTickUntilTerminated } = await connect();
-      const closed = nextEvent<[number]>(socket, 'close');
+      const closed = once<[number]>(socket, 'close');
       // Empty, a guess, and eight zero bytes: nothing the peer could send without reading our ping.
       const guesses = ['', 'guess', Buffer.alloc(8)];
       const elapsedMs = await sendEveryTickUntilTerminated(opcode, (tick) => guesses[tick % 3] as Buffer | string);
@@ -601,7 +601,7 @@ describe('WebSocketServer: heartbeat, on a fake clock', () => {
     const second = await peer.readFrame();
     expect([first.opcode, second.opcode]).toEqual([PING, PING]);
     expect(second.payload.equals(first.payload)).toBe(false);
-    const closed = nextEvent<[number]>(socket, 'close');
+    const closed = once<[number]>(socket, 'close');
     const elapsedMs = await sendEveryTickUntilTerminated(PONG, () => first.payload);
     expect((await closed)[0]).toBe(1006);
     expect(errors.map((error) => error.code)).toEqual(['PONG_TIMEOUT']);
@@ -612,7 +612,7 @@ describe('WebSocketServer: heartbeat, on a fake clock', () => {
     const { peer, socket } = await connect();
     const bytesBefore = peer.socket.bytesRead;
     for (let elapsedMs = 0; elapsedMs < 3 * (PING_INTERVAL_MS + PONG_TIMEOUT_MS); elapsedMs += TICK_MS) {
-      const message = nextEvent(socket, 'message');
+      const message = once(socket, 'message');
       peer.write(clientFrame({ opcode: TEXT, payload: 'still here' }));
       await message;
       vi.advanceTimersByTime(TICK_MS);
