@@ -1,6 +1,8 @@
 // RFC 6455 §5.2 base framing: a writer that can produce any frame (legal or not)
 // and an incremental reader that accepts input split at arbitrary byte boundaries.
-import { randomBytes } from 'node:crypto';
+import { encodeClientFrame, toBytes } from '../support/client-frame.js';
+
+export { toBytes };
 
 export const Opcode = {
   CONTINUATION: 0x0,
@@ -27,12 +29,6 @@ export interface FrameSpec {
   rsv?: number;
   /** Masking key; defaults to a fresh random key (RFC 6455 §5.3: clients MUST mask). `false` sends unmasked. */
   mask?: Uint8Array | false;
-}
-
-export function toBytes(payload: Uint8Array | string | undefined): Buffer {
-  if (payload === undefined) return Buffer.alloc(0);
-  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
-  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
 /** `pattern` repeated (and truncated) to exactly `length` bytes. */
@@ -74,33 +70,18 @@ export function applyMask(data: Buffer, key: Uint8Array, offset = 0): void {
   for (; i < len; i++) data[i] = (data[i] ?? 0) ^ (k[(i + offset) % 4] ?? 0);
 }
 
-/** Encodes one frame; RFC 6455 §5.2 (header), §5.3 (masking). Nothing is validated on purpose. */
+/** Encodes one frame (Autobahn's spec of it) with the tests' one client-frame encoder. */
 export function encodeFrame(spec: FrameSpec): Buffer {
-  const base = toBytes(spec.payload);
-  const payload = spec.repeatTo === undefined ? Buffer.from(base) : repeatTo(base, spec.repeatTo);
-  const fin = spec.fin ?? true;
-  const rsv = (spec.rsv ?? 0) & 0x7;
-  const key = spec.mask === false ? undefined : (spec.mask ?? randomBytes(4));
-  const len = payload.length;
-  const extLen = len < 126 ? 0 : len <= 0xffff ? 2 : 8;
-  const header = Buffer.alloc(2 + extLen + (key ? 4 : 0));
-  header[0] = (fin ? 0x80 : 0) | (rsv << 4) | (spec.opcode & 0xf);
-  const maskBit = key ? 0x80 : 0;
-  if (extLen === 0) {
-    header[1] = maskBit | len;
-  } else if (extLen === 2) {
-    header[1] = maskBit | 126;
-    header.writeUInt16BE(len, 2);
-  } else {
-    header[1] = maskBit | 127;
-    header.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
-    header.writeUInt32BE(len >>> 0, 6);
-  }
-  if (key) {
-    header.set(key.subarray(0, 4), 2 + extLen);
-    applyMask(payload, key);
-  }
-  return Buffer.concat([header, payload]);
+  const rsv = spec.rsv ?? 0;
+  return encodeClientFrame({
+    opcode: spec.opcode,
+    payload: spec.repeatTo === undefined ? (spec.payload ?? '') : repeatTo(spec.payload ?? '', spec.repeatTo),
+    fin: spec.fin ?? true,
+    rsv1: (rsv & 4) !== 0,
+    rsv2: (rsv & 2) !== 0,
+    rsv3: (rsv & 1) !== 0,
+    ...(spec.mask === false ? { masked: false } : spec.mask === undefined ? {} : { mask: spec.mask }),
+  });
 }
 
 export interface ParsedFrame {

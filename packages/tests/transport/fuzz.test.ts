@@ -97,7 +97,7 @@ function encodeItems(items: Item[], seed: number): Buffer {
   const frames: Buffer[] = [];
   for (const item of items) {
     if (item.kind === 'ping') {
-      frames.push(encodeClientFrame({ opcode: OP.ping, payload: item.payload, maskKey: key() }));
+      frames.push(encodeClientFrame({ opcode: OP.ping, payload: item.payload, mask: key() }));
       continue;
     }
     const fragments = fragmentsOf(item);
@@ -106,12 +106,11 @@ function encodeItems(items: Item[], seed: number): Buffer {
         opcode: i === 0 ? (item.binary ? OP.binary : OP.text) : OP.continuation,
         payload: fragment,
         fin: i === fragments.length - 1,
-        maskKey: key(),
+        mask: key(),
       };
       frames.push(encodeClientFrame(frame));
       for (const ping of item.pings) {
-        if (ping.after === i)
-          frames.push(encodeClientFrame({ opcode: OP.ping, payload: ping.payload, maskKey: key() }));
+        if (ping.after === i) frames.push(encodeClientFrame({ opcode: OP.ping, payload: ping.payload, mask: key() }));
       }
     });
   }

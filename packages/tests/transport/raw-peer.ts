@@ -1,29 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { type ClientFrame, encodeClientFrame } from '../support/client-frame.js';
 import { once, within } from '../support/wait.js';
+
+export { type ClientFrame, encodeClientFrame };
 
 // A WebSocket client small enough to misbehave on purpose: it writes whatever
 // frames (or bytes) a test asks for and records every frame the server sends.
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-
-/** One client-to-server frame. Every field can break a rule of RFC 6455 on request. */
-export interface ClientFrame {
-  opcode: number;
-  payload?: Uint8Array | string;
-  /** @default true */
-  fin?: boolean;
-  rsv1?: boolean;
-  rsv2?: boolean;
-  rsv3?: boolean;
-  /** RFC 6455 §5.1 says clients mask; false sends an unmasked frame. @default true */
-  masked?: boolean;
-  /** @default 4 random bytes */
-  maskKey?: Uint8Array;
-  /** Length written in the header instead of the payload's (the payload is still appended). */
-  declaredLength?: number | bigint;
-}
 
 /** One server-to-client frame as it arrived. */
 export interface ServerFrame {
@@ -37,43 +23,6 @@ export interface ServerFrame {
 }
 
 export const OP = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
-
-function toBytes(payload: Uint8Array | string | undefined): Buffer {
-  if (payload === undefined) return Buffer.alloc(0);
-  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
-  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-}
-
-/** Encodes one client frame: minimal length encoding of `declaredLength`, masked unless told otherwise. */
-export function encodeClientFrame(frame: ClientFrame): Buffer {
-  const payload = toBytes(frame.payload);
-  const length = BigInt(frame.declaredLength ?? payload.length);
-  const masked = frame.masked ?? true;
-  const lengthBytes = length < 126n ? 0 : length < 0x10000n ? 2 : 8;
-  const header = Buffer.alloc(2 + lengthBytes + (masked ? 4 : 0));
-  header[0] =
-    ((frame.fin ?? true) ? 0x80 : 0) |
-    (frame.rsv1 ? 0x40 : 0) |
-    (frame.rsv2 ? 0x20 : 0) |
-    (frame.rsv3 ? 0x10 : 0) |
-    (frame.opcode & 0x0f);
-  const maskBit = masked ? 0x80 : 0;
-  if (lengthBytes === 0) {
-    header[1] = maskBit | Number(length);
-  } else if (lengthBytes === 2) {
-    header[1] = maskBit | 126;
-    header.writeUInt16BE(Number(length), 2);
-  } else {
-    header[1] = maskBit | 127;
-    header.writeBigUInt64BE(length, 2);
-  }
-  if (!masked) return Buffer.concat([header, payload]);
-  const key = frame.maskKey ?? randomBytes(4);
-  header.set(key.subarray(0, 4), 2 + lengthBytes);
-  const body = Buffer.allocUnsafe(payload.length);
-  for (let i = 0; i < payload.length; i++) body[i] = (payload[i] as number) ^ (key[i & 3] as number);
-  return Buffer.concat([header, body]);
-}
 
 /** Incremental parser for server frames; copes with any split and with 16 MiB payloads. */
 export class ServerFrameDecoder {

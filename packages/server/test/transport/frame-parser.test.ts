@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { FrameParser } from '../../src/transport/frame-parser.js';
 import {
   allSplits,
-  type ClientFrameSpec,
-  clientFrame,
+  type ClientFrame,
+  encodeClientFrame,
   hex,
   LIMITS,
   parseEveryWay,
@@ -21,7 +21,7 @@ const CLOSE = 0x8;
 const PING = 0x9;
 const PONG = 0xa;
 
-const frames = (...specs: ClientFrameSpec[]): Buffer => Buffer.concat(specs.map(clientFrame));
+const frames = (...specs: ClientFrame[]): Buffer => Buffer.concat(specs.map(encodeClientFrame));
 const bytes = (length: number, seed = 7): Buffer =>
   Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff));
 const error = (code: string, closeCode: number): SinkEvent => ({ type: 'error', code, closeCode });
@@ -31,7 +31,7 @@ describe('FrameParser: lengths', () => {
     'delivers a %i-byte payload with the minimal length encoding',
     (length) => {
       const payload = bytes(length);
-      const wire = clientFrame({ opcode: BINARY, payload });
+      const wire = encodeClientFrame({ opcode: BINARY, payload });
       // 7-bit lengths up to 125, 16-bit up to 65535, 64-bit beyond.
       expect(wire.length - length - 4).toBe(length < 126 ? 2 : length < 65536 ? 4 : 10);
       const events = parseEveryWay(wire);
@@ -44,7 +44,7 @@ describe('FrameParser: lengths', () => {
   );
 
   it.each([0, 1, 125])('closes with 1002 (NON_MINIMAL_LENGTH) on %i bytes in the 16-bit length form', (length) => {
-    const wire = clientFrame({ opcode: TEXT, payload: bytes(length), lengthEncoding: '16' });
+    const wire = encodeClientFrame({ opcode: TEXT, payload: bytes(length), lengthEncoding: '16' });
     expect(parseEveryWay(wire)).toEqual([
       { type: 'start', opcode: 1, compressed: false },
       error('NON_MINIMAL_LENGTH', 1002),
@@ -54,7 +54,7 @@ describe('FrameParser: lengths', () => {
   it.each([0, 125, 126, 65535])(
     'closes with 1002 (NON_MINIMAL_LENGTH) on %i bytes in the 64-bit length form',
     (length) => {
-      const wire = clientFrame({ opcode: BINARY, payload: bytes(length), lengthEncoding: '64' });
+      const wire = encodeClientFrame({ opcode: BINARY, payload: bytes(length), lengthEncoding: '64' });
       expect(parseEveryWay(wire)).toEqual([
         { type: 'start', opcode: 2, compressed: false },
         error('NON_MINIMAL_LENGTH', 1002),
@@ -63,12 +63,16 @@ describe('FrameParser: lengths', () => {
   );
 
   it('accepts 126 bytes in the 16-bit form and 65536 bytes in the 64-bit form', () => {
-    expect(parseEveryWay(clientFrame({ opcode: BINARY, payload: bytes(126), lengthEncoding: '16' }))).toHaveLength(3);
-    expect(parseEveryWay(clientFrame({ opcode: BINARY, payload: bytes(65536), lengthEncoding: '64' }))).toHaveLength(3);
+    expect(
+      parseEveryWay(encodeClientFrame({ opcode: BINARY, payload: bytes(126), lengthEncoding: '16' })),
+    ).toHaveLength(3);
+    expect(
+      parseEveryWay(encodeClientFrame({ opcode: BINARY, payload: bytes(65536), lengthEncoding: '64' })),
+    ).toHaveLength(3);
   });
 
   it('closes with 1002 (LENGTH_MSB_SET) when the 64-bit length has its most significant bit set', () => {
-    const wire = clientFrame({ opcode: BINARY, declaredLength: 70000, lengthMsb: true });
+    const wire = encodeClientFrame({ opcode: BINARY, declaredLength: 70000, lengthMsb: true });
     expect(parseEveryWay(wire)).toEqual([
       { type: 'start', opcode: 2, compressed: false },
       error('LENGTH_MSB_SET', 1002),
@@ -76,7 +80,7 @@ describe('FrameParser: lengths', () => {
   });
 
   it('closes with 1002 on a control frame with the most significant length bit set', () => {
-    const wire = clientFrame({ opcode: PING, declaredLength: 70000, lengthMsb: true });
+    const wire = encodeClientFrame({ opcode: PING, declaredLength: 70000, lengthMsb: true });
     expect(parseEveryWay(wire)).toEqual([error('LENGTH_MSB_SET', 1002)]);
   });
 });
@@ -88,7 +92,7 @@ describe('FrameParser: maxPayloadBytes', () => {
   ] as const)(
     'closes with 1009 on a %s declared length over maxPayloadBytes before buffering a payload byte',
     (_form, declaredLength, lengthEnd) => {
-      const wire = Buffer.concat([clientFrame({ opcode: BINARY, declaredLength }), bytes(50)]); // header, mask, a few bytes
+      const wire = Buffer.concat([encodeClientFrame({ opcode: BINARY, declaredLength }), bytes(50)]); // header, mask, a few bytes
       const sink = new RecordingSink();
       const parser = new FrameParser(sink, { ...LIMITS, maxPayloadBytes: 1000 });
       let refusedAfter = -1;
@@ -109,7 +113,7 @@ describe('FrameParser: maxPayloadBytes', () => {
   );
 
   it('closes with 1009 on a 2^53-byte 64-bit length without trying to hold it', () => {
-    const wire = clientFrame({ opcode: TEXT, declaredLength: 2 ** 53 + 2, lengthEncoding: '64' });
+    const wire = encodeClientFrame({ opcode: TEXT, declaredLength: 2 ** 53 + 2, lengthEncoding: '64' });
     const { sink, parser } = parsePieces([wire, bytes(50)], { maxPayloadBytes: 1 << 20 });
     expect(sink.events.at(-1)).toEqual(error('PAYLOAD_TOO_LARGE', 1009));
     expect(sink.dataCalls).toBe(0);
@@ -117,13 +121,13 @@ describe('FrameParser: maxPayloadBytes', () => {
   });
 
   it('refuses an oversized frame even when its payload arrives in the same chunk', () => {
-    const wire = clientFrame({ opcode: BINARY, payload: bytes(2000) });
+    const wire = encodeClientFrame({ opcode: BINARY, payload: bytes(2000) });
     const events = parseEveryWay(wire, { maxPayloadBytes: 1999 });
     expect(events).toEqual([{ type: 'start', opcode: 2, compressed: false }, error('PAYLOAD_TOO_LARGE', 1009)]);
   });
 
   it('accepts a message of exactly maxPayloadBytes', () => {
-    const wire = clientFrame({ opcode: BINARY, payload: bytes(2000) });
+    const wire = encodeClientFrame({ opcode: BINARY, payload: bytes(2000) });
     expect(parseEveryWay(wire, { maxPayloadBytes: 2000 }).at(-1)).toEqual({ type: 'end' });
   });
 
@@ -197,17 +201,17 @@ describe('FrameParser: maxFragments', () => {
 
 describe('FrameParser: header checks', () => {
   it('closes with 1002 (UNMASKED_FRAME) on an unmasked data frame', () => {
-    expect(parseEveryWay(clientFrame({ opcode: TEXT, payload: 'hi', masked: false }))).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode: TEXT, payload: 'hi', masked: false }))).toEqual([
       error('UNMASKED_FRAME', 1002),
     ]);
   });
 
   it('closes with 1002 (UNMASKED_FRAME) on an unmasked ping', () => {
-    expect(parseEveryWay(clientFrame({ opcode: PING, masked: false }))).toEqual([error('UNMASKED_FRAME', 1002)]);
+    expect(parseEveryWay(encodeClientFrame({ opcode: PING, masked: false }))).toEqual([error('UNMASKED_FRAME', 1002)]);
   });
 
   it('closes with 1002 on RSV1 when no compression was negotiated', () => {
-    expect(parseEveryWay(clientFrame({ opcode: TEXT, payload: 'hi', rsv1: true }))).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode: TEXT, payload: 'hi', rsv1: true }))).toEqual([
       error('RESERVED_BITS', 1002),
     ]);
   });
@@ -217,22 +221,20 @@ describe('FrameParser: header checks', () => {
     ['RSV3', { rsv3: true }],
   ] as const)('closes with 1002 on %s, with or without compression', (_name, bits) => {
     for (const compression of [false, true]) {
-      expect(parseEveryWay(clientFrame({ opcode: BINARY, payload: 'x', ...bits }), { compression })).toEqual([
+      expect(parseEveryWay(encodeClientFrame({ opcode: BINARY, payload: 'x', ...bits }), { compression })).toEqual([
         error('RESERVED_BITS', 1002),
       ]);
     }
   });
 
   it('reports a compressed message start when RSV1 is set and compression was negotiated', () => {
-    expect(parseEveryWay(clientFrame({ opcode: BINARY, payload: 'zz', rsv1: true }), { compression: true })).toEqual([
-      { type: 'start', opcode: 2, compressed: true },
-      { type: 'data', hex: hex('zz') },
-      { type: 'end' },
-    ]);
+    expect(
+      parseEveryWay(encodeClientFrame({ opcode: BINARY, payload: 'zz', rsv1: true }), { compression: true }),
+    ).toEqual([{ type: 'start', opcode: 2, compressed: true }, { type: 'data', hex: hex('zz') }, { type: 'end' }]);
   });
 
   it.each([PING, PONG, CLOSE])('closes with 1002 on RSV1 on control frame 0x%s with compression', (opcode) => {
-    expect(parseEveryWay(clientFrame({ opcode, rsv1: true }), { compression: true })).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode, rsv1: true }), { compression: true })).toEqual([
       error('RESERVED_BITS', 1002),
     ]);
   });
@@ -252,7 +254,7 @@ describe('FrameParser: header checks', () => {
   it.each([3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf])(
     'closes with 1002 (INVALID_OPCODE) on reserved opcode %i',
     (opcode) => {
-      expect(parseEveryWay(clientFrame({ opcode, payload: 'x' }))).toEqual([error('INVALID_OPCODE', 1002)]);
+      expect(parseEveryWay(encodeClientFrame({ opcode, payload: 'x' }))).toEqual([error('INVALID_OPCODE', 1002)]);
     },
   );
 
@@ -277,25 +279,25 @@ describe('FrameParser: control frames', () => {
   });
 
   it('delivers a control frame with exactly 125 bytes of payload', () => {
-    expect(parseEveryWay(clientFrame({ opcode: PING, payload: bytes(125) }))).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode: PING, payload: bytes(125) }))).toEqual([
       { type: 'control', opcode: PING, hex: bytes(125).toString('hex') },
     ]);
   });
 
   it('closes with 1002 (CONTROL_FRAME_TOO_LARGE) on a 126-byte ping', () => {
-    expect(parseEveryWay(clientFrame({ opcode: PING, payload: bytes(126) }))).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode: PING, payload: bytes(126) }))).toEqual([
       error('CONTROL_FRAME_TOO_LARGE', 1002),
     ]);
   });
 
   it('closes with 1002 on a control frame declaring a 64-bit length', () => {
-    expect(parseEveryWay(clientFrame({ opcode: CLOSE, declaredLength: 1 << 20 }))).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode: CLOSE, declaredLength: 1 << 20 }))).toEqual([
       error('CONTROL_FRAME_TOO_LARGE', 1002),
     ]);
   });
 
   it('closes with 1002 on a fragmented ping', () => {
-    expect(parseEveryWay(clientFrame({ opcode: PING, payload: 'a', fin: false }))).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode: PING, payload: 'a', fin: false }))).toEqual([
       error('CONTROL_FRAME_FRAGMENTED', 1002),
     ]);
   });
@@ -321,7 +323,7 @@ describe('FrameParser: control frames', () => {
   });
 
   it('hands over a control payload that does not alias the input buffer', () => {
-    const wire = clientFrame({ opcode: PING, payload: 'abc' });
+    const wire = encodeClientFrame({ opcode: PING, payload: 'abc' });
     let payload: Buffer | undefined;
     const parser = new FrameParser(
       {
@@ -356,7 +358,7 @@ describe('FrameParser: fragmentation', () => {
   });
 
   it('closes with 1002 (UNEXPECTED_CONTINUATION) on a continuation frame without a message to continue', () => {
-    expect(parseEveryWay(clientFrame({ opcode: CONTINUATION, payload: 'x' }))).toEqual([
+    expect(parseEveryWay(encodeClientFrame({ opcode: CONTINUATION, payload: 'x' }))).toEqual([
       error('UNEXPECTED_CONTINUATION', 1002),
     ]);
   });
@@ -416,7 +418,7 @@ describe('FrameParser: masking', () => {
         fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)),
         fc.array(fc.nat(400), { maxLength: 6 }),
         (payload, mask, points) => {
-          const wire = clientFrame({ opcode: BINARY, payload, mask });
+          const wire = encodeClientFrame({ opcode: BINARY, payload, mask });
           const { sink } = parsePieces(splitAt(wire, points));
           expect(sink.events).toEqual([
             { type: 'start', opcode: 2, compressed: false },
@@ -444,7 +446,7 @@ describe('FrameParser: masking', () => {
     );
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 5 }), fc.array(fc.nat(2000), { maxLength: 10 }), (items, points) => {
-        const specs: ClientFrameSpec[] = [];
+        const specs: ClientFrame[] = [];
         for (const item of items) {
           if (item.kind === 'ping') {
             specs.push({ opcode: PING, payload: item.parts[0] });
@@ -512,7 +514,7 @@ describe('FrameParser: pause, resume and stop', () => {
   });
 
   it('drops buffered bytes on stop and ignores everything pushed afterwards', () => {
-    const wire = clientFrame({ opcode: TEXT, payload: 'never delivered' });
+    const wire = encodeClientFrame({ opcode: TEXT, payload: 'never delivered' });
     const sink = new RecordingSink();
     const parser = new FrameParser(sink, LIMITS);
     parser.pause();
@@ -544,7 +546,7 @@ describe('FrameParser: pause, resume and stop', () => {
   });
 
   it('stops delivering data when the sink stops in the middle of a payload', () => {
-    const wire = clientFrame({ opcode: BINARY, payload: bytes(100) });
+    const wire = encodeClientFrame({ opcode: BINARY, payload: bytes(100) });
     const sink = new RecordingSink();
     const parser = new FrameParser(sink, LIMITS);
     sink.onEvent = (event) => {

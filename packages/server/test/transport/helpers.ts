@@ -1,11 +1,12 @@
-// Test helpers for the transport: masked client frames, a recording FrameSink, byte
+// Test helpers for the transport: a recording FrameSink, byte
 // stream splitters, and raw TCP peers for the socket and server tests.
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { type ClientFrame, encodeClientFrame, toBytes } from '../../../tests/support/client-frame.js';
 import { seededRandom } from '../../../tests/support/seeded-random.js';
 import { once, until, within } from '../../../tests/support/wait.js';
 
-export { once, until, within };
+export { type ClientFrame, encodeClientFrame, once, toBytes, until, within };
 
 import type { ProtocolError } from '../../src/transport/errors.js';
 import { FrameParser, type FrameParserLimits, type FrameSink } from '../../src/transport/frame-parser.js';
@@ -14,68 +15,6 @@ import type { ServerWebSocket } from '../../src/transport/socket.js';
 import { WebSocketServer } from '../../src/transport/websocket-server.js';
 
 // ── client frames ────────────────────────────────────────────────────────────
-
-export interface ClientFrameSpec {
-  opcode: number;
-  payload?: Uint8Array | string;
-  /** @default true */
-  fin?: boolean;
-  rsv1?: boolean;
-  rsv2?: boolean;
-  rsv3?: boolean;
-  /** @default true: clients must mask */
-  masked?: boolean;
-  /** @default [0x37, 0xfa, 0x21, 0x3d] (the RFC 6455 §5.7 example key) */
-  mask?: readonly [number, number, number, number];
-  /** How to encode the length: minimal (the default), or forced into the 16- or 64-bit form. */
-  lengthEncoding?: 'minimal' | '16' | '64';
-  /** Write this length in the header instead of the payload's (the payload is still appended). */
-  declaredLength?: number;
-  /** Sets the most significant bit of a 64-bit length. */
-  lengthMsb?: boolean;
-}
-
-export const DEFAULT_MASK = [0x37, 0xfa, 0x21, 0x3d] as const;
-
-export function toBytes(payload: Uint8Array | string | undefined): Buffer {
-  if (payload === undefined) return Buffer.alloc(0);
-  return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
-}
-
-/** One client-to-server frame, as raw bytes (masked unless told otherwise). */
-export function clientFrame(spec: ClientFrameSpec): Buffer {
-  const payload = toBytes(spec.payload);
-  const length = spec.declaredLength ?? payload.length;
-  const masked = spec.masked ?? true;
-  const encoding = spec.lengthEncoding ?? (spec.lengthMsb ? '64' : 'minimal');
-  const b0 =
-    ((spec.fin ?? true) ? 0x80 : 0) |
-    (spec.rsv1 ? 0x40 : 0) |
-    (spec.rsv2 ? 0x20 : 0) |
-    (spec.rsv3 ? 0x10 : 0) |
-    (spec.opcode & 0x0f);
-  const maskBit = masked ? 0x80 : 0;
-  let header: Buffer;
-  if (encoding === '64' || (encoding === 'minimal' && length > 0xffff)) {
-    header = Buffer.alloc(10);
-    header[1] = maskBit | 127;
-    header.writeUInt32BE(Math.floor(length / 0x100000000) + (spec.lengthMsb ? 0x80000000 : 0), 2);
-    header.writeUInt32BE(length >>> 0, 6);
-  } else if (encoding === '16' || (encoding === 'minimal' && length > 125)) {
-    header = Buffer.alloc(4);
-    header[1] = maskBit | 126;
-    header.writeUInt16BE(length, 2);
-  } else {
-    header = Buffer.alloc(2);
-    header[1] = maskBit | length;
-  }
-  header[0] = b0;
-  if (!masked) return Buffer.concat([header, payload]);
-  const key = Buffer.from(spec.mask ?? DEFAULT_MASK);
-  const body = Buffer.alloc(payload.length);
-  for (let i = 0; i < payload.length; i++) body[i] = (payload[i] as number) ^ (key[i & 3] as number);
-  return Buffer.concat([header, key, body]);
-}
 
 /** A Close frame payload: a 2-byte code and a reason. */
 export function closeBody(code: number, reason: string | Uint8Array = ''): Buffer {

@@ -13,8 +13,8 @@ import {
   ZlibLimiter,
 } from '../../src/transport/permessage-deflate.js';
 import {
-  clientFrame,
   connectRaw,
+  encodeClientFrame,
   type RawPeer,
   type StartedServer,
   startServer,
@@ -110,7 +110,7 @@ async function open(options: PerMessageDeflateOptions = {}, offer = 'permessage-
   socket.on('message', (data) => received.push(data.toString()));
   /** Sends each payload as one compressed text message; resolves with what was delivered. */
   const send = async (payloads: readonly Buffer[]): Promise<string[]> => {
-    for (const payload of payloads) peer.write(clientFrame({ opcode: TEXT, rsv1: true, payload }));
+    for (const payload of payloads) peer.write(encodeClientFrame({ opcode: TEXT, rsv1: true, payload }));
     await until(() => received.length >= payloads.length || socket.state !== 'open', 'every message', 3_000);
     return received;
   };

@@ -5,9 +5,9 @@ import type { ProtocolError } from '../../src/transport/errors.js';
 import type { WebSocketServerOptions } from '../../src/transport/options.js';
 import type { ServerWebSocket } from '../../src/transport/socket.js';
 import {
-  clientFrame,
   closeBody,
   connectRaw,
+  encodeClientFrame,
   once,
   type RawPeer,
   readServerFrame,
@@ -45,7 +45,7 @@ const codeOf = (payload: Buffer): number | undefined => (payload.length >= 2 ? p
 describe('ServerWebSocket: closing handshake started by the peer', () => {
   it('echoes the peer close code, ends TCP first and reports the code and reason', async () => {
     const { peer, closed, socket } = await open();
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(4000, 'bye') }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(4000, 'bye') }));
     const reply = await peer.readFrame();
     expect(reply.opcode).toBe(CLOSE);
     expect(reply.masked).toBe(false);
@@ -61,7 +61,7 @@ describe('ServerWebSocket: closing handshake started by the peer', () => {
 
   it('answers an empty Close with an empty Close and reports 1005', async () => {
     const { peer, closed } = await open();
-    peer.write(clientFrame({ opcode: CLOSE }));
+    peer.write(encodeClientFrame({ opcode: CLOSE }));
     const reply = await peer.readFrame();
     expect(reply.opcode).toBe(CLOSE);
     expect(reply.payload.length).toBe(0);
@@ -75,8 +75,8 @@ describe('ServerWebSocket: closing handshake started by the peer', () => {
     socket.on('message', (data) => messages.push(data));
     peer.write(
       Buffer.concat([
-        clientFrame({ opcode: CLOSE, payload: closeBody(1000) }),
-        clientFrame({ opcode: TEXT, payload: 'late' }),
+        encodeClientFrame({ opcode: CLOSE, payload: closeBody(1000) }),
+        encodeClientFrame({ opcode: TEXT, payload: 'late' }),
       ]),
     );
     await closed;
@@ -85,7 +85,7 @@ describe('ServerWebSocket: closing handshake started by the peer', () => {
 
   it('fails with 1002 on a Close frame with a 1-byte payload', async () => {
     const { peer, closed } = await open();
-    peer.write(clientFrame({ opcode: CLOSE, payload: Buffer.from([0x03]) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: Buffer.from([0x03]) }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1002);
     expect((await closed)[0]).toBe(1002);
   });
@@ -96,7 +96,7 @@ describe('ServerWebSocket: closing handshake started by the peer', () => {
       const { peer, socket } = await open();
       const errors: ProtocolError[] = [];
       socket.on('error', (error) => errors.push(error));
-      peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(code) }));
+      peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(code) }));
       expect(codeOf((await peer.readFrame()).payload)).toBe(1002);
       expect(errors.map((error) => error.code)).toEqual(['INVALID_CLOSE_CODE']);
     },
@@ -104,7 +104,7 @@ describe('ServerWebSocket: closing handshake started by the peer', () => {
 
   it('fails with 1007 on a close reason that is not UTF-8', async () => {
     const { peer } = await open();
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1000, Buffer.from([0xed, 0xa0, 0x80])) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1000, Buffer.from([0xed, 0xa0, 0x80])) }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1007);
   });
 
@@ -132,7 +132,7 @@ describe('ServerWebSocket: closing handshake started by the server', () => {
     expect(frame.opcode).toBe(CLOSE);
     expect(codeOf(frame.payload)).toBe(1000);
     expect(frame.payload.subarray(2).toString()).toBe('done');
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1000) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1000) }));
     await peer.readToEnd();
     expect((await closed)[0]).toBe(1000);
   });
@@ -150,7 +150,7 @@ describe('ServerWebSocket: closing handshake started by the server', () => {
     socket.close(1000);
     socket.close(4001);
     socket.close();
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1000) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1000) }));
     const wire = await peer.readToEnd();
     expect(wire.toString('hex')).toBe('880203e8');
     await closed;
@@ -227,18 +227,18 @@ describe('ServerWebSocket: failing the connection', () => {
     const { peer, socket, closed } = await open();
     const errors: ProtocolError[] = [];
     socket.on('error', (error) => errors.push(error));
-    peer.write(clientFrame({ opcode: TEXT, payload: 'x', masked: false }));
+    peer.write(encodeClientFrame({ opcode: TEXT, payload: 'x', masked: false }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1002);
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1002) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1002) }));
     expect((await closed)[0]).toBe(1002);
     expect(errors.map((error) => [error.code, error.closeCode])).toEqual([['UNMASKED_FRAME', 1002]]);
   });
 
   it('lets go of TCP as soon as the peer completes the closing handshake after a protocol error', async () => {
     const { peer, closed } = await open({ closeTimeoutMs: 5_000 });
-    peer.write(clientFrame({ opcode: TEXT, payload: 'x', rsv2: true }));
+    peer.write(encodeClientFrame({ opcode: TEXT, payload: 'x', rsv2: true }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1002);
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1002) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1002) }));
     peer.socket.end();
     expect((await within(closed, 1_000, "the server's close event"))[0]).toBe(1002);
   });
@@ -250,7 +250,7 @@ describe('ServerWebSocket: failing the connection', () => {
     );
     socket.send(randomBytes(8 << 20)); // takes zlib well over 100 ms
     socket.close(1000, 'bye'); // queued behind the compression
-    peer.write(clientFrame({ opcode: TEXT, payload: 'x', masked: false })); // arrives while zlib works
+    peer.write(encodeClientFrame({ opcode: TEXT, payload: 'x', masked: false })); // arrives while zlib works
     const wire = await peer.readToEnd(5_000);
     await closed;
     const frames: number[] = [];
@@ -266,7 +266,7 @@ describe('ServerWebSocket: failing the connection', () => {
 
   it('does not throw when nobody listens for errors', async () => {
     const { peer, closed } = await open();
-    peer.write(clientFrame({ opcode: 0x3 }));
+    peer.write(encodeClientFrame({ opcode: 0x3 }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1002);
     peer.destroy();
     await closed;
@@ -276,20 +276,20 @@ describe('ServerWebSocket: failing the connection', () => {
     const { peer, socket } = await open();
     const messages: Buffer[] = [];
     socket.on('message', (data) => messages.push(data));
-    peer.write(clientFrame({ opcode: TEXT, payload: Buffer.from([0x68, 0x69, 0xf4, 0x90]), fin: false }));
+    peer.write(encodeClientFrame({ opcode: TEXT, payload: Buffer.from([0x68, 0x69, 0xf4, 0x90]), fin: false }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1007);
     expect(messages).toEqual([]);
   });
 
   it('fails with 1007 on a text message that ends inside a UTF-8 sequence', async () => {
     const { peer } = await open();
-    peer.write(clientFrame({ opcode: TEXT, payload: Buffer.from([0x41, 0xe2, 0x82]) }));
+    peer.write(encodeClientFrame({ opcode: TEXT, payload: Buffer.from([0x41, 0xe2, 0x82]) }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1007);
   });
 
   it('fails with 1009 on a message over maxPayload', async () => {
     const { peer } = await open({ maxPayload: 100 });
-    peer.write(clientFrame({ opcode: TEXT, payload: 'x'.repeat(101) }));
+    peer.write(encodeClientFrame({ opcode: TEXT, payload: 'x'.repeat(101) }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1009);
   });
 });
@@ -304,9 +304,9 @@ describe('ServerWebSocket: failing a compressed message', () => {
       { perMessageDeflate: true, maxPayload: 64 * 1024, closeTimeoutMs: 5_000 },
       DEFLATE,
     );
-    peer.write(clientFrame({ opcode: TEXT, rsv1: true, payload: clientCompress(Buffer.alloc(1 << 20, 0x61)) }));
+    peer.write(encodeClientFrame({ opcode: TEXT, rsv1: true, payload: clientCompress(Buffer.alloc(1 << 20, 0x61)) }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1009);
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1009) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1009) }));
     peer.socket.end();
     // The handshake is complete: nothing is left to wait for, least of all closeTimeoutMs (5 s).
     const [code] = await within(closed, 1_000, "the server's close event");
@@ -315,9 +315,9 @@ describe('ServerWebSocket: failing a compressed message', () => {
 
   it('closes with 1007 on corrupt compressed data and lets go of TCP as soon as the peer completes the handshake', async () => {
     const { peer, closed } = await open({ perMessageDeflate: true, closeTimeoutMs: 5_000 }, DEFLATE);
-    peer.write(clientFrame({ opcode: TEXT, rsv1: true, payload: Buffer.from('ff4c4a4e44450000', 'hex') }));
+    peer.write(encodeClientFrame({ opcode: TEXT, rsv1: true, payload: Buffer.from('ff4c4a4e44450000', 'hex') }));
     expect(codeOf((await peer.readFrame()).payload)).toBe(1007);
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1007) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1007) }));
     peer.socket.end();
     const [code] = await within(closed, 1_000, "the server's close event");
     expect(code).toBe(1007);
@@ -326,7 +326,7 @@ describe('ServerWebSocket: failing a compressed message', () => {
   it('closes with 1007 on a compressed text message that inflates to invalid UTF-8', async () => {
     const { peer } = await open({ perMessageDeflate: true }, DEFLATE);
     peer.write(
-      clientFrame({ opcode: TEXT, rsv1: true, payload: clientCompress(Buffer.from([0x61, 0xed, 0xa0, 0x80])) }),
+      encodeClientFrame({ opcode: TEXT, rsv1: true, payload: clientCompress(Buffer.from([0x61, 0xed, 0xa0, 0x80])) }),
     );
     expect(codeOf((await peer.readFrame()).payload)).toBe(1007);
   });
@@ -334,7 +334,9 @@ describe('ServerWebSocket: failing a compressed message', () => {
   it('delivers a compressed text message that inflates to valid UTF-8', async () => {
     const { peer, socket } = await open({ perMessageDeflate: true }, DEFLATE);
     const message = once<[Buffer, boolean]>(socket, 'message');
-    peer.write(clientFrame({ opcode: TEXT, rsv1: true, payload: clientCompress(Buffer.from('κόσμε '.repeat(100))) }));
+    peer.write(
+      encodeClientFrame({ opcode: TEXT, rsv1: true, payload: clientCompress(Buffer.from('κόσμε '.repeat(100))) }),
+    );
     const [data, isBinary] = await message;
     expect(isBinary).toBe(false);
     expect(data.toString()).toBe('κόσμε '.repeat(100));

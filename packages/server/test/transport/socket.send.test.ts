@@ -5,9 +5,9 @@ import type { ProtocolError } from '../../src/transport/errors.js';
 import type { WebSocketServerOptions } from '../../src/transport/options.js';
 import type { ServerWebSocket } from '../../src/transport/socket.js';
 import {
-  clientFrame,
   closeBody,
   connectRaw,
+  encodeClientFrame,
   once,
   RawPeer,
   type StartedServer,
@@ -203,7 +203,7 @@ describe('ServerWebSocket: ping and pong', () => {
   it('answers a ping with a pong carrying the same payload and emits it', async () => {
     const { peer, socket } = await open();
     const ping = once<[Buffer]>(socket, 'ping');
-    peer.write(clientFrame({ opcode: PING, payload: 'echo me' }));
+    peer.write(encodeClientFrame({ opcode: PING, payload: 'echo me' }));
     const frame = await peer.readFrame();
     expect(frame.opcode).toBe(PONG);
     expect(frame.payload.toString()).toBe('echo me');
@@ -213,7 +213,7 @@ describe('ServerWebSocket: ping and pong', () => {
   it('emits the pongs the peer sends', async () => {
     const { peer, socket } = await open();
     const pong = once<[Buffer]>(socket, 'pong');
-    peer.write(clientFrame({ opcode: PONG, payload: 'p' }));
+    peer.write(encodeClientFrame({ opcode: PONG, payload: 'p' }));
     expect((await pong)[0].toString()).toBe('p');
   });
 
@@ -222,9 +222,9 @@ describe('ServerWebSocket: ping and pong', () => {
     const message = once<[Buffer, boolean]>(socket, 'message');
     peer.write(
       Buffer.concat([
-        clientFrame({ opcode: TEXT, payload: 'Hello, ', fin: false }),
-        clientFrame({ opcode: PING, payload: 'mid' }),
-        clientFrame({ opcode: CONTINUATION, payload: 'World', fin: true }),
+        encodeClientFrame({ opcode: TEXT, payload: 'Hello, ', fin: false }),
+        encodeClientFrame({ opcode: PING, payload: 'mid' }),
+        encodeClientFrame({ opcode: CONTINUATION, payload: 'World', fin: true }),
       ]),
     );
     const pong = await peer.readFrame();
@@ -241,12 +241,12 @@ describe('ServerWebSocket: receiving', () => {
     socket.on('message', (data, isBinary) => received.push([data.toString('hex'), isBinary]));
     peer.write(
       Buffer.concat([
-        clientFrame({ opcode: TEXT, payload: 'é' }),
-        clientFrame({ opcode: BINARY, payload: Buffer.from([0xff]) }),
+        encodeClientFrame({ opcode: TEXT, payload: 'é' }),
+        encodeClientFrame({ opcode: BINARY, payload: Buffer.from([0xff]) }),
       ]),
     );
     const closed = once(socket, 'close');
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1000) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1000) }));
     await closed;
     expect(received).toEqual([
       ['c3a9', false],
@@ -258,7 +258,11 @@ describe('ServerWebSocket: receiving', () => {
     const { peer, socket } = await open();
     const message = once<[Buffer]>(socket, 'message');
     const parts = Array.from({ length: 500 }, (_, i) =>
-      clientFrame({ opcode: i === 0 ? BINARY : CONTINUATION, payload: Buffer.from([i & 0xff, 7]), fin: i === 499 }),
+      encodeClientFrame({
+        opcode: i === 0 ? BINARY : CONTINUATION,
+        payload: Buffer.from([i & 0xff, 7]),
+        fin: i === 499,
+      }),
     );
     for (let i = 0; i < parts.length; i += 37) peer.write(Buffer.concat(parts.slice(i, i + 37)));
     const [data] = await message;
@@ -273,7 +277,7 @@ describe('ServerWebSocket: receiving', () => {
     const message = once<[Buffer, boolean]>(socket, 'message');
     let offset = 0;
     const frames = sizes.map((size, i) => {
-      const frame = clientFrame({
+      const frame = encodeClientFrame({
         opcode: i === 0 ? BINARY : CONTINUATION,
         payload: payload.subarray(offset, offset + size),
         fin: i === sizes.length - 1,
@@ -296,7 +300,7 @@ describe('ServerWebSocket: receiving', () => {
     let from = 0;
     const wire = Buffer.concat(
       cuts.map((to, i) => {
-        const frame = clientFrame({
+        const frame = encodeClientFrame({
           opcode: i === 0 ? TEXT : CONTINUATION,
           payload: text.subarray(from, to),
           fin: to === text.length,
@@ -320,7 +324,9 @@ describe('ServerWebSocket: receiving', () => {
     );
     const peer = await RawPeer.connect(server.port);
     peers.push(peer);
-    peer.write(Buffer.concat([Buffer.from(upgradeRequest()), clientFrame({ opcode: TEXT, payload: 'early bird' })]));
+    peer.write(
+      Buffer.concat([Buffer.from(upgradeRequest()), encodeClientFrame({ opcode: TEXT, payload: 'early bird' })]),
+    );
     const data = await within(message, 3_000, 'the first message');
     expect(data.toString()).toBe('early bird');
   });

@@ -8,9 +8,9 @@ import type { VerifyClientInfo, WebSocketServerOptions } from '../../src/transpo
 import type { ServerWebSocket } from '../../src/transport/socket.js';
 import { WebSocketServer } from '../../src/transport/websocket-server.js';
 import {
-  clientFrame,
   closeBody,
   connectRaw,
+  encodeClientFrame,
   once,
   RawPeer,
   type StartedServer,
@@ -368,7 +368,7 @@ describe('WebSocketServer: close()', () => {
     const { head } = await upgrade(port);
     expect(head.status).toBe(503);
     expect(head.headers['retry-after']).toBe('5');
-    peer.write(clientFrame({ opcode: CLOSE, payload: closeBody(1001) }));
+    peer.write(encodeClientFrame({ opcode: CLOSE, payload: closeBody(1001) }));
     await closed;
     expect(wss.state).toBe('closed');
   });
@@ -469,7 +469,7 @@ describe('WebSocketServer: heartbeat', () => {
     const ping = await peer.readFrame();
     expect(ping.opcode).toBe(PING);
     const pong = once(socket, 'pong');
-    peer.write(clientFrame({ opcode: PONG, payload: ping.payload }));
+    peer.write(encodeClientFrame({ opcode: PONG, payload: ping.payload }));
     await pong;
     socket.checkHeartbeat(1_250, 100, 100); // heard: the clock restarts here
     socket.checkHeartbeat(1_300, 100, 100);
@@ -541,7 +541,7 @@ describe('WebSocketServer: heartbeat, on a fake clock', () => {
     /** Writes a ping or pong and waits until the server has read it. */
     const sendControl = async (opcode: number, payload: Buffer | string) => {
       const heard = once(socket, opcode === PING ? 'ping' : 'pong');
-      peer.write(clientFrame({ opcode, payload }));
+      peer.write(encodeClientFrame({ opcode, payload }));
       await heard;
     };
 
@@ -613,7 +613,7 @@ describe('WebSocketServer: heartbeat, on a fake clock', () => {
     const bytesBefore = peer.socket.bytesRead;
     for (let elapsedMs = 0; elapsedMs < 3 * (PING_INTERVAL_MS + PONG_TIMEOUT_MS); elapsedMs += TICK_MS) {
       const message = once(socket, 'message');
-      peer.write(clientFrame({ opcode: TEXT, payload: 'still here' }));
+      peer.write(encodeClientFrame({ opcode: TEXT, payload: 'still here' }));
       await message;
       vi.advanceTimersByTime(TICK_MS);
     }
