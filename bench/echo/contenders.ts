@@ -12,16 +12,22 @@ export interface Contender {
 }
 
 export const CONTENDERS: readonly Contender[] = [
-  { id: 'switchboard', label: 'switchboard', script: 'servers/switchboard.ts', env: {}, protocol: 'ws' },
-  { id: 'ws', label: 'ws+bufferutil', script: 'servers/ws.ts', env: { WS_NO_BUFFER_UTIL: undefined }, protocol: 'ws' },
+  { id: 'switchboard', label: 'switchboard', script: 'echo/servers/switchboard.ts', env: {}, protocol: 'ws' },
+  {
+    id: 'ws',
+    label: 'ws+bufferutil',
+    script: 'echo/servers/ws.ts',
+    env: { WS_NO_BUFFER_UTIL: undefined },
+    protocol: 'ws',
+  },
   {
     id: 'ws-nobufferutil',
     label: 'ws (no bufferutil)',
-    script: 'servers/ws.ts',
+    script: 'echo/servers/ws.ts',
     env: { WS_NO_BUFFER_UTIL: '1' },
     protocol: 'ws',
   },
-  { id: 'net', label: 'node:net (raw TCP)', script: 'servers/net.ts', env: {}, protocol: 'tcp' },
+  { id: 'net', label: 'node:net (raw TCP)', script: 'echo/servers/net.ts', env: {}, protocol: 'tcp' },
 ];
 
 export const BASELINE_ID = 'ws';

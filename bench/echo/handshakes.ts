@@ -7,11 +7,11 @@
 
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { int, oneOf, parse } from './lib/args.js';
-import { encodeCloseFrame, OPCODE_CLOSE } from './lib/frames.js';
-import { exitWithParent, printResult, requestServerStats } from './lib/ipc.js';
-import { coresBusy, readCpuTimes } from './lib/quiet.js';
-import { connectAndUpgrade } from './lib/upgrade.js';
+import { int, oneOf, parse } from '../lib/args.js';
+import { encodeCloseFrame, OPCODE_CLOSE } from '../lib/frames.js';
+import { exitWithParent, printResult, requestServerStats } from '../lib/ipc.js';
+import { coresBusy, readCpuTimes } from '../lib/quiet.js';
+import { connectAndUpgrade } from '../lib/upgrade.js';
 
 const USAGE = `usage: tsx bench/echo/handshakes.ts --port N [--protocol ws|tcp] [--concurrency 50]
        [--warmup-ms 1000] [--duration-ms 5000] [--linger-ms 1000]`;

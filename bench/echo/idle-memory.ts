@@ -5,10 +5,10 @@
 // Prints one JSON result line on stdout. Bounded by a hard timeout.
 
 import type net from 'node:net';
-import { int, oneOf, parse } from './lib/args.js';
-import type { ServerStats } from './lib/ipc.js';
-import { exitWithParent, printResult, requestServerStats } from './lib/ipc.js';
-import { connectAndUpgrade, mapLimit } from './lib/upgrade.js';
+import { int, oneOf, parse } from '../lib/args.js';
+import type { ServerStats } from '../lib/ipc.js';
+import { exitWithParent, printResult, requestServerStats } from '../lib/ipc.js';
+import { connectAndUpgrade, mapLimit } from '../lib/upgrade.js';
 
 const USAGE = `usage: tsx bench/echo/idle-memory.ts --port N [--protocol ws|tcp] [--connections 10000]
        [--concurrency 100] [--warmup-connections 500] [--settle-ms 1000]`;

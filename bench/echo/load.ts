@@ -6,7 +6,7 @@
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { int, oneOf, parse } from './lib/args.js';
+import { int, oneOf, parse } from '../lib/args.js';
 import {
   decodeMessage,
   encodeClientFrame,
@@ -15,12 +15,12 @@ import {
   OPCODE_BINARY,
   OPCODE_TEXT,
   repeat,
-} from './lib/frames.js';
-import type { ServerStats } from './lib/ipc.js';
-import { exitWithParent, printResult, requestServerStats } from './lib/ipc.js';
-import type { CpuTimes } from './lib/quiet.js';
-import { coresBusy, readCpuTimes } from './lib/quiet.js';
-import { HOST, mapLimit, newKey, UpgradeResponse, upgradeRequest } from './lib/upgrade.js';
+} from '../lib/frames.js';
+import type { ServerStats } from '../lib/ipc.js';
+import { exitWithParent, printResult, requestServerStats } from '../lib/ipc.js';
+import type { CpuTimes } from '../lib/quiet.js';
+import { coresBusy, readCpuTimes } from '../lib/quiet.js';
+import { HOST, mapLimit, newKey, UpgradeResponse, upgradeRequest } from '../lib/upgrade.js';
 
 const USAGE = `usage: tsx bench/echo/load.ts --port N [--protocol ws|tcp] [--size 64] [--connections 50]
        [--window 32] [--warmup-ms 1000] [--duration-ms 5000] [--max-messages 1e9] [--opcode binary|text]`;

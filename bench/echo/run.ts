@@ -4,17 +4,17 @@
 // and ratios to ws+bufferutil, then one markdown summary block for docs. Raw results go to
 // bench/results/echo-<time>.json (gitignored).
 
+import { flags, int, parseOrHelp, selectOrExit } from '../lib/args.js';
+import { Harness } from '../lib/harness.js';
+import { machine, say } from '../lib/out.js';
+import { enablePinning, runClient } from '../lib/proc.js';
+import * as fmt from '../lib/report.js';
+import type { HandshakeResult, LoadResult, MemoryResult, Results } from '../lib/results.js';
+import { append, DISTURBED_CORES, disturbed, otherCores } from '../lib/results.js';
+import { saveRaw } from '../lib/save.js';
+import { printTables, summaryBlock } from '../lib/summary.js';
 import type { Contender } from './contenders.js';
 import { BASELINE_ID, CONTENDERS, select } from './contenders.js';
-import { flags, int, parseOrHelp, selectOrExit } from './lib/args.js';
-import { Harness } from './lib/harness.js';
-import { machine, say } from './lib/out.js';
-import { enablePinning, runClient } from './lib/proc.js';
-import * as fmt from './lib/report.js';
-import type { HandshakeResult, LoadResult, MemoryResult, Results } from './lib/results.js';
-import { append, DISTURBED_CORES, disturbed, otherCores } from './lib/results.js';
-import { saveRaw } from './lib/save.js';
-import { printTables, summaryBlock } from './lib/summary.js';
 
 const USAGE = `usage: tsx bench/echo/run.ts [options]
   --only a,b               contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
@@ -103,7 +103,7 @@ if (!o['skip-throughput']) {
         const what = `echo ${fmt.sizeLabel(size)}`;
         const r = await harness.withServer(c, what, true, (server) => {
           const args = flags({ port: server.port, protocol: c.protocol, size, connections, window, opcode, ...timing });
-          return runClient<LoadResult>('load.ts', args, server, clientTimeout);
+          return runClient<LoadResult>('echo/load.ts', args, server, clientTimeout);
         });
         if (!r) continue;
         append(results.echo, `${c.id}@${size}`, r);
@@ -120,7 +120,7 @@ if (!o['skip-handshakes']) {
     for (const c of contenders) {
       const r = await harness.withServer(c, 'handshakes', true, (server) => {
         const args = flags({ port: server.port, protocol: c.protocol, ...timing });
-        return runClient<HandshakeResult>('handshakes.ts', args, server, clientTimeout);
+        return runClient<HandshakeResult>('echo/handshakes.ts', args, server, clientTimeout);
       });
       if (!r) continue;
       append(results.handshakes, c.id, r);
@@ -137,7 +137,7 @@ if (!o['skip-memory']) {
   for (const c of contenders) {
     const r = await harness.withServer(c, 'idle memory', false, (server) => {
       const args = flags({ port: server.port, protocol: c.protocol, connections: memoryConnections });
-      return runClient<MemoryResult>('idle-memory.ts', args, server, 200_000);
+      return runClient<MemoryResult>('echo/idle-memory.ts', args, server, 200_000);
     });
     if (!r) continue;
     results.memory.set(c.id, r);

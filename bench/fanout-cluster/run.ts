@@ -7,16 +7,16 @@
 // default createAdapter; `socketio-sharded` = createShardedAdapter), ratios ÷ socket.io.
 //
 // Reuses bench/fanout's subscriber processes (bench/fanout/subscribers.ts, raw sockets) and the
-// control endpoint (bench/rpc/servers/control.ts), and bench/echo/lib for processes and output.
+// control endpoint (bench/rpc/servers/control.ts), and bench/lib for processes and output.
 // Starts its own redis-server (packages/tests/support/redis-server.ts).
 
 import { RedisServer, redisServerAvailable } from '../../packages/tests/support/redis-server.js';
-import { flags, int, parseOrHelp } from '../echo/lib/args.js';
-import { loud, machine, say, summary } from '../echo/lib/out.js';
-import { runClient, ServerProcess } from '../echo/lib/proc.js';
-import { waitForQuiet } from '../echo/lib/quiet.js';
-import * as fmt from '../echo/lib/report.js';
-import { saveRaw } from '../echo/lib/save.js';
+import { flags, int, parseOrHelp } from '../lib/args.js';
+import { loud, machine, say, summary } from '../lib/out.js';
+import { runClient, ServerProcess } from '../lib/proc.js';
+import { waitForQuiet } from '../lib/quiet.js';
+import * as fmt from '../lib/report.js';
+import { saveRaw } from '../lib/save.js';
 import { useSwitchboardFrom } from '../rpc/common.js';
 import type { PhaseResult } from '../rpc/servers/control.js';
 
@@ -25,7 +25,7 @@ interface ClusterContender {
   label: string;
   /** Which raw subscriber flavor speaks to it (bench/fanout/raw.ts). */
   client: 'switchboard' | 'socketio';
-  /** Relative to bench/echo/ (where bench/echo/lib/proc.ts resolves scripts). */
+  /** Relative to bench/ (where bench/lib/proc.ts resolves scripts). */
   script: string;
   env: Record<string, string | undefined>;
 }
@@ -35,21 +35,21 @@ const CONTENDERS: readonly ClusterContender[] = [
     id: 'switchboard',
     label: 'switchboard + @switchboard/redis',
     client: 'switchboard',
-    script: '../fanout-cluster/servers/switchboard.ts',
+    script: 'fanout-cluster/servers/switchboard.ts',
     env: {},
   },
   {
     id: 'socketio',
     label: 'socket.io 4 + redis-adapter',
     client: 'socketio',
-    script: '../fanout-cluster/servers/socketio.ts',
+    script: 'fanout-cluster/servers/socketio.ts',
     env: { SOCKETIO_ADAPTER: 'classic' },
   },
   {
     id: 'socketio-sharded',
     label: 'socket.io 4 + sharded adapter',
     client: 'socketio',
-    script: '../fanout-cluster/servers/socketio.ts',
+    script: 'fanout-cluster/servers/socketio.ts',
     env: { SOCKETIO_ADAPTER: 'sharded' },
   },
 ];
@@ -158,7 +158,7 @@ async function runCluster(
     const parts = await Promise.all(
       servers.map((server, i) =>
         runClient<ProcOut>(
-          '../fanout/subscribers.ts',
+          'fanout/subscribers.ts',
           flags({
             contender: c.client,
             port: server.port,

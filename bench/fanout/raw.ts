@@ -4,8 +4,8 @@
 // contender's subscribe handshake; hands every other text message to `onText`.
 
 import net from 'node:net';
-import { encodeClientFrame, OPCODE_TEXT } from '../echo/lib/frames.js';
-import { HOST, newKey, UpgradeResponse } from '../echo/lib/upgrade.js';
+import { encodeClientFrame, OPCODE_TEXT } from '../lib/frames.js';
+import { HOST, newKey, UpgradeResponse } from '../lib/upgrade.js';
 
 export type Flavor = 'switchboard' | 'thin' | 'socketio' | 'trpc';
 
@@ -197,4 +197,4 @@ export class RawSubscriber {
 }
 
 /** Runs `task(i)` for i in [0, count) with at most `limit` in flight. */
-export { mapLimit } from '../echo/lib/upgrade.js';
+export { mapLimit } from '../lib/upgrade.js';

@@ -7,13 +7,13 @@
 // With --before <dir>, Switchboard from another checkout runs too (switchboard-before, see
 // bench/rpc/before.ts), with after ÷ before ratios.
 
-import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
-import { Harness } from '../echo/lib/harness.js';
-import { machine, say, summary } from '../echo/lib/out.js';
-import { enablePinning, runClient } from '../echo/lib/proc.js';
-import * as fmt from '../echo/lib/report.js';
-import { DISTURBED_CORES, disturbed, medianOf, usable } from '../echo/lib/results.js';
-import { saveRaw } from '../echo/lib/save.js';
+import { flags, int, parseOrHelp, selectOrExit } from '../lib/args.js';
+import { Harness } from '../lib/harness.js';
+import { machine, say, summary } from '../lib/out.js';
+import { enablePinning, runClient } from '../lib/proc.js';
+import * as fmt from '../lib/report.js';
+import { DISTURBED_CORES, disturbed, medianOf, usable } from '../lib/results.js';
+import { saveRaw } from '../lib/save.js';
 import { beforeOrExit } from '../rpc/before.js';
 import type { RpcContender } from '../rpc/common.js';
 import {
@@ -142,7 +142,7 @@ for (let run = 1; run <= runs; run++) {
       const parts = await Promise.all(
         Array.from({ length: procs }, (_, i) =>
           runClient<ProcOut>(
-            '../fanout/subscribers.ts',
+            'fanout/subscribers.ts',
             flags({
               contender: c.client,
               port: server.port,

@@ -6,9 +6,9 @@
 
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { int, oneOf, parse } from '../echo/lib/args.js';
-import { exitWithParent, printResult } from '../echo/lib/ipc.js';
-import { coresBusy, readCpuTimes } from '../echo/lib/quiet.js';
+import { int, oneOf, parse } from '../lib/args.js';
+import { exitWithParent, printResult } from '../lib/ipc.js';
+import { coresBusy, readCpuTimes } from '../lib/quiet.js';
 import { nowMs } from '../rpc/contract.js';
 import type { PhaseResult } from '../rpc/servers/control.js';
 import { mapLimit, RawSubscriber } from './raw.js';

@@ -3,10 +3,10 @@
 // server's RSS and JS heap (after a forced GC, once it counts the connections) are taken with
 // none, with all idle, and with all subscribed. Prints one JSON result line; needs run.ts (IPC relay).
 
-import { int, oneOf, parse } from '../echo/lib/args.js';
-import type { ServerStats } from '../echo/lib/ipc.js';
-import { exitWithParent, printResult, requestServerStats } from '../echo/lib/ipc.js';
 import { mapLimit, RawSubscriber } from '../fanout/raw.js';
+import { int, oneOf, parse } from '../lib/args.js';
+import type { ServerStats } from '../lib/ipc.js';
+import { exitWithParent, printResult, requestServerStats } from '../lib/ipc.js';
 
 const o = parse(
   {

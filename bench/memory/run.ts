@@ -5,12 +5,12 @@
 // from another checkout runs too (switchboard-before, see bench/rpc/before.ts), with after ÷ before
 // ratios. Raw: bench/results/memory-<time>.json.
 
-import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
-import { Harness } from '../echo/lib/harness.js';
-import { machine, say, summary } from '../echo/lib/out.js';
-import { runClient } from '../echo/lib/proc.js';
-import * as fmt from '../echo/lib/report.js';
-import { saveRaw } from '../echo/lib/save.js';
+import { flags, int, parseOrHelp, selectOrExit } from '../lib/args.js';
+import { Harness } from '../lib/harness.js';
+import { machine, say, summary } from '../lib/out.js';
+import { runClient } from '../lib/proc.js';
+import * as fmt from '../lib/report.js';
+import { saveRaw } from '../lib/save.js';
 import { beforeOrExit } from '../rpc/before.js';
 import type { RpcContender } from '../rpc/common.js';
 import {
@@ -72,7 +72,7 @@ for (let run = 1; run <= runs; run++) {
   for (const c of contenders) {
     const r = await harness.withServer(c, 'memory', false, async (server) => {
       const out = await runClient<MemOut>(
-        '../memory/conns.ts',
+        'memory/conns.ts',
         flags({ contender: c.client, port: server.port, connections, 'settle-ms': settleMs }),
         server,
         300_000,

@@ -17,8 +17,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loud } from '../echo/lib/out.js';
-import { ROOT } from '../echo/lib/proc.js';
+import { loud } from '../lib/out.js';
+import { ROOT } from '../lib/proc.js';
 
 /** The @switchboard/* specifiers the bench scripts may import: [specifier, package dir, export subpath]. */
 const ENTRIES = [

@@ -1,14 +1,14 @@
-// Shared by bench/rpc, bench/fanout and bench/memory on top of bench/echo/lib: the contenders,
+// Shared by bench/rpc, bench/fanout and bench/memory on top of bench/lib: the contenders,
 // where Switchboard is loaded from, and the `--before` contender and its after ÷ before tables
-// (the checkout itself: before.ts). Scripts are given relative to bench/echo/ (that is where
-// bench/echo/lib/proc.ts resolves them), hence the "../rpc/..." paths.
+// (the checkout itself: before.ts). Scripts are named relative to bench/ (where
+// bench/lib/proc.ts resolves them).
 
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Contender } from '../echo/contenders.js';
-import type { ServerProcess } from '../echo/lib/proc.js';
-import { ROOT } from '../echo/lib/proc.js';
-import * as fmt from '../echo/lib/report.js';
+import type { ServerProcess } from '../lib/proc.js';
+import { ROOT } from '../lib/proc.js';
+import * as fmt from '../lib/report.js';
 import type { BeforeCheckout } from './before.js';
 import { beforeWarnings, describeCheckout } from './before.js';
 
@@ -21,7 +21,7 @@ const contender = (client: RpcContender['client'], label: string): RpcContender 
   id: client,
   client,
   label,
-  script: `../rpc/servers/${client}.ts`,
+  script: `rpc/servers/${client}.ts`,
   // BENCH_CPU_PROF=<dir> (inherited): servers write a V8 CPU profile there on exit (see servers/control.ts).
   env: {},
   protocol: 'ws',

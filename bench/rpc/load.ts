@@ -4,11 +4,11 @@
 // run.ts) for its CPU at both ends. Prints one JSON result line. Bounded by a hard timeout.
 
 import { performance } from 'node:perf_hooks';
-import { int, oneOf, parse } from '../echo/lib/args.js';
-import type { ServerStats } from '../echo/lib/ipc.js';
-import { exitWithParent, printResult, requestServerStats } from '../echo/lib/ipc.js';
-import type { CpuTimes } from '../echo/lib/quiet.js';
-import { coresBusy, readCpuTimes } from '../echo/lib/quiet.js';
+import { int, oneOf, parse } from '../lib/args.js';
+import type { ServerStats } from '../lib/ipc.js';
+import { exitWithParent, printResult, requestServerStats } from '../lib/ipc.js';
+import type { CpuTimes } from '../lib/quiet.js';
+import { coresBusy, readCpuTimes } from '../lib/quiet.js';
 import type { Caller } from './clients.js';
 import { CONTENDER_IDS, connect } from './clients.js';
 

@@ -6,13 +6,13 @@
 // (switchboard-before, see before.ts), with after ÷ before ratios. Raw results:
 // bench/results/rpc-<time>.json (gitignored).
 
-import { flags, int, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
-import { Harness } from '../echo/lib/harness.js';
-import { machine, say, summary } from '../echo/lib/out.js';
-import { enablePinning, runClient } from '../echo/lib/proc.js';
-import * as fmt from '../echo/lib/report.js';
-import { DISTURBED_CORES, disturbed, medianOf, otherCores, usable } from '../echo/lib/results.js';
-import { saveRaw } from '../echo/lib/save.js';
+import { flags, int, parseOrHelp, selectOrExit } from '../lib/args.js';
+import { Harness } from '../lib/harness.js';
+import { machine, say, summary } from '../lib/out.js';
+import { enablePinning, runClient } from '../lib/proc.js';
+import * as fmt from '../lib/report.js';
+import { DISTURBED_CORES, disturbed, medianOf, otherCores, usable } from '../lib/results.js';
+import { saveRaw } from '../lib/save.js';
 import { beforeOrExit } from './before.js';
 import type { RpcContender } from './common.js';
 import {
@@ -119,7 +119,7 @@ for (let run = 1; run <= runs; run++) {
             'warmup-ms': warmupMs,
             'duration-ms': durationMs,
           });
-          return runClient<LoadOut>('../rpc/load.ts', args, server, warmupMs + durationMs + 60_000, c.env);
+          return runClient<LoadOut>('rpc/load.ts', args, server, warmupMs + durationMs + 60_000, c.env);
         }),
       );
       return combine(parts);

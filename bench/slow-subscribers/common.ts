@@ -1,6 +1,6 @@
 // Shared by the slow-subscriber benchmark's runner, server and load process: the contract, the
 // scenarios, what the server reports, and the control requests. Scripts are named relative to
-// bench/echo/ (where bench/echo/lib/proc.ts resolves them).
+// bench/ (where bench/lib/proc.ts resolves them).
 
 import http from 'node:http';
 import { channel, defineContract } from '@switchboard/contract';
@@ -39,7 +39,7 @@ export function scenarios(heartbeat: boolean): Scenario[] {
   const scenario = (id: string, label: string, policy: Policy, stalled: boolean): Scenario => ({
     id,
     label,
-    script: '../slow-subscribers/server.ts',
+    script: 'slow-subscribers/server.ts',
     env: env(policy),
     protocol: 'ws',
     policy,

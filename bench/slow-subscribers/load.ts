@@ -5,10 +5,10 @@
 // not read, then lets the stalled peers read what the server kept for them (bounded) and
 // reports. Prints one JSON result line.
 
-import { int, parse } from '../echo/lib/args.js';
-import { exitWithParent, printResult } from '../echo/lib/ipc.js';
-import { coresBusy, readCpuTimes } from '../echo/lib/quiet.js';
-import { mapLimit } from '../echo/lib/upgrade.js';
+import { int, parse } from '../lib/args.js';
+import { exitWithParent, printResult } from '../lib/ipc.js';
+import { coresBusy, readCpuTimes } from '../lib/quiet.js';
+import { mapLimit } from '../lib/upgrade.js';
 import { nowMs } from '../rpc/contract.js';
 import { control, type PublishReport, type SampleReply } from './common.js';
 import { LatencyHistogram, Peer } from './peers.js';

@@ -5,8 +5,8 @@
 // (socket.pause()), like packages/tests/rpc/dashboards.test.ts, until `resume()` at the end.
 
 import net from 'node:net';
-import { encodeClientFrame, OPCODE_CLOSE, OPCODE_TEXT } from '../echo/lib/frames.js';
-import { HOST, newKey, UpgradeResponse } from '../echo/lib/upgrade.js';
+import { encodeClientFrame, OPCODE_CLOSE, OPCODE_TEXT } from '../lib/frames.js';
+import { HOST, newKey, UpgradeResponse } from '../lib/upgrade.js';
 import { nowMs } from '../rpc/contract.js';
 import { SUBSCRIBE } from './common.js';
 

@@ -7,13 +7,13 @@
 // healthy subscribers' deliveries/s and publish→receive latency, and the channel's dropped /
 // coalesced / slowDisconnects counters. Raw: bench/results/slow-subscribers-<time>.json.
 
-import { flags, int, oneOf, parseOrHelp, selectOrExit } from '../echo/lib/args.js';
-import { Harness } from '../echo/lib/harness.js';
-import { machine, say, summary } from '../echo/lib/out.js';
-import { enablePinning, runClient } from '../echo/lib/proc.js';
-import * as fmt from '../echo/lib/report.js';
-import { DISTURBED_CORES, disturbed } from '../echo/lib/results.js';
-import { saveRaw } from '../echo/lib/save.js';
+import { flags, int, oneOf, parseOrHelp, selectOrExit } from '../lib/args.js';
+import { Harness } from '../lib/harness.js';
+import { machine, say, summary } from '../lib/out.js';
+import { enablePinning, runClient } from '../lib/proc.js';
+import * as fmt from '../lib/report.js';
+import { DISTURBED_CORES, disturbed } from '../lib/results.js';
+import { saveRaw } from '../lib/save.js';
 import { useSwitchboardFrom } from '../rpc/common.js';
 import {
   MESSAGE_BYTES,
@@ -177,7 +177,7 @@ for (let run = 1; run <= runs; run++) {
       const controlPort = Number(server.info.control);
       if (!Number.isInteger(controlPort)) throw new Error('server did not announce its control port');
       const out = await runClient<LoadOut>(
-        '../slow-subscribers/load.ts',
+        'slow-subscribers/load.ts',
         flags({
           port: server.port,
           control: controlPort,

@@ -1,8 +1,8 @@
 // Shared plumbing for the echo servers: announce the port, answer stats requests, exit cleanly.
 
 import { performance } from 'node:perf_hooks';
-import type { ServerStats, StatsReply } from '../lib/ipc.js';
-import { isStatsRequest } from '../lib/ipc.js';
+import type { ServerStats, StatsReply } from '../../lib/ipc.js';
+import { isStatsRequest } from '../../lib/ipc.js';
 
 export const HOST = '127.0.0.1';
 /** Same limit for every WebSocket contender; comfortably above the largest benchmark message. */

@@ -1,7 +1,7 @@
 // "Start a contender's server, run, stop it" for the run.ts scripts: a bounded wait for a quiet
 // machine before timed runs, and failures reported loudly and recorded, never thrown.
 
-import type { Contender } from '../contenders.js';
+import type { Contender } from '../echo/contenders.js';
 import { loud, say } from './out.js';
 import { ServerProcess } from './proc.js';
 import { waitForQuiet } from './quiet.js';

@@ -6,7 +6,7 @@
 import type { Client } from '@switchboard/client';
 import { channel, defineContract, type SnapshotOf, type SnapshotStateOf } from '@switchboard/contract';
 import { defineRouter } from '@switchboard/server';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 
 const Sample = z.object({ host: z.string(), cpu: z.number(), at: z.date() });
@@ -55,7 +55,7 @@ describe('snapshot types', () => {
         },
       },
     });
-    expect(router.channels.cpu?.delivery?.policy).toBe('latest');
+    expectTypeOf(router.channels.cpu?.delivery?.policy).toEqualTypeOf<'queue' | 'drop-oldest' | 'latest' | undefined>();
   });
 
   it('rejects a snapshot of the wrong type and an unknown policy', () => {

@@ -1,12 +1,12 @@
 /**
  * defineRouter's types: every procedure implemented exactly once, handler input/ctx/return inferred from the
- * contract and `context`, typed channel authorization. The same definitions also run, so the run-time checks
- * behind the compile errors (TypeError for a missing or extra handler / unknown channel) are exercised too.
+ * contract and `context`, typed channel authorization. The run-time checks behind the compile errors (TypeError
+ * for a missing or extra handler / unknown channel) are in run-time-checks.test.ts.
  */
 import type { IncomingMessage } from 'node:http';
 import { channel, defineContract, procedure } from '@switchboard/contract';
 import { type ContextArgs, defineRouter, type Router } from '@switchboard/server';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { type AppContract, contract, type User } from './fixture.js';
 
@@ -57,7 +57,6 @@ describe('defineRouter', () => {
       },
     });
     expectTypeOf(router).toEqualTypeOf<Router<AppContract, undefined>>();
-    expect(Object.keys(router.procedures)).toHaveLength(7);
   });
 
   it('infers ctx from an async context', () => {
@@ -124,38 +123,35 @@ describe('defineRouter', () => {
     });
   });
 
-  it('rejects a missing handler, at compile time and at run time', () => {
+  it('rejects a missing handler', () => {
     const { search: _search, ...withoutSearch } = handlers;
-    expect(() =>
+    const _define = () =>
       defineRouter(contract, {
         // @ts-expect-error: 'search' is missing
         procedures: withoutSearch,
-      }),
-    ).toThrow(TypeError);
+      });
   });
 
-  it('rejects an extra handler, at compile time and at run time', () => {
-    expect(() =>
+  it('rejects an extra handler', () => {
+    const _define = () =>
       defineRouter(contract, {
         procedures: {
           ...handlers,
           // @ts-expect-error: 'delete' is not a procedure of the contract
           delete: () => undefined,
         },
-      }),
-    ).toThrow(TypeError);
+      });
   });
 
-  it('rejects an unknown channel key, at compile time and at run time', () => {
-    expect(() =>
+  it('rejects an unknown channel key', () => {
+    const _define = () =>
       defineRouter(contract, {
         procedures: handlers,
         channels: {
           // @ts-expect-error: 'alerts' is not a channel of the contract
           alerts: { authorize: () => true },
         },
-      }),
-    ).toThrow(TypeError);
+      });
   });
 
   it('rejects handlers returning the wrong type', () => {

@@ -7,12 +7,13 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Contender } from '../contenders.js';
+import type { Contender } from '../echo/contenders.js';
 import type { ServerStats, StatsReply, StatsRequest } from './ipc.js';
 import { isStatsReply, isStatsRequest } from './ipc.js';
 
-export const ECHO_DIR = fileURLToPath(new URL('..', import.meta.url));
-export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** Scripts are named relative to bench/ (`echo/load.ts`, `rpc/servers/ws.ts`). */
+export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const STDERR_TAIL = 15;
 
@@ -33,7 +34,7 @@ interface Spawned {
   exited: Promise<number | null>;
 }
 
-/** `node [flags] --import tsx bench/echo/<script> args` with stdout captured, stderr echoed with a prefix. */
+/** `node [flags] --import tsx bench/<script> args` with stdout captured, stderr echoed with a prefix. */
 function spawnTs(
   script: string,
   args: readonly string[],
@@ -47,7 +48,7 @@ function spawnTs(
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
-  const argv = [process.execPath, ...nodeFlags, '--import', TSX_LOADER, `${ECHO_DIR}${script}`, ...args];
+  const argv = [process.execPath, ...nodeFlags, '--import', TSX_LOADER, `${BENCH_DIR}${script}`, ...args];
   if (cpu !== undefined) argv.unshift('taskset', '-c', `${cpu}`); // taskset execs node: same pid
   const [command = process.execPath, ...rest] = argv;
   const child = spawn(command, rest, {

@@ -1,6 +1,6 @@
 // The tables run.ts prints at the end, and the markdown block meant for docs.
 
-import type { Contender } from '../contenders.js';
+import type { Contender } from '../echo/contenders.js';
 import { summary } from './out.js';
 import * as fmt from './report.js';
 import type { Results } from './results.js';
