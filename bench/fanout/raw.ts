@@ -32,7 +32,8 @@ const FLAVORS: Record<
     protocol?: string;
     opened: (m: string) => boolean;
     hello?: string;
-    subscribe: string;
+    /** The subscribe request for `room`. */
+    subscribe: (room: string) => string;
     acked: (m: string) => boolean;
   }
 > = {
@@ -40,13 +41,13 @@ const FLAVORS: Record<
     path: '/',
     protocol: 'switchboard.v1',
     opened: () => true,
-    subscribe: '{"type":"subscribe","id":1,"name":"feed","params":{"room":"r"}}',
+    subscribe: (room) => `{"type":"subscribe","id":1,"name":"feed","params":{"room":"${room}"}}`,
     acked: (m) => m.startsWith('{"type":"subscribed"'),
   },
   thin: {
     path: '/',
     opened: () => true,
-    subscribe: '{"id":1,"method":"subscribe","params":{"room":"r"}}',
+    subscribe: (room) => `{"id":1,"method":"subscribe","params":{"room":"${room}"}}`,
     acked: (m) => m.startsWith('{"id":1,"result":true'),
   },
   socketio: {
@@ -54,13 +55,14 @@ const FLAVORS: Record<
     // Engine.IO open packet "0{...}", then we connect to "/" with "40" and wait for "40{sid}".
     opened: (m) => m.startsWith('40'),
     hello: '40',
-    subscribe: '420["join",{"room":"r"}]',
+    subscribe: (room) => `420["join",{"room":"${room}"}]`,
     acked: (m) => m.startsWith('430'),
   },
   trpc: {
     path: '/',
     opened: () => true,
-    subscribe: '{"id":1,"method":"subscription","params":{"path":"feed","input":{"json":{"room":"r"}}}}',
+    subscribe: (room) =>
+      `{"id":1,"method":"subscription","params":{"path":"feed","input":{"json":{"room":"${room}"}}}}`,
     acked: (m) => m.includes('"type":"started"'),
   },
 };
@@ -113,10 +115,10 @@ export class RawSubscriber {
     });
   }
 
-  /** Sends the contender's subscribe request; resolves on its acknowledgement. */
-  subscribe(): Promise<void> {
+  /** Sends the contender's subscribe request (to `room`: the feed's by default); resolves on its acknowledgement. */
+  subscribe(room = 'r'): Promise<void> {
     this.phase = 'subscribing';
-    this.socket.write(text(this.flavor.subscribe));
+    this.socket.write(text(this.flavor.subscribe(room)));
     return this.subscribed;
   }
 

@@ -16,8 +16,9 @@ const o = parse(
     concurrency: { type: 'string', default: '100' },
     'warmup-connections': { type: 'string', default: '500' },
     'settle-ms': { type: 'string', default: '1000' },
+    topics: { type: 'string', default: 'one' },
   },
-  'usage: tsx bench/memory/conns.ts --contender C --port N [--connections 10000] [--concurrency 100] [--warmup-connections 500]',
+  'usage: tsx bench/memory/conns.ts --contender C --port N [--connections 10000] [--concurrency 100] [--warmup-connections 500] [--topics one|each]',
 );
 exitWithParent();
 const contender = oneOf('contender', o.contender, ['switchboard', 'thin', 'socketio', 'trpc'] as const);
@@ -26,6 +27,9 @@ const connections = int('connections', o.connections, 1, 19_000);
 const concurrency = int('concurrency', o.concurrency, 1, 1000);
 const warmup = int('warmup-connections', o['warmup-connections'], 0, 5000);
 const settleMs = int('settle-ms', o['settle-ms'], 0, 60_000);
+/** `one`: every connection subscribes to the same stream; `each`: each to its own (per-user or per-device channels). */
+const topics = oneOf('topics', o.topics, ['one', 'each'] as const);
+const roomOf = (i: number): string => (topics === 'one' ? 'r' : `r${i}`);
 setTimeout(() => fail('hard timeout'), 240_000).unref();
 
 function fail(message: string): never {
@@ -72,7 +76,7 @@ await sleep(settleMs);
 const idle = await serverStats(connections);
 t = performance.now();
 try {
-  await mapLimit(conns.length, concurrency, (i) => (conns[i] as RawSubscriber).subscribe());
+  await mapLimit(conns.length, concurrency, (i) => (conns[i] as RawSubscriber).subscribe(roomOf(i)));
 } catch (err) {
   fail(`subscribing failed: ${(err as Error).message}`);
 }
@@ -83,6 +87,7 @@ const kib = (a: number, b: number): number => (b - a) / connections / 1024;
 printResult({
   contender,
   connections,
+  topics,
   openMs: Math.round(openMs),
   subscribeMs: Math.round(subscribeMs),
   gcForced: before.gcForced && subscribed.gcForced,

@@ -5,7 +5,7 @@
 // from another checkout runs too (switchboard-before, see bench/rpc/before.ts), with after ÷ before
 // ratios. Raw: bench/results/memory-<time>.json.
 
-import { flags, int, parseOrHelp, selectOrExit } from '../lib/args.js';
+import { flags, int, oneOf, parseOrHelp, selectOrExit } from '../lib/args.js';
 import { Harness } from '../lib/harness.js';
 import { machine, say, summary } from '../lib/out.js';
 import { runClient } from '../lib/proc.js';
@@ -27,6 +27,8 @@ const USAGE = `usage: tsx bench/memory/run.ts [options]
   --runs N            runs per contender, medians reported (default 1)
   --connections N     connections (default 10000)
   --duration-ms N     settle time before each reading (default 1000)
+  --topics one|each   one: every connection subscribes to the same stream (default); each: every
+                      connection to its own (per-user or per-device channels: as many topics as connections)
   --from dist|src     where @switchboard/* are loaded from (default dist)
   --before <dir>      also run ${BEFORE_ID}: switchboard with @switchboard/* from <dir>, another
                       checkout with its packages built; adds it to --only's list, prints after ÷ before`;
@@ -36,6 +38,7 @@ const o = parseOrHelp(
     runs: { type: 'string', default: '1' },
     connections: { type: 'string', default: '10000' },
     'duration-ms': { type: 'string', default: '1000' },
+    topics: { type: 'string', default: 'one' },
     from: { type: 'string', default: 'dist' },
     before: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -48,6 +51,8 @@ const contenders = selectOrExit((list) => select(list, before), o.only);
 const runs = int('runs', o.runs, 1, 20);
 const connections = int('connections', o.connections, 1, 19_000);
 const settleMs = int('duration-ms', o['duration-ms'], 0, 60_000);
+const topics = oneOf('topics', o.topics, ['one', 'each'] as const);
+const topicsText = topics === 'one' ? 'one stream for all' : 'a stream of its own each';
 
 interface MemOut {
   idleRssKiB: number;
@@ -64,7 +69,7 @@ const results = new Map<string, MemOut[]>();
 const started = new Date();
 say(`Memory benchmark — ${machine()}`);
 say(
-  `contenders: ${contenders.map((c) => c.id).join(', ')}; ${fmt.int(connections)} connections; ${runs} run(s); switchboard from ${from}`,
+  `contenders: ${contenders.map((c) => c.id).join(', ')}; ${fmt.int(connections)} connections, subscribed to ${topicsText}; ${runs} run(s); switchboard from ${from}`,
 );
 if (before) say(`${BEFORE_ID}: @switchboard/* from ${before.dir} (${before.commit}), through ${before.tsconfigPath}`);
 const labelWidth = Math.max(18, ...contenders.map((c) => c.label.length));
@@ -73,7 +78,7 @@ for (let run = 1; run <= runs; run++) {
     const r = await harness.withServer(c, 'memory', false, async (server) => {
       const out = await runClient<MemOut>(
         'memory/conns.ts',
-        flags({ contender: c.client, port: server.port, connections, 'settle-ms': settleMs }),
+        flags({ contender: c.client, port: server.port, connections, 'settle-ms': settleMs, topics }),
         server,
         300_000,
         c.env,
@@ -120,6 +125,10 @@ const rows = contenders
       med(c.id, (r) => r.idleRssKiB),
       med(BASE, (r) => r.idleRssKiB),
     ),
+    fmt.ratio(
+      med(c.id, (r) => r.subHeapKiB),
+      med(BASE, (r) => r.subHeapKiB),
+    ),
   ]);
 const header = [
   'server',
@@ -129,8 +138,11 @@ const header = [
   '+sub heap',
   'subscribed total',
   'idle ÷ ws',
+  '+sub heap ÷ ws',
 ];
-say(`\n== Memory per connection, ${fmt.int(connections)} open (after forced GC); medians of ${runs} run(s) ==`);
+say(
+  `\n== Memory per connection, ${fmt.int(connections)} open, subscribed to ${topicsText} (after forced GC); medians of ${runs} run(s) ==`,
+);
 say(fmt.textTable(header, rows));
 say(
   '  (+sub = growth when every connection subscribes once; RSS moves in steps of ±1–2 KiB/conn, heap is the stable part)',
@@ -155,7 +167,8 @@ say(
   summary([
     `Memory benchmark (\`tsx bench/memory/run.ts\`), ${started.toISOString().slice(0, 10)}: ${machine()}.`,
     `Server RSS / JS heap growth per connection with ${fmt.int(connections)} raw-socket connections open (idle), then per`,
-    `connection when each subscribes to one channel; after forced GC; median of ${runs} run(s); Switchboard from ${from}.`,
+    `connection when each subscribes to one channel (${topicsText}: \`--topics ${topics}\`); after forced GC; median of ${runs} run(s);`,
+    `Switchboard from ${from}.`,
     '',
     fmt.markdownTable(header, rows),
     ...afterBeforeBlock(before, afterBefore, 'markdown'),
