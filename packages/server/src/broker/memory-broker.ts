@@ -11,11 +11,12 @@ interface Logged {
 interface Topic {
   /** The broker's epoch and this topic's generation: a topic made again (after eviction) starts a new one. */
   epoch: string;
-  listeners: Set<BrokerListener>;
+  /** Who follows it: one listener (a server follows a topic once), or several; made by the first. */
+  listeners: BrokerListener | Set<BrokerListener> | undefined;
   /** The offset the next message gets. */
   nextOffset: number;
-  /** The newest messages, oldest first, from index `head` on. */
-  log: Logged[];
+  /** The newest messages, oldest first, from index `head` on; made by the first publish. */
+  log: Logged[] | undefined;
   head: number;
 }
 
@@ -42,7 +43,14 @@ export class MemoryBroker implements Broker {
     if (topic === undefined) {
       // Room first, so that the new topic itself is never the one evicted.
       this.#evictTopics();
-      topic = { epoch: `${this.epoch}.${this.#generation++}`, listeners: new Set(), nextOffset: 1, log: [], head: 0 };
+      topic = {
+        // One flat string (`join`), not a concatenation that keeps its parts.
+        epoch: [this.epoch, this.#generation++].join('.'),
+        listeners: undefined,
+        nextOffset: 1,
+        log: undefined,
+        head: 0,
+      };
       this.#topics.set(name, topic);
     }
     return topic;
@@ -53,16 +61,25 @@ export class MemoryBroker implements Broker {
     if (this.#topics.size < this.#maxTopics) return;
     for (const [name, topic] of this.#topics) {
       if (this.#topics.size < this.#maxTopics) return;
-      if (topic.listeners.size === 0) this.#topics.delete(name);
+      if (topic.listeners === undefined) this.#topics.delete(name);
     }
   }
 
   async subscribe(name: string, listener: BrokerListener): Promise<void> {
-    this.#topic(name).listeners.add(listener);
+    const topic = this.#topic(name);
+    const { listeners } = topic;
+    if (listeners === undefined) topic.listeners = listener;
+    else if (listeners instanceof Set) listeners.add(listener);
+    else if (listeners !== listener) topic.listeners = new Set([listeners, listener]);
   }
 
   async unsubscribe(name: string, listener: BrokerListener): Promise<void> {
-    this.#topics.get(name)?.listeners.delete(listener);
+    const topic = this.#topics.get(name);
+    const listeners = topic?.listeners;
+    if (topic === undefined || listeners === undefined) return;
+    if (listeners === listener) topic.listeners = undefined;
+    else if (listeners instanceof Set && listeners.delete(listener) && listeners.size === 0)
+      topic.listeners = undefined;
   }
 
   async publish(name: string, payload: string): Promise<string> {
@@ -72,10 +89,13 @@ export class MemoryBroker implements Broker {
     this.#topics.set(name, topic);
     const offset = topic.nextOffset++;
     const nowMs = Date.now();
+    topic.log ??= [];
     topic.log.push({ offset, payload, atMs: nowMs });
     this.#trim(topic, nowMs);
     const position = formatPosition(topic.epoch, offset);
-    for (const listener of topic.listeners) listener(payload, position);
+    const { listeners } = topic;
+    if (typeof listeners === 'function') listeners(payload, position);
+    else if (listeners !== undefined) for (const listener of listeners) listener(payload, position);
     return position;
   }
 
@@ -93,13 +113,14 @@ export class MemoryBroker implements Broker {
       return { messages: [], complete: false };
     }
     this.#trim(topic, Date.now());
-    const first = topic.log[topic.head];
+    const log = topic.log ?? [];
+    const first = log[topic.head];
     const oldest = first?.offset ?? topic.nextOffset;
     // Complete when nothing after `from` has been dropped yet.
     const complete = parsed.offset + 1 >= oldest;
     const messages: HistoryResult['messages'] = [];
-    for (let i = topic.head; i < topic.log.length; i++) {
-      const logged = topic.log[i] as Logged;
+    for (let i = topic.head; i < log.length; i++) {
+      const logged = log[i] as Logged;
       if (logged.offset > parsed.offset)
         messages.push({ payload: logged.payload, position: formatPosition(topic.epoch, logged.offset) });
     }
@@ -113,6 +134,7 @@ export class MemoryBroker implements Broker {
 
   #trim(topic: Topic, nowMs: number): void {
     const log = topic.log;
+    if (log === undefined) return;
     while (topic.head < log.length) {
       const oldest = log[topic.head] as Logged;
       if (log.length - topic.head <= this.#maxMessages && nowMs - oldest.atMs < this.#maxAgeMs) break;

@@ -1,4 +1,5 @@
-import type { RequestId } from '@switchboard/contract';
+import { gapWriter, type RequestId } from '@switchboard/contract';
+import { encodeFrame, OPCODES } from '../transport/index.js';
 
 // A channel's delivery policy and what it hands its lanes (lane.ts): one message shared by
 // every subscriber, and the gap notices told in place of messages a subscriber misses.
@@ -98,6 +99,13 @@ export type GapReason = 'dropped' | 'history';
  * only that subscription (one still being registered), not every one on the stream.
  */
 export type GapNotice = (reason: GapReason, count: number | undefined, id?: RequestId) => Buffer;
+
+/** The `gap` envelopes of `topic` (`<channel>:<key>`), as frames. */
+export function gapNotice(topic: string): GapNotice {
+  const colon = topic.indexOf(':');
+  const write = gapWriter(topic.slice(0, colon), topic.slice(colon + 1));
+  return (reason, dropped, id) => encodeFrame(OPCODES.text, Buffer.from(write(reason, dropped, id), 'utf8'));
+}
 
 /** Two counts of lost messages added up; unknown if either is. */
 export function addMissing(a: number | undefined, b: number | undefined): number | undefined {

@@ -1,19 +1,13 @@
-import { comparePositions, gapWriter, type RequestId, RpcError, withPosition } from '@switchboard/contract';
+import { comparePositions, type RequestId, RpcError, withPosition } from '@switchboard/contract';
 import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
-import { encodeFrame, encodeTextFrame, OPCODES } from '../transport/index.js';
-import {
-  addMissing,
-  type ChannelDelivery,
-  type Delivered,
-  deliveredBytes,
-  GAP_MARK_BYTES,
-  type GapNotice,
-} from './delivery.js';
+import { encodeTextFrame, OPCODES } from '../transport/index.js';
+import { addMissing, type ChannelDelivery, type Delivered, deliveredBytes, GAP_MARK_BYTES } from './delivery.js';
 import type { Lane } from './lane.js';
 import { LatestLane } from './latest-lane.js';
 import type { Outbox } from './outbox.js';
 import type { Peer } from './peer.js';
 import { QueuedLane } from './queued-lane.js';
+import { SmallMap } from './small-map.js';
 import { channelOf } from './topic-key.js';
 
 /** A live message held for a joiner. */
@@ -40,13 +34,50 @@ interface Joining {
   overflowed: boolean;
 }
 
-interface TopicState {
-  /** Local connections following the topic. */
-  lanes: Map<Peer, Lane>;
-  joining: Set<Joining>;
-  listener: BrokerListener;
-  ready: Promise<void>;
-  delivery: ChannelDelivery;
+/**
+ * A topic followed on this process: the lanes of the local connections following it (by
+ * connection: one, for per-user and per-device channels, costs no Map), what joins it, and
+ * its broker listeners, which live as long as it does and hold nothing else.
+ */
+class TopicState extends SmallMap<Peer, Lane> {
+  readonly delivery: ChannelDelivery;
+  /** Subscribers on their way in; made by the first, dropped with the last. */
+  joining: Set<Joining> | undefined;
+  /** The broker subscription, until it is live (then let go: a topic keeps only what it needs). */
+  ready: Promise<void> | undefined;
+  readonly listener: BrokerListener;
+
+  constructor(delivery: ChannelDelivery) {
+    super();
+    this.delivery = delivery;
+    this.listener = (payload, position) => this.#deliver(payload, position);
+  }
+
+  /** The gap listener to subscribe with: made for the broker, kept only by one that reports gaps. */
+  gapListener(): BrokerGapListener {
+    return ({ missing }) => this.#lost(missing);
+  }
+
+  #deliver(payload: string, position: string): void {
+    this.delivery.counters.messages++;
+    const message = delivered(payload, position);
+    this.forEach(pushTo, message);
+    if (this.joining === undefined) return;
+    for (const joiner of this.joining) hold(joiner, { position, message }, deliveredBytes(message));
+  }
+
+  /**
+   * Lost before they reached this process: every local subscriber missed them. Each lane
+   * tells its subscriber after what waits in it; a joiner decides once it knows where it starts.
+   */
+  #lost(missing: number | undefined): void {
+    this.forEach(tellGap, missing);
+    for (const joiner of this.joining ?? []) {
+      const last = joiner.buffer.at(-1);
+      if (last !== undefined && !('message' in last)) last.missing = addMissing(last.missing, missing);
+      else hold(joiner, { missing }, GAP_MARK_BYTES);
+    }
+  }
 }
 
 /** What a joining subscriber is told before any message reaches it. */
@@ -165,21 +196,21 @@ export class Fanout {
       }
       // What waits for the connection's other subscriptions on the stream goes first: the
       // client must not take it for the new one's (a gap before its start, say).
-      state.lanes.get(peer)?.flush(true);
+      state.get(peer)?.flush(true);
       if (!request.onJoin(snapshot === undefined ? { position: start, gap } : { position: start, gap, snapshot })) {
         return;
       }
-      let lane = state.lanes.get(peer);
+      let lane = state.get(peer);
       if (lane === undefined) {
-        lane = newLane(peer.outbox, state.delivery, gapNotice(topic));
-        state.lanes.set(peer, lane);
+        lane = newLane(peer.outbox, state.delivery, topic);
+        state.set(peer, lane);
       } else lane.subscriptions++;
       letGo(joining);
       for (const message of replay) lane.push(delivered(message.payload, message.position), request.id);
       passHeld(joining.buffer, start, lane, request.id);
     } finally {
       letGo(joining);
-      state.joining.delete(joining);
+      leave(state, joining);
       this.#dropIfIdle(topic, state);
     }
   }
@@ -189,56 +220,42 @@ export class Fanout {
     for (;;) {
       let state = this.#topics.get(topic);
       if (state === undefined) {
-        const lanes = new Map<Peer, Lane>();
-        const joiners = new Set<Joining>();
-        const delivery = this.#deliveryOf(channelOf(topic));
-        const listener: BrokerListener = (payload, position) => {
-          delivery.counters.messages++;
-          const message = delivered(payload, position);
-          for (const lane of lanes.values()) lane.push(message);
-          for (const joiner of joiners) hold(joiner, { position, message }, deliveredBytes(message));
-        };
-        const onGap: BrokerGapListener = ({ missing }) => {
-          // Lost before they reached this process: every local subscriber missed them. Each
-          // lane tells its subscriber after what waits in it; a joiner decides once it knows
-          // where it starts.
-          for (const lane of lanes.values()) lane.gap(missing);
-          for (const joiner of joiners) {
-            const last = joiner.buffer.at(-1);
-            if (last !== undefined && !('message' in last)) last.missing = addMissing(last.missing, missing);
-            else hold(joiner, { missing }, GAP_MARK_BYTES);
-          }
-        };
-        state = { lanes, joining: joiners, listener, delivery, ready: this.#broker.subscribe(topic, listener, onGap) };
+        const made = new TopicState(this.#deliveryOf(channelOf(topic)));
+        const ready = this.#broker.subscribe(topic, made.listener, made.gapListener()).then(() => {
+          if (made.ready === ready) made.ready = undefined;
+        });
+        made.ready = ready;
+        state = made;
         this.#topics.set(topic, state);
       }
+      state.joining ??= new Set();
       state.joining.add(joining);
       try {
         await state.ready;
       } catch (error) {
-        state.joining.delete(joining);
+        leave(state, joining);
         this.#dropIfIdle(topic, state, false);
         throw error;
       }
       // The topic may have been dropped meanwhile by its last other subscriber: start again.
       if (this.#topics.get(topic) === state) return state;
-      state.joining.delete(joining);
+      leave(state, joining);
     }
   }
 
   remove(peer: Peer, topic: string): void {
     const state = this.#topics.get(topic);
-    const lane = state?.lanes.get(peer);
+    const lane = state?.get(peer);
     if (state === undefined || lane === undefined) return;
     if (--lane.subscriptions > 0) return;
     lane.close();
-    state.lanes.delete(peer);
+    state.delete(peer);
     this.#dropIfIdle(topic, state);
   }
 
   /** Drops a topic nobody follows or joins any more. */
   #dropIfIdle(topic: string, state: TopicState, subscribed = true): void {
-    if (state.lanes.size > 0 || state.joining.size > 0 || this.#topics.get(topic) !== state) return;
+    if (state.size > 0 || state.joining !== undefined || this.#topics.get(topic) !== state) return;
     this.#topics.delete(topic);
     if (!subscribed) return;
     this.#broker.unsubscribe(topic, state.listener).catch(() => {
@@ -253,7 +270,7 @@ export class Fanout {
 
   /** Local connections following a topic. */
   subscriberCount(topic: string): number {
-    return this.#topics.get(topic)?.lanes.size ?? 0;
+    return this.#topics.get(topic)?.size ?? 0;
   }
 
   /** Local connections following each channel's topics. */
@@ -261,7 +278,7 @@ export class Fanout {
     const counts = new Map<string, number>();
     for (const [topic, state] of this.#topics) {
       const channel = channelOf(topic);
-      counts.set(channel, (counts.get(channel) ?? 0) + state.lanes.size);
+      counts.set(channel, (counts.get(channel) ?? 0) + state.size);
     }
     return counts;
   }
@@ -316,16 +333,23 @@ function missedAfter(
   return { missing: missing === undefined ? undefined : Math.min(missing, between) };
 }
 
-/** A `gap` envelope for a topic's subscribers: messages they will not get, and why. */
-/** A connection's lane of a stream, of the kind its channel's policy needs. */
-export function newLane(outbox: Outbox, delivery: ChannelDelivery, notice: GapNotice): Lane {
+/** A connection's lane of `topic`, of the kind its channel's policy needs. */
+export function newLane(outbox: Outbox, delivery: ChannelDelivery, topic: string): Lane {
   return delivery.policy === 'latest'
-    ? new LatestLane(outbox, delivery, notice)
-    : new QueuedLane(outbox, delivery, notice);
+    ? new LatestLane(outbox, delivery, topic)
+    : new QueuedLane(outbox, delivery, topic);
 }
 
-function gapNotice(topic: string): GapNotice {
-  const colon = topic.indexOf(':');
-  const write = gapWriter(topic.slice(0, colon), topic.slice(colon + 1));
-  return (reason, dropped, id) => encodeFrame(OPCODES.text, Buffer.from(write(reason, dropped, id), 'utf8'));
+function pushTo(lane: Lane, message: Delivered): void {
+  lane.push(message);
+}
+
+function tellGap(lane: Lane, missing: number | undefined): void {
+  lane.gap(missing);
+}
+
+/** A joiner leaves its topic's set (joined, or failed); the set goes with the last. */
+function leave(state: TopicState, joining: Joining): void {
+  state.joining?.delete(joining);
+  if (state.joining?.size === 0) state.joining = undefined;
 }

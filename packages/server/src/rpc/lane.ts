@@ -1,5 +1,5 @@
 import type { RequestId } from '@switchboard/contract';
-import { type ChannelDelivery, type Delivered, GAP_MARK_BYTES, type GapNotice } from './delivery.js';
+import { type ChannelDelivery, type Delivered, GAP_MARK_BYTES, type GapNotice, gapNotice } from './delivery.js';
 import { bytesOf, ForJoiner, frameOf, GapMark, type Waiting } from './gap-mark.js';
 import type { Outbox } from './outbox.js';
 
@@ -28,16 +28,22 @@ import type { Outbox } from './outbox.js';
 export abstract class Lane {
   readonly outbox: Outbox;
   protected readonly delivery: ChannelDelivery;
-  protected readonly notice: GapNotice;
+  /** `<channel>:<key>`: what the gap notices name. */
+  readonly #topic: string;
   /** Subscriptions of this connection on the stream. */
   subscriptions = 1;
   /** Bytes this lane holds, counted in its outbox's budget. */
   #bytes = 0;
 
-  constructor(outbox: Outbox, delivery: ChannelDelivery, notice: GapNotice) {
+  constructor(outbox: Outbox, delivery: ChannelDelivery, topic: string) {
     this.outbox = outbox;
     this.delivery = delivery;
-    this.notice = notice;
+    this.#topic = topic;
+  }
+
+  /** Writes the frames of this stream's `gap` envelopes: made when a gap is told (most lanes never tell one). */
+  protected get notice(): GapNotice {
+    return gapNotice(this.#topic);
   }
 
   /** Nothing waits in the lane. */

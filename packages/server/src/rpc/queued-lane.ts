@@ -3,6 +3,11 @@ import { type Delivered, GAP_MARK_BYTES } from './delivery.js';
 import { bytesOf, GapMark, joinerOf, type Waiting } from './gap-mark.js';
 import { Lane } from './lane.js';
 
+type Slot = Waiting | GapMark | undefined;
+
+/** The queue of a lane where nothing waits (most of them): shared, and frozen so nothing is put in it. */
+const NOTHING: Slot[] = Object.freeze([]) as unknown as Slot[];
+
 /**
  * A `queue` or `drop-oldest` lane: what waits, oldest first, with gap marks in place of
  * what its subscriber will not get. Past `maxQueued` messages or the connection's budget,
@@ -11,7 +16,7 @@ import { Lane } from './lane.js';
  */
 export class QueuedLane extends Lane {
   /** Oldest first; gap marks never side by side; slots before `#head` are let go. */
-  #queue: Array<Waiting | GapMark | undefined> = [];
+  #queue: Slot[] = NOTHING;
   #head = 0;
   /** Messages (not marks) in `#queue`: what `maxQueued` bounds. */
   #queued = 0;
@@ -38,7 +43,7 @@ export class QueuedLane extends Lane {
         this.#dropOldest();
       }
     }
-    this.#queue.push(item);
+    this.#waitingQueue().push(item);
     this.#queued++;
     this.hold(bytes);
     return this.#compact();
@@ -61,15 +66,21 @@ export class QueuedLane extends Lane {
       if (!(item instanceof GapMark)) this.#queued--;
       this.send(item);
     }
-    this.#queue = [];
+    this.#queue = NOTHING;
     this.#head = 0;
     return true;
   }
 
   protected clear(): void {
-    this.#queue = [];
+    this.#queue = NOTHING;
     this.#head = 0;
     this.#queued = 0;
+  }
+
+  /** The queue to put in: made when the first entry waits. */
+  #waitingQueue(): Slot[] {
+    if (this.#queue === NOTHING) this.#queue = [];
+    return this.#queue;
   }
 
   /** The mark after everything that waits, made if the last entry is a message. */
@@ -78,7 +89,7 @@ export class QueuedLane extends Lane {
     if (last instanceof GapMark) return last;
     // A mark follows a message (or nothing): at most one more mark than messages.
     const mark = new GapMark();
-    this.#queue.push(mark);
+    this.#waitingQueue().push(mark);
     this.hold(GAP_MARK_BYTES);
     return mark;
   }

@@ -27,9 +27,13 @@ function stableStringify(value: unknown): string {
   return `{${keys.map((key) => `${JSON.stringify(key)}:${stableStringify((value as Record<string, unknown>)[key])}`).join(',')}}`;
 }
 
-/** The broker topic of a channel stream; channel names hold no ':'. */
+/**
+ * The broker topic of a channel stream; channel names hold no ':'. One flat string (what
+ * `join` makes): a concatenation would keep its parts, and the key's own, for as long as
+ * the topic lives.
+ */
 export function topicOf(channel: string, key: string): string {
-  return `${channel}:${key}`;
+  return [channel, key].join(':');
 }
 
 /** The channel of a broker topic. */

@@ -6,8 +6,8 @@ import { applyMaskKey } from './mask.js';
 export interface FrameSink {
   /** The first frame of a text (1) or binary (2) message; `compressed` is its RSV1 bit. */
   onMessageStart(opcode: 1 | 2, compressed: boolean): void;
-  /** Unmasked payload bytes of the current message, as soon as they arrive. */
-  onMessageData(chunk: Buffer): void;
+  /** Unmasked payload bytes of the current message, as soon as they arrive; `last`: they end it. */
+  onMessageData(chunk: Buffer, last: boolean): void;
   /** The frame with FIN set has been fully delivered. */
   onMessageEnd(): void;
   /** A complete, unmasked control frame (close, ping or pong). */
@@ -28,6 +28,11 @@ export interface FrameParserLimits {
 type ParserState = 'header' | 'length16' | 'length64' | 'mask' | 'payload' | 'stopped';
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * The chunk list of a parser that holds no bytes: shared, and frozen so nothing is put in it.
+ * An idle connection then keeps no array that once grew (about 150 bytes each).
+ */
+const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
 /**
  *  bytes ──push()──▶ header ─▶ length16 | length64 ─▶ mask ─▶ payload ─┐
@@ -46,7 +51,7 @@ export class FrameParser {
   #running = false;
 
   // Bytes received but not parsed yet: chunks[0] from offset #head on, then the rest.
-  #chunks: Buffer[] = [];
+  #chunks: Buffer[] = NO_CHUNKS;
   #head = 0;
   #buffered = 0;
 
@@ -71,7 +76,8 @@ export class FrameParser {
   /** Feeds bytes from the socket. */
   push(chunk: Buffer): void {
     if (this.#state === 'stopped' || chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    if (this.#chunks === NO_CHUNKS) this.#chunks = [chunk];
+    else this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     this.#run();
   }
@@ -89,7 +95,7 @@ export class FrameParser {
   /** Stops for good and drops what is buffered (after a close frame or an error). */
   stop(): void {
     this.#state = 'stopped';
-    this.#chunks = [];
+    this.#chunks = NO_CHUNKS;
     this.#buffered = 0;
     this.#head = 0;
   }
@@ -128,6 +134,7 @@ export class FrameParser {
       }
     } finally {
       this.#running = false;
+      if (this.#buffered === 0) this.#chunks = NO_CHUNKS;
     }
   }
 
@@ -256,7 +263,7 @@ export class FrameParser {
       applyMaskKey(piece, this.#maskKey, this.#maskOffset);
       this.#maskOffset = (this.#maskOffset + piece.length) & 3;
       this.#payloadRemaining -= piece.length;
-      this.#sink.onMessageData(piece);
+      this.#sink.onMessageData(piece, this.#fin && this.#payloadRemaining === 0);
       if (this.#state === 'stopped') return false;
     }
 

@@ -23,6 +23,11 @@ export class MessageAssembly {
     this.#maxPayloadBytes = maxPayloadBytes;
   }
 
+  /** Nothing of the current message is kept yet. */
+  get empty(): boolean {
+    return this.#firstPart === undefined && this.#parts.length === 0 && this.#scratchUsed === 0;
+  }
+
   /** Lets go of an unfinished message (the connection closed). */
   clear(): void {
     this.#firstPart = undefined;

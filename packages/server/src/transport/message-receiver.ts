@@ -14,7 +14,7 @@ import { ProtocolError } from './errors.js';
 import type { FrameParser } from './frame-parser.js';
 import { MessageAssembly } from './message-assembly.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
-import { Utf8Validator } from './utf8.js';
+import { isValidUtf8, Utf8Validator } from './utf8.js';
 
 type ReceiveState = 'reading' | 'inflating' | 'inflating, then end';
 
@@ -61,13 +61,23 @@ export class MessageReceiver {
     this.#compressed = compressed;
   }
 
-  data(chunk: Buffer): void {
-    if (!this.#binary && !this.#compressed && !this.#validator().push(chunk)) {
+  /** `last`: this piece ends the message. */
+  data(chunk: Buffer, last: boolean): void {
+    if (!this.#binary && !this.#compressed && !this.#isText(chunk, last)) {
       // RFC 6455 §8.1: invalid UTF-8 in a text message fails the connection (1007), at the first bad byte.
       this.#host.onProtocolError(new ProtocolError('INVALID_UTF8', 1007, 'text message is not valid UTF-8'));
       return;
     }
     this.#assembly.keep(chunk);
+  }
+
+  /**
+   * A text message's piece checked as it arrives. A message that comes whole (most do) is
+   * checked in one call, with no validator: one is made only for a message in pieces.
+   */
+  #isText(chunk: Buffer, last: boolean): boolean {
+    if (last && this.#assembly.empty && (this.#utf8 === undefined || this.#utf8.idle)) return isValidUtf8(chunk);
+    return this.#validator().push(chunk);
   }
 
   end(): void {

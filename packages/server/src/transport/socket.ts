@@ -238,12 +238,12 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   }
 
   /** @internal */
-  onMessageData(chunk: Buffer): void {
+  onMessageData(chunk: Buffer, last: boolean): void {
     // Data counts as a sign of life as it arrives: it proves the peer is alive, not that it
     // reads (maxBufferedBytes deals with peers that do not read), and the pong to our ping
     // cannot overtake a large frame still arriving on a slow link.
     this.#heartbeat.heard();
-    this.#receiver.data(chunk);
+    this.#receiver.data(chunk, last);
   }
 
   /** @internal */

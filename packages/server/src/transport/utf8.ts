@@ -46,6 +46,11 @@ export class Utf8Validator {
     return complete;
   }
 
+  /** No sequence is under way: the text so far ends on a character boundary. */
+  get idle(): boolean {
+    return this.#needed === 0;
+  }
+
   reset(): void {
     this.#needed = 0;
     this.#seen = 0;

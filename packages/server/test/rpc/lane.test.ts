@@ -1,23 +1,14 @@
-import { gapWriter } from '@switchboard/contract';
 import { describe, expect, it } from 'vitest';
-import {
-  type DeliveryPolicy,
-  GAP_MARK_BYTES,
-  type GapNotice,
-  SLOW_CONSUMER_CLOSE_CODE,
-} from '../../src/rpc/delivery.js';
+import { type DeliveryPolicy, GAP_MARK_BYTES, SLOW_CONSUMER_CLOSE_CODE } from '../../src/rpc/delivery.js';
 import { newLane } from '../../src/rpc/fanout.js';
-import { encodeFrame, OPCODES } from '../../src/transport/index.js';
 import { connection, deliveredMessage, delivery, frameBytes, messageBytes } from './fanout-helpers.js';
 
 // One connection's lane of one stream, per delivery policy, without a fan-out: what the
 // socket receives (traced as m<n> and gap:<reason>:<count>[@id]), in which order, and what
 // the connection's budget counts while messages wait.
 
-const notice: GapNotice = (() => {
-  const write = gapWriter('feed', '{}');
-  return (reason, count, id) => encodeFrame(OPCODES.text, Buffer.from(write(reason, count, id), 'utf8'));
-})();
+/** The stream the lanes carry: channel `feed`, key `{}` (traced without a prefix). */
+const TOPIC = 'feed:{}';
 
 /**
  * A lane on a connection that is slow from the first message, with `budget` bytes. That
@@ -26,7 +17,7 @@ const notice: GapNotice = (() => {
 function slowLane(policy: DeliveryPolicy, maxQueued = 100, budget = 1 << 20) {
   const { socket, outbox } = connection(true, { highWaterBytes: 0, maxBufferedBytes: budget });
   const channel = delivery(policy, maxQueued);
-  const lane = newLane(outbox, channel, notice);
+  const lane = newLane(outbox, channel, TOPIC);
   // The first message goes to the socket at once and makes the connection slow.
   lane.push(deliveredMessage(0));
   socket.received.length = 0;
@@ -36,7 +27,7 @@ function slowLane(policy: DeliveryPolicy, maxQueued = 100, budget = 1 << 20) {
 describe('Lane, any policy', () => {
   it.each(['queue', 'drop-oldest', 'latest'] as const)('%s: sends at once while the connection keeps up', (policy) => {
     const { socket, outbox } = connection(false);
-    const lane = newLane(outbox, delivery(policy), notice);
+    const lane = newLane(outbox, delivery(policy), TOPIC);
     for (let n = 1; n <= 3; n++) lane.push(deliveredMessage(n, `k${n}`));
     lane.gap(2);
     expect(socket.received).toEqual(['m1', 'm2', 'm3', 'gap:history:2']);
@@ -137,7 +128,7 @@ describe("Lane, 'drop-oldest'", () => {
   it("drops the incoming message when the connection's other lanes hold the budget", () => {
     const budget = 2 * messageBytes(1) + GAP_MARK_BYTES;
     const { socket, outbox, lane } = slowLane('drop-oldest', 100, budget);
-    const other = newLane(outbox, delivery('queue'), notice);
+    const other = newLane(outbox, delivery('queue'), TOPIC);
     other.push(deliveredMessage(1));
     other.push(deliveredMessage(2));
     lane.push(deliveredMessage(3));
