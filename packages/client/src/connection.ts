@@ -1,5 +1,5 @@
 import { MAX_BATCH_CHARS, PROTOCOL } from '@switchboard/contract';
-import { OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
+import { nodeWsMessages, OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 
 export interface HeartbeatOptions {
   /** Send an application-level ping after this much silence. @default 10 s */
@@ -49,12 +49,15 @@ export class Connection {
     // Some WebSockets report nothing when TCP drops mid-handshake: bound it.
     this.#handshakeTimer = setTimeout(() => this.#end(undefined, 'connect timeout'), options.connectTimeoutMs);
     socket.addEventListener('open', () => this.#onOpen());
-    socket.addEventListener('message', (event) => {
+    const onMessage = (data: unknown) => {
       if (this.#ended) return; // a closing socket's last frames belong to no one now
       this.#heardSinceCheck = true;
       this.#pingSentAt = 0;
-      this.#handlers.onMessage(event.data);
-    });
+      this.#handlers.onMessage(data);
+    };
+    const ws = nodeWsMessages(socket);
+    if (ws !== undefined) ws.on('message', (data, isBinary) => onMessage(isBinary ? data : data.toString()));
+    else socket.addEventListener('message', (event) => onMessage(event.data));
     socket.addEventListener('close', (event) => this.#end(event.code, event.reason));
     // Some fire 'error' and never 'close' (Node's own WebSocket on a refused connection).
     socket.addEventListener('error', () => this.#end(undefined, 'error'));

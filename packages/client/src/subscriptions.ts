@@ -1,6 +1,5 @@
 import {
   type AnyContract,
-  comparePositions,
   decodeValue,
   type EncodedValue,
   encodeValue,
@@ -8,7 +7,7 @@ import {
   type GapEnvelope,
   issuesData,
   type MessageEnvelope,
-  type Position,
+  offsetInEpoch,
   parsePosition,
   RpcError,
   validate,
@@ -23,8 +22,8 @@ interface ActiveSubscription {
   readonly channel: string;
   /** The encoded params; undefined until validated. */
   params: EncodedValue | undefined;
-  /** The position of the last message delivered (or of the stream when it was joined). */
-  position: Position | undefined;
+  /** The position of the last message delivered (or of the stream when it was joined); its own object, updated in place. */
+  position: StreamPosition | undefined;
   readonly handlers: SubscribeHandlers<unknown, unknown>;
   /** Registered again after a reconnect: a snapshot now replaces what could not be replayed. */
   resumed: boolean;
@@ -47,13 +46,16 @@ function subscribeText(subscription: ActiveSubscription): string {
   return JSON.stringify(envelope);
 }
 
-/** The parts of a position readServerEnvelope has checked. */
-function positionOf(position: string): Position {
-  return parsePosition(position) as Position;
+/** Where a subscription is in its stream. */
+interface StreamPosition {
+  epoch: string;
+  offset: number;
 }
 
-function streamOf(channel: string, key: string): string {
-  return `${channel}\u0000${key}`;
+/** The parts of a position readServerEnvelope has checked, as a subscription's own object. */
+function positionOf(position: string): StreamPosition {
+  const { epoch, offset } = parsePosition(position) as StreamPosition;
+  return { epoch, offset };
 }
 
 /** Surfaces an application callback's exception without breaking delivery to others. */
@@ -81,8 +83,8 @@ export interface SubscriptionHost {
 export class Subscriptions {
   readonly #host: SubscriptionHost;
   readonly #byId = new Map<number, ActiveSubscription>();
-  /** Stream (channel + key) → the subscriptions that receive it. */
-  readonly #streams = new Map<string, Set<ActiveSubscription>>();
+  /** Channel → stream key → the subscriptions that receive it: found per message with no string made. */
+  readonly #streams = new Map<string, Map<string, Set<ActiveSubscription>>>();
 
   constructor(host: SubscriptionHost) {
     this.#host = host;
@@ -166,11 +168,15 @@ export class Subscriptions {
       return;
     }
     subscription.key = key;
-    const stream = streamOf(subscription.channel, key);
-    let subscribers = this.#streams.get(stream);
+    let keys = this.#streams.get(subscription.channel);
+    if (keys === undefined) {
+      keys = new Map();
+      this.#streams.set(subscription.channel, keys);
+    }
+    let subscribers = keys.get(key);
     if (subscribers === undefined) {
       subscribers = new Set();
-      this.#streams.set(stream, subscribers);
+      keys.set(key, subscribers);
     }
     subscribers.add(subscription);
     // First registration, or a gap: resume from the stream's position from now on.
@@ -186,7 +192,7 @@ export class Subscriptions {
   }
 
   message(envelope: MessageEnvelope): void {
-    const subscribers = this.#streams.get(streamOf(envelope.channel, envelope.key));
+    const subscribers = this.#streams.get(envelope.channel)?.get(envelope.key);
     if (subscribers === undefined) return;
     let message: unknown;
     try {
@@ -195,13 +201,16 @@ export class Subscriptions {
       this.#host.refuse('undecodable message data');
       return;
     }
-    const position = positionOf(envelope.position);
     const meta = { channel: envelope.channel, position: envelope.position };
     for (const subscription of subscribers) {
-      // A replay after a reconnect may repeat what this subscription already has.
+      // A replay after a reconnect may repeat what this subscription already has: within its
+      // epoch, only a higher offset is new (read without parsing the text); another epoch is.
       const seen = subscription.position;
-      if (seen !== undefined && (comparePositions(position, seen) ?? 1) <= 0) continue;
-      subscription.position = position;
+      const offset = seen === undefined ? -1 : offsetInEpoch(envelope.position, seen.epoch);
+      if (offset >= 0) {
+        if (offset <= (seen as StreamPosition).offset) continue;
+        (seen as StreamPosition).offset = offset;
+      } else subscription.position = positionOf(envelope.position);
       try {
         subscription.handlers.onMessage(message, meta);
       } catch (error) {
@@ -242,7 +251,7 @@ export class Subscriptions {
       envelope.dropped === undefined
         ? { channel: envelope.channel, reason: envelope.reason }
         : { channel: envelope.channel, reason: envelope.reason, dropped: envelope.dropped };
-    const stream = this.#streams.get(streamOf(envelope.channel, envelope.key));
+    const stream = this.#streams.get(envelope.channel)?.get(envelope.key);
     if (envelope.id === undefined) {
       for (const subscription of stream ?? []) this.#tellGap(subscription, info);
       return;
@@ -287,10 +296,12 @@ export class Subscriptions {
     const { key } = subscription;
     if (key === undefined) return;
     subscription.key = undefined;
-    const stream = streamOf(subscription.channel, key);
-    const subscribers = this.#streams.get(stream);
+    const keys = this.#streams.get(subscription.channel);
+    const subscribers = keys?.get(key);
     subscribers?.delete(subscription);
-    if (subscribers?.size === 0) this.#streams.delete(stream);
+    if (subscribers?.size !== 0) return;
+    keys?.delete(key);
+    if (keys?.size === 0) this.#streams.delete(subscription.channel);
   }
 
   #tellGap(subscription: ActiveSubscription, info: GapInfo): void {

@@ -49,6 +49,7 @@ export {
   formatPosition,
   isPosition,
   MAX_POSITION_LENGTH,
+  offsetInEpoch,
   type Position,
   parsePosition,
 } from './position.js';

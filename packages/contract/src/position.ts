@@ -31,6 +31,18 @@ function offsetOf(text: string): number {
   return offset > Number.MAX_SAFE_INTEGER ? -1 : offset;
 }
 
+/**
+ * The offset of position text `text` when it is of epoch `epoch`, else -1 (another epoch, or
+ * not a position). Allocates nothing: a receiver checks every message against the epoch it
+ * is in without parsing the text into parts.
+ */
+export function offsetInEpoch(text: string, epoch: string): number {
+  if (text.length <= epoch.length + 1 || text.charCodeAt(epoch.length) !== 58 || !text.startsWith(epoch)) return -1;
+  const offset = offsetOf(text);
+  // The epoch is everything before the *last* colon: `e:1:2` is not of epoch `e`.
+  return offset >= 0 && text.lastIndexOf(':') === epoch.length ? offset : -1;
+}
+
 /** Reads `<epoch>:<offset>` (see offsetOf); undefined for anything else. */
 export function parsePosition(text: string): Position | undefined {
   const offset = offsetOf(text);

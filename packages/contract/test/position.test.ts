@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { comparePositions, formatPosition, isPosition, MAX_POSITION_LENGTH, parsePosition } from '../src/position.js';
+import {
+  comparePositions,
+  formatPosition,
+  isPosition,
+  MAX_POSITION_LENGTH,
+  offsetInEpoch,
+  parsePosition,
+} from '../src/position.js';
 
 // Positions are read and written here only; server, brokers and client use these.
 
@@ -50,5 +57,33 @@ describe('comparePositions', () => {
     expect(comparePositions({ epoch: 'e', offset: 2 }, { epoch: 'e', offset: 2 })).toBe(0);
     expect(comparePositions({ epoch: 'e', offset: 3 }, { epoch: 'e', offset: 2 })).toBeGreaterThan(0);
     expect(comparePositions({ epoch: 'e', offset: 1 }, { epoch: 'f', offset: 2 })).toBeUndefined();
+  });
+});
+
+describe('offsetInEpoch', () => {
+  it('reads the offset of a position of that epoch', () => {
+    expect(offsetInEpoch('e:0', 'e')).toBe(0);
+    expect(offsetInEpoch('3f9c2a1b.4:42', '3f9c2a1b.4')).toBe(42);
+    expect(offsetInEpoch('a:b:9', 'a:b')).toBe(9);
+  });
+
+  it.each([
+    ['another epoch', 'f:1', 'e'],
+    ['an epoch that only starts the same', 'ee:1', 'e'],
+    ['an epoch that is a prefix of the real one', 'e:1:2', 'e'],
+    ['no offset', 'e:', 'e'],
+    ['a negative offset', 'e:-1', 'e'],
+    ['not a position', 'e', 'e'],
+    ['an offset past 2^53 - 1', `e:${2 ** 53}`, 'e'],
+  ])('is -1 for %s', (_what, text, epoch) => {
+    expect(offsetInEpoch(text, epoch)).toBe(-1);
+  });
+
+  it('agrees with parsePosition on every position it reads', () => {
+    for (const text of ['e:0', 'x.1:77', 'a:b:c:5', `z:${Number.MAX_SAFE_INTEGER}`]) {
+      const parsed = parsePosition(text);
+      expect(parsed).toBeDefined();
+      expect(offsetInEpoch(text, parsed?.epoch ?? '')).toBe(parsed?.offset);
+    }
   });
 });

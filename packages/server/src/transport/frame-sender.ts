@@ -36,6 +36,8 @@ export class FrameSender {
   readonly #pending: PendingFrame[] = [];
   #endAfterPending = false;
   #corked = false;
+  /** Inside beginBatch/endBatch: a cork is undone by endBatch, with no tick scheduled. */
+  #batching = false;
   #closed = false;
   /** Our Close frame has been written (not merely queued behind a compression). */
   closeFrameSent = false;
@@ -125,6 +127,19 @@ export class FrameSender {
     for (const frame of this.#pending.splice(0)) frame.callback?.(error);
   }
 
+  /**
+   * Frames written until endBatch() leave together at its call (the replies to one TCP
+   * read): no tick is scheduled to uncork, which a reply per read would pay for each time.
+   */
+  beginBatch(): void {
+    this.#batching = true;
+  }
+
+  endBatch(): void {
+    this.#batching = false;
+    if (this.#corked) this.uncorkNow();
+  }
+
   /** @internal Frames written in one tick leave in one write (writev) on the next. */
   uncorkNow(): void {
     this.#corked = false;
@@ -165,6 +180,6 @@ export class FrameSender {
     if (this.#corked) return;
     this.#corked = true;
     this.#tcp.cork();
-    process.nextTick(uncork, this);
+    if (!this.#batching) process.nextTick(uncork, this);
   }
 }

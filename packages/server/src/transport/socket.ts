@@ -124,7 +124,14 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
   static {
     // Defined here so that they may reach private state; `this` is the TCP socket.
     onTcpData = function (this: TcpWithSocket, chunk: Buffer): void {
-      this[kSocket].#parser.push(chunk);
+      // What the messages of this read answer at once leaves in one write when they are done.
+      const socket = this[kSocket];
+      socket.#sender.beginBatch();
+      try {
+        socket.#parser.push(chunk);
+      } finally {
+        socket.#sender.endBatch();
+      }
     };
     onTcpEnd = function (this: TcpWithSocket): void {
       this[kSocket].#handleTcpEnd();
