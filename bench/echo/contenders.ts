@@ -32,6 +32,17 @@ export const CONTENDERS: readonly Contender[] = [
 
 export const BASELINE_ID = 'ws';
 
+/** Switchboard's transport as built in another checkout `dir` (its packages/server/dist). */
+export function beforeContender(dir: string): Contender {
+  return {
+    id: 'switchboard-before',
+    label: 'switchboard (before)',
+    script: 'echo/servers/switchboard.ts',
+    env: { SWITCHBOARD_CHECKOUT: dir },
+    protocol: 'ws',
+  };
+}
+
 const ALIASES: Record<string, string> = { 'ws+bufferutil': 'ws', 'ws-nobu': 'ws-nobufferutil' };
 
 /** Contenders named in a comma list (ids or aliases), in the canonical order; throws on unknown names. */

@@ -14,7 +14,7 @@ import { append, DISTURBED_CORES, disturbed, otherCores } from '../lib/results.j
 import { saveRaw } from '../lib/save.js';
 import { printTables, summaryBlock } from '../lib/summary.js';
 import type { Contender } from './contenders.js';
-import { BASELINE_ID, CONTENDERS, select } from './contenders.js';
+import { BASELINE_ID, beforeContender, CONTENDERS, select } from './contenders.js';
 
 const USAGE = `usage: tsx bench/echo/run.ts [options]
   --only a,b               contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
@@ -26,6 +26,7 @@ const USAGE = `usage: tsx bench/echo/run.ts [options]
   --window N               messages in flight per connection (default 32)
   --opcode binary|text     frame type (default binary)
   --memory-connections N   idle connections for the memory test (default 10000)
+  --before <dir>           also run switchboard-before: the transport built in <dir>, another checkout
   --pin                    pin servers to CPU 0 and load generators to CPU 1 (taskset)
   --skip-throughput, --skip-handshakes, --skip-memory`;
 
@@ -41,6 +42,7 @@ const o = parseOrHelp(
     opcode: { type: 'string', default: 'binary' },
     'memory-connections': { type: 'string', default: '10000' },
     pin: { type: 'boolean', default: false },
+    before: { type: 'string' },
     'skip-throughput': { type: 'boolean', default: false },
     'skip-handshakes': { type: 'boolean', default: false },
     'skip-memory': { type: 'boolean', default: false },
@@ -49,6 +51,7 @@ const o = parseOrHelp(
   USAGE,
 );
 const contenders = selectOrExit(select, o.only);
+if (o.before !== undefined) contenders.splice(1, 0, beforeContender(o.before));
 const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 600_000);
 const warmupMs = int('warmup-ms', o['warmup-ms'], 0, 60_000);

@@ -45,7 +45,12 @@ const SPECIFIER = '@switchboard/server/transport';
 function entry(): string {
   if (process.env.SWITCHBOARD_TRANSPORT === 'src') return SPECIFIER;
   const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('@switchboard/server/package.json');
+  // SWITCHBOARD_CHECKOUT: the transport of another checkout (bench/echo/run.ts --before).
+  const checkout = process.env.SWITCHBOARD_CHECKOUT;
+  const pkgPath =
+    checkout === undefined
+      ? require.resolve('@switchboard/server/package.json')
+      : resolve(checkout, 'packages/server/package.json');
   const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
     exports?: Record<string, { import?: { default?: string } }>;
   };
