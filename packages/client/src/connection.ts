@@ -1,4 +1,4 @@
-import { MAX_BATCH_CHARS, PROTOCOL } from '@switchboard/contract';
+import { MAX_BATCH_CHARS, type PingEnvelope, PROTOCOL } from '@switchboard/contract';
 import { nodeWsMessages, OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 
 export interface HeartbeatOptions {
@@ -17,6 +17,9 @@ export interface ConnectionHandlers {
 }
 
 /** Close code we use when the heartbeat finds the connection dead (a private-use code). */
+/** The application-level heartbeat's envelope, written once. */
+const PING_TEXT = JSON.stringify({ type: 'ping' } satisfies PingEnvelope);
+
 export const HEARTBEAT_TIMEOUT_CODE = 4000;
 
 /**
@@ -139,7 +142,7 @@ export class Connection {
         if (now - this.#pingSentAt >= heartbeat.timeoutMs) this.#end(HEARTBEAT_TIMEOUT_CODE, 'heartbeat timeout');
       } else if (now - quietSince >= heartbeat.intervalMs && this.isOpen) {
         this.#pingSentAt = now;
-        this.#socket.send('{"type":"ping"}');
+        this.#socket.send(PING_TEXT);
       }
     }, tickMs);
   }
