@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Deque } from '../deque.js';
 import type { Broker, BrokerListener, HistoryOptions, HistoryResult } from './broker.js';
 import { formatPosition, parsePosition } from './broker.js';
 
@@ -15,9 +16,8 @@ interface Topic {
   listeners: BrokerListener | Set<BrokerListener> | undefined;
   /** The offset the next message gets. */
   nextOffset: number;
-  /** The newest messages, oldest first, from index `head` on; made by the first publish. */
-  log: Logged[] | undefined;
-  head: number;
+  /** The newest messages, oldest first, at consecutive offsets; made by the first publish. */
+  log: Deque<Logged> | undefined;
 }
 
 export const HISTORY_DEFAULTS = { maxMessages: 1_000, maxAgeMs: 120_000, maxTopics: 10_000 } as const;
@@ -49,7 +49,6 @@ export class MemoryBroker implements Broker {
         listeners: undefined,
         nextOffset: 1,
         log: undefined,
-        head: 0,
       };
       this.#topics.set(name, topic);
     }
@@ -89,7 +88,7 @@ export class MemoryBroker implements Broker {
     this.#topics.set(name, topic);
     const offset = topic.nextOffset++;
     const nowMs = Date.now();
-    topic.log ??= [];
+    topic.log ??= new Deque();
     topic.log.push({ offset, payload, atMs: nowMs });
     this.#trim(topic, nowMs);
     const position = formatPosition(topic.epoch, offset);
@@ -113,16 +112,16 @@ export class MemoryBroker implements Broker {
       return { messages: [], complete: false };
     }
     this.#trim(topic, Date.now());
-    const log = topic.log ?? [];
-    const first = log[topic.head];
-    const oldest = first?.offset ?? topic.nextOffset;
+    const log = topic.log;
+    const oldest = log?.peek()?.offset ?? topic.nextOffset;
     // Complete when nothing after `from` has been dropped yet.
     const complete = parsed.offset + 1 >= oldest;
     const messages: HistoryResult['messages'] = [];
-    for (let i = topic.head; i < log.length; i++) {
-      const logged = log[i] as Logged;
-      if (logged.offset > parsed.offset)
-        messages.push({ payload: logged.payload, position: formatPosition(topic.epoch, logged.offset) });
+    if (log === undefined) return { messages, complete };
+    // Offsets are consecutive: the first message after `from` is found without a search.
+    for (let i = Math.max(0, parsed.offset + 1 - oldest); i < log.length; i++) {
+      const logged = log.at(i) as Logged;
+      messages.push({ payload: logged.payload, position: formatPosition(topic.epoch, logged.offset) });
     }
     return { messages, complete };
   }
@@ -135,15 +134,9 @@ export class MemoryBroker implements Broker {
   #trim(topic: Topic, nowMs: number): void {
     const log = topic.log;
     if (log === undefined) return;
-    while (topic.head < log.length) {
-      const oldest = log[topic.head] as Logged;
-      if (log.length - topic.head <= this.#maxMessages && nowMs - oldest.atMs < this.#maxAgeMs) break;
-      // The slot lets go of its message now: history holds maxMessages, not up to the next compaction.
-      (log as Array<Logged | undefined>)[topic.head++] = undefined;
-    }
-    if (topic.head > 256 && topic.head * 2 > log.length) {
-      topic.log = log.slice(topic.head);
-      topic.head = 0;
+    for (let oldest = log.peek(); oldest !== undefined; oldest = log.peek()) {
+      if (log.length <= this.#maxMessages && nowMs - oldest.atMs < this.#maxAgeMs) break;
+      log.shift();
     }
   }
 

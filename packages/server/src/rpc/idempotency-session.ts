@@ -1,4 +1,5 @@
 import type { RpcError } from '@switchboard/contract';
+import type { Deque } from '../deque.js';
 import type { Outcome } from './outcome.js';
 
 // The shapes of the idempotency window (idempotency.ts): whose keys (Holder), its bounds,
@@ -80,8 +81,8 @@ export interface Session {
   readonly id: string;
   readonly scoped: boolean;
   holder: Holder | undefined;
-  entries: KeyEntry[];
-  head: number;
+  /** Oldest first: in call id order (a session), or in arrival order (plain keys). */
+  readonly entries: Deque<KeyEntry>;
   readonly byKey: Map<string, KeyEntry> | undefined;
   /** Every call id up to this one has been answered and acknowledged. */
   acked: number;
@@ -123,13 +124,13 @@ export function parseSeq(key: string, start: number): number {
   return seq;
 }
 
-/** The index in `session.entries` (from head) of the first entry whose seq is ≥ `seq`. */
+/** The index in `session.entries` of the first entry whose seq is ≥ `seq`. */
 export function seqIndex(session: Session, seq: number): number {
-  let low = session.head;
+  let low = 0;
   let high = session.entries.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if ((session.entries[mid] as KeyEntry).seq < seq) low = mid + 1;
+    if ((session.entries.at(mid) as KeyEntry).seq < seq) low = mid + 1;
     else high = mid;
   }
   return low;

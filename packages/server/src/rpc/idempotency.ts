@@ -1,4 +1,5 @@
 import { RpcError } from '@switchboard/contract';
+import { Deque } from '../deque.js';
 import type {
   Claim,
   Holder,
@@ -25,8 +26,6 @@ const BYTES_PER_CHAR = 2;
 const MAX_OUTCOME_SHARE = 0.5;
 /** Silent sessions are swept at most this often. */
 const SWEEP_EVERY_MS = 1_000;
-/** Entries consumed from the front of a list before it is compacted. */
-const COMPACT_AFTER = 1024;
 
 /** What a re-send of a call whose outcome was too large to keep gets: it ran, once. */
 export const NOT_KEPT = errorOutcome(
@@ -48,8 +47,8 @@ const FORGOTTEN: Outcome = { ok: false, body: '}' };
  * per caller and forgotten ttlMs after their call ended. Over maxSessions or maxBytes in
  * all, the least recently used session goes.
  *
- * A session's entries sit in one array in call id order (binary search; dropped from a
- * moving head); a connection's hint to its session spares the common call any Map lookup.
+ * A session's entries sit in one deque in call id order (binary search; dropped from the
+ * front); a connection's hint to its session spares the common call any Map lookup.
  */
 export class IdempotencyWindow {
   readonly #sessions = new Map<string, Session>();
@@ -91,17 +90,16 @@ export class IdempotencyWindow {
     const seq = this.#seq;
     if (seq <= session.acked) return { state: 'acknowledged' };
     const { entries } = session;
-    const last = entries[entries.length - 1];
+    const last = entries.peekLast();
     let at = entries.length;
     // New calls come in rising order: the search is only for a repeat, or a late re-send.
-    if (last !== undefined && last.seq >= seq && entries.length > session.head) {
+    if (last !== undefined && last.seq >= seq) {
       at = seqIndex(session, seq);
-      const entry = entries[at];
+      const entry = entries.at(at);
       if (entry !== undefined && entry.seq === seq) return this.#repeat(entry, hash);
     }
     const entry = this.#newEntry(session, seq, undefined, hash);
-    if (at === entries.length) entries.push(entry);
-    else entries.splice(at, 0, entry);
+    entries.insert(at, entry);
     this.#bound(session);
     return { state: 'new', entry };
   }
@@ -133,8 +131,9 @@ export class IdempotencyWindow {
     if (session === undefined || 'state' in session || session.byKey !== undefined) return false;
     if (through <= session.acked) return true;
     session.acked = through;
-    while (session.head < session.entries.length && (session.entries[session.head] as KeyEntry).seq <= through) {
+    for (let oldest = session.entries.peek(); oldest !== undefined && oldest.seq <= through; ) {
       this.#shift(session);
+      oldest = session.entries.peek();
     }
     return true;
   }
@@ -182,8 +181,7 @@ export class IdempotencyWindow {
           id,
           scoped: scope !== undefined,
           holder,
-          entries: [],
-          head: 0,
+          entries: new Deque(),
           byKey: seq < 0 ? new Map() : undefined,
           acked: -1,
           seenAtMs: nowMs,
@@ -279,10 +277,7 @@ export class IdempotencyWindow {
   /** Keeps `session` within maxKeys and maxSessionBytes, and the window within maxBytes. */
   #bound(session: Session): void {
     const { maxKeys, maxSessionBytes, maxBytes } = this.#limits;
-    while (
-      session.head < session.entries.length &&
-      (session.entries.length - session.head > maxKeys || session.bytes > maxSessionBytes)
-    ) {
+    while (session.entries.length > 0 && (session.entries.length > maxKeys || session.bytes > maxSessionBytes)) {
       this.#shift(session);
     }
     let evicting = this.#bytes > maxBytes;
@@ -291,15 +286,9 @@ export class IdempotencyWindow {
 
   /** Takes a session's oldest entry off its list; forgets it unless it still runs (then finish() does). */
   #shift(session: Session): void {
-    const entry = session.entries[session.head] as KeyEntry;
-    // The slot lets go of its entry now: a dead entry must not hold memory until compaction.
-    (session.entries as Array<KeyEntry | undefined>)[session.head++] = undefined;
+    const entry = session.entries.shift() as KeyEntry;
     entry.listed = false;
     if (entry.outcome !== undefined || entry.dropped) this.#forget(entry);
-    if (session.head >= COMPACT_AFTER && session.head * 2 >= session.entries.length) {
-      session.entries = session.entries.slice(session.head);
-      session.head = 0;
-    }
   }
 
   #forget(entry: KeyEntry): void {
@@ -316,7 +305,7 @@ export class IdempotencyWindow {
 
   /** Drops a whole session: its entries (running ones when they end) and its place. */
   #drop(session: Session): void {
-    while (session.head < session.entries.length) this.#shift(session);
+    while (session.entries.length > 0) this.#shift(session);
     session.ended = true;
     this.#sessions.delete(session.mapKey);
     if (session.holder !== undefined) session.holder.sessions--;
@@ -355,8 +344,7 @@ export class IdempotencyWindow {
       }
       if (session.byKey === undefined) continue;
       // Plain keys: outcomes ttlMs old go, oldest first (a call still running stops the walk).
-      while (session.head < session.entries.length) {
-        const oldest = session.entries[session.head] as KeyEntry;
+      for (let oldest = session.entries.peek(); oldest !== undefined; oldest = session.entries.peek()) {
         if (!oldest.dropped && (oldest.outcome === undefined || oldest.expiresAtMs > nowMs)) break;
         this.#shift(session);
       }

@@ -1,12 +1,8 @@
 import type { RequestId } from '@switchboard/contract';
+import { Deque } from '../deque.js';
 import { type Delivered, GAP_MARK_BYTES } from './delivery.js';
 import { bytesOf, GapMark, joinerOf, type Waiting } from './gap-mark.js';
 import { Lane } from './lane.js';
-
-type Slot = Waiting | GapMark | undefined;
-
-/** The queue of a lane where nothing waits (most of them): shared, and frozen so nothing is put in it. */
-const NOTHING: Slot[] = Object.freeze([]) as unknown as Slot[];
 
 /**
  * A `queue` or `drop-oldest` lane: what waits, oldest first, with gap marks in place of
@@ -15,14 +11,13 @@ const NOTHING: Slot[] = Object.freeze([]) as unknown as Slot[];
  * message when the connection's other lanes hold the budget.
  */
 export class QueuedLane extends Lane {
-  /** Oldest first; gap marks never side by side; slots before `#head` are let go. */
-  #queue: Slot[] = NOTHING;
-  #head = 0;
+  /** Oldest first; gap marks never side by side. Made when the first entry waits. */
+  #queue: Deque<Waiting | GapMark> | undefined;
   /** Messages (not marks) in `#queue`: what `maxQueued` bounds. */
   #queued = 0;
 
   protected get empty(): boolean {
-    return this.#head === this.#queue.length;
+    return this.#queue === undefined || this.#queue.length === 0;
   }
 
   protected keep(_message: Delivered, item: Waiting): boolean {
@@ -38,7 +33,7 @@ export class QueuedLane extends Lane {
           // The connection's other lanes (or its socket) hold the budget: the newest goes.
           this.#markAtEnd().addDropped(1, joinerOf(item));
           delivery.counters.dropped++;
-          return this.#compact();
+          return true;
         }
         this.#dropOldest();
       }
@@ -46,7 +41,7 @@ export class QueuedLane extends Lane {
     this.#waitingQueue().push(item);
     this.#queued++;
     this.hold(bytes);
-    return this.#compact();
+    return true;
   }
 
   protected keepGap(missing: number | undefined, id: RequestId | undefined): boolean {
@@ -56,36 +51,31 @@ export class QueuedLane extends Lane {
 
   flush(all = false): boolean {
     const { outbox } = this;
-    while (this.#head < this.#queue.length) {
-      if (!all && outbox.congested) {
-        this.#compact();
-        return false;
-      }
-      const item = this.#queue[this.#head] as Waiting | GapMark;
-      this.#queue[this.#head++] = undefined;
+    const queue = this.#queue;
+    if (queue === undefined) return true;
+    while (queue.length > 0) {
+      if (!all && outbox.congested) return false;
+      const item = queue.shift() as Waiting | GapMark;
       if (!(item instanceof GapMark)) this.#queued--;
       this.send(item);
     }
-    this.#queue = NOTHING;
-    this.#head = 0;
     return true;
   }
 
   protected clear(): void {
-    this.#queue = NOTHING;
-    this.#head = 0;
+    this.#queue?.clear();
     this.#queued = 0;
   }
 
   /** The queue to put in: made when the first entry waits. */
-  #waitingQueue(): Slot[] {
-    if (this.#queue === NOTHING) this.#queue = [];
+  #waitingQueue(): Deque<Waiting | GapMark> {
+    this.#queue ??= new Deque();
     return this.#queue;
   }
 
   /** The mark after everything that waits, made if the last entry is a message. */
   #markAtEnd(): GapMark {
-    const last = this.#queue.length > this.#head ? this.#queue.at(-1) : undefined;
+    const last = this.#queue?.peekLast();
     if (last instanceof GapMark) return last;
     // A mark follows a message (or nothing): at most one more mark than messages.
     const mark = new GapMark();
@@ -100,34 +90,25 @@ export class QueuedLane extends Lane {
    * message at once: a lane holds maxQueued messages, not more. Called while a message waits.
    */
   #dropOldest(): void {
-    const queue = this.#queue;
-    let mark = queue[this.#head];
+    const queue = this.#queue as Deque<Waiting | GapMark>;
+    let mark = queue.peek();
     if (mark instanceof GapMark) {
       // Marks are never side by side, and a message waits: the next slot holds the oldest.
-      queue[this.#head++] = undefined;
+      queue.shift();
     } else {
       mark = new GapMark();
       this.hold(GAP_MARK_BYTES);
     }
-    const oldest = queue[this.#head] as Waiting;
+    const oldest = queue.peek() as Waiting;
     mark.addDropped(1, joinerOf(oldest));
     this.#queued--;
     this.release(bytesOf(oldest));
     this.delivery.counters.dropped++;
-    const next = queue[this.#head + 1];
+    const next = queue.at(1);
     if (next instanceof GapMark) {
       next.absorb(mark);
       this.release(GAP_MARK_BYTES);
-      queue[this.#head++] = undefined;
-    } else queue[this.#head] = mark;
-  }
-
-  /** Lets go of the slots already sent once they are most of the array; true (the lane waits). */
-  #compact(): true {
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    return true;
+      queue.shift();
+    } else queue.set(0, mark);
   }
 }

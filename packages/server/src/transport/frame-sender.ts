@@ -3,6 +3,7 @@
 // written in one tick leave in one write; and a peer that does not read cannot make us
 // hold more than maxBufferedBytes.
 import type { Socket } from 'node:net';
+import { Deque } from '../deque.js';
 import { OPCODES } from './constants.js';
 import { COPY_THRESHOLD_BYTES, encodeFrame, encodeHeader } from './frame-writer.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
@@ -22,6 +23,9 @@ interface PendingFrame {
 
 /** PendingFrame.opcode of a frame handed over already encoded. */
 const ENCODED = -1;
+/** PendingFrame.opcode of a frame whose compression failed: nothing is written for it. */
+const FAILED = -2;
+const EMPTY = Buffer.alloc(0);
 
 function uncork(sender: FrameSender): void {
   sender.uncorkNow();
@@ -33,7 +37,7 @@ export class FrameSender {
   /** Called when a write would pass maxBufferedBytes: the socket reports and terminates. */
   readonly #onOverflow: () => void;
   /** Frames queue here only while a compressed message ahead of them is being produced. */
-  readonly #pending: PendingFrame[] = [];
+  readonly #pending = new Deque<PendingFrame>();
   #endAfterPending = false;
   #corked = false;
   /** Inside beginBatch/endBatch: a cork is undone by endBatch, with no tick scheduled. */
@@ -92,12 +96,11 @@ export class FrameSender {
     this.#pending.push(slot);
     deflate.compress(payload, (error, compressed) => {
       if (error || compressed === undefined) {
-        this.#pending.splice(this.#pending.indexOf(slot), 1);
+        slot.opcode = FAILED;
+        slot.payload = EMPTY;
         callback?.(error ?? new Error('compression failed'));
-      } else {
-        slot.payload = compressed;
-        slot.ready = true;
-      }
+      } else slot.payload = compressed;
+      slot.ready = true;
       this.#flushPending();
     });
   }
@@ -124,7 +127,7 @@ export class FrameSender {
   /** Fails every frame still waiting; with `closed`, nothing is written any more. */
   drop(error: Error, closed: boolean): void {
     this.#closed ||= closed;
-    for (const frame of this.#pending.splice(0)) frame.callback?.(error);
+    for (const frame of this.#pending.drain()) if (frame.opcode !== FAILED) frame.callback?.(error);
   }
 
   /**
@@ -147,8 +150,9 @@ export class FrameSender {
   }
 
   #flushPending(): void {
-    while (this.#pending.length > 0 && (this.#pending[0] as PendingFrame).ready) {
+    while (this.#pending.peek()?.ready === true) {
       const frame = this.#pending.shift() as PendingFrame;
+      if (frame.opcode === FAILED) continue;
       if (frame.opcode === ENCODED) this.#write(frame.payload, frame.callback);
       else this.sendNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
     }

@@ -1,4 +1,5 @@
 import * as zlib from 'node:zlib';
+import { Deque } from '../deque.js';
 import { ProtocolError } from './errors.js';
 import type { ExtensionOffer } from './header-lists.js';
 
@@ -123,7 +124,7 @@ export function negotiateDeflate(
  */
 export class ZlibLimiter {
   #active = 0;
-  readonly #waiting: Array<() => void> = [];
+  readonly #waiting = new Deque<() => void>();
   readonly #limit: number;
 
   constructor(limit: number) {
@@ -212,7 +213,7 @@ export class PerMessageDeflate {
   #inflate: zlib.InflateRaw | undefined;
   #closed = false;
   readonly #releases = new Set<() => void>();
-  readonly #compressQueue: Array<{ data: Buffer; callback: Callback<Buffer> }> = [];
+  readonly #compressQueue = new Deque<{ data: Buffer; callback: Callback<Buffer> }>();
 
   constructor(params: DeflateParams, options: ResolvedDeflateOptions, limiter: ZlibLimiter, maxPayloadBytes: number) {
     this.params = params;
@@ -232,7 +233,7 @@ export class PerMessageDeflate {
   }
 
   #compressNext(): void {
-    const next = this.#compressQueue[0];
+    const next = this.#compressQueue.peek();
     if (next === undefined) return;
     this.#compressOne(next.data, (error, result) => {
       this.#compressQueue.shift();
