@@ -61,12 +61,16 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
+type Produced = 'result' | 'snapshot';
+const PRODUCER = { result: 'procedure', snapshot: 'channel' } as const;
+
 /**
  * Validates what our own code produced (a handler's result, a channel's snapshot): a
  * mismatch breaks the contract, a server bug reported as INTERNAL.
  */
-export function checkProduced(schema: SchemaLike, value: unknown, what: string): unknown {
-  const fail = (issues: unknown) => new Error(`${what} fails its schema`, { cause: issues });
+export function checkProduced(schema: SchemaLike, value: unknown, what: Produced, name: string): unknown {
+  const fail = (issues: unknown) =>
+    new Error(`the ${what} of ${PRODUCER[what]} '${name}' fails its schema`, { cause: issues });
   const checked = validate(schema, value);
   if (checked instanceof Promise) {
     return checked.then((result) => {

@@ -124,11 +124,10 @@ export class PeerSubscriptions {
             ? undefined
             : () => {
                 const state = takeSnapshot({ params, ctx });
-                const what = `the snapshot of channel '${name}'`;
                 const schema = channel.snapshot as SchemaLike;
                 return isPromiseLike(state)
-                  ? Promise.resolve(state).then((value) => checkProduced(schema, value, what))
-                  : checkProduced(schema, state, what);
+                  ? Promise.resolve(state).then((value) => checkProduced(schema, value, 'snapshot', name))
+                  : checkProduced(schema, state, 'snapshot', name);
               },
         // The replies go out in the same step as the join: no message can precede them.
         onJoin: ({ position, gap, snapshot }) => {
