@@ -11,9 +11,10 @@ import {
   type Validated,
   validate,
 } from '@switchboard/contract';
-import { CallSignal } from './call-signal.js';
+import { CallSignal, HandlerArgs } from './call-signal.js';
+import { ConnectionHolder } from './connection-holder.js';
 import { callHash } from './fingerprint.js';
-import { type Holder, NOT_KEPT, type SessionHint } from './idempotency.js';
+import { NOT_KEPT, type SessionHint } from './idempotency.js';
 import { errorOutcome, type Outcome, outcomeText, resultOutcome } from './outcome.js';
 import { checkProduced, isPromiseLike, type PeerLink } from './peer-link.js';
 import { type SharedIdempotency, scopeTag } from './shared-idempotency.js';
@@ -39,65 +40,8 @@ class Answered {
 /** What a call that only waited gets when it is aborted: nothing is sent for it. */
 const GAVE_UP = new Answered(NOT_KEPT);
 
-/** Ids of this process's connections (the namespace of an unscoped connection's plain keys). */
-let nextConnectionId = 1;
-
-/**
- * A connection as the idempotency window sees it. Sessions outlive their connection (for
- * the client's next one) and point at this small object, never at the connection: once it
- * closes, nothing here holds the Peer, its socket or what they buffer.
- */
-class ConnectionHolder implements Holder {
-  readonly id = nextConnectionId++;
-  readonly scope: string | undefined;
-  sessions = 0;
-  #probe: (() => Promise<boolean>) | undefined;
-
-  constructor(scope: string | undefined, probe: () => Promise<boolean>) {
-    this.scope = scope;
-    this.#probe = probe;
-  }
-
-  get open(): boolean {
-    return this.#probe !== undefined;
-  }
-
-  /** Whether the connection is still there; one that is not is closed at once, so its sessions can move. */
-  async probe(): Promise<boolean> {
-    const alive = (await this.#probe?.()) ?? false;
-    if (!alive) this.close();
-    return alive;
-  }
-
-  close(): void {
-    this.#probe = undefined;
-  }
-}
-
 type Procedure = AnyContract['procedures'][string];
 type Handler = (args: HandlerArgs) => unknown;
-
-/**
- * What a handler receives. `signal` is a getter on the prototype, made when first read.
- * Not an accessor in an object literal: V8 gives each such literal an accessor pair in
- * old space, which kept every call's arguments, signal and context alive through young
- * GCs (bench:rpc --inflight 1: ~870 KB promoted per scavenge, ~20% of the server's CPU).
- */
-class HandlerArgs {
-  readonly input: unknown;
-  readonly ctx: unknown;
-  readonly #call: CallSignal;
-
-  constructor(input: unknown, ctx: unknown, call: CallSignal) {
-    this.input = input;
-    this.ctx = ctx;
-    this.#call = call;
-  }
-
-  get signal(): AbortSignal {
-    return this.#call.signal;
-  }
-}
 
 /** One connection's calls, running and waiting. */
 export class CallRunner {

