@@ -25,8 +25,11 @@ export class Peer implements PeerLink {
   readonly outbox: Outbox;
   readonly host: PeerHost;
   readonly ctx: unknown;
-  readonly #calls: CallRunner;
-  readonly #subscriptions: PeerSubscriptions;
+  /** The idempotency scope of this connection's ctx. */
+  readonly #scope: string | undefined;
+  /** Its calls and its subscriptions, each made with the first (an idle connection holds neither). */
+  #calls: CallRunner | undefined;
+  #subscriptions: PeerSubscriptions | undefined;
   /** Bytes of messages whose calls or subscribes still run. */
   #inFlightBytes = 0;
   /** The message being dispatched. */
@@ -37,8 +40,7 @@ export class Peer implements PeerLink {
     this.outbox = new Outbox(socket, host.options);
     this.ctx = ctx;
     this.host = host;
-    this.#calls = new CallRunner(this, scopeOf(host, ctx));
-    this.#subscriptions = new PeerSubscriptions(this, this);
+    this.#scope = scopeOf(host, ctx);
     socket.on('message', (data, isBinary) => {
       try {
         this.#onMessage(data, isBinary);
@@ -48,18 +50,18 @@ export class Peer implements PeerLink {
       }
     });
     socket.on('close', () => {
-      this.#calls.close();
-      this.#subscriptions.close();
+      this.#calls?.close();
+      this.#subscriptions?.close();
     });
   }
 
   /** Calls still running (and re-sent calls waiting for a run's outcome). */
   get inFlightCalls(): number {
-    return this.#calls.inFlight;
+    return this.#calls?.inFlight ?? 0;
   }
 
   get subscriptionCount(): number {
-    return this.#subscriptions.count;
+    return this.#subscriptions?.count ?? 0;
   }
 
   send(envelope: ServerEnvelope): void {
@@ -115,16 +117,18 @@ export class Peer implements PeerLink {
     }
     switch (envelope.type) {
       case 'call':
+        this.#calls ??= new CallRunner(this, this.#scope);
         this.#calls.call(envelope);
         return;
       case 'cancel':
-        this.#calls.cancel(envelope.id);
+        this.#calls?.cancel(envelope.id);
         return;
       case 'subscribe':
+        this.#subscriptions ??= new PeerSubscriptions(this, this);
         this.#subscriptions.subscribe(envelope);
         return;
       case 'unsubscribe':
-        this.#subscriptions.unsubscribe(envelope.id);
+        this.#subscriptions?.unsubscribe(envelope.id);
         return;
       case 'ping':
         this.send({ type: 'pong' });

@@ -10,6 +10,12 @@ import type { PerMessageDeflate } from './permessage-deflate.js';
 
 export type SendCallback = (error?: Error | null) => void;
 
+/** The socket a sender writes for (an object, not a closure: an idle connection stays small). */
+export interface SenderHost {
+  /** A write would pass maxBufferedBytes: the socket reports and terminates. */
+  overflowed(): void;
+}
+
 /** A frame waiting behind a message that is still being compressed. */
 interface PendingFrame {
   /** ENCODED for a frame that arrived already encoded. */
@@ -34,10 +40,10 @@ function uncork(sender: FrameSender): void {
 export class FrameSender {
   readonly #tcp: Socket;
   readonly #maxBufferedBytes: number;
-  /** Called when a write would pass maxBufferedBytes: the socket reports and terminates. */
-  readonly #onOverflow: () => void;
+  readonly #host: SenderHost;
   /** Frames queue here only while a compressed message ahead of them is being produced. */
-  readonly #pending = new Deque<PendingFrame>();
+  /** Made with the first compressed frame (most connections never compress one). */
+  #pending: Deque<PendingFrame> | undefined;
   #endAfterPending = false;
   #corked = false;
   /** Inside beginBatch/endBatch: a cork is undone by endBatch, with no tick scheduled. */
@@ -46,28 +52,28 @@ export class FrameSender {
   /** Our Close frame has been written (not merely queued behind a compression). */
   closeFrameSent = false;
 
-  constructor(tcp: Socket, maxBufferedBytes: number, onOverflow: () => void) {
+  constructor(tcp: Socket, maxBufferedBytes: number, host: SenderHost) {
     this.#tcp = tcp;
     this.#maxBufferedBytes = maxBufferedBytes;
-    this.#onOverflow = onOverflow;
+    this.#host = host;
   }
 
   /** Bytes accepted and not yet handed to the kernel. */
   get bufferedAmount(): number {
     let pending = 0;
-    for (const frame of this.#pending) pending += frame.payload.length;
+    for (const frame of this.#pending ?? []) pending += frame.payload.length;
     return this.#tcp.writableLength + pending;
   }
 
   /** Whether a frame sent now would go out at once (nothing waits on a compression). */
   get idle(): boolean {
-    return this.#pending.length === 0;
+    return this.#pending === undefined || this.#pending.length === 0;
   }
 
   /** Queues a frame in order. */
   send(opcode: number, payload: Buffer, rsv1: boolean, callback: SendCallback | undefined): void {
-    if (this.#pending.length > 0) {
-      this.#pending.push({ opcode, payload, rsv1, callback, ready: true });
+    if (!this.idle) {
+      this.#pending?.push({ opcode, payload, rsv1, callback, ready: true });
       return;
     }
     this.sendNow(opcode, payload, rsv1, callback);
@@ -78,8 +84,8 @@ export class FrameSender {
    * Node's high-water mark, as `Writable.write` returns.
    */
   sendEncoded(frame: Buffer, callback: SendCallback | undefined): boolean {
-    if (this.#pending.length > 0) {
-      this.#pending.push({ opcode: ENCODED, payload: frame, rsv1: false, callback, ready: true });
+    if (!this.idle) {
+      this.#pending?.push({ opcode: ENCODED, payload: frame, rsv1: false, callback, ready: true });
       return false;
     }
     return this.#write(frame, callback);
@@ -93,6 +99,7 @@ export class FrameSender {
     callback: SendCallback | undefined,
   ): void {
     const slot: PendingFrame = { opcode, payload, rsv1: true, callback, ready: false };
+    this.#pending ??= new Deque();
     this.#pending.push(slot);
     deflate.compress(payload, (error, compressed) => {
       if (error || compressed === undefined) {
@@ -120,14 +127,14 @@ export class FrameSender {
 
   /** Ends TCP once the frames waiting behind a compression have been written. */
   endWhenFlushed(): void {
-    if (this.#pending.length === 0) this.#tcp.end();
+    if (this.idle) this.#tcp.end();
     else this.#endAfterPending = true;
   }
 
   /** Fails every frame still waiting; with `closed`, nothing is written any more. */
   drop(error: Error, closed: boolean): void {
     this.#closed ||= closed;
-    for (const frame of this.#pending.drain()) if (frame.opcode !== FAILED) frame.callback?.(error);
+    for (const frame of this.#pending?.drain() ?? []) if (frame.opcode !== FAILED) frame.callback?.(error);
   }
 
   /**
@@ -150,13 +157,14 @@ export class FrameSender {
   }
 
   #flushPending(): void {
-    while (this.#pending.peek()?.ready === true) {
-      const frame = this.#pending.shift() as PendingFrame;
+    const pending = this.#pending as Deque<PendingFrame>;
+    while (pending.peek()?.ready === true) {
+      const frame = pending.shift() as PendingFrame;
       if (frame.opcode === FAILED) continue;
       if (frame.opcode === ENCODED) this.#write(frame.payload, frame.callback);
       else this.sendNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
     }
-    if (this.#pending.length === 0 && this.#endAfterPending) this.#tcp.end();
+    if (pending.length === 0 && this.#endAfterPending) this.#tcp.end();
   }
 
   #write(frame: Buffer, callback: SendCallback | undefined): boolean {
@@ -173,7 +181,7 @@ export class FrameSender {
     }
     const queued = this.#tcp.writableLength;
     if (queued > 0 && queued + bytes > this.#maxBufferedBytes) {
-      this.#onOverflow();
+      this.#host.overflowed();
       callback?.(new Error('send buffer full: the connection was terminated'));
       return false;
     }

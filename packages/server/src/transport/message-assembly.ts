@@ -1,6 +1,9 @@
 // Message assembly for a socket: the payload pieces of the message being received, kept
 // with as little copying and pinned memory as the pieces allow.
 
+/** The pieces of an assembly holding none: shared, and frozen so nothing is put in it. */
+const NO_PARTS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
+
 /** Pieces at least this large are kept as views of what they arrived in. */
 const VIEW_BYTES = 16 * 1024;
 
@@ -14,7 +17,7 @@ const VIEW_BYTES = 16 * 1024;
 export class MessageAssembly {
   readonly #maxPayloadBytes: number;
   #firstPart: Buffer | undefined;
-  #parts: Buffer[] = [];
+  #parts: Buffer[] = NO_PARTS;
   #scratch: Buffer | undefined;
   #scratchUsed = 0;
   #messageBytes = 0;
@@ -31,7 +34,7 @@ export class MessageAssembly {
   /** Lets go of an unfinished message (the connection closed). */
   clear(): void {
     this.#firstPart = undefined;
-    this.#parts = [];
+    this.#parts = NO_PARTS;
     this.#scratch = undefined;
     this.#scratchUsed = 0;
     this.#messageBytes = 0;
@@ -57,7 +60,7 @@ export class MessageAssembly {
     // size: a peer sending 16 KiB fragments one read at a time would otherwise pin 64 KiB each.
     if (chunk.length >= VIEW_BYTES && chunk.buffer.byteLength <= 2 * chunk.length) {
       this.#flushScratch();
-      this.#parts.push(chunk);
+      this.#partsToFill().push(chunk);
       return;
     }
     let scratch = this.#scratch;
@@ -76,7 +79,7 @@ export class MessageAssembly {
       const used = this.#scratch.subarray(0, this.#scratchUsed);
       // A scratch buffer mostly empty is copied out, not kept whole: pieces that alternate
       // big and small would otherwise pin a new message-sized buffer per small one.
-      this.#parts.push(this.#scratchUsed * 2 >= this.#scratch.length ? used : Buffer.from(used));
+      this.#partsToFill().push(this.#scratchUsed * 2 >= this.#scratch.length ? used : Buffer.from(used));
     }
     this.#scratch = undefined;
     this.#scratchUsed = 0;
@@ -92,8 +95,14 @@ export class MessageAssembly {
     } else {
       this.#flushScratch();
       parts = this.#parts;
-      this.#parts = [];
+      this.#parts = NO_PARTS;
     }
     return parts;
+  }
+
+  /** The pieces to add to: made when a message first has more than one. */
+  #partsToFill(): Buffer[] {
+    if (this.#parts === NO_PARTS) this.#parts = [];
+    return this.#parts;
   }
 }

@@ -4,7 +4,7 @@ import { encodeClosePayload, readClosePayload } from './close-payload.js';
 import { CLOSE_CODES, OPCODES } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { FrameParser, type FrameSink } from './frame-parser.js';
-import { FrameSender, type SendCallback } from './frame-sender.js';
+import { FrameSender, type SendCallback, type SenderHost } from './frame-sender.js';
 import { COPY_THRESHOLD_BYTES, encodeTextFrame, type Sendable, toBuffer, toControlPayload } from './frame-writer.js';
 import { Heartbeat } from './heartbeat.js';
 import { MessageReceiver, type ReceiverHost } from './message-receiver.js';
@@ -70,7 +70,10 @@ const DROPPED = new Error('the WebSocket connection was dropped');
  * One accepted WebSocket connection (RFC 6455), server side. Created by
  * `WebSocketServer`; applications only use its events and `send`/`close`.
  */
-export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> implements FrameSink, ReceiverHost {
+export class ServerWebSocket
+  extends EventEmitter<ServerWebSocketEvents>
+  implements FrameSink, ReceiverHost, SenderHost
+{
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
   static readonly CLOSED = 3;
@@ -107,7 +110,7 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     this.extensions = negotiated.extensions;
     this.#parser = new FrameParser(this, negotiated.deflate ? config.parserLimitsCompressed : config.parserLimits);
     this.#receiver = new MessageReceiver(this, tcp, this.#parser, config.maxPayloadBytes, negotiated.deflate);
-    this.#sender = new FrameSender(tcp, config.maxBufferedBytes, () => this.#overflowed());
+    this.#sender = new FrameSender(tcp, config.maxBufferedBytes, this);
 
     tcp.setTimeout(0);
     tcp.setNoDelay(true);
@@ -387,8 +390,8 @@ export class ServerWebSocket extends EventEmitter<ServerWebSocketEvents> impleme
     callback?.(new Error(`the WebSocket is ${this.#state}`));
   }
 
-  /** A write would have passed maxBufferedBytes: a peer that does not read is dropped. */
-  #overflowed(): void {
+  /** @internal A write would have passed maxBufferedBytes: a peer that does not read is dropped. */
+  overflowed(): void {
     this.#emitError(
       new ProtocolError(
         'SEND_BUFFER_FULL',

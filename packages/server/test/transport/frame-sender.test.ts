@@ -29,7 +29,7 @@ function sender(): { sender: FrameSender; written: () => Buffer } {
   const tcp = new PassThrough();
   const chunks: Buffer[] = [];
   tcp.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const frameSender = new FrameSender(tcp as unknown as Socket, 1 << 20, () => {});
+  const frameSender = new FrameSender(tcp as unknown as Socket, 1 << 20, { overflowed: () => {} });
   return { sender: frameSender, written: () => Buffer.concat(chunks) };
 }
 
