@@ -11,6 +11,7 @@ import {
 } from '@switchboard/contract';
 import type { Peer } from './peer.js';
 import { checkProduced, isPromiseLike, type PeerLink } from './peer-link.js';
+import { SmallMap } from './small-map.js';
 import { paramsKey, topicOf } from './topic-key.js';
 
 // One connection's subscriptions: each pending while its params are validated and its
@@ -33,7 +34,7 @@ export class PeerSubscriptions {
   readonly #link: PeerLink;
   readonly #peer: Peer;
   /** Subscription id → its broker topic, or its join while pending. */
-  readonly #byId = new Map<RequestId, string | PendingJoin>();
+  readonly #byId = new SmallMap<RequestId, string | PendingJoin>();
   /** Subscriptions unsubscribed while pending whose join has not ended yet. */
   #abandonedJoins = 0;
 
@@ -48,12 +49,12 @@ export class PeerSubscriptions {
 
   /** The connection closed: every subscription ends. */
   close(): void {
-    for (const id of [...this.#byId.keys()]) this.unsubscribe(id);
+    for (const id of this.#byId.keys()) this.unsubscribe(id);
   }
 
   #refuseSubscription({ id, name }: SubscribeEnvelope): RpcError | undefined {
     const { router, options } = this.#link.host;
-    if (this.#byId.has(id)) return new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`);
+    if (this.#byId.get(id) !== undefined) return new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`);
     if (this.#link.host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
     // A pending subscription unsubscribed still runs its authorize: it counts until it ends.
     if (this.#byId.size + this.#abandonedJoins >= options.maxSubscriptions) {

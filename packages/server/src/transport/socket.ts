@@ -10,6 +10,7 @@ import { Heartbeat } from './heartbeat.js';
 import { MessageReceiver, type ReceiverHost } from './message-receiver.js';
 import type { Negotiated, SocketConfig } from './options.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
+import type { SendOptions, ServerWebSocketEvents } from './socket-events.js';
 
 //  open ──close()──────────▶ closing ──peer Close + TCP closed──▶ closed
 //   │  ──peer Close (echoed)─▶ closing ──TCP closed──────────────▶ closed
@@ -23,25 +24,7 @@ export type SocketState = 'open' | 'closing' | 'closed';
 
 export type { SendCallback } from './frame-sender.js';
 
-export interface ServerWebSocketEvents {
-  /** A complete message: text arrives as UTF-8 bytes with `isBinary` false. */
-  message: [data: Buffer, isBinary: boolean];
-  /** The TCP connection is gone. `code` is the peer's close code, 1005 for none, 1006 if no Close arrived. */
-  close: [code: number, reason: Buffer];
-  /** The peer broke the protocol or a limit; emitted only when someone listens. */
-  error: [error: ProtocolError];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-  /** The send buffer has emptied. */
-  drain: [];
-}
-
-export interface SendOptions {
-  /** Send as a binary message. @default true for buffers, false for strings */
-  binary?: boolean;
-  /** Compress when permessage-deflate was negotiated and the message reaches the threshold. @default true */
-  compress?: boolean;
-}
+export type { SendOptions, ServerWebSocketEvents } from './socket-events.js';
 
 const READY_STATES = { open: 1, closing: 2, closed: 3 } as const;
 const EMPTY = Buffer.alloc(0);

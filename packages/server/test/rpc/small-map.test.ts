@@ -36,4 +36,16 @@ describe('SmallMap', () => {
     map.set({}, 'y'); // a new first entry after the last went
     expect(map.size).toBe(1);
   });
+
+  it('lists its keys in a new array, with one entry and with more', () => {
+    const map = new SmallMap<string, number>();
+    expect(map.keys()).toEqual([]);
+    map.set('a', 1);
+    const one = map.keys();
+    map.delete('a'); // the array listed before is not changed by it
+    expect([one, map.keys()]).toEqual([['a'], []]);
+    map.set('a', 1);
+    map.set('b', 2);
+    expect(map.keys()).toEqual(['a', 'b']);
+  });
 });
