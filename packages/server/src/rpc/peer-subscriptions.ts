@@ -10,7 +10,7 @@ import {
   toRpcError,
 } from '@switchboard/contract';
 import type { Peer } from './peer.js';
-import { checkProduced, isPromiseLike, type PeerLink } from './peer-link.js';
+import { checkProduced, isPromiseLike } from './peer-link.js';
 import { SmallMap } from './small-map.js';
 import { paramsKey, topicOf } from './topic-key.js';
 
@@ -29,35 +29,37 @@ interface PendingJoin {
   abandoned: boolean;
 }
 
-/** One connection's subscriptions by id. */
-export class PeerSubscriptions {
-  readonly #link: PeerLink;
+/**
+ * One connection's subscriptions: by id, its broker topic, or its join while pending. The
+ * class is the map itself (a SmallMap: a connection's one subscription costs no Map, and
+ * no object besides this one).
+ */
+export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin> {
+  /** The connection (its PeerLink side for sending, itself for the fan-out). */
   readonly #peer: Peer;
-  /** Subscription id → its broker topic, or its join while pending. */
-  readonly #byId = new SmallMap<RequestId, string | PendingJoin>();
   /** Subscriptions unsubscribed while pending whose join has not ended yet. */
   #abandonedJoins = 0;
 
-  constructor(link: PeerLink, peer: Peer) {
-    this.#link = link;
+  constructor(peer: Peer) {
+    super();
     this.#peer = peer;
   }
 
   get count(): number {
-    return this.#byId.size;
+    return this.size;
   }
 
   /** The connection closed: every subscription ends. */
   close(): void {
-    for (const id of this.#byId.keys()) this.unsubscribe(id);
+    for (const id of this.keys()) this.unsubscribe(id);
   }
 
   #refuseSubscription({ id, name }: SubscribeEnvelope): RpcError | undefined {
-    const { router, options } = this.#link.host;
-    if (this.#byId.get(id) !== undefined) return new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`);
-    if (this.#link.host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
+    const { router, options } = this.#peer.host;
+    if (this.get(id) !== undefined) return new RpcError('BAD_REQUEST', `subscription id ${id} is already in use`);
+    if (this.#peer.host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
     // A pending subscription unsubscribed still runs its authorize: it counts until it ends.
-    if (this.#byId.size + this.#abandonedJoins >= options.maxSubscriptions) {
+    if (this.size + this.#abandonedJoins >= options.maxSubscriptions) {
       return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxSubscriptions} subscriptions`);
     }
     if (!Object.hasOwn(router.contract.channels, name)) return new RpcError('NOT_FOUND', `no channel '${name}'`);
@@ -69,16 +71,16 @@ export class PeerSubscriptions {
     const { id, name, from } = envelope;
     const refusal = this.#refuseSubscription(envelope);
     if (refusal !== undefined) {
-      this.#link.sendError(id, refusal);
+      this.#peer.sendError(id, refusal);
       return;
     }
-    const charge = this.#link.hold();
+    const charge = this.#peer.hold();
     if (charge === undefined) {
-      this.#link.sendError(id, this.#link.tooMuchInFlight());
+      this.#peer.sendError(id, this.#peer.tooMuchInFlight());
       return;
     }
     const pending: PendingJoin = { abandoned: false };
-    this.#byId.set(id, pending);
+    this.set(id, pending);
     let params: unknown;
     try {
       params = decodeValue(envelope.params, envelope.meta);
@@ -87,7 +89,7 @@ export class PeerSubscriptions {
     }
     // Only the decoded params go on: the envelope (and its raw params) is not kept while authorize runs.
     this.#join(id, name, from, params, pending).finally(() => {
-      this.#link.unhold(charge);
+      this.#peer.unhold(charge);
       if (pending.abandoned) this.#abandonedJoins--;
     });
   }
@@ -99,23 +101,23 @@ export class PeerSubscriptions {
     decoded: unknown,
     pending: PendingJoin,
   ): Promise<void> {
-    const { router } = this.#link.host;
-    const current = () => this.#byId.get(id) === pending;
+    const { router } = this.#peer.host;
+    const current = () => this.get(id) === pending;
     let joined = false;
     try {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
       const params = await parseOrThrow(channel.params, await decoded, 'params');
       // Before authorize: params too large for a stream key are refused without waiting.
-      const key = paramsKey(params, this.#link.host.options.maxStreamKeyChars);
+      const key = paramsKey(params, this.#peer.host.options.maxStreamKeyChars);
       const topic = topicOf(name, key);
       const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
-      const ctx = this.#link.ctx;
+      const ctx = this.#peer.ctx;
       if (implementation?.authorize !== undefined && (await implementation.authorize({ params, ctx })) !== true) {
         throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
       }
       if (!current()) return; // unsubscribed or disconnected meanwhile
       const takeSnapshot = implementation?.snapshot;
-      await this.#link.host.subscribe({
+      await this.#peer.host.subscribe({
         peer: this.#peer,
         id,
         topic,
@@ -136,15 +138,15 @@ export class PeerSubscriptions {
           // Encoded first: a snapshot that cannot be sent fails the subscribe, which then
           // gets its one reply (the error), never `subscribed` and an error after it.
           const state = snapshot === undefined ? undefined : encodeValue(snapshot.value);
-          this.#byId.set(id, topic);
+          this.set(id, topic);
           joined = true;
           const healed = gap && snapshot !== undefined;
-          this.#link.send(
+          this.#peer.send(
             gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
           );
           if (state !== undefined) {
             const { json, meta } = state;
-            this.#link.send(
+            this.#peer.send(
               meta === undefined
                 ? { type: 'snapshot', id, data: json, position }
                 : { type: 'snapshot', id, data: json, meta, position },
@@ -154,19 +156,19 @@ export class PeerSubscriptions {
         },
       });
     } catch (error) {
-      if (current()) this.#byId.delete(id);
+      if (current()) this.delete(id);
       const rpcError = toRpcError(error);
-      if (rpcError !== error) this.#link.report(error, { channel: name });
+      if (rpcError !== error) this.#peer.report(error, { channel: name });
       // Answered already (`subscribed`), or no longer wanted: no second reply.
-      if (this.#link.socket.state === 'open' && !pending.abandoned && !joined) this.#link.sendError(id, rpcError);
+      if (this.#peer.socket.state === 'open' && !pending.abandoned && !joined) this.#peer.sendError(id, rpcError);
     }
   }
 
   unsubscribe(id: RequestId): void {
-    const subscription = this.#byId.get(id);
+    const subscription = this.get(id);
     if (subscription === undefined) return;
-    this.#byId.delete(id);
-    if (typeof subscription === 'string') this.#link.host.unsubscribe(this.#peer, subscription);
+    this.delete(id);
+    if (typeof subscription === 'string') this.#peer.host.unsubscribe(this.#peer, subscription);
     else {
       subscription.abandoned = true;
       this.#abandonedJoins++;

@@ -124,7 +124,7 @@ export class Peer implements PeerLink {
         this.#calls?.cancel(envelope.id);
         return;
       case 'subscribe':
-        this.#subscriptions ??= new PeerSubscriptions(this, this);
+        this.#subscriptions ??= new PeerSubscriptions(this);
         this.#subscriptions.subscribe(envelope);
         return;
       case 'unsubscribe':
