@@ -4,9 +4,9 @@
 // process's CPU from the phase's start until it drained: CPU per delivered message is what a
 // process full of clients (or a browser tab) pays to receive. Prints one JSON result line.
 
-import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { int, oneOf, parse } from '../lib/args.js';
+import { controlRequest } from '../lib/control.js';
 import { exitWithParent, printResult } from '../lib/ipc.js';
 import { coresBusy, readCpuTimes } from '../lib/quiet.js';
 import type { PhaseResult } from '../rpc/servers/control.js';
@@ -38,19 +38,7 @@ function fatal(message: string): never {
 }
 
 function request(method: string, path: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: control, method, path, agent: false }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        data += d;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data ? JSON.parse(data) : null }));
-    });
-    req.setTimeout(120_000, () => req.destroy(new Error(`${path}: timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return controlRequest(control, method, path);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
