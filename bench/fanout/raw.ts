@@ -31,6 +31,8 @@ const FLAVORS: Record<
     path: string;
     protocol?: string;
     opened: (m: string) => boolean;
+    /** Sent as soon as the upgrade completes; the connection is ready once `opened` says so. */
+    greeting?: string;
     hello?: string;
     /** The subscribe request for `room`. */
     subscribe: (room: string) => string;
@@ -40,7 +42,10 @@ const FLAVORS: Record<
   switchboard: {
     path: '/',
     protocol: 'switchboard.v1',
-    opened: () => true,
+    // The first message carries the (empty) credentials; a server from before protocol
+    // authentication answers it with an error for id 0, which opens the connection as well.
+    greeting: '{"type":"auth","id":0}',
+    opened: (m) => m.startsWith('{"type":"authenticated"') || m.startsWith('{"type":"error","id":0'),
     subscribe: (room) => `{"type":"subscribe","id":1,"name":"feed","params":{"room":"${room}"}}`,
     acked: (m) => m.startsWith('{"type":"subscribed"'),
   },
@@ -147,7 +152,8 @@ export class RawSubscriber {
       }
       if (rest === null) return;
       this.phase = 'open';
-      if (this.flavor.hello === undefined) this.becomeReady();
+      if (this.flavor.greeting !== undefined) this.socket.write(text(this.flavor.greeting));
+      else if (this.flavor.hello === undefined) this.becomeReady();
       if (rest.length === 0) return;
       chunk = rest;
     }

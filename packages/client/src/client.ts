@@ -11,9 +11,11 @@ import {
 import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
 import { Calls } from './calls.js';
+import type { Connection } from './connection.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveOptions } from './options.js';
 import { readServerEnvelope } from './read-server-envelope.js';
 import { type Ending, Reconnector } from './reconnect.js';
+import { authText, Refreshes } from './refreshes.js';
 import { reportLater, Subscriptions } from './subscriptions.js';
 import type {
   CallOptions,
@@ -47,10 +49,14 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   readonly #calls: Calls;
   readonly #subscriptions: Subscriptions;
   readonly #link: Reconnector;
+  /** The id of the current connection's first `auth`: its `authenticated` opens the client. */
+  #authId = -1;
+  readonly #refreshes: Refreshes;
 
   constructor(options: ClientOptions<C>) {
     super();
     this.#options = resolveOptions(options);
+    this.#refreshes = new Refreshes(this.#options, () => this.#nextId++);
     const open = () => this.#link.open;
     this.#calls = new Calls(
       this.#options.queue,
@@ -68,19 +74,28 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       refuse: (problem) => this.#refuse(new RpcError('BAD_REQUEST', `bad server message: ${problem}`), PROTOCOL_ERROR),
     });
     this.#link = new Reconnector(this.#options, {
-      opened: (connection) => {
+      opened: (connection) => this.#sendCredentials(connection),
+      ready: (connection) => {
         // Subscriptions first, then calls in the order they were made (re-sent ones keep
         // their key) — all before 'open' is announced, so that what a state listener sends comes after.
         this.#subscriptions.sendAll(connection);
         this.#calls.sendWaiting(connection);
+      },
+      unauthorized: (error) => {
+        this.#calls.failAll(error);
+        this.#subscriptions.endUnconfirmed(error);
       },
       message: (data) => this.#onMessage(data),
       lost: (code, ending) => this.#lost(code, ending),
       ended: (error) => {
         this.#calls.failAll(error);
         this.#subscriptions.endAll(error);
+        this.#refreshes.failAll(error);
       },
-      changed: (state) => this.emit('state', state, this.#stateInfo()),
+      changed: (state) => {
+        this.emit('state', state, this.#stateInfo());
+        this.#refreshes.changed(state, this.#link.error);
+      },
     });
   }
 
@@ -99,6 +114,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
 
   async #call(name: string, input: unknown, options: CallOptions): Promise<unknown> {
     if (this.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
+    if (this.state === 'unauthorized') throw this.#link.error as RpcError;
     const { signal } = options;
     if (signal?.aborted) throw new RpcError('CANCELLED', 'aborted before the call was made');
     const contract = this.#options.contract;
@@ -122,7 +138,49 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   }
 
   subscribe(name: string, params: unknown, handlers: SubscribeHandlers<never, never>): Subscription {
-    return this.#subscriptions.add(this.#nextId++, name, params, handlers as SubscribeHandlers<unknown, unknown>);
+    const id = this.#nextId++;
+    const subscription = this.#subscriptions.add(id, name, params, handlers as SubscribeHandlers<unknown, unknown>);
+    const refusal = this.state === 'unauthorized' ? this.#link.error : undefined;
+    if (refusal !== undefined) queueMicrotask(() => this.#subscriptions.end(id, refusal));
+    return subscription;
+  }
+
+  reauthenticate(): Promise<void> {
+    return this.#refreshes.start(this.#link);
+  }
+
+  reconnect(): void {
+    this.#link.reconnect();
+  }
+
+  /**
+   * A socket opened: its first message carries the credentials (none without `auth`: sent
+   * at once, so that `context` runs at once), alone, ahead of anything else.
+   */
+  #sendCredentials(connection: Connection): void {
+    const id = this.#nextId++;
+    this.#authId = id;
+    const { auth } = this.#options;
+    if (auth === undefined) {
+      connection.sendNow(authText(id, undefined));
+      return;
+    }
+    Promise.resolve()
+      .then(auth)
+      .then(
+        (data) => {
+          if (this.#link.current === connection) connection.sendNow(authText(id, data));
+        },
+        (error: unknown) => {
+          if (this.#link.current !== connection) return;
+          if (error instanceof RpcError && (error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN')) {
+            this.#link.unauthorize(error);
+            return;
+          }
+          const message = error instanceof Error ? error.message : String(error);
+          this.#refuse(new RpcError('UNAVAILABLE', `auth() failed: ${message}`), 1000);
+        },
+      );
   }
 
   async close(): Promise<void> {
@@ -204,7 +262,14 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         const { id } = envelope;
         if (id === null) return;
         const error = RpcError.fromWire(envelope.error);
+        if (this.#refreshes.settle(id, error)) return;
         if (!this.#subscriptions.end(id, error)) this.#calls.settle(id, error, false);
+        return;
+      }
+      case 'authenticated': {
+        const connection = this.#link.current;
+        if (envelope.id === this.#authId && connection !== undefined) this.#link.accept(connection);
+        else this.#refreshes.settle(envelope.id, undefined);
         return;
       }
       case 'subscribed':
@@ -246,12 +311,15 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   }
 
   #stateInfo(): StateInfo {
-    return {
+    const info: StateInfo = {
       attempt: this.#link.attempt,
       nextDelayMs: this.#link.nextDelayMs,
       queuedCalls: this.#calls.queued,
       closeCode: this.#link.closeCode,
     };
+    const error = this.#link.error;
+    if (this.#link.state === 'unauthorized' && error !== undefined) info.error = error;
+    return info;
   }
 }
 

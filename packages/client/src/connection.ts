@@ -1,4 +1,4 @@
-import { MAX_BATCH_CHARS, type PingEnvelope, PROTOCOL } from '@switchboard/contract';
+import { CLOSE_CODES, MAX_BATCH_CHARS, type PingEnvelope, PROTOCOL } from '@switchboard/contract';
 import { nodeWsMessages, OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 
 export interface HeartbeatOptions {
@@ -16,11 +16,11 @@ export interface ConnectionHandlers {
   onClose(code: number | undefined, reason: string): void;
 }
 
-/** Close code we use when the heartbeat finds the connection dead (a private-use code). */
 /** The application-level heartbeat's envelope, written once. */
 const PING_TEXT = JSON.stringify({ type: 'ping' } satisfies PingEnvelope);
 
-export const HEARTBEAT_TIMEOUT_CODE = 4000;
+/** Close code we use when the heartbeat finds the connection dead (a private-use code). */
+export const HEARTBEAT_TIMEOUT_CODE = CLOSE_CODES.heartbeatTimeout;
 
 /**
  * One WebSocket: a bounded handshake, an application-level heartbeat (browsers cannot
@@ -77,6 +77,12 @@ export class Connection {
    */
   send(text: string): void {
     if (this.#batch.push(text) === 1) queueMicrotask(this.#flush);
+  }
+
+  /** Sends one envelope now, alone, after what this task sent already (a connection's credentials). */
+  sendNow(text: string): void {
+    this.#flush();
+    if (!this.#ended && this.#socket.readyState === OPEN) this.#socket.send(text);
   }
 
   readonly #flush = (): void => {

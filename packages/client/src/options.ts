@@ -18,6 +18,13 @@ export interface ClientOptions<C extends AnyContract = AnyContract> {
   url: string | (() => string | Promise<string>);
   /** A WHATWG WebSocket class. @default globalThis.WebSocket */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Credentials for the server's `context`, as any JSON value: called on every connection
+   * (sent in its first message, never in the URL) and by reauthenticate(). Throw an
+   * RpcError('UNAUTHORIZED') when there are none: the client then waits, 'unauthorized'.
+   * @default none: the server's `context` gets `auth: undefined`
+   */
+  auth?: () => unknown;
   /** Passing the contract turns on client-side input validation. */
   contract?: C;
   /** Default deadline of a call, in ms. @default 30 s */
@@ -50,6 +57,7 @@ export const CLIENT_DEFAULTS = {
 export interface ResolvedClientOptions {
   url: string | (() => string | Promise<string>);
   WebSocket: WebSocketConstructor;
+  auth: (() => unknown) | undefined;
   contract: AnyContract | undefined;
   timeoutMs: number;
   connectTimeoutMs: number;
@@ -77,9 +85,13 @@ export function resolveOptions<C extends AnyContract>(options: ClientOptions<C>)
   const reconnect = options.reconnect;
   const heartbeat = options.heartbeat;
   const queue = options.queue ?? {};
+  if (options.auth !== undefined && typeof options.auth !== 'function') {
+    throw new TypeError('auth must be a function returning the credentials');
+  }
   return Object.freeze({
     url: options.url,
     WebSocket: WebSocketClass,
+    auth: options.auth,
     contract: options.contract,
     timeoutMs: positive('timeoutMs', options.timeoutMs, d.timeoutMs),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, d.connectTimeoutMs),

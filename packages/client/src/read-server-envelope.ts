@@ -102,6 +102,9 @@ export function readServerEnvelope(value: unknown): CheckedServerEnvelope | RpcE
     }
     case 'pong':
       return message as unknown as CheckedServerEnvelope;
+    case 'authenticated':
+      if (!isOwnId(message.id)) return bad('authenticated id is not one of ours');
+      return message as unknown as CheckedServerEnvelope;
     default:
       // docs/protocol.md, Versioning: a peer ignores envelope types it does not know.
       return undefined;

@@ -1,25 +1,40 @@
-import { RpcError } from '@switchboard/contract';
+import { CLOSE_CODES, RpcError } from '@switchboard/contract';
 import { backoffDelayMs, tryAgainLaterDelayMs } from './backoff.js';
 import { Connection } from './connection.js';
 import type { ResolvedClientOptions } from './options.js';
 import type { ClientState } from './types.js';
 
-//  connecting ──open──▶ open ──lost (retryable), or refused──▶ reconnecting ──delay, attempt──▶ open …
-//      │                  │                                       │
-//      │                  └──lost while navigator is offline──▶ offline ──'online'──▶ reconnecting
+//  connecting ──accepted──▶ open ──lost (retryable), or refused──▶ reconnecting ──delay, attempt──▶ open …
+//      │                     │                                       │
+//      │                     └──lost while navigator is offline──▶ offline ──'online'──▶ reconnecting
+//      ├──credentials refused (4401, 4403, or auth() threw one)──▶ unauthorized ──reconnect()──▶ reconnecting
 //      └──lost (terminal: 1002 protocol, 1008 policy) or reconnect off, or close()──▶ closed
-//  (a 1013 "try again later" waits [maxDelayMs / 2, maxDelayMs) instead of the current step;
-//   "refused": the client dropped the connection over a server message it could not accept;
-//   its 1002, 1003 or 1009 is never terminal)
+//  ("accepted": the socket opened, the client sent its credentials and the server answered
+//   `authenticated`; a 1013 "try again later" waits [maxDelayMs / 2, maxDelayMs) instead of
+//   the current step; "refused": the client dropped the connection over a server message it
+//   could not accept; its 1002, 1003 or 1009 is never terminal)
 
 /** Every move the client's state may make; any other is a bug here and throws. */
 const MOVES: Record<ClientState, readonly ClientState[]> = {
-  connecting: ['open', 'reconnecting', 'offline', 'closed'],
-  open: ['reconnecting', 'offline', 'closed'],
-  reconnecting: ['reconnecting', 'open', 'offline', 'closed'],
+  connecting: ['open', 'reconnecting', 'offline', 'unauthorized', 'closed'],
+  open: ['reconnecting', 'offline', 'unauthorized', 'closed'],
+  reconnecting: ['reconnecting', 'open', 'offline', 'unauthorized', 'closed'],
   offline: ['reconnecting', 'closed'],
+  unauthorized: ['reconnecting', 'closed'],
   closed: [],
 };
+
+/** Close codes of a refusal of the credentials (docs/protocol.md): no retry with the same ones. */
+const REFUSAL_CODES = new Map<number, 'UNAUTHORIZED' | 'FORBIDDEN'>([
+  [CLOSE_CODES.unauthorized, 'UNAUTHORIZED'],
+  [CLOSE_CODES.forbidden, 'FORBIDDEN'],
+] as const);
+
+/** The RpcError of a refusal close: its reason is `CODE: message`, as the server writes it. */
+function refusalError(code: 'UNAUTHORIZED' | 'FORBIDDEN', reason: string): RpcError {
+  const prefix = `${code}: `;
+  return new RpcError(code, reason.startsWith(prefix) ? reason.slice(prefix.length) : reason);
+}
 
 /**
  * How a connection ended: `closed` (by the server, the network, or the client's checks of
@@ -37,8 +52,12 @@ const TRY_AGAIN_LATER = 1013;
 
 /** What the client does at each step of a connection's life. */
 export interface ReconnectHandlers {
-  /** A connection opened: send what waits for it (before 'open' is announced). */
+  /** A socket opened: send the credentials; accept() follows the server's answer. */
   opened(connection: Connection): void;
+  /** The server accepted the credentials: send what waits (before 'open' is announced). */
+  ready(connection: Connection): void;
+  /** The credentials were refused: what waits fails with `error`; nothing reconnects. */
+  unauthorized(error: RpcError): void;
   /** A message on the current connection, unchecked. */
   message(data: unknown): void;
   /** The current connection is gone: what was in flight on it waits again (or is refused). */
@@ -76,6 +95,11 @@ export class Reconnector {
   readonly #handlers: ReconnectHandlers;
   #state: ClientState = 'connecting';
   #connection: Connection | undefined;
+  /** The server accepted the current connection's credentials. */
+  #accepted = false;
+  /** While 'unauthorized': why. */
+  #error: RpcError | undefined;
+  #acceptTimer: ReturnType<typeof setTimeout> | undefined;
   #attempt = 0;
   #nextDelayMs: number | undefined;
   #closeCode: number | undefined;
@@ -99,9 +123,60 @@ export class Reconnector {
     return this.#state;
   }
 
-  /** The current connection when it is open. */
+  /** The current connection when it is open and its credentials were accepted. */
   get open(): Connection | undefined {
-    return this.#connection?.isOpen === true ? this.#connection : undefined;
+    return this.#accepted && this.#connection?.isOpen === true ? this.#connection : undefined;
+  }
+
+  /** The current connection, accepted or not. */
+  get current(): Connection | undefined {
+    return this.#connection;
+  }
+
+  /** While 'unauthorized': the server's refusal. */
+  get error(): RpcError | undefined {
+    return this.#error;
+  }
+
+  /** The server accepted `connection`'s credentials: it is open. */
+  accept(connection: Connection): void {
+    if (this.#connection !== connection || this.#accepted || this.#state === 'closed') return;
+    this.#accepted = true;
+    clearTimeout(this.#acceptTimer);
+    this.#nextDelayMs = undefined;
+    this.#stableTimer = setTimeout(() => {
+      this.#attempt = 0;
+    }, STABLE_AFTER_MS);
+    this.#handlers.ready(connection);
+    this.#setState('open');
+  }
+
+  /** The client has no credentials to give (auth() threw UNAUTHORIZED or FORBIDDEN): stop, 'unauthorized'. */
+  unauthorize(error: RpcError): void {
+    const connection = this.#connection;
+    if (connection === undefined || this.#state === 'closed') return;
+    this.#connection = undefined;
+    connection.close(1000, 'no credentials');
+    this.#lost(1000, 'refused', error);
+  }
+
+  /** Drops the connection now (or the wait for the next attempt) and connects again. */
+  reconnect(): void {
+    if (this.#state === 'closed') return;
+    const connection = this.#connection;
+    clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#acceptTimer);
+    clearTimeout(this.#stableTimer);
+    this.#error = undefined;
+    this.#attempt = 0;
+    if (connection !== undefined) {
+      this.#connection = undefined;
+      connection.close(1000, 'reconnect');
+      this.#handlers.lost(1000, 'closed');
+    }
+    this.#nextDelayMs = 0;
+    this.#setState('reconnecting');
+    void this.#connect();
   }
 
   /** Connection attempts since the client was last open long enough (STABLE_AFTER_MS). */
@@ -169,8 +244,10 @@ export class Reconnector {
           onMessage: (data) => {
             if (this.#connection === connection) this.#handlers.message(data);
           },
-          onClose: (code) => {
-            if (this.#connection === connection) this.#lost(code, 'closed');
+          onClose: (code, reason) => {
+            if (this.#connection !== connection) return;
+            const refusal = code === undefined ? undefined : REFUSAL_CODES.get(code);
+            this.#lost(code, 'closed', refusal === undefined ? undefined : refusalError(refusal, reason));
           },
         },
       );
@@ -180,6 +257,7 @@ export class Reconnector {
       return;
     }
     this.#connection = connection;
+    this.#accepted = false;
   }
 
   #opened(connection: Connection): void {
@@ -188,20 +266,30 @@ export class Reconnector {
       connection.close(1000, 'client closed');
       return;
     }
-    this.#nextDelayMs = undefined;
-    this.#stableTimer = setTimeout(() => {
-      this.#attempt = 0;
-    }, STABLE_AFTER_MS);
+    // The credentials' answer is bounded like the handshake: a server that never answers is retried.
+    this.#acceptTimer = setTimeout(
+      () => this.refuse(1000, 'no answer to the credentials', () => {}),
+      this.#options.connectTimeoutMs,
+    );
     this.#handlers.opened(connection);
-    this.#setState('open');
   }
 
-  #lost(code: number | undefined, ending: Ending): void {
+  /** `refusal`: the credentials were refused (by the server, or auth() had none): no reconnect. */
+  #lost(code: number | undefined, ending: Ending, refusal?: RpcError): void {
     this.#connection = undefined;
+    this.#accepted = false;
     clearTimeout(this.#stableTimer);
+    clearTimeout(this.#acceptTimer);
     if (this.#state === 'closed') return;
     this.#closeCode = code ?? 1006;
     this.#handlers.lost(code, ending);
+    if (refusal !== undefined) {
+      this.#error = refusal;
+      this.#nextDelayMs = undefined;
+      this.#handlers.unauthorized(refusal);
+      this.#setState('unauthorized');
+      return;
+    }
     const reconnect = this.#options.reconnect;
     const terminal = ending === 'closed' && code !== undefined && TERMINAL_CLOSE_CODES.has(code);
     if (reconnect === false || terminal) {
@@ -247,6 +335,7 @@ export class Reconnector {
     this.#closeCode = code;
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#stableTimer);
+    clearTimeout(this.#acceptTimer);
     const target = onlineTarget();
     target?.removeEventListener('online', this.#onOnline);
     target?.removeEventListener('offline', this.#onOffline);

@@ -135,6 +135,11 @@ export class Subscriptions {
     for (const subscription of [...this.#byId.values()]) this.end(subscription.id, error);
   }
 
+  /** Ends every subscription the server never confirmed (credentials refused); confirmed ones wait to resume. */
+  endUnconfirmed(error: RpcError): void {
+    for (const subscription of [...this.#byId.values()]) if (!subscription.confirmed) this.end(subscription.id, error);
+  }
+
   /** Ends subscription `id` with `error` (told to its onError); false when there is none. */
   end(id: number, error: RpcError): boolean {
     const subscription = this.#byId.get(id);

@@ -11,7 +11,11 @@ import type {
 } from '@switchboard/contract';
 import type { EventEmitter } from 'eventemitter3';
 
-export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'offline' | 'closed';
+/**
+ * `open` once the server accepted the connection's credentials; `unauthorized` when it
+ * refused them (or revoked them): no reconnect until reauthenticate() or reconnect().
+ */
+export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'offline' | 'unauthorized' | 'closed';
 
 export interface StateInfo {
   /** Connection attempts since the last time the client was open. */
@@ -22,6 +26,8 @@ export interface StateInfo {
   queuedCalls: number;
   /** The close code of the last connection, if it closed. */
   closeCode: number | undefined;
+  /** While 'unauthorized': the server's refusal, UNAUTHORIZED or FORBIDDEN with its message. */
+  error?: RpcError;
 }
 
 export interface ClientEvents {
@@ -104,4 +110,13 @@ export interface Client<C extends AnyContract> {
   off<E extends keyof ClientEvents>(event: E, listener: EventEmitter.EventListener<ClientEvents, E>): this;
   /** Closes the connection for good; pending and queued calls reject with UNAVAILABLE. */
   close(): Promise<void>;
+  /**
+   * Calls `auth` again and sends the credentials: on the open connection (the server swaps
+   * its ctx; calls running keep theirs), or by connecting again from any other state.
+   * Resolves once the server accepted them; rejects with its RpcError (a refused refresh
+   * leaves the open connection as it was).
+   */
+  reauthenticate(): Promise<void>;
+  /** Drops the connection now and connects again (calling `auth` again), from any state but 'closed'. */
+  reconnect(): void;
 }

@@ -124,7 +124,10 @@ describe('the offline queue, with a fake clock', () => {
     second.open();
     await settleMicrotasks();
     const resent = second.sentOfType('call')[0];
-    expect(resent).toEqual(first);
+    // The same call: its id and key (its ack may differ: the ack says what has settled since).
+    const { ack: _ack, ...firstCall } = first ?? {};
+    const { ack: _ack2, ...resentCall } = resent ?? {};
+    expect(resentCall).toEqual(firstCall);
     second.receive({ type: 'result', id: resent?.id, output: 'again' });
     expect(await result).toBe('again');
   });

@@ -247,7 +247,8 @@ describe('after a refusal', () => {
     const next = FakeWebSocket.last();
     next.open();
     await vi.advanceTimersByTimeAsync(0);
-    expect(next.sentOfType('call')[0]).toEqual(first);
+    // The same call, id and key (its ack may differ: the ack says what has settled since).
+    expect(next.sentOfType('call')[0]).toMatchObject({ id: first?.id, key: first?.key, name: first?.name });
     next.receive({ type: 'result', id: first?.id, output: 'again' });
     expect(await result).toBe('again');
   });

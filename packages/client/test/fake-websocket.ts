@@ -10,7 +10,10 @@ export class FakeWebSocket implements WebSocketLike {
   static created: FakeWebSocket[] = [];
   readyState = 0;
   protocol = '';
+  /** What the client sent after its credentials. */
   readonly sent: string[] = [];
+  /** The `auth` envelopes the client sent (its credentials: the first message, and refreshes). */
+  readonly auths: Array<{ type: 'auth'; id: number; data?: unknown }> = [];
   /** What the client passed to close(), if it closed the socket itself. */
   closedWith: { code: number; reason: string } | undefined;
   readonly url: string;
@@ -36,7 +39,9 @@ export class FakeWebSocket implements WebSocketLike {
   }
 
   send(data: string): void {
-    this.sent.push(data);
+    const auth = data.startsWith('{"type":"auth"') ? (JSON.parse(data) as FakeWebSocket['auths'][number]) : undefined;
+    if (auth === undefined) this.sent.push(data);
+    else this.auths.push(auth);
   }
 
   close(code = 1000, reason = ''): void {
@@ -48,10 +53,21 @@ export class FakeWebSocket implements WebSocketLike {
 
   // ── driven by the test ──
 
-  open(protocol = 'switchboard.v1'): void {
+  /**
+   * The handshake succeeds; with `authenticate` (the default), the server accepts the
+   * credentials the client sent first at once, as a server without `context` would.
+   */
+  open(protocol = 'switchboard.v1', { authenticate = true } = {}): void {
     this.protocol = protocol;
     this.readyState = 1;
     this.#emit('open', {});
+    if (authenticate) this.authenticate();
+  }
+
+  /** Answers the client's last `auth` with `authenticated`, if it sent one. */
+  authenticate(): void {
+    const auth = this.auths.at(-1);
+    if (auth !== undefined) this.receive({ type: 'authenticated', id: auth.id });
   }
 
   receive(message: unknown): void {

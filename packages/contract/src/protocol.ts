@@ -69,7 +69,26 @@ export interface PingEnvelope {
   type: 'ping';
 }
 
-export type ClientEnvelope = CallEnvelope | CancelEnvelope | SubscribeEnvelope | UnsubscribeEnvelope | PingEnvelope;
+/**
+ * Credentials for the application's `context`. As a connection's first message: `context`
+ * runs with them before any other message is read, and a refusal closes the connection
+ * (4401, 4403). Later, on a live connection: a refresh; `context` runs again and, if it
+ * accepts, the connection's ctx is replaced, else the refresh gets an `error` and the
+ * connection goes on as it was. `data` is plain JSON (no `meta`).
+ */
+export interface AuthEnvelope {
+  type: 'auth';
+  id: RequestId;
+  data?: unknown;
+}
+
+export type ClientEnvelope =
+  | CallEnvelope
+  | CancelEnvelope
+  | SubscribeEnvelope
+  | UnsubscribeEnvelope
+  | PingEnvelope
+  | AuthEnvelope;
 
 // ── server → client ─────────────────────────────────────────────────────────
 
@@ -140,6 +159,29 @@ export interface PongEnvelope {
   type: 'pong';
 }
 
+/** `context` accepted the credentials of `auth` `id`: the connection's ctx is made from them. */
+export interface AuthenticatedEnvelope {
+  type: 'authenticated';
+  id: RequestId;
+}
+
+/**
+ * Close codes of protocol v1, in the range RFC 6455 §7.4.2 leaves to applications. The
+ * 44xx codes mirror the HTTP statuses a browser cannot read from a refused upgrade.
+ */
+export const CLOSE_CODES = {
+  /** The client heard nothing from the server within its heartbeat's timeout. */
+  heartbeatTimeout: 4000,
+  /** A subscriber of a `queue` channel fell too far behind. */
+  slowConsumer: 4001,
+  /** `context` refused the credentials (UNAUTHORIZED): do not retry with the same ones. */
+  unauthorized: 4401,
+  /** `context` refused the connection (FORBIDDEN): do not retry with the same credentials. */
+  forbidden: 4403,
+  /** No first message within the server's `authTimeoutMs`. */
+  authTimeout: 4408,
+} as const;
+
 export type ServerEnvelope =
   | ResultEnvelope
   | ErrorEnvelope
@@ -147,7 +189,8 @@ export type ServerEnvelope =
   | MessageEnvelope
   | SnapshotEnvelope
   | GapEnvelope
-  | PongEnvelope;
+  | PongEnvelope
+  | AuthenticatedEnvelope;
 
 // ── validation of what a peer sent ──────────────────────────────────────────
 
@@ -220,6 +263,8 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
     case 'cancel':
     case 'unsubscribe':
       return { type, id };
+    case 'auth':
+      return message.data === undefined ? { type, id } : { type, id, data: message.data };
     default:
       return problem(id, 'BAD_REQUEST', 'unknown message type');
   }

@@ -8,6 +8,7 @@ export {
   parsePosition,
 } from './broker/broker.js';
 export { MemoryBroker, memoryBroker } from './broker/memory-broker.js';
+export type { Connection, DisconnectInfo, RefusedInfo } from './rpc/connection.js';
 export {
   DELIVERY_DEFAULTS,
   type DeliveryOptions,
@@ -17,6 +18,7 @@ export {
 export type { ChannelMetrics, IdempotencyMetrics, ProcedureMetrics, ServerMetrics } from './rpc/metrics.js';
 export { type ResolvedServerOptions, SERVER_DEFAULTS, type ServerLimits, type ServerOptions } from './rpc/options.js';
 export {
+  type ChannelArgs,
   type ChannelImplementation,
   type ContextArgs,
   defineRouter,

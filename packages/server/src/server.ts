@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import {
   type AnyContract,
   type ChannelName,
+  CLOSE_CODES,
   decodeValue,
   encodeValue,
   issuesData,
@@ -12,13 +13,13 @@ import {
   PROTOCOL,
   type PublishedMessageOf,
   RpcError,
-  toRpcError,
   unnumberedMessageText,
   type Validated,
   validate,
 } from '@switchboard/contract';
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker } from './broker/memory-broker.js';
+import { type Admitted, admit, closeReason } from './rpc/admission.js';
 import { type ChannelDelivery, DELIVERY_DEFAULTS, type DeliveryOptions } from './rpc/delivery.js';
 import { Fanout, type JoinRequest } from './rpc/fanout.js';
 import { IdempotencyWindow } from './rpc/idempotency.js';
@@ -39,7 +40,7 @@ import {
 export type ServerState = 'idle' | 'listening' | 'draining' | 'closed';
 
 /** A Switchboard server: the router on a WebSocket endpoint, plus publishing. */
-export interface SwitchboardServer<C extends AnyContract> {
+export interface SwitchboardServer<C extends AnyContract, Ctx = unknown> {
   /** Listens on its own HTTP server; port 0 picks a free port. */
   listen(options?: { port?: number; host?: string }): Promise<{ port: number }>;
   /** Serves WebSocket upgrades of an existing http(s) server, optionally on one path. */
@@ -52,6 +53,12 @@ export interface SwitchboardServer<C extends AnyContract> {
   ): Promise<void>;
   /** Graceful: refuses new connections (503) and calls, lets running calls finish, closes with 1001. */
   close(): Promise<void>;
+  /**
+   * Closes every connection whose ctx `filter` picks, with 4401 and `reason`: their clients
+   * go to 'unauthorized' and wait for new credentials (revoking a user's sessions). Resolves
+   * to the number closed in this process.
+   */
+  disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number>;
   /** Connections, calls and latency per procedure, messages and slow subscribers per channel, event loop, memory. */
   metrics(): ServerMetrics;
   readonly state: ServerState;
@@ -61,7 +68,7 @@ export interface SwitchboardServer<C extends AnyContract> {
 
 const RETRY_AFTER_SECONDS = '5';
 
-class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHost {
+class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, PeerHost {
   readonly router: Router<AnyContract, unknown>;
   readonly options: ResolvedServerOptions;
   readonly #broker: Broker;
@@ -71,8 +78,6 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
   readonly sharedIdempotency: SharedIdempotency | undefined;
   readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
-  /** Context made during the handshake, waiting for its connection. */
-  readonly #contexts = new WeakMap<IncomingMessage, unknown>();
   #wss: WebSocketServer | undefined;
   #state: ServerState = 'idle';
   #onCallSettled: (() => void) | undefined;
@@ -135,34 +140,10 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     return wss;
   }
 
-  /** Runs `context` during the handshake: a refusal is an HTTP status, before any message. */
-  #verify(info: VerifyClientInfo, callback: VerifyClientCallback): void {
-    if (this.draining) {
-      callback(false, 503, 'server is shutting down', { 'Retry-After': RETRY_AFTER_SECONDS });
-      return;
-    }
-    const makeContext = this.router.context;
-    if (makeContext === undefined) {
-      callback(true);
-      return;
-    }
-    Promise.resolve()
-      .then(() => makeContext({ request: info.req }))
-      .then(
-        (ctx) => {
-          this.#contexts.set(info.req, ctx);
-          callback(true);
-        },
-        (error: unknown) => {
-          const rpcError = toRpcError(error);
-          if (rpcError.code === 'UNAUTHORIZED') callback(false, 401, rpcError.message);
-          else if (rpcError.code === 'FORBIDDEN') callback(false, 403, rpcError.message);
-          else {
-            this.options.onError(error, {});
-            callback(false, 500, 'internal error');
-          }
-        },
-      );
+  /** A server shutting down refuses the upgrade: 503 with Retry-After. */
+  #verify(_info: VerifyClientInfo, callback: VerifyClientCallback): void {
+    if (this.draining) callback(false, 503, 'server is shutting down', { 'Retry-After': RETRY_AFTER_SECONDS });
+    else callback(true);
   }
 
   #connect(socket: ServerWebSocket, request: IncomingMessage): void {
@@ -171,11 +152,15 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
       socket.close(1002, `the ${PROTOCOL} subprotocol is required`);
       return;
     }
-    const ctx = this.#contexts.get(request);
-    this.#contexts.delete(request);
+    admit(socket, request, this.router, this.options, (admission) => this.#admitted(socket, request, admission));
+  }
+
+  /** `context` accepted the connection: its Peer, onConnect, `authenticated`, then what waited. */
+  #admitted(socket: ServerWebSocket, request: IncomingMessage, { ctx, authId, waiting }: Admitted): void {
     let peer: Peer;
     try {
-      peer = new Peer(socket, ctx, this);
+      // The request is kept for `context` on a refresh, and only where there is a `context`.
+      peer = new Peer(socket, ctx, this, this.router.context === undefined ? undefined : request);
     } catch (error) {
       // The application's idempotency.scope failed for this context: a server bug.
       this.options.onError(error, {});
@@ -184,6 +169,16 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
     }
     this.#peers.add(peer);
     socket.once('close', () => this.#peers.delete(peer));
+    const { onConnect } = this.options;
+    if (onConnect !== undefined) {
+      try {
+        onConnect(peer.connection);
+      } catch (error) {
+        peer.report(error, {});
+      }
+    }
+    if (authId !== undefined) peer.send({ type: 'authenticated', id: authId });
+    for (const { data, isBinary } of waiting) peer.receive(data, isBinary);
   }
 
   subscribe(request: JoinRequest): Promise<void> {
@@ -234,6 +229,18 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C>, PeerHo
         ? { type: 'message', channel: channelName, key, data: json }
         : { type: 'message', channel: channelName, key, data: json, meta };
     return this.#broker.publish(topicOf(channelName, key), unnumberedMessageText(envelope)).then(() => undefined);
+  }
+
+  async disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number> {
+    if (typeof filter !== 'function') throw new TypeError('disconnect needs a filter function of the ctx');
+    const text = closeReason(String(reason));
+    let closed = 0;
+    for (const peer of [...this.#peers]) {
+      if (peer.socket.state !== 'open' || !filter(peer.ctx as Ctx)) continue;
+      peer.socket.close(CLOSE_CODES.unauthorized, text);
+      closed++;
+    }
+    return closed;
   }
 
   metrics(): ServerMetrics {
@@ -349,6 +356,6 @@ function keyOfPayload(payload: string, key: (message: unknown) => string, report
  * const server = createServer({ router });
  * const { port } = await server.listen({ port: 8080 });
  */
-export function createServer<C extends AnyContract, Ctx>(options: ServerOptions<C, Ctx>): SwitchboardServer<C> {
+export function createServer<C extends AnyContract, Ctx>(options: ServerOptions<C, Ctx>): SwitchboardServer<C, Ctx> {
   return new Server(options);
 }

@@ -34,8 +34,11 @@ describe.skipIf(!canRunBrowserSuite('dashboard'))('the dashboard in Chromium', (
   it("sends the subscriptions made as the page loads as one batch over the browser's WebSocket", async () => {
     const dashboard = await startTestDashboard();
     const { page, framesSent } = await openDashboard(browser, dashboard.url);
-    const first = JSON.parse(framesSent()[0] ?? 'null') as unknown;
-    // One message, a JSON array of every subscribe the page made in its first task.
+    const [credentials, batch] = framesSent();
+    // The credentials first, alone; then one message, a JSON array of every subscribe the
+    // page made in its first task.
+    expect(JSON.parse(credentials ?? 'null')).toMatchObject({ type: 'auth' });
+    const first = JSON.parse(batch ?? 'null') as unknown;
     expect(Array.isArray(first)).toBe(true);
     const envelopes = first as Array<{ type: string; name: string }>;
     expect(envelopes.map((envelope) => envelope.type)).toEqual(envelopes.map(() => 'subscribe'));

@@ -31,7 +31,8 @@ const until = (check: () => boolean, what: string, timeoutMs = 5_000) =>
   untilEvent(changes, 'change', check, what, timeoutMs);
 
 /**
- * A bare server that closes the first connection with `code` and keeps later ones open.
+ * A bare server that accepts every connection's credentials (the client is open once its
+ * `auth` is answered), then closes the first connection with `code` and keeps later ones open.
  * `selectProtocol: false` completes handshakes without choosing `switchboard.v1`.
  */
 async function closingServer(code: number, { selectProtocol = true } = {}) {
@@ -48,7 +49,13 @@ async function closingServer(code: number, { selectProtocol = true } = {}) {
   const arrivals: number[] = [];
   wss.on('connection', (socket) => {
     arrivals.push(performance.now());
-    if (arrivals.length === 1) socket.close(code, `closing with ${code}`);
+    const first = arrivals.length === 1;
+    socket.on('message', (data) => {
+      const envelope = JSON.parse(String(data)) as { type?: string; id?: number };
+      if (envelope.type !== 'auth') return;
+      socket.send(JSON.stringify({ type: 'authenticated', id: envelope.id }));
+      if (first) socket.close(code, `closing with ${code}`);
+    });
     changes.emit('change');
   });
   cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));

@@ -1,5 +1,6 @@
 import { ERROR_CODES } from '@switchboard/contract';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { once } from '../support/wait.js';
 import { SECRET } from './fixtures/contract.js';
 import { closeAll, connectClient, RawClient, settle, startServer, upgradeStatus } from './harness.js';
 
@@ -148,25 +149,37 @@ describe('error codes reaching the caller', () => {
   });
 });
 
-describe('refusing the upgrade from context', () => {
+describe('refusing a connection from context', () => {
   it.each([
-    ['UNAUTHORIZED', 401, 'none'],
-    ['FORBIDDEN', 403, 'banned'],
-  ] as const)('answers %s from context with HTTP %i before any message is dispatched', async (_code, status, auth) => {
-    const { url, probe } = await startServer();
-    expect(await upgradeStatus(`${url}/?auth=${auth}`)).toBe(status);
+    ['UNAUTHORIZED', 4401, 'none'],
+    ['FORBIDDEN', 4403, 'banned'],
+  ] as const)(
+    'answers %s from context with close %i before any message is dispatched',
+    async (code, closeCode, auth) => {
+      const { url, probe } = await startServer();
+      // The upgrade itself succeeds: a browser could not read an HTTP status.
+      expect(await upgradeStatus(`${url}/?auth=${auth}`)).toBe(101);
 
-    const client = connectClient(`${url}/?auth=${auth}`);
-    const outcome = await settle(client.call('math.add', { a: 1, b: 2 }));
-    expect(outcome.ok || outcome.error.code).toBe('UNAVAILABLE');
-    expect(client.state).toBe('closed');
-    expect(probe.contexts).toEqual([`?auth=${auth}`, `?auth=${auth}`]);
-    expect(probe.handled).toEqual([]);
-  });
+      const raw = await RawClient.open(`${url}/?auth=${auth}`);
+      raw.send({ type: 'call', id: 1, name: 'math.add', input: { a: 1, b: 2 } });
+      const [closed] = await once<[number, Buffer]>(raw.socket, 'close');
+      expect(closed).toBe(closeCode);
 
-  it('answers a context that throws a plain Error with HTTP 500 and tells onError', async () => {
+      const client = connectClient(`${url}/?auth=${auth}`);
+      const outcome = await settle(client.call('math.add', { a: 1, b: 2 }));
+      expect(outcome.ok || outcome.error.code).toBe(code);
+      expect(client.state).toBe('unauthorized');
+      expect(probe.contexts).toEqual([`?auth=${auth}`, `?auth=${auth}`]);
+      expect(probe.handled).toEqual([]);
+    },
+  );
+
+  it('closes with 1011 when context throws a plain Error, and tells onError', async () => {
     const { url, onError, probe } = await startServer();
-    expect(await upgradeStatus(`${url}/?auth=crash`)).toBe(500);
+    const raw = await RawClient.open(`${url}/?auth=crash`);
+    raw.send({ type: 'call', id: 1, name: 'math.add', input: { a: 1, b: 2 } });
+    const [closed] = await once<[number, Buffer]>(raw.socket, 'close');
+    expect(closed).toBe(1011);
     expect(onError).toHaveBeenCalledTimes(1);
     expect(probe.handled).toEqual([]);
   });

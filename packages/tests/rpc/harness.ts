@@ -192,7 +192,13 @@ export async function startServer(
 ): Promise<TestServer> {
   const probe = new Probe();
   const onError = vi.fn<NonNullable<ServerOptions<TestContract, Ctx>['onError']>>();
-  const server = createServer({ heartbeat: false, ...options, router: makeRouter(probe), onError });
+  const server = createServer({
+    heartbeat: false,
+    onRefused: () => {},
+    ...options,
+    router: makeRouter(probe),
+    onError,
+  });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   cleanups.push(() => server.close());
   return { server, port, url: `ws://127.0.0.1:${port}`, probe, onError };

@@ -51,6 +51,7 @@ async function hostileServer(misbehave: (socket: WebSocket) => void) {
     socket.on('message', (data) => {
       const parsed = JSON.parse(String(data)) as Record<string, unknown> | Array<Record<string, unknown>>;
       for (const envelope of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (envelope.type === 'auth') socket.send(JSON.stringify({ type: 'authenticated', id: envelope.id }));
         if (envelope.type === 'call')
           socket.send(JSON.stringify({ type: 'result', id: envelope.id, output: envelope.input }));
       }

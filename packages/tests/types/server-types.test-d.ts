@@ -17,7 +17,39 @@ const router = defineRouter(contract, {
     search: () => [],
   },
 });
-expectTypeOf(createServer({ router })).toEqualTypeOf<SwitchboardServer<AppContract>>();
+expectTypeOf(createServer({ router })).toEqualTypeOf<SwitchboardServer<AppContract, { user: string }>>();
+
+// disconnect's filter gets the router's ctx type
+const typed = createServer({ router });
+expectTypeOf(typed.disconnect((ctx) => ctx.user === 'u1', 'revoked')).toEqualTypeOf<Promise<number>>();
+// @ts-expect-error: the ctx has no id
+typed.disconnect((ctx) => ctx.id === 'u1', 'revoked');
+
+// hooks, handlers and authorize see the connection, typed with the ctx
+createServer({
+  router: defineRouter(contract, {
+    context: ({ auth }) => ({ user: String(auth) }),
+    procedures: {
+      add: ({ input, connection }) => {
+        expectTypeOf(connection.ctx).toEqualTypeOf<{ user: string }>();
+        expectTypeOf(connection.id).toEqualTypeOf<string>();
+        return input.a + input.b;
+      },
+      'user.get': async () => ({ id: 'u1', name: 'Ada', createdAt: new Date(), tags: new Set<string>() }),
+      'stats.byId': () => new Map<string, bigint>(),
+      'time.parse': ({ input }) => input.at.toISOString(),
+      page: () => [],
+      ping: () => 'pong' as const,
+      search: () => [],
+    },
+    channels: { metrics: { authorize: ({ connection }) => connection.ctx.user !== '' } },
+  }),
+  onConnect: (connection) => expectTypeOf(connection.ctx).toEqualTypeOf<{ user: string }>(),
+  onDisconnect: (connection, { code }) => {
+    expectTypeOf(connection.remoteAddress).toEqualTypeOf<string | undefined>();
+    expectTypeOf(code).toEqualTypeOf<number>();
+  },
+});
 
 // publish takes the params' and the message's *input* types (both are validated and parsed before fan-out)
 expectTypeOf(server.publish('metrics', { host: 'a' }, { at: new Date(), value: 1 })).toEqualTypeOf<Promise<void>>();

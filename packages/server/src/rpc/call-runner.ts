@@ -231,7 +231,7 @@ export class CallRunner {
 
   #invoke(name: string, procedure: Procedure, input: unknown, call: CallSignal): unknown {
     const handler = (this.#link.host.router.procedures as unknown as Record<string, Handler>)[name] as Handler;
-    const output = handler(new HandlerArgs(input, this.#link.ctx, call));
+    const output = handler(new HandlerArgs(input, this.#link.ctx, this.#link.connection, call));
     return isPromiseLike(output)
       ? Promise.resolve(output).then((value) => checkProduced(procedure.output, value, 'result', name))
       : checkProduced(procedure.output, output, 'result', name);

@@ -1,4 +1,5 @@
 import type { RpcError } from '@switchboard/contract';
+import type { Connection } from './connection.js';
 import type { KeyEntry } from './idempotency.js';
 
 /**
@@ -55,11 +56,13 @@ export class CallSignal {
 export class HandlerArgs {
   readonly input: unknown;
   readonly ctx: unknown;
+  readonly connection: Connection;
   readonly #call: CallSignal;
 
-  constructor(input: unknown, ctx: unknown, call: CallSignal) {
+  constructor(input: unknown, ctx: unknown, connection: Connection, call: CallSignal) {
     this.input = input;
     this.ctx = ctx;
+    this.connection = connection;
     this.#call = call;
   }
 

@@ -1,5 +1,6 @@
 import { type AnyContract, MIN_MAX_PAYLOAD_BYTES } from '@switchboard/contract';
 import type { Broker, HistoryOptions } from '../broker/broker.js';
+import type { Connection, DisconnectInfo, RefusedInfo } from './connection.js';
 import type { WindowLimits } from './idempotency.js';
 import type { Router } from './router.js';
 import type { IdempotencyStore } from './shared-idempotency.js';
@@ -43,6 +44,12 @@ export interface ServerLimits {
   maxCallDurationMs?: number;
   /** On close(), how long running calls may take to finish before connections close. @default 10 s */
   drainTimeoutMs?: number;
+  /**
+   * How long a new connection may take to send its first message (its credentials, for
+   * `context`); then it is closed with 4408. Messages sent while `context` runs wait for
+   * it, within maxInFlightBytes. @default 10 s
+   */
+  authTimeoutMs?: number;
 }
 
 export interface ServerOptions<C extends AnyContract, Ctx> {
@@ -94,6 +101,12 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
   origin?: readonly string[];
   /** Told about every failure that reaches a caller as INTERNAL (handler bugs, bad output). @default console.error */
   onError?: (error: unknown, where: { procedure?: string; channel?: string }) => void;
+  /** A connection was accepted: `context` made its ctx. What it throws goes to onError. */
+  onConnect?: (connection: Connection<Ctx>) => void;
+  /** An accepted connection closed. What it throws goes to onError. */
+  onDisconnect?: (connection: Connection<Ctx>, info: DisconnectInfo) => void;
+  /** `context` refused a connection (UNAUTHORIZED or FORBIDDEN). @default a one-line console.warn */
+  onRefused?: (info: RefusedInfo) => void;
 }
 
 export const SERVER_DEFAULTS = {
@@ -106,6 +119,7 @@ export const SERVER_DEFAULTS = {
   highWaterBytes: 1024 * 1024,
   maxCallDurationMs: 60_000,
   drainTimeoutMs: 10_000,
+  authTimeoutMs: 10_000,
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 10_000,
   idempotencyMaxKeys: 10_000,
@@ -127,6 +141,7 @@ export interface ResolvedServerOptions {
   highWaterBytes: number;
   maxCallDurationMs: number;
   drainTimeoutMs: number;
+  authTimeoutMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   idempotency: WindowLimits;
@@ -135,6 +150,9 @@ export interface ResolvedServerOptions {
   reattachMs: number;
   origin: readonly string[] | undefined;
   onError: (error: unknown, where: { procedure?: string; channel?: string }) => void;
+  onConnect: ((connection: Connection) => void) | undefined;
+  onDisconnect: ((connection: Connection, info: DisconnectInfo) => void) | undefined;
+  onRefused: (info: RefusedInfo) => void;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -142,6 +160,17 @@ function positive(name: string, value: number | undefined, fallback: number, min
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new TypeError(`${name} must be an integer ≥ ${min}, got ${String(value)}`);
   }
+  return value;
+}
+
+function logRefused({ error, remoteAddress }: RefusedInfo): void {
+  console.warn(
+    `[switchboard] refused a connection from ${remoteAddress ?? 'an unknown address'}: ${error.code} ${error.message}`,
+  );
+}
+
+function hook<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new TypeError(`${name} must be a function`);
   return value;
 }
 
@@ -198,6 +227,7 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     highWaterBytes: positive('limits.highWaterBytes', limits.highWaterBytes, d.highWaterBytes),
     maxCallDurationMs: positive('limits.maxCallDurationMs', limits.maxCallDurationMs, d.maxCallDurationMs),
     drainTimeoutMs: positive('limits.drainTimeoutMs', limits.drainTimeoutMs, d.drainTimeoutMs, 0),
+    authTimeoutMs: positive('limits.authTimeoutMs', limits.authTimeoutMs, d.authTimeoutMs),
     heartbeatIntervalMs: positive('heartbeat.intervalMs', heartbeat.intervalMs, d.heartbeatIntervalMs, 0),
     heartbeatTimeoutMs: positive(
       'heartbeat.timeoutMs',
@@ -208,7 +238,10 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     idempotencyScope: options.idempotency?.scope as ((ctx: unknown) => string) | undefined,
     reattachMs: positive('idempotency.reattachMs', options.idempotency?.reattachMs, d.reattachMs, 0),
     origin: options.origin,
-    onError: options.onError ?? logError,
+    onError: hook('onError', options.onError) ?? logError,
+    onConnect: hook('onConnect', options.onConnect as ResolvedServerOptions['onConnect']),
+    onDisconnect: hook('onDisconnect', options.onDisconnect as ResolvedServerOptions['onDisconnect']),
+    onRefused: hook('onRefused', options.onRefused) ?? logRefused,
   });
   const scope = options.idempotency?.scope;
   if (scope !== undefined && typeof scope !== 'function') throw new TypeError('idempotency.scope must be a function');

@@ -1,6 +1,7 @@
 import type { AnyContract, RequestId, RpcError, SchemaLike, ServerEnvelope } from '@switchboard/contract';
 import { validate } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
+import type { Connection } from './connection.js';
 import type { JoinRequest } from './fanout.js';
 import type { IdempotencyWindow } from './idempotency.js';
 import type { Metrics } from './metrics.js';
@@ -34,6 +35,7 @@ export interface PeerLink {
   readonly socket: ServerWebSocket;
   readonly host: PeerHost;
   readonly ctx: unknown;
+  readonly connection: Connection;
   send(envelope: ServerEnvelope): void;
   sendError(id: RequestId | null, error: RpcError): void;
   /** Tells the application's onError; what it throws stays there. */

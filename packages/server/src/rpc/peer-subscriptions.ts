@@ -11,6 +11,7 @@ import {
 } from '@switchboard/contract';
 import type { Peer } from './peer.js';
 import { checkProduced, isPromiseLike } from './peer-link.js';
+import type { ChannelArgs } from './router.js';
 import { SmallMap } from './small-map.js';
 import { paramsKey, topicOf } from './topic-key.js';
 
@@ -19,8 +20,8 @@ import { paramsKey, topicOf } from './topic-key.js';
 // joined on its broker topic through the server's fan-out, answered once.
 
 interface ChannelHandlers {
-  authorize?: (args: { params: unknown; ctx: unknown }) => unknown;
-  snapshot?: (args: { params: unknown; ctx: unknown }) => unknown;
+  authorize?: (args: ChannelArgs<unknown, unknown>) => unknown;
+  snapshot?: (args: ChannelArgs<unknown, unknown>) => unknown;
 }
 
 /** A subscription whose params are still being validated and authorized. */
@@ -111,8 +112,8 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
       const key = paramsKey(params, this.#peer.host.options.maxStreamKeyChars);
       const topic = topicOf(name, key);
       const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
-      const ctx = this.#peer.ctx;
-      if (implementation?.authorize !== undefined && (await implementation.authorize({ params, ctx })) !== true) {
+      const args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
+      if (implementation?.authorize !== undefined && (await implementation.authorize(args)) !== true) {
         throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
       }
       if (!current()) return; // unsubscribed or disconnected meanwhile
@@ -126,7 +127,7 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
           takeSnapshot === undefined || channel.snapshot === undefined
             ? undefined
             : () => {
-                const state = takeSnapshot({ params, ctx });
+                const state = takeSnapshot(args);
                 const schema = channel.snapshot as SchemaLike;
                 return isPromiseLike(state)
                   ? Promise.resolve(state).then((value) => checkProduced(schema, value, 'snapshot', name))

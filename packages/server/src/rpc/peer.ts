@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import {
   isEnvelopeProblem,
   parseJson,
@@ -8,6 +10,7 @@ import {
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { CallRunner } from './call-runner.js';
+import type { Connection } from './connection.js';
 import { Outbox } from './outbox.js';
 import { MessageCharge, type PeerHost, type PeerLink } from './peer-link.js';
 import { PeerSubscriptions } from './peer-subscriptions.js';
@@ -24,8 +27,14 @@ export class Peer implements PeerLink {
   /** Channel messages, held per the channel's delivery policy while the connection is slow. */
   readonly outbox: Outbox;
   readonly host: PeerHost;
-  readonly ctx: unknown;
-  /** The idempotency scope of this connection's ctx. */
+  /** What `context` made; replaced by a refresh (calls already running keep theirs). */
+  ctx: unknown;
+  readonly connection: Connection;
+  /** The upgrade request, for `context` again on a refresh (kept only where there is a `context`). */
+  readonly #request: IncomingMessage | undefined;
+  /** Refreshes started: only the latest one's ctx is kept. */
+  #refreshes = 0;
+  /** The idempotency scope of this connection's ctx: a refresh may not change it. */
   readonly #scope: string | undefined;
   /** Its calls and its subscriptions, each made with the first (an idle connection holds neither). */
   #calls: CallRunner | undefined;
@@ -35,24 +44,36 @@ export class Peer implements PeerLink {
   /** The message being dispatched. */
   #charge: MessageCharge | undefined;
 
-  constructor(socket: ServerWebSocket, ctx: unknown, host: PeerHost) {
+  constructor(socket: ServerWebSocket, ctx: unknown, host: PeerHost, request: IncomingMessage | undefined) {
     this.socket = socket;
     this.outbox = new Outbox(socket, host.options);
     this.ctx = ctx;
     this.host = host;
+    this.#request = request;
+    this.connection = new PeerConnection(this);
     this.#scope = scopeOf(host, ctx);
-    socket.on('message', (data, isBinary) => {
+    socket.on('message', (data, isBinary) => this.receive(data, isBinary));
+    socket.on('close', (code: number, reason: Buffer) => {
+      this.#calls?.close();
+      this.#subscriptions?.close();
+      const { onDisconnect } = host.options;
+      if (onDisconnect === undefined) return;
       try {
-        this.#onMessage(data, isBinary);
+        onDisconnect(this.connection, { code, reason: reason.toString('utf8') });
       } catch (error) {
-        // Nothing a client sends may throw out of the socket path; this is our bug.
         this.report(error, {});
       }
     });
-    socket.on('close', () => {
-      this.#calls?.close();
-      this.#subscriptions?.close();
-    });
+  }
+
+  /** One message from the client (also those that waited for `context`, in order). */
+  receive(data: Buffer, isBinary: boolean): void {
+    try {
+      this.#onMessage(data, isBinary);
+    } catch (error) {
+      // Nothing a client sends may throw out of the socket path; this is our bug.
+      this.report(error, {});
+    }
   }
 
   /** Calls still running (and re-sent calls waiting for a run's outcome). */
@@ -99,7 +120,7 @@ export class Peer implements PeerLink {
       }
       for (const item of parsed) {
         try {
-          this.#dispatch(item);
+          this.#dispatch(item, true);
         } catch (error) {
           this.report(error, {}); // our bug: the rest of the batch still runs
         }
@@ -109,7 +130,7 @@ export class Peer implements PeerLink {
     }
   }
 
-  #dispatch(parsed: unknown): void {
+  #dispatch(parsed: unknown, batched = false): void {
     const envelope = readClientEnvelope(parsed);
     if (isEnvelopeProblem(envelope)) {
       this.sendError(envelope.id, envelope.error);
@@ -133,7 +154,37 @@ export class Peer implements PeerLink {
       case 'ping':
         this.send({ type: 'pong' });
         return;
+      case 'auth':
+        if (batched) this.sendError(envelope.id, new RpcError('BAD_REQUEST', 'auth must be a message of its own'));
+        else this.#refresh(envelope.id, envelope.data);
+        return;
     }
+  }
+
+  /**
+   * New credentials on a live connection: `context` runs again. Accepted, the new ctx
+   * serves what starts from now on (what runs keeps the old one); refused, the refresh
+   * gets the error and the connection goes on as it was. The connection stays whose it
+   * is: a ctx of another idempotency scope is FORBIDDEN.
+   */
+  #refresh(id: RequestId, auth: unknown): void {
+    const context = this.host.router.context;
+    const refresh = ++this.#refreshes;
+    Promise.resolve()
+      .then(() => (context === undefined ? undefined : context({ request: this.#request as IncomingMessage, auth })))
+      .then((ctx) => {
+        if (this.socket.state !== 'open') return;
+        if (scopeOf(this.host, ctx) !== scopeOf(this.host, this.ctx)) {
+          throw new RpcError('FORBIDDEN', 'a refresh cannot make the connection another caller’s');
+        }
+        if (refresh === this.#refreshes) this.ctx = ctx;
+        this.send({ type: 'authenticated', id });
+      })
+      .catch((error: unknown) => {
+        if (this.socket.state !== 'open') return;
+        if (!(error instanceof RpcError)) this.report(error, {});
+        this.sendError(id, error instanceof RpcError ? error : new RpcError('INTERNAL', 'internal error'));
+      });
   }
 
   /** Holds the current message's bytes while something from it runs; undefined when they do not fit. */
@@ -163,6 +214,30 @@ export class Peer implements PeerLink {
     } catch {
       // onError itself failed: nothing more to tell.
     }
+  }
+}
+
+/** A Peer as the application sees it: the id is made when first read. */
+class PeerConnection implements Connection {
+  readonly connectedAt = Date.now();
+  readonly #peer: Peer;
+  #id: string | undefined;
+
+  constructor(peer: Peer) {
+    this.#peer = peer;
+  }
+
+  get id(): string {
+    this.#id ??= randomUUID();
+    return this.#id;
+  }
+
+  get ctx(): unknown {
+    return this.#peer.ctx;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#peer.socket.remoteAddress;
   }
 }
 

@@ -9,19 +9,34 @@ import type {
   ProcedureName,
   SnapshotStateOf,
 } from '@switchboard/contract';
+import type { Connection } from './connection.js';
 import type { DeliveryOptions } from './delivery.js';
 
-/** What `context` receives: the HTTP upgrade request (headers, cookies, URL). */
+/**
+ * What `context` receives, on a connection's first message and again on each refresh:
+ * the HTTP upgrade request (headers, cookies, URL) and the credentials the client sent in
+ * an `auth` message (the client's `auth` option), undefined when it sent none.
+ */
 export interface ContextArgs {
   request: IncomingMessage;
+  auth: unknown;
 }
 
 /** What a procedure handler receives. */
 export interface HandlerArgs<Input, Ctx> {
   input: Input;
+  /** The connection's ctx when the call arrived (a refresh meanwhile does not change it). */
   ctx: Ctx;
   /** Aborts when the caller cancels, the call's deadline passes, or the connection drops. */
   signal: AbortSignal;
+  connection: Connection<Ctx>;
+}
+
+/** What a channel's `authorize` and `snapshot` receive. */
+export interface ChannelArgs<Params, Ctx> {
+  params: Params;
+  ctx: Ctx;
+  connection: Connection<Ctx>;
 }
 
 /**
@@ -39,13 +54,13 @@ export type ProcedureImplementations<C extends AnyContract, Ctx> = {
 
 export interface ChannelImplementation<Params, Ctx, Message = unknown, State = never> {
   /** Return false (or throw RpcError) to refuse a subscription: the caller gets FORBIDDEN. */
-  authorize?: (args: { params: Params; ctx: Ctx }) => boolean | PromiseLike<boolean>;
+  authorize?: (args: ChannelArgs<Params, Ctx>) => boolean | PromiseLike<boolean>;
   /**
    * The stream's current state, sent to a new subscriber before any message (channels
    * whose contract declares `snapshot`). Exact when it returns synchronously on the
    * in-memory broker: see docs/dashboards.md.
    */
-  snapshot?: (args: { params: Params; ctx: Ctx }) => State | PromiseLike<State>;
+  snapshot?: (args: ChannelArgs<Params, Ctx>) => State | PromiseLike<State>;
   /** What a slow subscriber gets: see DeliveryPolicy. @default { policy: 'queue', maxQueued: 10,000 } */
   delivery?: DeliveryOptions<Message>;
 }
@@ -55,7 +70,12 @@ export type ChannelImplementations<C extends AnyContract, Ctx> = {
 };
 
 export interface RouterDefinition<C extends AnyContract, Ctx> {
-  /** Runs once per connection, from the upgrade request; throw RpcError('UNAUTHORIZED' | 'FORBIDDEN') to refuse it. */
+  /**
+   * Makes a connection's ctx from its upgrade request and credentials, before any of its
+   * calls or subscriptions runs, and again on each refresh. Throw RpcError('UNAUTHORIZED'
+   * | 'FORBIDDEN') to refuse: the client gets that error (close 4401 / 4403) and does not
+   * retry until the application gives it new credentials.
+   */
   context?: (args: ContextArgs) => Ctx | PromiseLike<Ctx>;
   procedures: ProcedureImplementations<C, Ctx>;
   channels?: ChannelImplementations<C, Ctx>;

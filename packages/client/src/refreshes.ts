@@ -1,0 +1,106 @@
+import { type AuthEnvelope, RpcError } from '@switchboard/contract';
+import type { ResolvedClientOptions } from './options.js';
+import type { Reconnector } from './reconnect.js';
+import type { ClientState } from './types.js';
+
+/** The text of an `auth` envelope: a connection's first message, or a refresh. */
+export function authText(id: number, data: unknown): string {
+  const envelope: AuthEnvelope = data === undefined ? { type: 'auth', id } : { type: 'auth', id, data };
+  return JSON.stringify(envelope);
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: RpcError): void;
+}
+
+/**
+ * reauthenticate(). On the open connection: `auth()` again, sent as an `auth` the server
+ * answers with `authenticated` or an `error` of the same id (bounded by timeoutMs). Without
+ * one (or when it is lost meanwhile): a new connection, whose first message carries fresh
+ * credentials; the wait ends with the next 'open', 'unauthorized' or 'closed'.
+ */
+export class Refreshes {
+  readonly #options: ResolvedClientOptions;
+  readonly #nextId: () => number;
+  /** Refreshes sent on the open connection, by id. */
+  readonly #sent = new Map<number, Waiter & { timer: ReturnType<typeof setTimeout> }>();
+  /** Refreshes waiting for the next connection to be accepted or refused. */
+  #nextOpen: Waiter[] = [];
+
+  constructor(options: ResolvedClientOptions, nextId: () => number) {
+    this.#options = options;
+    this.#nextId = nextId;
+  }
+
+  async start(link: Reconnector): Promise<void> {
+    if (link.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
+    const connection = link.open;
+    if (connection === undefined) {
+      // Whatever attempt is under way may carry the old credentials: start one afresh.
+      const opened = this.#waitForNextOpen();
+      link.reconnect();
+      return opened;
+    }
+    const data = await this.#options.auth?.();
+    // Lost while auth() ran: the next connection calls it again and carries the result.
+    if (link.open !== connection) return this.#waitForNextOpen();
+    const id = this.#nextId();
+    const { timeoutMs } = this.#options;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#sent.delete(id);
+        reject(new RpcError('TIMEOUT', `no answer to the credentials within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#sent.set(id, { resolve, reject, timer });
+      connection.send(authText(id, data));
+    });
+  }
+
+  /** The server's answer to refresh `id`; false when `id` is no refresh. */
+  settle(id: number, error: RpcError | undefined): boolean {
+    const sent = this.#sent.get(id);
+    if (sent === undefined) return false;
+    this.#sent.delete(id);
+    clearTimeout(sent.timer);
+    if (error === undefined) sent.resolve();
+    else sent.reject(error);
+    return true;
+  }
+
+  /** The client's state moved: the waits for the next connection may end. */
+  changed(state: ClientState, error: RpcError | undefined): void {
+    if (state === 'open') {
+      for (const waiter of this.#takeNextOpen()) waiter.resolve();
+    } else if (state === 'unauthorized') {
+      const refusal = error ?? new RpcError('UNAUTHORIZED', 'the credentials were refused');
+      for (const waiter of this.#takeNextOpen()) waiter.reject(refusal);
+    } else if (state === 'reconnecting' || state === 'offline') {
+      // The connection they were sent on is gone: the next one authenticates afresh.
+      for (const sent of this.#sent.values()) {
+        clearTimeout(sent.timer);
+        this.#nextOpen.push(sent);
+      }
+      this.#sent.clear();
+    }
+  }
+
+  failAll(error: RpcError): void {
+    for (const sent of this.#sent.values()) {
+      clearTimeout(sent.timer);
+      sent.reject(error);
+    }
+    this.#sent.clear();
+    for (const waiter of this.#takeNextOpen()) waiter.reject(error);
+  }
+
+  #waitForNextOpen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.#nextOpen.push({ resolve, reject }));
+  }
+
+  #takeNextOpen(): Waiter[] {
+    const waiters = this.#nextOpen;
+    this.#nextOpen = [];
+    return waiters;
+  }
+}

@@ -1,0 +1,148 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { RpcError } from '@switchboard/contract';
+import { createServer, defineRouter } from '@switchboard/server';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
+import { within } from '../support/wait.js';
+import { waitInPage } from './dashboard-page.js';
+import { authContract } from './fixtures/auth-contract.js';
+import type { AuthPage } from './fixtures/auth-page.js';
+
+// A refused connection in a real browser, where the HTTP status of a refused upgrade is
+// invisible: the close code carries the refusal, and the client stops retrying.
+
+type AuthWindow = Window & { __auth: AuthPage };
+
+const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
+
+async function pageScript(): Promise<string> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('./fixtures/auth-page.ts', import.meta.url))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    tsconfig: rootTsconfig,
+    write: false,
+    logLevel: 'silent',
+  });
+  return (result.outputFiles[0] as { text: string }).text;
+}
+
+interface Site {
+  url: string;
+  wsUrl: string;
+  /** Upgrade requests that reached the server: one per connection attempt. */
+  upgrades: () => number;
+  contexts: string[];
+  close: () => Promise<void>;
+}
+
+async function startSite(script: string): Promise<Site> {
+  const contexts: string[] = [];
+  const router = defineRouter(authContract, {
+    context: ({ auth }) => {
+      const token = (auth as { token?: string } | undefined)?.token ?? '';
+      contexts.push(token);
+      if (token === 'bad') throw new RpcError('UNAUTHORIZED', 'token expired');
+      return { user: token };
+    },
+    procedures: { whoami: ({ ctx }) => ctx.user },
+  });
+  const html = `<!doctype html><meta charset="utf-8"><script type="module">${script}</script>`;
+  const http: Server = createHttpServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  let upgrades = 0;
+  http.on('upgrade', () => upgrades++);
+  const server = createServer({ router, onRefused: () => {} });
+  server.attach(http, { path: '/ws' });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    upgrades: () => upgrades,
+    contexts,
+    close: async () => {
+      await server.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+describe.skipIf(!canRunBrowserSuite('auth'))('credentials refused in Chromium', () => {
+  let browser: Browser;
+  let script: string;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    [browser, script] = await Promise.all([launchChromium(), pageScript()]);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function open(site: Site): Promise<Page> {
+    const context = await browser.newContext();
+    cleanups.push(() => context.close());
+    const page = await context.newPage();
+    await page.goto(site.url);
+    await waitInPage(page, () => (window as unknown as AuthWindow).__auth !== undefined, undefined, 'the page script');
+    return page;
+  }
+
+  it("a wrong token: 'unauthorized' with UNAUTHORIZED within 1 s, the queued call rejected, no retry; reauthenticate() opens", async () => {
+    const site = await startSite(script);
+    cleanups.push(site.close);
+    const page = await open(site);
+    await page.evaluate((url) => (window as unknown as AuthWindow).__auth.start(url, 'bad'), site.wsUrl);
+    await waitInPage(
+      page,
+      () => (window as unknown as AuthWindow).__auth.queuedCall() !== undefined,
+      undefined,
+      'the queued call to settle',
+    );
+    const states = await page.evaluate(() => (window as unknown as AuthWindow).__auth.states());
+    expect(states.map((entry) => entry.state)).toEqual(['unauthorized']);
+    expect(states[0]?.error).toBe('UNAUTHORIZED token expired');
+    expect(states[0]?.atMs).toBeLessThan(1_000);
+    expect(await page.evaluate(() => (window as unknown as AuthWindow).__auth.queuedCall())).toBe(
+      'UNAUTHORIZED token expired',
+    );
+    await expect(page.evaluate(() => (window as unknown as AuthWindow).__auth.call())).resolves.toBe(
+      'UNAUTHORIZED token expired',
+    );
+
+    // A marker: another page connects and calls. A client that retried (every 1–5 ms here)
+    // would have sent more upgrades by the time that round trip is done.
+    const other = await open(site);
+    await other.evaluate((url) => (window as unknown as AuthWindow).__auth.start(url, 'ada'), site.wsUrl);
+    await waitInPage(
+      other,
+      () => (window as unknown as AuthWindow).__auth.queuedCall() !== undefined,
+      undefined,
+      'the marker call',
+    );
+    expect(await other.evaluate(() => (window as unknown as AuthWindow).__auth.queuedCall())).toBe('ok "ada"');
+    expect(site.upgrades()).toBe(2);
+    expect(site.contexts).toEqual(['bad', 'ada']);
+
+    const result = await within(
+      page.evaluate(() => (window as unknown as AuthWindow).__auth.reauthenticate('bob')),
+      5_000,
+      'reauthenticate()',
+    );
+    expect(result).toBe('ok undefined');
+    await expect(page.evaluate(() => (window as unknown as AuthWindow).__auth.call())).resolves.toBe('ok "bob"');
+    const after = await page.evaluate(() => (window as unknown as AuthWindow).__auth.states());
+    expect(after.map((entry) => entry.state)).toEqual(['unauthorized', 'reconnecting', 'open']);
+  });
+});

@@ -1,0 +1,353 @@
+import { EventEmitter } from 'node:events';
+import { type Client, type ClientState, createClient, type StateInfo } from '@switchboard/client';
+import { CLOSE_CODES, channel, defineContract, procedure, RpcError } from '@switchboard/contract';
+import { type Connection, createServer, defineRouter, type ServerOptions } from '@switchboard/server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import { once, untilEvent, within } from '../support/wait.js';
+
+// Credentials in the first message, refusals the client can see, refresh on a live
+// connection, revoke, and the connection in hooks and handlers. Real server, real client.
+
+const contract = defineContract({
+  procedures: {
+    me: procedure({ input: z.object({}), output: z.object({ user: z.string(), connection: z.string() }) }),
+    /** Waits until the test opens the gate, then says whose ctx it ran with. */
+    'slow.me': procedure({ input: z.object({}), output: z.string() }),
+  },
+  channels: {
+    room: channel({ params: z.object({ room: z.string() }), message: z.object({ n: z.number() }) }),
+  },
+});
+
+interface Ctx {
+  user: string;
+  token: string;
+}
+
+/** token → user; 'bad' is refused UNAUTHORIZED, 'banned' FORBIDDEN, 'busy' TOO_MANY_REQUESTS, 'crash' throws. */
+const USERS: Record<string, string> = { t1: 'ada', t2: 'ada', t3: 'bob' };
+
+class World extends EventEmitter {
+  readonly contexts: unknown[] = [];
+  readonly connects: Connection<Ctx>[] = [];
+  readonly disconnects: Array<{ id: string; code: number }> = [];
+  readonly refusals: RpcError[] = [];
+  readonly handlerConnections: string[] = [];
+  gate: (() => void) | undefined;
+}
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await within(Promise.resolve(cleanup()), 5_000, 'cleanup');
+});
+
+/** `defaultOnRefused`: keep the server's own onRefused (a console.warn) instead of recording. */
+async function start(options: Partial<ServerOptions<typeof contract, Ctx>> = {}, defaultOnRefused = false) {
+  const world = new World();
+  const onError = vi.fn();
+  const router = defineRouter(contract, {
+    context: ({ auth, request }) => {
+      world.contexts.push(auth);
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const token = (auth as { token?: string } | undefined)?.token ?? url.searchParams.get('token') ?? '';
+      if (token === 'bad') throw new RpcError('UNAUTHORIZED', 'token expired');
+      if (token === 'banned') throw new RpcError('FORBIDDEN', 'account suspended');
+      if (token === 'busy') throw new RpcError('TOO_MANY_REQUESTS', 'slow down');
+      if (token === 'crash') throw new Error('the user store is down');
+      const user = USERS[token];
+      if (user === undefined) throw new RpcError('UNAUTHORIZED', 'who are you?');
+      return { user, token };
+    },
+    procedures: {
+      me: ({ ctx, connection }) => {
+        world.handlerConnections.push(connection.id);
+        return { user: ctx.user, connection: connection.id };
+      },
+      'slow.me': ({ ctx }) =>
+        new Promise<string>((resolve) => {
+          world.gate = () => resolve(ctx.user);
+          world.emit('gate');
+        }),
+    },
+    channels: { room: { authorize: ({ params, ctx }) => params.room !== 'private' || ctx.user === 'bob' } },
+  });
+  const server = createServer({
+    router,
+    heartbeat: false,
+    onError,
+    onConnect: (connection) => {
+      world.connects.push(connection);
+      world.emit('connect');
+    },
+    onDisconnect: (connection, info) => {
+      world.disconnects.push({ id: connection.id, code: info.code });
+      world.emit('disconnect');
+    },
+    ...(defaultOnRefused
+      ? {}
+      : {
+          onRefused: ({ error }: { error: RpcError }) => {
+            world.refusals.push(error);
+            world.emit('refused');
+          },
+        }),
+    ...options,
+  });
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  cleanups.push(() => server.close());
+  return { server, world, onError, url: `ws://127.0.0.1:${port}` };
+}
+
+function connect(url: string, token: () => string | undefined, reconnect = true): Client<typeof contract> {
+  const client = createClient<typeof contract>({
+    url,
+    WebSocket: WebSocket as never,
+    auth: () => {
+      const value = token();
+      return value === undefined ? undefined : { token: value };
+    },
+    reconnect: reconnect ? { initialDelayMs: 1, maxDelayMs: 5 } : false,
+  });
+  cleanups.push(() => client.close());
+  return client;
+}
+
+/** Resolves with the state info once the client reaches `state`. */
+function whenState(client: Client<typeof contract>, state: ClientState, timeoutMs = 3_000): Promise<StateInfo> {
+  return within(
+    new Promise<StateInfo>((resolve) => {
+      const listener = (now: ClientState, info: StateInfo) => {
+        if (now !== state) return;
+        client.off('state', listener);
+        resolve(info);
+      };
+      client.on('state', listener);
+    }),
+    timeoutMs,
+    `the client to be '${state}'`,
+  );
+}
+
+async function rawOpen(url: string): Promise<{ socket: WebSocket; received: Array<Record<string, unknown>> }> {
+  const socket = new WebSocket(url, 'switchboard.v1');
+  socket.on('error', () => {});
+  const received: Array<Record<string, unknown>> = [];
+  socket.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
+  cleanups.push(() => socket.terminate());
+  await once(socket, 'open');
+  return { socket, received };
+}
+
+describe('credentials in the first message', () => {
+  it('reach context as `auth`, never in the URL, and the client opens once they are accepted', async () => {
+    const { world, url } = await start();
+    const client = connect(url, () => 't1');
+    await expect(client.call('me', {})).resolves.toMatchObject({ user: 'ada' });
+    expect(client.state).toBe('open');
+    expect(world.contexts).toEqual([{ token: 't1' }]);
+  });
+
+  it('a client without `auth` still lets context run at once (auth undefined), cookies and URL still readable', async () => {
+    const { world, url } = await start();
+    const client = createClient<typeof contract>({ url: `${url}/?token=t3`, WebSocket: WebSocket as never });
+    cleanups.push(() => client.close());
+    await whenState(client, 'open');
+    expect(world.contexts).toEqual([undefined]);
+    await expect(client.call('me', {})).resolves.toMatchObject({ user: 'bob' });
+  });
+
+  it('a raw client whose first message is a call: context runs first, then every message in order', async () => {
+    const { world, url } = await start();
+    const { socket, received } = await rawOpen(`${url}/?token=t1`);
+    socket.send(JSON.stringify({ type: 'call', id: 1, name: 'me', input: {} }));
+    socket.send(JSON.stringify({ type: 'call', id: 2, name: 'me', input: {} }));
+    socket.send(JSON.stringify({ type: 'ping' }));
+    await untilEvent(socket, 'message', () => received.length === 3, 'three replies');
+    expect(received.map((envelope) => envelope.type)).toEqual(['result', 'result', 'pong']);
+    expect(received.map((envelope) => envelope.id)).toEqual([1, 2, undefined]);
+    expect(world.contexts).toEqual([undefined]);
+  });
+
+  it('answers a first `auth` with `authenticated` and refuses an `auth` inside a batch', async () => {
+    const { url } = await start();
+    const { socket, received } = await rawOpen(url);
+    socket.send(JSON.stringify({ type: 'auth', id: 'a1', data: { token: 't1' } }));
+    socket.send(JSON.stringify([{ type: 'auth', id: 'a2', data: { token: 't3' } }]));
+    await untilEvent(socket, 'message', () => received.length === 2, 'two replies');
+    expect(received[0]).toEqual({ type: 'authenticated', id: 'a1' });
+    expect(received[1]).toMatchObject({ type: 'error', id: 'a2', error: { code: 'BAD_REQUEST' } });
+  });
+
+  it('closes a connection that sends nothing within authTimeoutMs with 4408', async () => {
+    const { url, world } = await start({ limits: { authTimeoutMs: 50 } });
+    const { socket } = await rawOpen(url);
+    const [code] = await once<[number, Buffer]>(socket, 'close', 3_000);
+    expect(code).toBe(CLOSE_CODES.authTimeout);
+    expect(world.connects).toEqual([]);
+  });
+});
+
+describe('a refused connection', () => {
+  it.each([
+    ['bad', 'UNAUTHORIZED', CLOSE_CODES.unauthorized, 'token expired'],
+    ['banned', 'FORBIDDEN', CLOSE_CODES.forbidden, 'account suspended'],
+  ] as const)(
+    "with token '%s': 'unauthorized' with %s, queued calls fail with it, no retry",
+    async (token, code, closeCode, message) => {
+      const { world, url } = await start();
+      const client = connect(url, () => token);
+      const queued = client.call('me', {}).catch((error: unknown) => error);
+      const info = await whenState(client, 'unauthorized');
+      expect(info.error).toMatchObject({ code, message });
+      expect(info.closeCode).toBe(closeCode);
+      expect(info.nextDelayMs).toBeUndefined();
+      expect(await queued).toMatchObject({ code, message });
+      // Calls made while unauthorized fail at once, with the same error.
+      await expect(client.call('me', {})).rejects.toMatchObject({ code });
+      expect(world.refusals.map((error) => error.code)).toEqual([code]);
+      expect(world.connects).toEqual([]);
+      // Nothing was scheduled: a second connection attempt would run context again.
+      expect(world.contexts).toHaveLength(1);
+    },
+  );
+
+  it('fails subscriptions not yet confirmed with the refusal', async () => {
+    const { url } = await start();
+    const client = connect(url, () => 'bad');
+    const onError = vi.fn();
+    const subscription = client.subscribe('room', { room: 'lobby' }, { onMessage: () => {}, onError });
+    await expect(subscription.ready).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'UNAUTHORIZED' }));
+  });
+
+  it('logs a refusal by default, and a context that throws a plain Error is a 1011 told to onError', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const { url, onError } = await start({}, true);
+    const refused = await rawOpen(url);
+    refused.socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 'bad' } }));
+    const [refusedCode, reason] = await once<[number, Buffer]>(refused.socket, 'close');
+    expect([refusedCode, String(reason)]).toEqual([CLOSE_CODES.unauthorized, 'UNAUTHORIZED: token expired']);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('UNAUTHORIZED token expired'));
+
+    const crashed = await rawOpen(url);
+    crashed.socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 'crash' } }));
+    const [crashCode, crashReason] = await once<[number, Buffer]>(crashed.socket, 'close');
+    expect([crashCode, String(crashReason)]).toEqual([1011, 'internal error']);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'the user store is down' }), {});
+  });
+
+  it('closes with 1013 for TOO_MANY_REQUESTS: the client retries later instead of stopping', async () => {
+    const { url, world } = await start();
+    let token = 'busy';
+    const client = connect(url, () => token);
+    const retrying = await whenState(client, 'reconnecting');
+    expect(retrying.closeCode).toBe(1013);
+    token = 't1';
+    await whenState(client, 'open', 10_000);
+    expect(world.contexts.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reauthenticate() from unauthorized connects with fresh credentials and resolves once open', async () => {
+    const { url } = await start();
+    let token = 'bad';
+    const client = connect(url, () => token);
+    await whenState(client, 'unauthorized');
+    token = 't3';
+    await client.reauthenticate();
+    expect(client.state).toBe('open');
+    await expect(client.call('me', {})).resolves.toMatchObject({ user: 'bob' });
+  });
+
+  it('reauthenticate() rejects with the refusal when the new credentials are refused too', async () => {
+    const { url } = await start();
+    const client = connect(url, () => 'banned');
+    await whenState(client, 'unauthorized');
+    await expect(client.reauthenticate()).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(client.state).toBe('unauthorized');
+  });
+
+  it("auth() throwing UNAUTHORIZED (no credentials at hand) makes the client 'unauthorized' without asking the server", async () => {
+    const { url, world } = await start();
+    const client = createClient<typeof contract>({
+      url,
+      WebSocket: WebSocket as never,
+      auth: () => {
+        throw new RpcError('UNAUTHORIZED', 'log in first');
+      },
+    });
+    cleanups.push(() => client.close());
+    const info = await whenState(client, 'unauthorized');
+    expect(info.error).toMatchObject({ code: 'UNAUTHORIZED', message: 'log in first' });
+    expect(world.contexts).toEqual([]);
+  });
+});
+
+describe('refresh on a live connection', () => {
+  it('swaps the ctx for what starts next; a call already running keeps the old one; no reconnect', async () => {
+    const { world, url } = await start();
+    let token = 't1';
+    const client = connect(url, () => token);
+    await whenState(client, 'open');
+    const states: ClientState[] = [];
+    client.on('state', (state) => states.push(state));
+    const running = client.call('slow.me', {});
+    await untilEvent(world, 'gate', () => world.gate !== undefined, 'slow.me to start');
+
+    token = 't3';
+    await client.reauthenticate();
+    await expect(client.call('me', {})).resolves.toMatchObject({ user: 'bob' });
+    world.gate?.();
+    await expect(running).resolves.toBe('ada');
+    expect(states).toEqual([]);
+    expect(world.connects).toHaveLength(1);
+    expect(world.contexts).toEqual([{ token: 't1' }, { token: 't3' }]);
+  });
+
+  it('a refused refresh rejects with the error and leaves the connection and its ctx as they were', async () => {
+    const { world, url } = await start();
+    let token = 't1';
+    const client = connect(url, () => token);
+    await whenState(client, 'open');
+    token = 'bad';
+    await expect(client.reauthenticate()).rejects.toMatchObject({ code: 'UNAUTHORIZED', message: 'token expired' });
+    expect(client.state).toBe('open');
+    await expect(client.call('me', {})).resolves.toMatchObject({ user: 'ada' });
+    expect(world.connects).toHaveLength(1);
+    expect(world.disconnects).toEqual([]);
+  });
+});
+
+describe('connections in hooks and handlers, and revoke', () => {
+  it('onConnect and onDisconnect see the connection; handlers get the same one', async () => {
+    const { world, url } = await start();
+    const client = connect(url, () => 't1', false);
+    const { connection } = await client.call('me', {});
+    const [connected] = world.connects;
+    expect(connected?.id).toBe(connection);
+    expect(connected?.ctx).toEqual({ user: 'ada', token: 't1' });
+    expect(connected?.remoteAddress).toBe('127.0.0.1');
+    expect(connected?.connectedAt).toBeLessThanOrEqual(Date.now());
+    expect(world.handlerConnections).toEqual([connection]);
+    await client.close();
+    await untilEvent(world, 'disconnect', () => world.disconnects.length === 1, 'onDisconnect');
+    expect(world.disconnects).toEqual([{ id: connection, code: 1000 }]);
+  });
+
+  it("server.disconnect() closes the user's connections with 4401: their clients wait, 'unauthorized'", async () => {
+    const { server, world, url } = await start();
+    const ada1 = connect(url, () => 't1');
+    const ada2 = connect(url, () => 't2');
+    const bob = connect(url, () => 't3');
+    await Promise.all([ada1, ada2, bob].map((client) => whenState(client, 'open')));
+
+    const revoked = Promise.all([whenState(ada1, 'unauthorized'), whenState(ada2, 'unauthorized')]);
+    await expect(server.disconnect((ctx) => ctx.user === 'ada', 'session revoked')).resolves.toBe(2);
+    const infos = await revoked;
+    expect(infos.map((info) => info.error?.message)).toEqual(['session revoked', 'session revoked']);
+    expect(bob.state).toBe('open');
+    await untilEvent(world, 'disconnect', () => world.disconnects.length === 2, 'two onDisconnect');
+    expect(world.disconnects.map((entry) => entry.code)).toEqual([CLOSE_CODES.unauthorized, CLOSE_CODES.unauthorized]);
+  });
+});
