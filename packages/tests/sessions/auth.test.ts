@@ -317,6 +317,55 @@ describe('refresh on a live connection', () => {
     expect(world.connects).toHaveLength(1);
     expect(world.disconnects).toEqual([]);
   });
+
+  it('re-runs authorize: a room the new ctx may not see ends with FORBIDDEN, the other loses nothing', async () => {
+    const { server, url } = await start();
+    let token = 't3'; // bob: may see the private room
+    const client = connect(url, () => token);
+    const lobby: number[] = [];
+    const secret: number[] = [];
+    const ended: RpcError[] = [];
+    const onError = (error: RpcError) => ended.push(error);
+    const received = new EventEmitter();
+    const lobbySub = client.subscribe(
+      'room',
+      { room: 'lobby' },
+      {
+        onMessage: ({ n }) => {
+          lobby.push(n);
+          received.emit('message');
+        },
+        onError,
+      },
+    );
+    const secretSub = client.subscribe('room', { room: 'private' }, { onMessage: ({ n }) => secret.push(n), onError });
+    await Promise.all([lobbySub.ready, secretSub.ready]);
+
+    let published = 0;
+    const publishSome = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        published++;
+        await Promise.all([
+          server.publish('room', { room: 'lobby' }, { n: published }),
+          server.publish('room', { room: 'private' }, { n: published }),
+        ]);
+      }
+    };
+    await publishSome(10);
+    token = 't1'; // ada: may not
+    const refreshed = client.reauthenticate();
+    await publishSome(40); // while the refresh and the re-authorization run
+    await refreshed;
+    await publishSome(10);
+    await untilEvent(received, 'message', () => lobby.length === 60, 'the lobby messages');
+
+    expect(lobby).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(ended.map((error) => error.code)).toEqual(['FORBIDDEN']);
+    expect(secret.length).toBeGreaterThanOrEqual(10);
+    expect(secret).toEqual(Array.from({ length: secret.length }, (_, i) => i + 1));
+    expect(secret.length).toBeLessThanOrEqual(50); // nothing after the refresh was answered
+    expect(client.state).toBe('open');
+  });
 });
 
 describe('connections in hooks and handlers, and revoke', () => {

@@ -13,7 +13,7 @@ import type { Peer } from './peer.js';
 import { checkProduced, isPromiseLike } from './peer-link.js';
 import type { ChannelArgs } from './router.js';
 import { SmallMap } from './small-map.js';
-import { paramsKey, topicOf } from './topic-key.js';
+import { channelOf, paramsKey, paramsOfKey, topicOf } from './topic-key.js';
 
 // One connection's subscriptions: each pending while its params are validated and its
 // `authorize` runs (counted toward maxSubscriptions all along, unsubscribed or not), then
@@ -174,5 +174,37 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
       subscription.abandoned = true;
       this.#abandonedJoins++;
     }
+  }
+
+  /**
+   * The connection's ctx changed (a refresh): each joined subscription's `authorize` runs
+   * again with it, and one it refuses ends with FORBIDDEN (an `error` with its id); the
+   * others go on untouched. Params come back from the stream key, through the schema.
+   */
+  async reauthorize(): Promise<void> {
+    const { router } = this.#peer.host;
+    const checks = this.keys().map(async (id) => {
+      const topic = this.get(id);
+      if (typeof topic !== 'string') return;
+      const name = channelOf(topic);
+      const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
+      if (implementation?.authorize === undefined) return;
+      let allowed = false;
+      try {
+        const channel = router.contract.channels[name] as AnyContract['channels'][string];
+        const params = await parseOrThrow(channel.params, paramsOfKey(topic.slice(name.length + 1)), 'params');
+        const args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
+        allowed = (await implementation.authorize(args)) === true;
+      } catch (error) {
+        if (!(error instanceof RpcError)) this.#peer.report(error, { channel: name });
+      }
+      // Ended meanwhile (unsubscribed, or the connection closed): nothing to say.
+      if (allowed || this.get(id) !== topic) return;
+      this.unsubscribe(id);
+      if (this.#peer.socket.state === 'open') {
+        this.#peer.sendError(id, new RpcError('FORBIDDEN', `no longer allowed to subscribe to '${name}'`));
+      }
+    });
+    await Promise.all(checks);
   }
 }

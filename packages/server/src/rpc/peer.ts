@@ -165,20 +165,27 @@ export class Peer implements PeerLink {
    * New credentials on a live connection: `context` runs again. Accepted, the new ctx
    * serves what starts from now on (what runs keeps the old one); refused, the refresh
    * gets the error and the connection goes on as it was. The connection stays whose it
-   * is: a ctx of another idempotency scope is FORBIDDEN.
+   * is: a ctx of another idempotency scope is FORBIDDEN. Every joined subscription's
+   * `authorize` runs again with the new ctx; those it refuses end before `authenticated`.
    */
   #refresh(id: RequestId, auth: unknown): void {
     const context = this.host.router.context;
     const refresh = ++this.#refreshes;
     Promise.resolve()
       .then(() => (context === undefined ? undefined : context({ request: this.#request as IncomingMessage, auth })))
-      .then((ctx) => {
+      .then(async (ctx) => {
         if (this.socket.state !== 'open') return;
-        if (scopeOf(this.host, ctx) !== scopeOf(this.host, this.ctx)) {
+        if (scopeOf(this.host, ctx) !== this.#scope) {
           throw new RpcError('FORBIDDEN', 'a refresh cannot make the connection another caller’s');
         }
-        if (refresh === this.#refreshes) this.ctx = ctx;
-        this.send({ type: 'authenticated', id });
+        if (refresh !== this.#refreshes) {
+          this.send({ type: 'authenticated', id }); // a later refresh's ctx wins
+          return;
+        }
+        this.ctx = ctx;
+        // Subscriptions the new ctx may not have end first: `authenticated` follows their errors.
+        await this.#subscriptions?.reauthorize();
+        if (this.socket.state === 'open') this.send({ type: 'authenticated', id });
       })
       .catch((error: unknown) => {
         if (this.socket.state !== 'open') return;

@@ -1,4 +1,4 @@
-import { encodeValue, RpcError } from '@switchboard/contract';
+import { decodeValue, encodeValue, RpcError } from '@switchboard/contract';
 
 /**
  * Params identify a stream by value, not by identity: `{ a: 1, b: 2 }` and
@@ -39,4 +39,20 @@ export function topicOf(channel: string, key: string): string {
 /** The channel of a broker topic. */
 export function channelOf(topic: string): string {
   return topic.slice(0, topic.indexOf(':'));
+}
+
+/**
+ * The params a stream key was made from (the inverse of paramsKey, up to the schema's
+ * parsing): its JSON, and its superjson meta after a `~` where it has one. A `~` may also
+ * sit inside the JSON's strings: the split is the first at which both sides are JSON.
+ */
+export function paramsOfKey(key: string): unknown {
+  for (let at = key.indexOf('~'); at !== -1; at = key.indexOf('~', at + 1)) {
+    try {
+      return decodeValue(JSON.parse(key.slice(0, at)), JSON.parse(key.slice(at + 1)));
+    } catch {
+      // not this `~`
+    }
+  }
+  return JSON.parse(key);
 }
