@@ -153,6 +153,18 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     this.#link.reconnect();
   }
 
+  /** The credentials are near their expiry: refresh them; a failure is told on 'error' (the server closes at expiry). */
+  #refreshAhead(): void {
+    this.reauthenticate().catch((error: unknown) => {
+      const rpcError = error instanceof RpcError ? error : new RpcError('UNAUTHORIZED', String(error));
+      try {
+        this.emit('error', rpcError);
+      } catch (thrown) {
+        reportLater(thrown);
+      }
+    });
+  }
+
   /**
    * A socket opened: its first message carries the credentials (none without `auth`: sent
    * at once, so that `context` runs at once), alone, ahead of anything else.
@@ -269,7 +281,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       case 'authenticated': {
         const connection = this.#link.current;
         if (envelope.id === this.#authId && connection !== undefined) this.#link.accept(connection);
-        else this.#refreshes.settle(envelope.id, undefined);
+        else if (!this.#refreshes.settle(envelope.id, undefined)) return;
+        this.#refreshes.expiresIn(envelope.expiresInMs, () => this.#refreshAhead());
         return;
       }
       case 'subscribed':

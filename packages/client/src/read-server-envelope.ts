@@ -102,9 +102,17 @@ export function readServerEnvelope(value: unknown): CheckedServerEnvelope | RpcE
     }
     case 'pong':
       return message as unknown as CheckedServerEnvelope;
-    case 'authenticated':
+    case 'authenticated': {
       if (!isOwnId(message.id)) return bad('authenticated id is not one of ours');
+      const { expiresInMs } = message;
+      if (
+        expiresInMs !== undefined &&
+        !(typeof expiresInMs === 'number' && expiresInMs >= 0 && expiresInMs < 2 ** 53)
+      ) {
+        return bad('authenticated expiresInMs is not a number of ms');
+      }
       return message as unknown as CheckedServerEnvelope;
+    }
     default:
       // docs/protocol.md, Versioning: a peer ignores envelope types it does not know.
       return undefined;

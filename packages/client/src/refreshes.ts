@@ -14,6 +14,11 @@ interface Waiter {
   reject(error: RpcError): void;
 }
 
+/** Credentials that expire are refreshed once this share of their life has passed. */
+export const REFRESH_AT_SHARE = 0.9;
+/** The longest delay a timer keeps (2^31 - 1 ms); a longer life is refreshed no sooner than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * reauthenticate(). On the open connection: `auth()` again, sent as an `auth` the server
  * answers with `authenticated` or an `error` of the same id (bounded by timeoutMs). Without
@@ -27,6 +32,8 @@ export class Refreshes {
   readonly #sent = new Map<number, Waiter & { timer: ReturnType<typeof setTimeout> }>();
   /** Refreshes waiting for the next connection to be accepted or refused. */
   #nextOpen: Waiter[] = [];
+  /** The automatic refresh ahead of the credentials' expiry. */
+  #autoTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ResolvedClientOptions, nextId: () => number) {
     this.#options = options;
@@ -68,8 +75,21 @@ export class Refreshes {
     return true;
   }
 
+  /**
+   * The server said the credentials expire in `expiresInMs` (or never, undefined): refresh
+   * when REFRESH_AT_SHARE of that has passed, by calling `refresh` (reauthenticate()).
+   */
+  expiresIn(expiresInMs: number | undefined, refresh: () => void): void {
+    clearTimeout(this.#autoTimer);
+    this.#autoTimer = undefined;
+    if (expiresInMs === undefined) return;
+    this.#autoTimer = setTimeout(refresh, Math.min(MAX_TIMER_MS, Math.floor(expiresInMs * REFRESH_AT_SHARE)));
+  }
+
   /** The client's state moved: the waits for the next connection may end. */
   changed(state: ClientState, error: RpcError | undefined): void {
+    // A new connection authenticates afresh and says when its credentials expire.
+    if (state !== 'open') this.expiresIn(undefined, () => {});
     if (state === 'open') {
       for (const waiter of this.#takeNextOpen()) waiter.resolve();
     } else if (state === 'unauthorized') {
@@ -86,6 +106,7 @@ export class Refreshes {
   }
 
   failAll(error: RpcError): void {
+    this.expiresIn(undefined, () => {});
     for (const sent of this.#sent.values()) {
       clearTimeout(sent.timer);
       sent.reject(error);

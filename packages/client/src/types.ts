@@ -36,7 +36,8 @@ export interface ClientEvents {
    * The server sent a message the client refuses: not JSON, not an envelope of protocol v1
    * (`BAD_REQUEST`), binary (`BAD_REQUEST`) or over `maxMessageBytes` (`PAYLOAD_TOO_LARGE`).
    * The connection is then closed and re-opened with the usual backoff; `closeCode` in the
-   * next state event says why (1002, 1003, 1009).
+   * next state event says why (1002, 1003, 1009). Also: `auth()` failed (`UNAVAILABLE`, the
+   * connection is retried), or the automatic refresh ahead of expiry was refused.
    */
   error: (error: RpcError) => void;
 }

@@ -167,3 +167,29 @@ describe('refresh on the open connection', () => {
     expect(await refresh).toMatchObject({ code: 'TIMEOUT' });
   });
 });
+
+describe('credentials that expire', () => {
+  it('are refreshed on the open connection once 90% of their life has passed, and again after', async () => {
+    let token = 't1';
+    const c = start(() => ({ token }));
+    await settle();
+    const socket = FakeWebSocket.last();
+    socket.open(undefined, { authenticate: false });
+    await settle();
+    socket.receive({ type: 'authenticated', id: socket.auths[0]?.id, expiresInMs: 10_000 });
+    expect(c.state).toBe('open');
+
+    token = 't2';
+    await vi.advanceTimersByTimeAsync(8_999);
+    expect(socket.auths).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(socket.auths.map((auth) => auth.data)).toEqual([{ token: 't1' }, { token: 't2' }]);
+
+    socket.receive({ type: 'authenticated', id: socket.auths[1]?.id, expiresInMs: 1_000 });
+    await vi.advanceTimersByTimeAsync(900);
+    await settle();
+    expect(socket.auths).toHaveLength(3);
+    expect(FakeWebSocket.created).toHaveLength(1);
+  });
+});

@@ -163,6 +163,11 @@ export interface PongEnvelope {
 export interface AuthenticatedEnvelope {
   type: 'authenticated';
   id: RequestId;
+  /**
+   * The credentials expire this many ms from now: refresh before (another `auth`), or the
+   * server closes the connection with 4401 then. Absent: they do not expire.
+   */
+  expiresInMs?: number;
 }
 
 /**

@@ -177,7 +177,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
         peer.report(error, {});
       }
     }
-    if (authId !== undefined) peer.send({ type: 'authenticated', id: authId });
+    peer.authenticated(authId);
     for (const { data, isBinary } of waiting) peer.receive(data, isBinary);
   }
 

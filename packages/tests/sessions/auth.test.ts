@@ -24,7 +24,11 @@ const contract = defineContract({
 interface Ctx {
   user: string;
   token: string;
+  expires: number | undefined;
 }
+
+/** How long `short-…` credentials last. */
+const EXPIRY_MS = 300;
 
 /** token → user; 'bad' is refused UNAUTHORIZED, 'banned' FORBIDDEN, 'busy' TOO_MANY_REQUESTS, 'crash' throws. */
 const USERS: Record<string, string> = { t1: 'ada', t2: 'ada', t3: 'bob' };
@@ -50,15 +54,17 @@ async function start(options: Partial<ServerOptions<typeof contract, Ctx>> = {},
   const router = defineRouter(contract, {
     context: ({ auth, request }) => {
       world.contexts.push(auth);
+      world.emit('context');
       const url = new URL(request.url ?? '/', 'http://localhost');
       const token = (auth as { token?: string } | undefined)?.token ?? url.searchParams.get('token') ?? '';
       if (token === 'bad') throw new RpcError('UNAUTHORIZED', 'token expired');
       if (token === 'banned') throw new RpcError('FORBIDDEN', 'account suspended');
       if (token === 'busy') throw new RpcError('TOO_MANY_REQUESTS', 'slow down');
       if (token === 'crash') throw new Error('the user store is down');
-      const user = USERS[token];
+      const user = USERS[token.replace(/^short-/, '')];
       if (user === undefined) throw new RpcError('UNAUTHORIZED', 'who are you?');
-      return { user, token };
+      // `short-<token>`: credentials that last EXPIRY_MS.
+      return { user, token, expires: token.startsWith('short-') ? Date.now() + EXPIRY_MS : undefined };
     },
     procedures: {
       me: ({ ctx, connection }) => {
@@ -77,6 +83,7 @@ async function start(options: Partial<ServerOptions<typeof contract, Ctx>> = {},
     router,
     heartbeat: false,
     onError,
+    expiresAt: (ctx) => ctx.expires,
     onConnect: (connection) => {
       world.connects.push(connection);
       world.emit('connect');
@@ -365,6 +372,38 @@ describe('refresh on a live connection', () => {
     expect(secret).toEqual(Array.from({ length: secret.length }, (_, i) => i + 1));
     expect(secret.length).toBeLessThanOrEqual(50); // nothing after the refresh was answered
     expect(client.state).toBe('open');
+  });
+});
+
+describe('credentials that expire', () => {
+  it('tell the client how long they last; not refreshed, the connection closes with 4401 at the deadline', async () => {
+    const { url } = await start();
+    const { socket, received } = await rawOpen(url);
+    socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 'short-t1' } }));
+    await untilEvent(socket, 'message', () => received.length === 1, 'authenticated');
+    const acceptedAt = performance.now();
+    expect(received[0]).toMatchObject({ type: 'authenticated', id: 1 });
+    const expiresInMs = received[0]?.expiresInMs as number;
+    expect(expiresInMs).toBeGreaterThan(EXPIRY_MS - 100);
+    expect(expiresInMs).toBeLessThanOrEqual(EXPIRY_MS);
+    const [code, reason] = await once<[number, Buffer]>(socket, 'close', 5_000);
+    const lateMs = performance.now() - acceptedAt - expiresInMs;
+    expect([code, String(reason)]).toEqual([CLOSE_CODES.unauthorized, 'UNAUTHORIZED: the credentials expired']);
+    expect(lateMs).toBeGreaterThan(-50); // not before the deadline (timer granularity aside)
+    expect(lateMs).toBeLessThan(1_000);
+  });
+
+  it('our client refreshes them ahead of time: ten expiry periods, no drop, no reconnect', async () => {
+    const { world, url } = await start();
+    const client = connect(url, () => 'short-t1');
+    await whenState(client, 'open');
+    const states: ClientState[] = [];
+    client.on('state', (state) => states.push(state));
+    await untilEvent(world, 'context', () => world.contexts.length >= 11, 'ten refreshes', 10 * EXPIRY_MS + 5_000);
+    await expect(client.call('me', {})).resolves.toMatchObject({ user: 'ada' });
+    expect(states).toEqual([]);
+    expect(world.connects).toHaveLength(1);
+    expect(world.disconnects).toEqual([]);
   });
 });
 

@@ -107,6 +107,14 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
   onDisconnect?: (connection: Connection<Ctx>, info: DisconnectInfo) => void;
   /** `context` refused a connection (UNAUTHORIZED or FORBIDDEN). @default a one-line console.warn */
   onRefused?: (info: RefusedInfo) => void;
+  /**
+   * When a connection's credentials expire (ms since the epoch, or a Date), from the ctx
+   * `context` made of them; undefined: never. The client is told how long it has with each
+   * `authenticated` (ours refreshes at 90% of it); a connection not refreshed by then is
+   * closed with 4401. What it throws goes to onError (and the credentials do not expire).
+   * @default none
+   */
+  expiresAt?: (ctx: Ctx) => number | Date | undefined;
 }
 
 export const SERVER_DEFAULTS = {
@@ -153,6 +161,7 @@ export interface ResolvedServerOptions {
   onConnect: ((connection: Connection) => void) | undefined;
   onDisconnect: ((connection: Connection, info: DisconnectInfo) => void) | undefined;
   onRefused: (info: RefusedInfo) => void;
+  expiresAt: ((ctx: unknown) => number | Date | undefined) | undefined;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -242,6 +251,7 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     onConnect: hook('onConnect', options.onConnect as ResolvedServerOptions['onConnect']),
     onDisconnect: hook('onDisconnect', options.onDisconnect as ResolvedServerOptions['onDisconnect']),
     onRefused: hook('onRefused', options.onRefused) ?? logRefused,
+    expiresAt: hook('expiresAt', options.expiresAt as ResolvedServerOptions['expiresAt']),
   });
   const scope = options.idempotency?.scope;
   if (scope !== undefined && typeof scope !== 'function') throw new TypeError('idempotency.scope must be a function');

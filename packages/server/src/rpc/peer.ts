@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
+  CLOSE_CODES,
   isEnvelopeProblem,
   parseJson,
   type RequestId,
@@ -16,6 +17,9 @@ import { MessageCharge, type PeerHost, type PeerLink } from './peer-link.js';
 import { PeerSubscriptions } from './peer-subscriptions.js';
 
 export type { PeerHost } from './peer-link.js';
+
+/** The longest delay a Node timer keeps (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One client connection: its messages read and each envelope handed to its calls
@@ -34,6 +38,8 @@ export class Peer implements PeerLink {
   readonly #request: IncomingMessage | undefined;
   /** Refreshes started: only the latest one's ctx is kept. */
   #refreshes = 0;
+  /** Closes the connection when its credentials expire (options.expiresAt), unless refreshed. */
+  #expiry: NodeJS.Timeout | undefined;
   /** The idempotency scope of this connection's ctx: a refresh may not change it. */
   readonly #scope: string | undefined;
   /** Its calls and its subscriptions, each made with the first (an idle connection holds neither). */
@@ -54,6 +60,7 @@ export class Peer implements PeerLink {
     this.#scope = scopeOf(host, ctx);
     socket.on('message', (data, isBinary) => this.receive(data, isBinary));
     socket.on('close', (code: number, reason: Buffer) => {
+      clearTimeout(this.#expiry);
       this.#calls?.close();
       this.#subscriptions?.close();
       const { onDisconnect } = host.options;
@@ -179,19 +186,49 @@ export class Peer implements PeerLink {
           throw new RpcError('FORBIDDEN', 'a refresh cannot make the connection another caller’s');
         }
         if (refresh !== this.#refreshes) {
-          this.send({ type: 'authenticated', id }); // a later refresh's ctx wins
+          this.authenticated(id); // a later refresh's ctx wins; the answer tells its expiry
           return;
         }
         this.ctx = ctx;
         // Subscriptions the new ctx may not have end first: `authenticated` follows their errors.
         await this.#subscriptions?.reauthorize();
-        if (this.socket.state === 'open') this.send({ type: 'authenticated', id });
+        if (this.socket.state === 'open') this.authenticated(id);
       })
       .catch((error: unknown) => {
         if (this.socket.state !== 'open') return;
         if (!(error instanceof RpcError)) this.report(error, {});
         this.sendError(id, error instanceof RpcError ? error : new RpcError('INTERNAL', 'internal error'));
       });
+  }
+
+  /**
+   * The connection's ctx is (again) accepted: its expiry is armed from it, and `auth` `id`
+   * (if the credentials came in one) is answered, with how long they last.
+   */
+  authenticated(id: RequestId | undefined): void {
+    clearTimeout(this.#expiry);
+    this.#expiry = undefined;
+    let expiresInMs: number | undefined;
+    const { expiresAt } = this.host.options;
+    if (expiresAt !== undefined) {
+      try {
+        const at = expiresAt(this.ctx);
+        if (at !== undefined) expiresInMs = Math.max(0, Math.round(+at - Date.now()));
+      } catch (error) {
+        this.report(error, {});
+      }
+    }
+    if (expiresInMs !== undefined) {
+      // Past 2^31 - 1 ms (24.8 days) Node fires a timer at once: none is armed for so long a life.
+      if (expiresInMs <= MAX_TIMER_MS) {
+        this.#expiry = setTimeout(() => {
+          this.socket.close(CLOSE_CODES.unauthorized, 'UNAUTHORIZED: the credentials expired');
+        }, expiresInMs);
+        this.#expiry.unref();
+      }
+    }
+    if (id === undefined) return;
+    this.send(expiresInMs === undefined ? { type: 'authenticated', id } : { type: 'authenticated', id, expiresInMs });
   }
 
   /** Holds the current message's bytes while something from it runs; undefined when they do not fit. */
