@@ -26,6 +26,7 @@ const HEAVY = [
   'security/budget.test.ts',
   'security/slow-reader.test.ts',
   'security/hostile-envelopes.test.ts',
+  'sessions/refresh-load.test.ts',
 ];
 
 export default defineConfig({
