@@ -40,7 +40,19 @@ export class Refreshes {
     this.#nextId = nextId;
   }
 
-  async start(link: Reconnector): Promise<void> {
+  /** The refresh running on the open connection: the next waits for it (the server runs one at a time). */
+  #running: Promise<void> = Promise.resolve();
+
+  start(link: Reconnector): Promise<void> {
+    const next = this.#running.then(
+      () => this.#start(link),
+      () => this.#start(link),
+    );
+    this.#running = next.catch(() => {});
+    return next;
+  }
+
+  async #start(link: Reconnector): Promise<void> {
     if (link.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
     const connection = link.open;
     if (connection === undefined) {

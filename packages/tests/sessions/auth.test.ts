@@ -61,10 +61,15 @@ async function start(options: Partial<ServerOptions<typeof contract, Ctx>> = {},
       if (token === 'banned') throw new RpcError('FORBIDDEN', 'account suspended');
       if (token === 'busy') throw new RpcError('TOO_MANY_REQUESTS', 'slow down');
       if (token === 'crash') throw new Error('the user store is down');
-      const user = USERS[token.replace(/^short-/, '')];
+      const user = USERS[token.replace(/^(short|slow)-/, '')];
       if (user === undefined) throw new RpcError('UNAUTHORIZED', 'who are you?');
-      // `short-<token>`: credentials that last EXPIRY_MS.
-      return { user, token, expires: token.startsWith('short-') ? Date.now() + EXPIRY_MS : undefined };
+      // `short-<token>`: credentials that last EXPIRY_MS; `slow-<token>`: context waits for the test's gate.
+      const ctx = { user, token, expires: token.startsWith('short-') ? Date.now() + EXPIRY_MS : undefined };
+      if (!token.startsWith('slow-')) return ctx;
+      return new Promise<Ctx>((resolve) => {
+        world.gate = () => resolve(ctx);
+        world.emit('gate');
+      });
     },
     procedures: {
       me: ({ ctx, connection }) => {
@@ -372,6 +377,32 @@ describe('refresh on a live connection', () => {
     expect(secret).toEqual(Array.from({ length: secret.length }, (_, i) => i + 1));
     expect(secret.length).toBeLessThanOrEqual(50); // nothing after the refresh was answered
     expect(client.state).toBe('open');
+  });
+});
+
+describe('refreshes one at a time', () => {
+  it('answers a second refresh while one runs with TOO_MANY_REQUESTS; the first still completes', async () => {
+    const { world, url } = await start();
+    const { socket, received } = await rawOpen(url);
+    socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 't1' } }));
+    await untilEvent(socket, 'message', () => received.length === 1, 'authenticated');
+    socket.send(JSON.stringify({ type: 'auth', id: 2, data: { token: 'slow-t3' } }));
+    await untilEvent(world, 'gate', () => world.gate !== undefined, 'the slow context to start');
+    socket.send(JSON.stringify({ type: 'auth', id: 3, data: { token: 't3' } }));
+    await untilEvent(socket, 'message', () => received.length === 2, 'the refusal');
+    expect(received[1]).toMatchObject({ type: 'error', id: 3, error: { code: 'TOO_MANY_REQUESTS' } });
+    world.gate?.();
+    await untilEvent(socket, 'message', () => received.length === 3, 'the first refresh answered');
+    expect(received[2]).toEqual({ type: 'authenticated', id: 2 });
+  });
+
+  it('an expiresAt that gives no time is told to onError, and the credentials then do not expire', async () => {
+    const { url, onError } = await start({ expiresAt: () => Number.NaN });
+    const { socket, received } = await rawOpen(url);
+    socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 't1' } }));
+    await untilEvent(socket, 'message', () => received.length === 1, 'authenticated');
+    expect(received[0]).toEqual({ type: 'authenticated', id: 1 });
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ name: 'TypeError' }), {});
   });
 });
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { CLOSE_CODES, parseJson, type RequestId, RpcError } from '@switchboard/contract';
+import { CLOSE_CODES, isRequestId, parseJson, type RequestId, RpcError } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
@@ -60,8 +60,7 @@ function readAuth(data: Buffer, isBinary: boolean): { id: RequestId; data: unkno
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const { type, id, data: credentials } = parsed as Record<string, unknown>;
   if (type !== 'auth') return undefined;
-  const validId = (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) || typeof id === 'string';
-  return validId ? { id: id as RequestId, data: credentials } : undefined;
+  return isRequestId(id) ? { id, data: credentials } : undefined;
 }
 
 /**
@@ -79,12 +78,10 @@ export function admit(
   const waiting: Waiting[] = [];
   let waitingBytes = 0;
   let started = false;
-  let closed = false;
   const timer = setTimeout(() => {
     if (!started) socket.close(CLOSE_CODES.authTimeout, `no first message within ${options.authTimeoutMs} ms`);
   }, options.authTimeoutMs);
   const onClose = () => {
-    closed = true;
     clearTimeout(timer);
     socket.off('message', onMessage);
   };
@@ -108,13 +105,14 @@ export function admit(
     }
     makeContext(router, request, auth?.data).then(
       (ctx) => {
-        if (closed) return;
+        // Closing already (refused for its bytes, the server shutting down, the peer gone): no connection.
+        if (socket.state !== 'open') return;
         socket.off('message', onMessage);
         socket.off('close', onClose);
         admitted({ ctx, authId: auth?.id, waiting });
       },
       (error: unknown) => {
-        if (closed) return;
+        if (socket.state !== 'open') return;
         socket.off('message', onMessage);
         refuse(socket, request, options, error);
       },

@@ -38,6 +38,7 @@ export class Peer implements PeerLink {
   readonly #request: IncomingMessage | undefined;
   /** Refreshes started: only the latest one's ctx is kept. */
   #refreshes = 0;
+  #refreshing = false;
   /** Closes the connection when its credentials expire (options.expiresAt), unless refreshed. */
   #expiry: NodeJS.Timeout | undefined;
   /** The idempotency scope of this connection's ctx: a refresh may not change it. */
@@ -176,6 +177,12 @@ export class Peer implements PeerLink {
    * `authorize` runs again with the new ctx; those it refuses end before `authenticated`.
    */
   #refresh(id: RequestId, auth: unknown): void {
+    // One at a time: each runs the application's `context` (a token check, a lookup).
+    if (this.#refreshing) {
+      this.sendError(id, new RpcError('TOO_MANY_REQUESTS', 'a refresh of this connection is already running'));
+      return;
+    }
+    this.#refreshing = true;
     const context = this.host.router.context;
     const refresh = ++this.#refreshes;
     Promise.resolve()
@@ -198,6 +205,9 @@ export class Peer implements PeerLink {
         if (this.socket.state !== 'open') return;
         if (!(error instanceof RpcError)) this.report(error, {});
         this.sendError(id, error instanceof RpcError ? error : new RpcError('INTERNAL', 'internal error'));
+      })
+      .finally(() => {
+        this.#refreshing = false;
       });
   }
 
@@ -213,7 +223,10 @@ export class Peer implements PeerLink {
     if (expiresAt !== undefined) {
       try {
         const at = expiresAt(this.ctx);
-        if (at !== undefined) expiresInMs = Math.max(0, Math.round(+at - Date.now()));
+        if (at !== undefined) {
+          if (!Number.isFinite(+at)) throw new TypeError(`expiresAt must give a time, got ${String(at)}`);
+          expiresInMs = Math.max(0, Math.round(+at - Date.now()));
+        }
       } catch (error) {
         this.report(error, {});
       }
