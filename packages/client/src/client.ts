@@ -157,6 +157,10 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   #refreshAhead(): void {
     this.reauthenticate().catch((error: unknown) => {
       const rpcError = error instanceof RpcError ? error : new RpcError('UNAUTHORIZED', String(error));
+      // Refused credentials stay refused; anything else may pass on a second try before the deadline.
+      if (rpcError.code !== 'UNAUTHORIZED' && rpcError.code !== 'FORBIDDEN') {
+        this.#refreshes.retryAhead(() => this.#refreshAhead());
+      }
       try {
         this.emit('error', rpcError);
       } catch (thrown) {
@@ -281,7 +285,8 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       case 'authenticated': {
         const connection = this.#link.current;
         if (envelope.id === this.#authId && connection !== undefined) this.#link.accept(connection);
-        else if (!this.#refreshes.settle(envelope.id, undefined)) return;
+        else this.#refreshes.settle(envelope.id, undefined);
+        // Even for a refresh given up on (its answer came after timeoutMs): the server says how long they last now.
         this.#refreshes.expiresIn(envelope.expiresInMs, () => this.#refreshAhead());
         return;
       }

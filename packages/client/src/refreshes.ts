@@ -34,6 +34,8 @@ export class Refreshes {
   #nextOpen: Waiter[] = [];
   /** The automatic refresh ahead of the credentials' expiry. */
   #autoTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the current credentials expire (Date.now() ms), if they do. */
+  #deadline: number | undefined;
 
   constructor(options: ResolvedClientOptions, nextId: () => number) {
     this.#options = options;
@@ -62,8 +64,14 @@ export class Refreshes {
       return opened;
     }
     const data = await this.#options.auth?.();
-    // Lost while auth() ran: the next connection calls it again and carries the result.
-    if (link.open !== connection) return this.#waitForNextOpen();
+    if (link.open !== connection) {
+      // Lost while auth() ran: a closed or refused client will not connect by itself.
+      const now = link.state as ClientState;
+      if (now === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
+      if (now === 'unauthorized') throw link.error ?? new RpcError('UNAUTHORIZED', 'the credentials were refused');
+      // Otherwise the next connection calls auth() again and carries its result.
+      return this.#waitForNextOpen();
+    }
     const id = this.#nextId();
     const { timeoutMs } = this.#options;
     return new Promise<void>((resolve, reject) => {
@@ -94,8 +102,21 @@ export class Refreshes {
   expiresIn(expiresInMs: number | undefined, refresh: () => void): void {
     clearTimeout(this.#autoTimer);
     this.#autoTimer = undefined;
+    this.#deadline = expiresInMs === undefined ? undefined : Date.now() + expiresInMs;
     if (expiresInMs === undefined) return;
     this.#autoTimer = setTimeout(refresh, Math.min(MAX_TIMER_MS, Math.floor(expiresInMs * REFRESH_AT_SHARE)));
+  }
+
+  /**
+   * The automatic refresh failed (no answer in time, busy, unreachable): try again halfway
+   * to the deadline, while more than a second is left.
+   */
+  retryAhead(refresh: () => void): void {
+    if (this.#deadline === undefined) return;
+    const leftMs = this.#deadline - Date.now();
+    if (leftMs <= 1_000) return;
+    clearTimeout(this.#autoTimer);
+    this.#autoTimer = setTimeout(refresh, Math.floor(leftMs / 2));
   }
 
   /** The client's state moved: the waits for the next connection may end. */
@@ -106,25 +127,26 @@ export class Refreshes {
       for (const waiter of this.#takeNextOpen()) waiter.resolve();
     } else if (state === 'unauthorized') {
       const refusal = error ?? new RpcError('UNAUTHORIZED', 'the credentials were refused');
+      for (const waiter of this.#takeSent()) waiter.reject(refusal);
       for (const waiter of this.#takeNextOpen()) waiter.reject(refusal);
     } else if (state === 'reconnecting' || state === 'offline') {
       // The connection they were sent on is gone: the next one authenticates afresh.
-      for (const sent of this.#sent.values()) {
-        clearTimeout(sent.timer);
-        this.#nextOpen.push(sent);
-      }
-      this.#sent.clear();
+      this.#nextOpen.push(...this.#takeSent());
     }
   }
 
   failAll(error: RpcError): void {
     this.expiresIn(undefined, () => {});
-    for (const sent of this.#sent.values()) {
-      clearTimeout(sent.timer);
-      sent.reject(error);
-    }
-    this.#sent.clear();
+    for (const waiter of this.#takeSent()) waiter.reject(error);
     for (const waiter of this.#takeNextOpen()) waiter.reject(error);
+  }
+
+  /** The refreshes sent on the open connection, their timers stopped; none is left. */
+  #takeSent(): Waiter[] {
+    const sent = [...this.#sent.values()];
+    for (const waiter of sent) clearTimeout(waiter.timer);
+    this.#sent.clear();
+    return sent;
   }
 
   #waitForNextOpen(): Promise<void> {

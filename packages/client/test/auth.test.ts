@@ -193,3 +193,61 @@ describe('credentials that expire', () => {
     expect(FakeWebSocket.created).toHaveLength(1);
   });
 });
+
+describe('a refresh when the connection changes under it', () => {
+  it('rejects with UNAVAILABLE when the client closes while auth() runs', async () => {
+    let release: (value: unknown) => void = () => {};
+    let slow = false;
+    const c = start(() => (slow ? new Promise((resolve) => (release = resolve)) : { token: 't1' }));
+    await settle();
+    FakeWebSocket.last().open(undefined, { authenticate: false });
+    await settle();
+    FakeWebSocket.last().authenticate();
+    expect(c.state).toBe('open');
+    slow = true;
+    const refresh = c.reauthenticate().catch((error: unknown) => error);
+    await settle();
+    await c.close();
+    release({ token: 't2' });
+    expect(await refresh).toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('rejects with the refusal when a 4401 comes while it waits, and the next one reconnects at once', async () => {
+    const c = start(() => ({ token: 't1' }));
+    await settle();
+    const socket = FakeWebSocket.last();
+    socket.open(undefined, { authenticate: false });
+    await settle();
+    socket.authenticate();
+    const refresh = c.reauthenticate().catch((error: unknown) => error);
+    await settle();
+    expect(socket.auths).toHaveLength(2); // the refresh is on its way
+    socket.close(4401, 'UNAUTHORIZED: revoked');
+    expect(await refresh).toMatchObject({ code: 'UNAUTHORIZED', message: 'revoked' });
+    const next = c.reauthenticate();
+    await settle();
+    expect(FakeWebSocket.created).toHaveLength(2);
+    FakeWebSocket.last().open(undefined, { authenticate: false });
+    await settle();
+    FakeWebSocket.last().authenticate();
+    await expect(next).resolves.toBeUndefined();
+  });
+
+  it('a refresh answered after its timeout still sets the next automatic refresh', async () => {
+    const c = start(() => ({ token: 't1' }));
+    await settle();
+    const socket = FakeWebSocket.last();
+    socket.open(undefined, { authenticate: false });
+    await settle();
+    socket.receive({ type: 'authenticated', id: socket.auths[0]?.id, expiresInMs: 100_000 });
+    await vi.advanceTimersByTimeAsync(90_000); // the automatic refresh goes
+    await settle();
+    expect(socket.auths).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(30_000); // no answer: TIMEOUT (told on 'error')
+    socket.receive({ type: 'authenticated', id: socket.auths[1]?.id, expiresInMs: 100_000 }); // late
+    await vi.advanceTimersByTimeAsync(90_000);
+    await settle();
+    expect(socket.auths.length).toBeGreaterThanOrEqual(3);
+    expect(c.state).toBe('open');
+  });
+});

@@ -233,14 +233,11 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
 
   async disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number> {
     if (typeof filter !== 'function') throw new TypeError('disconnect needs a filter function of the ctx');
-    const text = closeReason(String(reason));
-    let closed = 0;
-    for (const peer of [...this.#peers]) {
-      if (peer.socket.state !== 'open' || !filter(peer.ctx as Ctx)) continue;
-      peer.socket.close(CLOSE_CODES.unauthorized, text);
-      closed++;
-    }
-    return closed;
+    // Every filter answer first: one that throws closes nothing.
+    const matching = [...this.#peers].filter((peer) => peer.socket.state === 'open' && filter(peer.ctx as Ctx));
+    const text = closeReason(`UNAUTHORIZED: ${String(reason)}`);
+    for (const peer of matching) peer.socket.close(CLOSE_CODES.unauthorized, text);
+    return matching.length;
   }
 
   metrics(): ServerMetrics {

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
+import { connect as tcpConnect } from 'node:net';
 import { type Client, type ClientState, createClient, type StateInfo } from '@switchboard/client';
 import { CLOSE_CODES, channel, defineContract, procedure, RpcError } from '@switchboard/contract';
 import { type Connection, createServer, defineRouter, type ServerOptions } from '@switchboard/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
+import { encodeClientFrame } from '../support/client-frame.js';
 import { once, untilEvent, within } from '../support/wait.js';
 
 // Credentials in the first message, refusals the client can see, refresh on a live
@@ -82,7 +84,19 @@ async function start(options: Partial<ServerOptions<typeof contract, Ctx>> = {},
           world.emit('gate');
         }),
     },
-    channels: { room: { authorize: ({ params, ctx }) => params.room !== 'private' || ctx.user === 'bob' } },
+    channels: {
+      room: {
+        // `private` rooms are bob's; a `slow-` room's answer waits for the test's gate.
+        authorize: ({ params, ctx }) => {
+          const allowed = !params.room.endsWith('private') || ctx.user === 'bob';
+          if (!params.room.startsWith('slow-')) return allowed;
+          return new Promise<boolean>((resolve) => {
+            world.gate = () => resolve(allowed);
+            world.emit('gate');
+          });
+        },
+      },
+    },
   });
   const server = createServer({
     router,
@@ -435,6 +449,63 @@ describe('credentials that expire', () => {
     expect(states).toEqual([]);
     expect(world.connects).toHaveLength(1);
     expect(world.disconnects).toEqual([]);
+  });
+});
+
+describe('a subscription still joining during a refresh', () => {
+  it('is asked again with the new ctx: refused, it gets FORBIDDEN, never subscribed', async () => {
+    const { world, url } = await start();
+    const { socket, received } = await rawOpen(url);
+    socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 't3' } })); // bob
+    socket.send(JSON.stringify({ type: 'subscribe', id: 2, name: 'room', params: { room: 'slow-private' } }));
+    const openGate = async (what: string) => {
+      await untilEvent(world, 'gate', () => world.gate !== undefined, what);
+      const gate = world.gate as () => void;
+      world.gate = undefined;
+      gate();
+    };
+    await untilEvent(world, 'gate', () => world.gate !== undefined, 'authorize to start (as bob)');
+    socket.send(JSON.stringify({ type: 'auth', id: 3, data: { token: 't1' } })); // ada
+    await untilEvent(socket, 'message', () => received.some((m) => m.id === 3), 'the refresh answered');
+    await openGate('authorize as bob');
+    await openGate('authorize again, as ada');
+    await untilEvent(socket, 'message', () => received.some((m) => m.id === 2), 'the subscribe answered');
+    expect(received.filter((m) => m.id === 2)).toEqual([
+      { type: 'error', id: 2, error: expect.objectContaining({ code: 'FORBIDDEN' }) },
+    ]);
+  });
+});
+
+describe('a connection that is closing', () => {
+  it('has nothing more handled, even from a peer that ignores our Close (revoked: no more calls with its ctx)', async () => {
+    const { server, world, url } = await start();
+    const { port } = new URL(url);
+    const tcp = tcpConnect({ host: '127.0.0.1', port: Number(port) });
+    cleanups.push(() => tcp.destroy());
+    const received = new EventEmitter();
+    let bytes = Buffer.alloc(0);
+    tcp.on('data', (chunk: Buffer) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      received.emit('data');
+    });
+    await once(tcp, 'connect');
+    tcp.write(
+      'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Protocol: switchboard.v1\r\n\r\n',
+    );
+    const text = (payload: unknown) => encodeClientFrame({ opcode: 1, payload: JSON.stringify(payload) });
+    tcp.write(text({ type: 'auth', id: 1, data: { token: 't1' } }));
+    await untilEvent(received, 'data', () => bytes.includes('"authenticated"'), 'authenticated');
+
+    const before = bytes.length;
+    await expect(server.disconnect(() => true, 'revoked')).resolves.toBe(1);
+    // The server's Close frame (0x88) arrives; this peer keeps talking as if it had not.
+    await untilEvent(received, 'data', () => bytes.subarray(before).includes(0x88), 'the Close frame');
+    tcp.write(text({ type: 'call', id: 2, name: 'me', input: {} }));
+    tcp.write(encodeClientFrame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) })); // then its own Close
+    await untilEvent(world, 'disconnect', () => world.disconnects.length === 1, 'the connection to end');
+    expect(world.handlerConnections).toEqual([]);
   });
 });
 

@@ -112,9 +112,13 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
       const key = paramsKey(params, this.#peer.host.options.maxStreamKeyChars);
       const topic = topicOf(name, key);
       const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
-      const args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
-      if (implementation?.authorize !== undefined && (await implementation.authorize(args)) !== true) {
-        throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
+      let args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
+      const authorize = implementation?.authorize;
+      // Asked again while a refresh changed the ctx under it: the answer is the current ctx's.
+      while (authorize !== undefined) {
+        if ((await authorize(args)) !== true) throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
+        if (args.ctx === this.#peer.ctx) break;
+        args = { ...args, ctx: this.#peer.ctx };
       }
       if (!current()) return; // unsubscribed or disconnected meanwhile
       const takeSnapshot = implementation?.snapshot;
@@ -156,6 +160,8 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
           return true;
         },
       });
+      // A refresh while it joined did not see it (pending then): it is checked now.
+      if (joined && authorize !== undefined && args.ctx !== this.#peer.ctx) await this.#recheck(id);
     } catch (error) {
       if (current()) this.delete(id);
       const rpcError = toRpcError(error);
@@ -182,29 +188,31 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
    * others go on untouched. Params come back from the stream key, through the schema.
    */
   async reauthorize(): Promise<void> {
+    await Promise.all(this.keys().map((id) => this.#recheck(id)));
+  }
+
+  /** Runs a joined subscription's `authorize` again with the current ctx; refused, it ends with FORBIDDEN. */
+  async #recheck(id: RequestId): Promise<void> {
+    const topic = this.get(id);
+    if (typeof topic !== 'string') return; // pending: its join asks with the current ctx
     const { router } = this.#peer.host;
-    const checks = this.keys().map(async (id) => {
-      const topic = this.get(id);
-      if (typeof topic !== 'string') return;
-      const name = channelOf(topic);
-      const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
-      if (implementation?.authorize === undefined) return;
-      let allowed = false;
-      try {
-        const channel = router.contract.channels[name] as AnyContract['channels'][string];
-        const params = await parseOrThrow(channel.params, paramsOfKey(topic.slice(name.length + 1)), 'params');
-        const args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
-        allowed = (await implementation.authorize(args)) === true;
-      } catch (error) {
-        if (!(error instanceof RpcError)) this.#peer.report(error, { channel: name });
-      }
-      // Ended meanwhile (unsubscribed, or the connection closed): nothing to say.
-      if (allowed || this.get(id) !== topic) return;
-      this.unsubscribe(id);
-      if (this.#peer.socket.state === 'open') {
-        this.#peer.sendError(id, new RpcError('FORBIDDEN', `no longer allowed to subscribe to '${name}'`));
-      }
-    });
-    await Promise.all(checks);
+    const name = channelOf(topic);
+    const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
+    if (implementation?.authorize === undefined) return;
+    let allowed = false;
+    try {
+      const channel = router.contract.channels[name] as AnyContract['channels'][string];
+      const params = await parseOrThrow(channel.params, paramsOfKey(topic.slice(name.length + 1)), 'params');
+      const args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
+      allowed = (await implementation.authorize(args)) === true;
+    } catch (error) {
+      if (!(error instanceof RpcError)) this.#peer.report(error, { channel: name });
+    }
+    // Ended meanwhile (unsubscribed, or the connection closed): nothing to say.
+    if (allowed || this.get(id) !== topic) return;
+    this.unsubscribe(id);
+    if (this.#peer.socket.state === 'open') {
+      this.#peer.sendError(id, new RpcError('FORBIDDEN', `no longer allowed to subscribe to '${name}'`));
+    }
   }
 }

@@ -36,8 +36,7 @@ export class Peer implements PeerLink {
   readonly connection: Connection;
   /** The upgrade request, for `context` again on a refresh (kept only where there is a `context`). */
   readonly #request: IncomingMessage | undefined;
-  /** Refreshes started: only the latest one's ctx is kept. */
-  #refreshes = 0;
+  /** A refresh is running: the next waits (gets TOO_MANY_REQUESTS). */
   #refreshing = false;
   /** Closes the connection when its credentials expire (options.expiresAt), unless refreshed. */
   #expiry: NodeJS.Timeout | undefined;
@@ -76,6 +75,8 @@ export class Peer implements PeerLink {
 
   /** One message from the client (also those that waited for `context`, in order). */
   receive(data: Buffer, isBinary: boolean): void {
+    // Closing (expired, revoked, refused for a limit): nothing more it sends is handled.
+    if (this.socket.state !== 'open') return;
     try {
       this.#onMessage(data, isBinary);
     } catch (error) {
@@ -184,17 +185,12 @@ export class Peer implements PeerLink {
     }
     this.#refreshing = true;
     const context = this.host.router.context;
-    const refresh = ++this.#refreshes;
     Promise.resolve()
       .then(() => (context === undefined ? undefined : context({ request: this.#request as IncomingMessage, auth })))
       .then(async (ctx) => {
         if (this.socket.state !== 'open') return;
         if (scopeOf(this.host, ctx) !== this.#scope) {
           throw new RpcError('FORBIDDEN', 'a refresh cannot make the connection another caller’s');
-        }
-        if (refresh !== this.#refreshes) {
-          this.authenticated(id); // a later refresh's ctx wins; the answer tells its expiry
-          return;
         }
         this.ctx = ctx;
         // Subscriptions the new ctx may not have end first: `authenticated` follows their errors.
