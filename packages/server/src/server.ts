@@ -5,7 +5,6 @@ import {
   type AnyContract,
   type ChannelName,
   CLOSE_CODES,
-  decodeValue,
   encodeValue,
   issuesData,
   type MessageEnvelope,
@@ -20,7 +19,8 @@ import {
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { type Admitted, admit, closeReason } from './rpc/admission.js';
-import { type ChannelDelivery, DELIVERY_DEFAULTS, type DeliveryOptions } from './rpc/delivery.js';
+import { resolveDeliveries } from './rpc/channel-deliveries.js';
+import type { ChannelDelivery } from './rpc/delivery.js';
 import { Fanout, type JoinRequest } from './rpc/fanout.js';
 import { IdempotencyWindow } from './rpc/idempotency.js';
 import { Metrics, type ServerMetrics } from './rpc/metrics.js';
@@ -67,6 +67,8 @@ export interface SwitchboardServer<C extends AnyContract, Ctx = unknown> {
 }
 
 const RETRY_AFTER_SECONDS = '5';
+/** How long a revocation waits for connections whose `context` was running when it was made. */
+const REVOCATION_KEPT_MS = 60_000;
 
 class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, PeerHost {
   readonly router: Router<AnyContract, unknown>;
@@ -78,6 +80,10 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
   readonly sharedIdempotency: SharedIdempotency | undefined;
   readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
+  /** Connections between the upgrade and their ctx (admission.ts), and revocations they must still meet. */
+  #admitting = 0;
+  #revocationCount = 0;
+  #revocations: Array<{ count: number; filter: (ctx: unknown) => boolean; text: string; atMs: number }> = [];
   #wss: WebSocketServer | undefined;
   #state: ServerState = 'idle';
   #onCallSettled: (() => void) | undefined;
@@ -152,11 +158,32 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
       socket.close(1002, `the ${PROTOCOL} subprotocol is required`);
       return;
     }
-    admit(socket, request, this.router, this.options, (admission) => this.#admitted(socket, request, admission));
+    // Revocations from now on also reach this connection once its ctx exists (see disconnect()).
+    const since = this.#revocationCount;
+    this.#admitting++;
+    let admitted = false;
+    socket.once('close', () => {
+      if (!admitted) this.#admissionEnded();
+    });
+    admit(socket, request, this.router, this.options, (admission) => {
+      admitted = true;
+      this.#admitted(socket, request, admission, since);
+      this.#admissionEnded();
+    });
+  }
+
+  #admissionEnded(): void {
+    if (--this.#admitting === 0) this.#revocations = [];
   }
 
   /** `context` accepted the connection: its Peer, onConnect, `authenticated`, then what waited. */
-  #admitted(socket: ServerWebSocket, request: IncomingMessage, { ctx, authId, waiting }: Admitted): void {
+  #admitted(socket: ServerWebSocket, request: IncomingMessage, admission: Admitted, since: number): void {
+    const { ctx, authId, waiting } = admission;
+    const revoked = this.#revokedSince(since, ctx);
+    if (revoked !== undefined) {
+      socket.close(CLOSE_CODES.unauthorized, revoked);
+      return;
+    }
     let peer: Peer;
     try {
       // The request is kept for `context` on a refresh, and only where there is a `context`.
@@ -237,7 +264,34 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     const matching = [...this.#peers].filter((peer) => peer.socket.state === 'open' && filter(peer.ctx as Ctx));
     const text = closeReason(`UNAUTHORIZED: ${String(reason)}`);
     for (const peer of matching) peer.socket.close(CLOSE_CODES.unauthorized, text);
+    // Connections whose `context` is still running (credentials checked before this call)
+    // meet the filter when their ctx exists.
+    this.#revocationCount++;
+    if (this.#admitting > 0) {
+      const now = Date.now();
+      // Kept for a minute (a `context` slower than that is not waited for), and the newest 1,000.
+      this.#revocations = this.#revocations.filter((r) => now - r.atMs < REVOCATION_KEPT_MS).slice(-999);
+      this.#revocations.push({
+        count: this.#revocationCount,
+        filter: filter as (ctx: unknown) => boolean,
+        text,
+        atMs: now,
+      });
+    }
     return matching.length;
+  }
+
+  /** The close reason of a revocation made since `since` that picks `ctx`, if any. */
+  #revokedSince(since: number, ctx: unknown): string | undefined {
+    for (const { count, filter, text } of this.#revocations) {
+      if (count <= since) continue;
+      try {
+        if (filter(ctx)) return text;
+      } catch (error) {
+        this.options.onError(error, {});
+      }
+    }
+    return undefined;
   }
 
   metrics(): ServerMetrics {
@@ -299,52 +353,6 @@ function selectProtocol(protocols: Set<string>): string | false {
   if (protocols.has(PROTOCOL)) return PROTOCOL;
   for (const protocol of protocols) if (protocol.startsWith('switchboard.')) return protocol;
   return false;
-}
-
-/** Each channel's delivery policy, checked once, with its counters. */
-function resolveDeliveries(
-  router: Router<AnyContract, unknown>,
-  metrics: Metrics,
-  onError: (error: unknown, where: { channel: string }) => void,
-): Map<string, ChannelDelivery> {
-  const deliveries = new Map<string, ChannelDelivery>();
-  for (const name of Object.keys(router.contract.channels)) {
-    const options = ((router.channels as Record<string, { delivery?: DeliveryOptions<unknown> } | undefined>)[name]
-      ?.delivery ?? {}) as DeliveryOptions<unknown>;
-    const policy = options.policy ?? DELIVERY_DEFAULTS.policy;
-    if (policy !== 'queue' && policy !== 'drop-oldest' && policy !== 'latest') {
-      throw new TypeError(`channels.${name}.delivery.policy must be 'queue', 'drop-oldest' or 'latest'`);
-    }
-    const maxQueued = options.maxQueued ?? DELIVERY_DEFAULTS.maxQueued;
-    if (!Number.isInteger(maxQueued) || maxQueued < 1) {
-      throw new TypeError(`channels.${name}.delivery.maxQueued must be an integer ≥ 1, got ${String(maxQueued)}`);
-    }
-    const key = options.key;
-    if (key !== undefined && policy !== 'latest') {
-      throw new TypeError(`channels.${name}.delivery.key applies to the 'latest' policy only`);
-    }
-    deliveries.set(name, {
-      policy,
-      maxQueued,
-      keyOf:
-        key === undefined
-          ? undefined
-          : (payload) => keyOfPayload(payload, key, (error) => onError(error, { channel: name })),
-      counters: metrics.channelCounters(name),
-    });
-  }
-  return deliveries;
-}
-
-/** The coalescing key of an encoded message; a key function that throws puts it with the keyless ones. */
-function keyOfPayload(payload: string, key: (message: unknown) => string, report: (error: unknown) => void): string {
-  try {
-    const envelope = JSON.parse(payload) as { data?: unknown; meta?: unknown };
-    return `k:${String(key(decodeValue(envelope.data, envelope.meta)))}`;
-  } catch (error) {
-    report(error);
-    return '';
-  }
 }
 
 /**

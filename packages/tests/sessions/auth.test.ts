@@ -476,6 +476,21 @@ describe('a subscription still joining during a refresh', () => {
   });
 });
 
+describe('a revoke while context runs', () => {
+  it('reaches the connection once its ctx exists: closed 4401, never connected', async () => {
+    const { server, world, url } = await start();
+    const { socket } = await rawOpen(url);
+    socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 'slow-t1' } })); // ada, checked slowly
+    await untilEvent(world, 'gate', () => world.gate !== undefined, 'context to start');
+    await expect(server.disconnect((ctx) => ctx.user === 'ada', 'revoked')).resolves.toBe(0);
+    const closed = once<[number, Buffer]>(socket, 'close');
+    world.gate?.();
+    const [code, reason] = await closed;
+    expect([code, String(reason)]).toEqual([CLOSE_CODES.unauthorized, 'UNAUTHORIZED: revoked']);
+    expect(world.connects).toEqual([]);
+  });
+});
+
 describe('a connection that is closing', () => {
   it('has nothing more handled, even from a peer that ignores our Close (revoked: no more calls with its ctx)', async () => {
     const { server, world, url } = await start();
