@@ -410,6 +410,19 @@ describe('refreshes one at a time', () => {
     expect(received[2]).toEqual({ type: 'authenticated', id: 2 });
   });
 
+  it('paces refreshes: a burst of 10, then limits.maxRefreshesPerSecond (TOO_MANY_REQUESTS past it)', async () => {
+    const { url } = await start();
+    const { socket, received } = await rawOpen(url);
+    socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 't1' } }));
+    for (let id = 2; id <= 12; id++) {
+      await untilEvent(socket, 'message', () => received.length === id - 1, `the answer before ${id}`);
+      socket.send(JSON.stringify({ type: 'auth', id, data: { token: 't1' } }));
+    }
+    await untilEvent(socket, 'message', () => received.length === 12, 'every answer');
+    expect(received.slice(1, 11).map((m) => m.type)).toEqual(Array(10).fill('authenticated'));
+    expect(received[11]).toMatchObject({ type: 'error', id: 12, error: { code: 'TOO_MANY_REQUESTS' } });
+  });
+
   it('an expiresAt that gives no time is told to onError, and the credentials then do not expire', async () => {
     const { url, onError } = await start({ expiresAt: () => Number.NaN });
     const { socket, received } = await rawOpen(url);
@@ -439,7 +452,7 @@ describe('credentials that expire', () => {
   });
 
   it('our client refreshes them ahead of time: ten expiry periods, no drop, no reconnect', async () => {
-    const { world, url } = await start();
+    const { world, url } = await start({ limits: { maxRefreshesPerSecond: 100 } });
     const client = connect(url, () => 'short-t1');
     await whenState(client, 'open');
     const states: ClientState[] = [];

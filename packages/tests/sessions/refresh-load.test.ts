@@ -35,7 +35,7 @@ it(`${REFRESHES} refreshes while ${RATE_PER_S} messages/s stream: nothing lost, 
     procedures: { me: ({ ctx }) => ctx.user },
     channels: { room: { authorize: ({ params, ctx }) => params.room !== 'private' || ctx.admin } },
   });
-  const server = createServer({ router, heartbeat: false });
+  const server = createServer({ router, heartbeat: false, limits: { maxRefreshesPerSecond: 1_000 } });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   cleanups.push(() => server.close());
 

@@ -50,6 +50,12 @@ export interface ServerLimits {
    * it, within maxInFlightBytes. @default 10 s
    */
   authTimeoutMs?: number;
+  /**
+   * Refreshes (an `auth` on a live connection: `context` again, and every joined
+   * subscription's `authorize`) one connection may make per second, on average, with a
+   * burst of 10; more get TOO_MANY_REQUESTS. @default 1
+   */
+  maxRefreshesPerSecond?: number;
 }
 
 export interface ServerOptions<C extends AnyContract, Ctx> {
@@ -128,6 +134,7 @@ export const SERVER_DEFAULTS = {
   maxCallDurationMs: 60_000,
   drainTimeoutMs: 10_000,
   authTimeoutMs: 10_000,
+  maxRefreshesPerSecond: 1,
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 10_000,
   idempotencyMaxKeys: 10_000,
@@ -150,6 +157,7 @@ export interface ResolvedServerOptions {
   maxCallDurationMs: number;
   drainTimeoutMs: number;
   authTimeoutMs: number;
+  maxRefreshesPerSecond: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   idempotency: WindowLimits;
@@ -237,6 +245,11 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     maxCallDurationMs: positive('limits.maxCallDurationMs', limits.maxCallDurationMs, d.maxCallDurationMs),
     drainTimeoutMs: positive('limits.drainTimeoutMs', limits.drainTimeoutMs, d.drainTimeoutMs, 0),
     authTimeoutMs: positive('limits.authTimeoutMs', limits.authTimeoutMs, d.authTimeoutMs),
+    maxRefreshesPerSecond: positive(
+      'limits.maxRefreshesPerSecond',
+      limits.maxRefreshesPerSecond,
+      d.maxRefreshesPerSecond,
+    ),
     heartbeatIntervalMs: positive('heartbeat.intervalMs', heartbeat.intervalMs, d.heartbeatIntervalMs, 0),
     heartbeatTimeoutMs: positive(
       'heartbeat.timeoutMs',

@@ -20,6 +20,8 @@ export type { PeerHost } from './peer-link.js';
 
 /** The longest delay a Node timer keeps (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Refreshes a connection may make at once, before limits.maxRefreshesPerSecond paces them. */
+const REFRESH_BURST = 10;
 
 /**
  * One client connection: its messages read and each envelope handed to its calls
@@ -38,6 +40,9 @@ export class Peer implements PeerLink {
   readonly #request: IncomingMessage | undefined;
   /** A refresh is running: the next waits (gets TOO_MANY_REQUESTS). */
   #refreshing = false;
+  /** Refreshes this connection may still make now (a bucket of REFRESH_BURST, refilled at maxRefreshesPerSecond). */
+  #refreshTokens = REFRESH_BURST;
+  #refreshTokensAt = 0;
   /** Closes the connection when its credentials expire (options.expiresAt), unless refreshed. */
   #expiry: NodeJS.Timeout | undefined;
   /** The idempotency scope of this connection's ctx: a refresh may not change it. */
@@ -183,6 +188,11 @@ export class Peer implements PeerLink {
       this.sendError(id, new RpcError('TOO_MANY_REQUESTS', 'a refresh of this connection is already running'));
       return;
     }
+    if (!this.#takeRefreshToken()) {
+      const { maxRefreshesPerSecond } = this.host.options;
+      this.sendError(id, new RpcError('TOO_MANY_REQUESTS', `over ${maxRefreshesPerSecond} refreshes per second`));
+      return;
+    }
     this.#refreshing = true;
     const context = this.host.router.context;
     Promise.resolve()
@@ -205,6 +215,16 @@ export class Peer implements PeerLink {
       .finally(() => {
         this.#refreshing = false;
       });
+  }
+
+  #takeRefreshToken(): boolean {
+    const nowMs = performance.now();
+    const perMs = this.host.options.maxRefreshesPerSecond / 1_000;
+    this.#refreshTokens = Math.min(REFRESH_BURST, this.#refreshTokens + (nowMs - this.#refreshTokensAt) * perMs);
+    this.#refreshTokensAt = nowMs;
+    if (this.#refreshTokens < 1) return false;
+    this.#refreshTokens--;
+    return true;
   }
 
   /**
