@@ -161,15 +161,14 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     // Revocations from now on also reach this connection once its ctx exists (see disconnect()).
     const since = this.#revocationCount;
     this.#admitting++;
-    let admitted = false;
-    socket.once('close', () => {
-      if (!admitted) this.#admissionEnded();
-    });
-    admit(socket, request, this.router, this.options, (admission) => {
-      admitted = true;
-      this.#admitted(socket, request, admission, since);
-      this.#admissionEnded();
-    });
+    admit(
+      socket,
+      request,
+      this.router,
+      this.options,
+      (admission) => this.#admitted(socket, request, admission, since),
+      () => this.#admissionEnded(),
+    );
   }
 
   #admissionEnded(): void {

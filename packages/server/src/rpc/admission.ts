@@ -66,7 +66,9 @@ function readAuth(data: Buffer, isBinary: boolean): { id: RequestId; data: unkno
 /**
  * Waits for `socket`'s first message, runs `context` with its credentials, and calls
  * `admitted` with the ctx (synchronously with the rest of what it does, so no message
- * can come between). A refusal closes the socket with its typed code.
+ * can come between). A refusal closes the socket with its typed code. `ended` is called
+ * once, when the admission is over whichever way (admitted, refused, closed); nothing of
+ * it stays on the socket after.
  */
 export function admit(
   socket: ServerWebSocket,
@@ -74,6 +76,7 @@ export function admit(
   router: Router,
   options: ResolvedServerOptions,
   admitted: (admission: Admitted) => void,
+  ended: () => void,
 ): void {
   const waiting: Waiting[] = [];
   let waitingBytes = 0;
@@ -84,6 +87,7 @@ export function admit(
   const onClose = () => {
     clearTimeout(timer);
     socket.off('message', onMessage);
+    ended();
   };
   const onMessage = (data: Buffer, isBinary: boolean) => {
     if (started) {
@@ -109,7 +113,11 @@ export function admit(
         if (socket.state !== 'open') return;
         socket.off('message', onMessage);
         socket.off('close', onClose);
-        admitted({ ctx, authId: auth?.id, waiting });
+        try {
+          admitted({ ctx, authId: auth?.id, waiting });
+        } finally {
+          ended();
+        }
       },
       (error: unknown) => {
         if (socket.state !== 'open') return;
