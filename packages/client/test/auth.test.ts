@@ -34,6 +34,16 @@ function start(auth?: () => unknown): Untyped {
   return client;
 }
 
+/** Opens the client's socket and accepts the credentials it sends first. */
+async function openAccepted(): Promise<FakeWebSocket> {
+  await settle();
+  const socket = FakeWebSocket.last();
+  socket.open(undefined, { authenticate: false });
+  await settle();
+  socket.authenticate();
+  return socket;
+}
+
 /** Lets the client's promise work (auth(), URL resolution) run. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -128,11 +138,7 @@ describe('refresh on the open connection', () => {
   it('sends new credentials without reconnecting; resolves on authenticated, rejects on error, stays open', async () => {
     let token = 't1';
     const c = start(() => ({ token }));
-    await settle();
-    const socket = FakeWebSocket.last();
-    socket.open(undefined, { authenticate: false });
-    await settle();
-    socket.authenticate();
+    const socket = await openAccepted();
     expect(c.state).toBe('open');
 
     token = 't2';
@@ -214,11 +220,7 @@ describe('a refresh when the connection changes under it', () => {
 
   it('rejects with the refusal when a 4401 comes while it waits, and the next one reconnects at once', async () => {
     const c = start(() => ({ token: 't1' }));
-    await settle();
-    const socket = FakeWebSocket.last();
-    socket.open(undefined, { authenticate: false });
-    await settle();
-    socket.authenticate();
+    const socket = await openAccepted();
     const refresh = c.reauthenticate().catch((error: unknown) => error);
     await settle();
     expect(socket.auths).toHaveLength(2); // the refresh is on its way
