@@ -18,7 +18,7 @@ import {
 } from '@switchboard/contract';
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker } from './broker/memory-broker.js';
-import { type Admitted, admit, closeReason } from './rpc/admission.js';
+import { type Admitted, admit, refusalReason } from './rpc/admission.js';
 import { resolveDeliveries } from './rpc/channel-deliveries.js';
 import type { ChannelDelivery } from './rpc/delivery.js';
 import { Fanout, type JoinRequest } from './rpc/fanout.js';
@@ -261,7 +261,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     if (typeof filter !== 'function') throw new TypeError('disconnect needs a filter function of the ctx');
     // Every filter answer first: one that throws closes nothing.
     const matching = [...this.#peers].filter((peer) => peer.socket.state === 'open' && filter(peer.ctx as Ctx));
-    const text = closeReason(`UNAUTHORIZED: ${String(reason)}`);
+    const text = refusalReason('UNAUTHORIZED', String(reason));
     for (const peer of matching) peer.socket.close(CLOSE_CODES.unauthorized, text);
     // Connections whose `context` is still running (credentials checked before this call)
     // meet the filter when their ctx exists.

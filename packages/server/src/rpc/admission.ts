@@ -1,5 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { CLOSE_CODES, isRequestId, parseJson, type RequestId, RpcError } from '@switchboard/contract';
+import {
+  type AuthEnvelope,
+  CLOSE_CODES,
+  isEnvelopeProblem,
+  parseJson,
+  type RequestId,
+  RpcError,
+  readClientEnvelope,
+} from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
@@ -35,7 +43,7 @@ const TRY_AGAIN_LATER = 1013;
 const MAX_REASON_BYTES = 123;
 
 /** `text` cut to what a Close frame's reason holds, at a character boundary. */
-export function closeReason(text: string): string {
+function closeReason(text: string): string {
   if (Buffer.byteLength(text) <= MAX_REASON_BYTES) return text;
   let cut = '';
   let bytes = 0;
@@ -48,19 +56,16 @@ export function closeReason(text: string): string {
   return `${cut}…`;
 }
 
-/** The credentials of a first message that is an `auth` envelope, or undefined. */
-function readAuth(data: Buffer, isBinary: boolean): { id: RequestId; data: unknown } | undefined {
+/** The credentials of a first message that is an `auth` envelope (as readClientEnvelope reads it), or undefined. */
+function readAuth(data: Buffer, isBinary: boolean): AuthEnvelope | undefined {
   if (isBinary) return undefined;
-  let parsed: unknown;
+  let envelope: ReturnType<typeof readClientEnvelope>;
   try {
-    parsed = parseJson(data.toString('utf8'));
+    envelope = readClientEnvelope(parseJson(data.toString('utf8')));
   } catch {
     return undefined; // the connection's Peer answers it, after context
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { type, id, data: credentials } = parsed as Record<string, unknown>;
-  if (type !== 'auth') return undefined;
-  return isRequestId(id) ? { id, data: credentials } : undefined;
+  return !isEnvelopeProblem(envelope) && envelope.type === 'auth' ? envelope : undefined;
 }
 
 /**
@@ -130,7 +135,8 @@ export function admit(
   socket.once('close', onClose);
 }
 
-function makeContext(router: Router, request: IncomingMessage, auth: unknown): Promise<unknown> {
+/** The application's `context` for these credentials (undefined without one); a throw is a rejection. */
+export function makeContext(router: Router, request: IncomingMessage, auth: unknown): Promise<unknown> {
   const context = router.context;
   if (context === undefined) return Promise.resolve(undefined);
   return Promise.resolve().then(() => context({ request, auth }));
@@ -157,11 +163,16 @@ function refuse(
   } catch (thrown) {
     report(options, thrown);
   }
-  socket.close(refusalCode(error), closeReason(`${error.code}: ${error.message}`));
+  socket.close(refusalCode(error), refusalReason(error.code, error.message));
+}
+
+/** The reason of a refusal's Close frame: `CODE: message`, as the client reads it back (protocol.md, Close codes). */
+export function refusalReason(code: string, message: string): string {
+  return closeReason(`${code}: ${message}`);
 }
 
 /** The close code of a refusal by `context`. */
-export function refusalCode(error: RpcError): number {
+function refusalCode(error: RpcError): number {
   switch (error.code) {
     case 'UNAUTHORIZED':
       return CLOSE_CODES.unauthorized;

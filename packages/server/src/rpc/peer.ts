@@ -10,6 +10,7 @@ import {
   type ServerEnvelope,
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
+import { makeContext, refusalReason } from './admission.js';
 import { CallRunner } from './call-runner.js';
 import type { Connection } from './connection.js';
 import { Outbox } from './outbox.js';
@@ -194,9 +195,8 @@ export class Peer implements PeerLink {
       return;
     }
     this.#refreshing = true;
-    const context = this.host.router.context;
     Promise.resolve()
-      .then(() => (context === undefined ? undefined : context({ request: this.#request as IncomingMessage, auth })))
+      .then(() => makeContext(this.host.router, this.#request as IncomingMessage, auth))
       .then(async (ctx) => {
         if (this.socket.state !== 'open') return;
         if (scopeOf(this.host, ctx) !== this.#scope) {
@@ -251,7 +251,7 @@ export class Peer implements PeerLink {
       // Past 2^31 - 1 ms (24.8 days) Node fires a timer at once: none is armed for so long a life.
       if (expiresInMs <= MAX_TIMER_MS) {
         this.#expiry = setTimeout(() => {
-          this.socket.close(CLOSE_CODES.unauthorized, 'UNAUTHORIZED: the credentials expired');
+          this.socket.close(CLOSE_CODES.unauthorized, refusalReason('UNAUTHORIZED', 'the credentials expired'));
         }, expiresInMs);
         this.#expiry.unref();
       }
