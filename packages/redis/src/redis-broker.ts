@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { parsePosition, RpcError } from '@switchboard/contract';
-import type { Broker, BrokerListener } from '@switchboard/server';
+import type { BroadcastListener, Broker, BrokerListener, HistoryResult } from '@switchboard/server';
 import type { Redis } from 'ioredis';
+import { Broadcasts } from './broadcasts.js';
 import { disconnect, openConnection, unavailable } from './connection.js';
 import { type BrokerHealth, Health } from './health.js';
 import { RedisIdempotencyStore } from './idempotency-store.js';
 import { type RedisBrokerOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
-import { parseMessage, TopicCommands, topicKeys } from './topic-commands.js';
+import { detectSharded, parseMessage, TopicCommands, topicKeys } from './topic-commands.js';
 import { type BrokerGap, type GapListener, type StreamRead, TopicStream } from './topic-stream.js';
 
 export interface RedisBrokerEvents {
@@ -56,6 +57,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   #epochCount = 0;
   /** The shared idempotency window, on this broker's command connection. */
   readonly idempotency: RedisIdempotencyStore;
+  readonly #broadcasts: Broadcasts;
 
   constructor(options: RedisBrokerOptions) {
     super();
@@ -70,7 +72,10 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
       connectTimeoutMs: this.options.connectTimeoutMs,
     });
 
+    const connections = { command: this.#command, subscriber: this.#subscriber, sharded: () => this.#sharded === true };
+    this.#broadcasts = new Broadcasts(this.options.prefix, connections, (e) => this.#report(e));
     const onMessage = (channel: string, text: string) => {
+      if (channel === this.#broadcasts.channel) return this.#broadcasts.receive(text);
       const stream = this.#byChannel.get(channel);
       if (stream === undefined) return;
       const message = parseMessage(text);
@@ -153,10 +158,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     }
   }
 
-  async history(
-    topic: string,
-    from: string,
-  ): Promise<{ messages: Array<{ payload: string; position: string }>; complete: boolean }> {
+  async history(topic: string, from: string): Promise<HistoryResult> {
     const parsed = parsePosition(from);
     if (parsed === undefined) return { messages: [], complete: false };
     const waiting = this.#usable(false, 'history');
@@ -186,6 +188,16 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     }
     await this.#barrier(topic);
     return position;
+  }
+
+  async broadcast(payload: string): Promise<number> {
+    await this.#usable(false, 'broadcast');
+    return this.#broadcasts.send(payload);
+  }
+
+  async listenBroadcasts(listener: BroadcastListener): Promise<() => void> {
+    await this.#usable(true, 'listen for broadcasts');
+    return this.#broadcasts.listen(listener);
   }
 
   async close(): Promise<void> {
@@ -292,7 +304,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     if (connection === this.#subscriber) {
       this.#subscriberGeneration++;
       // Subscriptions went with the connection, and messages may be published meanwhile.
-      if (this.#topics.size > 0) this.#resubscribed = false;
+      if (this.#topics.size > 0 || this.#broadcasts.listening) this.#resubscribed = false;
       for (const stream of this.#topics.values()) stream.markStale();
     }
     this.#health.move('down');
@@ -316,9 +328,10 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
       do {
         this.#recoverAgain = false;
         if (!this.#connected()) return;
-        await this.#detectPubSub();
+        this.#sharded ??= await detectSharded(this.#command, this.options.pubsub);
         if (!this.#resubscribed) {
           const generation = this.#subscriberGeneration;
+          if (this.#broadcasts.listening) await this.#broadcasts.subscribe();
           const channels = [...this.#byChannel.keys()];
           for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH) {
             await this.#subscribeChannels(channels.slice(i, i + RESUBSCRIBE_BATCH));
@@ -337,16 +350,6 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     } finally {
       this.#recovering = false;
     }
-  }
-
-  async #detectPubSub(): Promise<void> {
-    if (this.#sharded !== undefined) return;
-    if (this.options.pubsub !== 'auto') {
-      this.#sharded = this.options.pubsub === 'sharded';
-      return;
-    }
-    const info = await this.#command.call('COMMAND', 'INFO', 'SPUBLISH');
-    this.#sharded = Array.isArray(info) && info[0] !== null && info[0] !== undefined;
   }
 
   #connected(): boolean {

@@ -61,6 +61,13 @@ function parseRead(reply: unknown[]): StreamRead {
   return { epoch, newest, messages };
 }
 
+/** Whether to use sharded Pub/Sub (SSUBSCRIBE/SPUBLISH): as configured, or where the server has it. */
+export async function detectSharded(command: Redis, mode: ResolvedRedisOptions['pubsub']): Promise<boolean> {
+  if (mode !== 'auto') return mode === 'sharded';
+  const info = await command.call('COMMAND', 'INFO', 'SPUBLISH');
+  return Array.isArray(info) && info[0] !== null && info[0] !== undefined;
+}
+
 export class TopicCommands {
   readonly #scripts: Scripts;
   readonly #options: ResolvedRedisOptions;

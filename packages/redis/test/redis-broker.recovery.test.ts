@@ -215,3 +215,30 @@ describe.skipIf(!available)('RedisBroker when Redis goes away', () => {
     expect(seen.gaps()).toEqual([]);
   });
 });
+
+describe.skipIf(!available)('RedisBroker broadcasts', () => {
+  it('reach every listening broker (the count says how many), also after Redis restarts, in the topics mode', async () => {
+    const prefix = `b${randomUUID().slice(0, 8)}`;
+    for (const pubsub of ['sharded', 'classic'] as const) {
+      const brokers = [0, 1, 2].map(() => makeBroker(redis.url, `${prefix}${pubsub}`, { pubsub }));
+      const heard = brokers.map(() => [] as string[]);
+      await Promise.all(brokers.map((broker, i) => broker.listenBroadcasts((payload) => heard[i]?.push(payload))));
+      // A topic subscribed and dropped on the same connection leaves broadcasts working.
+      const topic = recorder();
+      await brokers[1]?.subscribe('t', topic.listener);
+      await brokers[1]?.unsubscribe('t', topic.listener);
+
+      await expect(brokers[0]?.broadcast('one')).resolves.toBe(3);
+      await until(() => heard.every((h) => h.includes('one')), `every ${pubsub} broker to hear 'one'`);
+
+      await redis.restart();
+      await Promise.all(brokers.map((broker) => whenHealth(broker, 'ok')));
+      await expect(brokers[2]?.broadcast('two')).resolves.toBe(3);
+      await until(
+        () => heard.every((h) => h.includes('two')),
+        `every ${pubsub} broker to hear 'two' after the restart`,
+      );
+      expect(heard).toEqual(brokers.map(() => ['one', 'two']));
+    }
+  });
+});

@@ -1,5 +1,6 @@
 export { RpcError } from '@switchboard/contract';
 export {
+  type BroadcastListener,
   type Broker,
   type BrokerGapListener,
   type BrokerListener,

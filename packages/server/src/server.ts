@@ -26,6 +26,7 @@ import { IdempotencyWindow } from './rpc/idempotency.js';
 import { Metrics, type ServerMetrics } from './rpc/metrics.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './rpc/options.js';
 import { Peer, type PeerHost } from './rpc/peer.js';
+import { RemoteDisconnect } from './rpc/remote-disconnect.js';
 import type { Router } from './rpc/router.js';
 import { SharedIdempotency } from './rpc/shared-idempotency.js';
 import { paramsKey, topicOf } from './rpc/topic-key.js';
@@ -55,8 +56,10 @@ export interface SwitchboardServer<C extends AnyContract, Ctx = unknown> {
   close(): Promise<void>;
   /**
    * Closes every connection whose ctx `filter` picks, with 4401 and `reason`: their clients
-   * go to 'unauthorized' and wait for new credentials (revoking a user's sessions). Resolves
-   * to the number closed in this process.
+   * go to 'unauthorized' and wait for new credentials (revoking a user's sessions). With a
+   * broker shared by several processes (Redis), their connections too: `filter` runs here
+   * on a superjson copy of each one's ctx (docs/auth.md). Resolves to the number closed,
+   * counting the processes that answered within `limits.clusterTimeoutMs`.
    */
   disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number>;
   /** Connections, calls and latency per procedure, messages and slow subscribers per channel, event loop, memory. */
@@ -76,6 +79,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
   readonly #broker: Broker;
   readonly #ownsBroker: boolean;
   readonly #fanout: Fanout;
+  readonly #remote: RemoteDisconnect;
   readonly idempotency: IdempotencyWindow;
   readonly sharedIdempotency: SharedIdempotency | undefined;
   readonly counters = new Metrics();
@@ -95,6 +99,9 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     this.#broker = options.broker ?? new MemoryBroker(options.history);
     const deliveries = resolveDeliveries(this.router, this.counters, this.options.onError);
     this.#fanout = new Fanout(this.#broker, (channel) => deliveries.get(channel) as ChannelDelivery);
+    const onError = (error: unknown) => this.options.onError(error, {});
+    this.#remote = new RemoteDisconnect(this.#broker, () => this.#peers, this.options.clusterTimeoutMs, onError);
+    this.#remote.start();
     this.idempotency = new IdempotencyWindow(this.options.idempotency);
     const store = options.idempotency?.store;
     this.sharedIdempotency =
@@ -259,10 +266,12 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
 
   async disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number> {
     if (typeof filter !== 'function') throw new TypeError('disconnect needs a filter function of the ctx');
-    // Every filter answer first: one that throws closes nothing.
+    // Every filter answer first (other processes' connections, then this one's): one that
+    // throws closes nothing.
+    const remote = await this.#remote.find(filter as (ctx: unknown) => boolean);
     const matching = [...this.#peers].filter((peer) => peer.socket.state === 'open' && filter(peer.ctx as Ctx));
     const text = refusalReason('UNAUTHORIZED', String(reason));
-    for (const peer of matching) peer.socket.close(CLOSE_CODES.unauthorized, text);
+    for (const peer of matching) if (peer.socket.state === 'open') peer.socket.close(CLOSE_CODES.unauthorized, text);
     // Connections whose `context` is still running (credentials checked before this call)
     // meet the filter when their ctx exists.
     this.#revocationCount++;
@@ -277,7 +286,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
         atMs: now,
       });
     }
-    return matching.length;
+    return matching.length + (await this.#remote.close(remote, text));
   }
 
   /** The close reason of a revocation made since `since` that picks `ctx`, if any. */
@@ -317,6 +326,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     if (wss !== undefined) await new Promise<void>((resolve) => wss.close(() => resolve()));
     this.#state = 'closed';
     this.counters.stop();
+    await this.#remote.stop();
     this.sharedIdempotency?.close();
     if (this.#ownsBroker) await this.#broker.close();
   }

@@ -29,7 +29,11 @@ async function node(url: string, prefix: string) {
     reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
   });
   const router = defineRouter(contract, {
-    procedures: { burst: () => ({ published: 0, failed: 0 }), whoami: () => process.pid },
+    procedures: {
+      burst: () => ({ published: 0, failed: 0 }),
+      revoke: () => ({ closed: 0, ms: 0 }),
+      whoami: () => process.pid,
+    },
   });
   const server = createServer({ router, broker, heartbeat: false });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });

@@ -29,7 +29,10 @@ afterEach(async () => {
   await Promise.allSettled(clients.splice(0).map((client) => within(client.close(), 5_000, 'a client to close')));
 });
 
-function client(url: string | (() => string), options: { reconnect?: boolean } = {}): Client<ClusterContract> {
+function client(
+  url: string | (() => string),
+  options: { reconnect?: boolean; user?: string } = {},
+): Client<ClusterContract> {
   const made = clusterClient(url, options);
   clients.push(made);
   return made;
@@ -116,6 +119,37 @@ describe.skipIf(!available)('three server processes on one Redis', () => {
     );
     expect({ received, duplicated, lost }).toEqual({ received: expected, duplicated: 0, lost: 0 });
     for (const node of nodes) expect(node.unhandled).toEqual([]);
+  });
+
+  it("revokes a user's connections on every node from any node: closed 4401, the others untouched; prints the time", async () => {
+    // Three of u1's connections on each node, one of u2's (the caller) on each.
+    const victims = nodes.flatMap((node) => [0, 1, 2].map(() => client(node.url, { user: 'u1' })));
+    const others = nodes.map((node) => client(node.url, { user: 'u2' }));
+    await Promise.all([...victims, ...others].map((c) => whenOpen(c)));
+    const [caller] = others as [Client<ClusterContract>];
+    const errors: string[] = [];
+    const ended = victims.map(
+      (victim) =>
+        new Promise<number>((resolve) => {
+          victim.on('state', (state, info) => {
+            if (state !== 'unauthorized') return;
+            errors.push(`${info.error?.code}: ${info.error?.message}`);
+            resolve(performance.now());
+          });
+        }),
+    );
+
+    const started = performance.now();
+    const { closed, ms } = await caller.call('revoke', { user: 'u1' });
+    const lastClosedAt = Math.max(...(await within(Promise.all(ended), 5_000, "every u1 client to be 'unauthorized'")));
+    console.log(
+      `revoke across 3 nodes: ${closed} connections closed, disconnect() took ${ms.toFixed(1)} ms on the node, ` +
+        `${(lastClosedAt - started).toFixed(1)} ms from the call to the last client 'unauthorized'`,
+    );
+    expect(closed).toBe(victims.length);
+    expect(errors).toEqual(victims.map(() => 'UNAUTHORIZED: revoked'));
+    expect(others.map((c) => c.state)).toEqual(['open', 'open', 'open']);
+    await expect(caller.call('whoami', undefined)).resolves.toBeGreaterThan(0);
   });
 
   it('resumes a client moved from node A to node B mid-stream (A killed) with no loss and no duplicate', async () => {

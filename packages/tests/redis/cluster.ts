@@ -117,14 +117,16 @@ export async function startCluster(count: number, redisUrl: string, prefix: stri
   return nodes;
 }
 
-/** A typed client over `ws`; reconnecting (quickly) only when asked. */
+/** A typed client over `ws`, as `user` if given; reconnecting (quickly) only when asked. */
 export function clusterClient(
   url: string | (() => string),
-  options: { reconnect?: boolean } = {},
+  options: { reconnect?: boolean; user?: string } = {},
 ): Client<ClusterContract> {
+  const { user } = options;
   return createClient<ClusterContract>({
     url,
     WebSocket: WebSocket as never,
+    ...(user === undefined ? {} : { auth: () => ({ user }) }),
     reconnect: options.reconnect === true ? { initialDelayMs: 50, maxDelayMs: 200 } : false,
     heartbeat: false,
     timeoutMs: 30_000,

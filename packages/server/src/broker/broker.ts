@@ -35,7 +35,17 @@ export interface Broker {
    */
   position(topic: string): string | Promise<string>;
   close(): Promise<void>;
+  /**
+   * Optional: sends `payload` to every server process that shares this broker (this one
+   * included, if it listens); not numbered, not kept. Resolves to how many processes got
+   * it. `server.disconnect()` reaches other processes' connections through it.
+   */
+  broadcast?(payload: string): Promise<number>;
+  /** With `broadcast`: calls `listener` with every broadcast from now on; resolves, once listening, to the stop function. */
+  listenBroadcasts?(listener: BroadcastListener): Promise<() => void>;
 }
+
+export type BroadcastListener = (payload: string) => void;
 
 export type BrokerListener = (payload: string, position: string) => void;
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Deque } from '../deque.js';
-import type { Broker, BrokerListener, HistoryOptions, HistoryResult } from './broker.js';
+import type { BroadcastListener, Broker, BrokerListener, HistoryOptions, HistoryResult } from './broker.js';
 import { formatPosition, parsePosition } from './broker.js';
 
 interface Logged {
@@ -31,6 +31,7 @@ export class MemoryBroker implements Broker {
   readonly #maxMessages: number;
   readonly #maxAgeMs: number;
   readonly #maxTopics: number;
+  readonly #broadcastListeners = new Set<BroadcastListener>();
 
   constructor(history: HistoryOptions = {}) {
     this.#maxMessages = history.maxMessages ?? HISTORY_DEFAULTS.maxMessages;
@@ -140,8 +141,21 @@ export class MemoryBroker implements Broker {
     }
   }
 
+  /** To the servers sharing this broker in this process, each in its own microtask (as if it crossed a network). */
+  async broadcast(payload: string): Promise<number> {
+    for (const listener of this.#broadcastListeners) queueMicrotask(() => listener(payload));
+    return this.#broadcastListeners.size;
+  }
+
+  async listenBroadcasts(listener: BroadcastListener): Promise<() => void> {
+    const own = (payload: string) => listener(payload);
+    this.#broadcastListeners.add(own);
+    return () => this.#broadcastListeners.delete(own);
+  }
+
   async close(): Promise<void> {
     this.#topics.clear();
+    this.#broadcastListeners.clear();
   }
 
   /** Topics with a listener or a history. */

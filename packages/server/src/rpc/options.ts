@@ -56,6 +56,12 @@ export interface ServerLimits {
    * burst of 10; more get TOO_MANY_REQUESTS. @default 1
    */
   maxRefreshesPerSecond?: number;
+  /**
+   * How long `disconnect()` waits for each round of answers from the other processes that
+   * share the broker (listing their connections, then closing the picked ones); a process
+   * that does not answer in time is left out of the count. @default 2 s
+   */
+  clusterTimeoutMs?: number;
 }
 
 export interface ServerOptions<C extends AnyContract, Ctx> {
@@ -135,6 +141,7 @@ export const SERVER_DEFAULTS = {
   drainTimeoutMs: 10_000,
   authTimeoutMs: 10_000,
   maxRefreshesPerSecond: 1,
+  clusterTimeoutMs: 2_000,
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 10_000,
   idempotencyMaxKeys: 10_000,
@@ -158,6 +165,7 @@ export interface ResolvedServerOptions {
   drainTimeoutMs: number;
   authTimeoutMs: number;
   maxRefreshesPerSecond: number;
+  clusterTimeoutMs: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   idempotency: WindowLimits;
@@ -250,6 +258,7 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
       limits.maxRefreshesPerSecond,
       d.maxRefreshesPerSecond,
     ),
+    clusterTimeoutMs: positive('limits.clusterTimeoutMs', limits.clusterTimeoutMs, d.clusterTimeoutMs),
     heartbeatIntervalMs: positive('heartbeat.intervalMs', heartbeat.intervalMs, d.heartbeatIntervalMs, 0),
     heartbeatTimeoutMs: positive(
       'heartbeat.timeoutMs',

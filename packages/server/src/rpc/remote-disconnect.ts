@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import { CLOSE_CODES, decodeValue, encodeValue } from '@switchboard/contract';
+import type { Broker } from '../broker/broker.js';
+
+/** What this needs of a connection (a Peer is one). */
+export interface RemotePeer {
+  readonly ctx: unknown;
+  readonly socket: { readonly state: string; close(code: number, reason: string): void };
+}
+
+/** The connections one `find` picked on other processes: by process, indexes into what it listed for call `r`. */
+export interface RemoteMatches {
+  r: string;
+  picked: Map<string, number[]>;
+}
+
+/** Listed ctx copies per broadcast: a process with many connections answers in several. */
+const LIST_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * `server.disconnect()` on the other server processes of a shared broker (Redis), in two
+ * rounds of broadcasts. A filter is a function, and a function does not travel: so this
+ * process asks every other one for a copy of its connections' ctx (superjson), runs the
+ * filter here, and tells each process which of its connections to close. Costs one copy of
+ * every connection's ctx per call; nothing is kept or sent between calls.
+ *
+ * Messages (JSON; `r` names one call; `to` the process meant):
+ * - `{ k: 'list', r, from }`: every process keeps a snapshot of its open connections for
+ *   `r` and answers `{ k: 'ctxs', r, to, from, at, ctx: ['[json, meta?]' | null …], last }`.
+ * - `{ k: 'close', r, from, pick: { [process]: [index …] }, reason }` (the same `r`): each
+ *   process closes
+ *   the picked connections of its snapshot that are still open and answers
+ *   `{ k: 'closed', r, to, from, n }`.
+ */
+export class RemoteDisconnect {
+  readonly #node = randomUUID();
+  readonly #broker: Broker;
+  readonly #peers: () => Iterable<RemotePeer>;
+  readonly #timeoutMs: number;
+  readonly #onError: (error: unknown) => void;
+  /** Snapshots this process listed for another one's call, until it says which to close. */
+  readonly #snapshots = new Map<string, { peers: RemotePeer[]; timer: NodeJS.Timeout }>();
+  /** This process's calls waiting for answers. */
+  readonly #waiting = new Map<string, (message: Message) => void>();
+  #stop: Promise<(() => void) | undefined> | undefined;
+
+  constructor(broker: Broker, peers: () => Iterable<RemotePeer>, timeoutMs: number, onError: (error: unknown) => void) {
+    this.#broker = broker;
+    this.#peers = peers;
+    this.#timeoutMs = timeoutMs;
+    this.#onError = onError;
+  }
+
+  /** Starts answering other processes (a broker without broadcasts: nothing to do). */
+  start(): void {
+    const listen = this.#broker.listenBroadcasts?.bind(this.#broker);
+    if (listen === undefined || this.#broker.broadcast === undefined) return;
+    this.#stop = listen((payload) => this.#receive(payload)).catch((error: unknown) => {
+      this.#onError(error);
+      return undefined;
+    });
+  }
+
+  async stop(): Promise<void> {
+    (await this.#stop)?.();
+    for (const { timer } of this.#snapshots.values()) clearTimeout(timer);
+    this.#snapshots.clear();
+  }
+
+  /**
+   * Runs `filter` over a copy of every other process's connections' ctx; what answered
+   * within the timeout is searched. Throws what `filter` throws.
+   */
+  async find(filter: (ctx: unknown) => boolean): Promise<RemoteMatches> {
+    const r = randomUUID();
+    const matches = new Map<string, number[]>();
+    if (this.#stop === undefined || (await this.#stop) === undefined) return { r, picked: matches };
+    const listed = new Set<string>();
+    let failure: { error: unknown } | undefined;
+    await this.#exchange(r, { k: 'list', r, from: this.#node }, (message, expected) => {
+      if (message.k !== 'ctxs') return false;
+      const picked = matches.get(message.from) ?? [];
+      message.ctx.forEach((copy, i) => {
+        if (failure !== undefined || copy === null) return;
+        try {
+          const [json, meta] = JSON.parse(copy) as [unknown, unknown];
+          if (filter(decodeValue(json, meta))) picked.push(message.at + i);
+        } catch (error) {
+          failure = { error };
+        }
+      });
+      if (picked.length > 0) matches.set(message.from, picked);
+      if (message.last) listed.add(message.from);
+      return listed.size >= expected;
+    });
+    if (failure !== undefined) throw failure.error;
+    return { r, picked: matches };
+  }
+
+  /** Closes what `find` picked; resolves to how many closed, as the processes that answered in time say. */
+  async close({ r, picked: matches }: RemoteMatches, reason: string): Promise<number> {
+    if (matches.size === 0) return 0;
+    let closed = 0;
+    const answered = new Set<string>();
+    const pick = Object.fromEntries(matches);
+    await this.#exchange(r, { k: 'close', r, from: this.#node, pick, reason }, (message) => {
+      if (message.k !== 'closed' || answered.has(message.from) || !matches.has(message.from)) return false;
+      answered.add(message.from);
+      closed += message.n;
+      return answered.size === matches.size;
+    });
+    return closed;
+  }
+
+  /**
+   * Broadcasts `request` and hands its answers to `take` until it says done, or the
+   * timeout. `expected`: how many other processes got the request.
+   */
+  async #exchange(r: string, request: Message, take: (answer: Message, expected: number) => boolean): Promise<void> {
+    const broadcast = this.#broker.broadcast?.bind(this.#broker);
+    if (broadcast === undefined) return;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    let expected = Number.POSITIVE_INFINITY;
+    const answers: Message[] = [];
+    this.#waiting.set(r, (answer) => {
+      if (expected === Number.POSITIVE_INFINITY) answers.push(answer);
+      else if (take(answer, expected)) done();
+    });
+    const timer = setTimeout(done, this.#timeoutMs);
+    try {
+      // This process listens too: the others are one fewer.
+      expected = (await broadcast(JSON.stringify(request))) - 1;
+      if (expected <= 0 || answers.some((answer) => take(answer, expected))) done();
+      await finished;
+    } catch (error) {
+      // The broker is unreachable: this process's own connections are still closed.
+      this.#onError(error);
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.delete(r);
+    }
+  }
+
+  #receive(payload: string): void {
+    let message: Message;
+    try {
+      message = JSON.parse(payload) as Message;
+    } catch (error) {
+      this.#onError(error);
+      return;
+    }
+    if (message.from === this.#node) return;
+    if (message.k === 'list') this.#list(message);
+    else if (message.k === 'close') this.#closePicked(message);
+    else if (message.to === this.#node) this.#waiting.get(message.r)?.(message);
+  }
+
+  /** Answers a `list`: copies of this process's open connections' ctx, in chunks. */
+  #list({ r, from }: ListMessage): void {
+    const peers = [...this.#peers()].filter((peer) => peer.socket.state === 'open');
+    // Kept until the caller says which to close, or twice its timeout.
+    const timer = setTimeout(() => this.#snapshots.delete(r), 2 * this.#timeoutMs);
+    timer.unref();
+    this.#snapshots.set(r, { peers, timer });
+    let at = 0;
+    let chunk: CtxCopy[] = [];
+    let bytes = 0;
+    const send = (last: boolean) => {
+      const answer: CtxsMessage = { k: 'ctxs', r, to: from, from: this.#node, at, ctx: chunk, last };
+      this.#send(answer);
+      at += chunk.length;
+      chunk = [];
+      bytes = 0;
+    };
+    for (const peer of peers) {
+      const copy = copyOf(peer.ctx, this.#onError);
+      chunk.push(copy);
+      bytes += copy === null ? 4 : copy.length + 4;
+      if (bytes >= LIST_CHUNK_BYTES) send(false);
+    }
+    send(true);
+  }
+
+  #closePicked({ r, from, pick, reason }: CloseMessage): void {
+    const indexes = Object.hasOwn(pick, this.#node) ? pick[this.#node] : undefined;
+    if (indexes === undefined) return;
+    const snapshot = this.#snapshots.get(r);
+    this.#snapshots.delete(r);
+    let n = 0;
+    if (snapshot !== undefined) {
+      clearTimeout(snapshot.timer);
+      for (const index of indexes) {
+        const peer = snapshot.peers[index];
+        if (peer?.socket.state === 'open') {
+          peer.socket.close(CLOSE_CODES.unauthorized, reason);
+          n++;
+        }
+      }
+    }
+    this.#send({ k: 'closed', r, to: from, from: this.#node, n });
+  }
+
+  #send(message: Message): void {
+    this.#broker.broadcast?.(JSON.stringify(message)).catch((error: unknown) => this.#onError(error));
+  }
+}
+
+/** A ctx as the JSON text of superjson's `[json, meta?]`, or null when it does not encode (then no filter picks it). */
+type CtxCopy = string | null;
+
+function copyOf(ctx: unknown, onError: (error: unknown) => void): CtxCopy {
+  try {
+    const { json, meta } = encodeValue(ctx);
+    return JSON.stringify(meta === undefined ? [json] : [json, meta]);
+  } catch (error) {
+    onError(error);
+    return null;
+  }
+}
+
+interface ListMessage {
+  k: 'list';
+  r: string;
+  from: string;
+}
+interface CtxsMessage {
+  k: 'ctxs';
+  r: string;
+  to: string;
+  from: string;
+  at: number;
+  ctx: CtxCopy[];
+  last: boolean;
+}
+interface CloseMessage {
+  k: 'close';
+  r: string;
+  from: string;
+  pick: Record<string, number[]>;
+  reason: string;
+}
+interface ClosedMessage {
+  k: 'closed';
+  r: string;
+  to: string;
+  from: string;
+  n: number;
+}
+type Message = ListMessage | CtxsMessage | CloseMessage | ClosedMessage;
