@@ -35,6 +35,12 @@ export const CONTENDERS: readonly RpcContender[] = [
   contender('trpc', 'tRPC 11'),
 ];
 export const BASELINE_ID = 'thin';
+/** bench/rpc only: the same server with three no-op middleware around every call (what middleware costs). */
+export const MIDDLEWARE_CONTENDER: RpcContender = {
+  ...contender('switchboard', 'switchboard + 3 no-op middleware'),
+  id: 'switchboard-mw3',
+  env: { SB_MIDDLEWARE: '3' },
+};
 /** Switchboard from the `--before <dir>` checkout (see before.ts); only with --before. */
 export const BEFORE_ID = 'switchboard-before';
 const ALIASES: Record<string, string> = { ws: 'thin', 'socket.io': 'socketio', tRPC: 'trpc' };
@@ -50,10 +56,17 @@ function beforeContender(before: BeforeCheckout): RpcContender {
 
 /**
  * The contenders named in a comma list (all when empty), in print order; throws on an unknown
- * name. With a before checkout, `switchboard-before` runs right after `switchboard`, named or not.
+ * name. With a before checkout, `switchboard-before` runs right after `switchboard`, named or not;
+ * `extras` (variants of switchboard) right after those.
  */
-export function select(list: string | undefined, before: BeforeCheckout | null = null): RpcContender[] {
-  const all = CONTENDERS.flatMap((c) => (c.id === 'switchboard' && before ? [c, beforeContender(before)] : [c]));
+export function select(
+  list: string | undefined,
+  before: BeforeCheckout | null = null,
+  extras: readonly RpcContender[] = [],
+): RpcContender[] {
+  const all = CONTENDERS.flatMap((c) =>
+    c.id === 'switchboard' ? [c, ...(before ? [beforeContender(before)] : []), ...extras] : [c],
+  );
   if (list === undefined || list.trim() === '') return all;
   const wanted = new Set(
     list.split(',').map((raw) => {

@@ -21,12 +21,13 @@ import {
   BEFORE_ID,
   CONTENDERS,
   expectSwitchboardFrom,
+  MIDDLEWARE_CONTENDER,
   select,
   useSwitchboardFrom,
 } from './common.js';
 
 const USAGE = `usage: tsx bench/rpc/run.ts [options]
-  --only a,b          contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
+  --only a,b          contenders (default all): ${[...CONTENDERS, MIDDLEWARE_CONTENDER].map((c) => c.id).join(', ')}
   --runs N            runs per contender, medians reported (default 3)
   --duration-ms N     measured time per run (default 5000)
   --warmup-ms N       unmeasured warm-up per run (default 1000)
@@ -56,7 +57,7 @@ const o = parseOrHelp(
 );
 const from = useSwitchboardFrom(o.from);
 const before = beforeOrExit(o.before, from);
-const contenders = selectOrExit((list) => select(list, before), o.only);
+const contenders = selectOrExit((list) => select(list, before, [MIDDLEWARE_CONTENDER]), o.only);
 const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 600_000);
 const warmupMs = int('warmup-ms', o['warmup-ms'], 0, 60_000);

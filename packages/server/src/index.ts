@@ -17,6 +17,15 @@ export {
   SLOW_CONSUMER_CLOSE_CODE,
 } from './rpc/delivery.js';
 export type { ChannelMetrics, IdempotencyMetrics, ProcedureMetrics, ServerMetrics } from './rpc/metrics.js';
+export {
+  type CtxAfter,
+  defineMiddleware,
+  type Middleware,
+  type MiddlewareArgs,
+  type MiddlewareKind,
+  MiddlewareResult,
+  type NextResult,
+} from './rpc/middleware.js';
 export { type ResolvedServerOptions, SERVER_DEFAULTS, type ServerLimits, type ServerOptions } from './rpc/options.js';
 export {
   type ChannelArgs,

@@ -15,6 +15,7 @@ import { CallSignal, HandlerArgs } from './call-signal.js';
 import { ConnectionHolder } from './connection-holder.js';
 import { callHash } from './fingerprint.js';
 import { NOT_KEPT, type SessionHint } from './idempotency.js';
+import { runChain } from './middleware.js';
 import { errorOutcome, type Outcome, outcomeText, resultOutcome } from './outcome.js';
 import { checkProduced, isPromiseLike, type PeerLink } from './peer-link.js';
 import { type SharedIdempotency, scopeTag } from './shared-idempotency.js';
@@ -225,13 +226,34 @@ export class CallRunner {
     // Aborted while its input validated (its connection closed, say): it never starts.
     if (call.reason !== undefined) return GAVE_UP;
     if (!input.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues));
-    if (key === undefined) return this.#invoke(name, procedure, input.value, call);
-    return this.#runKeyed(name, procedure, input.value, key, hash, call, durationMs);
+    const { middleware } = this.#link.host.router;
+    if (middleware.length === 0) return this.#proceed(name, procedure, input.value, key, hash, call, durationMs);
+    // Before the key is claimed: a call the middleware refuses leaves no outcome to re-send.
+    const args = { kind: 'call' as const, name, input: input.value, connection: this.#link.connection };
+    return runChain(middleware, args, this.#link.ctx, (ctx) => {
+      if (call.reason !== undefined) return GAVE_UP;
+      call.extended = { ctx };
+      return this.#proceed(name, procedure, input.value, key, hash, call, durationMs);
+    });
+  }
+
+  #proceed(
+    name: string,
+    procedure: Procedure,
+    input: unknown,
+    key: string | undefined,
+    hash: number,
+    call: CallSignal,
+    durationMs: number,
+  ): unknown {
+    if (key === undefined) return this.#invoke(name, procedure, input, call);
+    return this.#runKeyed(name, procedure, input, key, hash, call, durationMs);
   }
 
   #invoke(name: string, procedure: Procedure, input: unknown, call: CallSignal): unknown {
     const handler = (this.#link.host.router.procedures as unknown as Record<string, Handler>)[name] as Handler;
-    const output = handler(new HandlerArgs(input, this.#link.ctx, this.#link.connection, call));
+    const ctx = call.extended === undefined ? this.#link.ctx : call.extended.ctx;
+    const output = handler(new HandlerArgs(input, ctx, this.#link.connection, call));
     return isPromiseLike(output)
       ? Promise.resolve(output).then((value) => checkProduced(procedure.output, value, 'result', name))
       : checkProduced(procedure.output, output, 'result', name);

@@ -13,6 +13,8 @@ export class CallSignal {
   readonly startedAt = performance.now();
   /** Claimed in the shared idempotency window: its outcome is stored there too. */
   sharedKey: string | undefined;
+  /** The ctx the router's middleware made for the handler (none: the connection's). */
+  extended: { ctx: unknown } | undefined;
   #controller: AbortController | undefined;
   #reason: RpcError | undefined;
   /** Told once, on abort: a call that only waits (for another run's outcome) stops waiting. */

@@ -9,6 +9,7 @@ import {
   type SubscribeEnvelope,
   toRpcError,
 } from '@switchboard/contract';
+import { runChain } from './middleware.js';
 import type { Peer } from './peer.js';
 import { checkProduced, isPromiseLike } from './peer-link.js';
 import type { ChannelArgs } from './router.js';
@@ -22,6 +23,23 @@ import { channelOf, paramsKey, paramsOfKey, topicOf } from './topic-key.js';
 interface ChannelHandlers {
   authorize?: (args: ChannelArgs<unknown, unknown>) => unknown;
   snapshot?: (args: ChannelArgs<unknown, unknown>) => unknown;
+}
+
+/** What a subscription's join needs once its params are valid. */
+interface Join {
+  id: RequestId;
+  name: string;
+  from: string | undefined;
+  params: unknown;
+  /** The stream key from the params. */
+  key: string;
+  channel: AnyContract['channels'][string];
+  /** Still this pending subscription (not unsubscribed, the connection not closed). */
+  current: () => boolean;
+  /** Set once `subscribed` went out: then no error reply. */
+  outcome: { joined: boolean };
+  /** The connection's ctx `authorize` (or the middleware) last answered for. */
+  askedWith: unknown;
 }
 
 /** A subscription whose params are still being validated and authorized. */
@@ -104,71 +122,101 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
   ): Promise<void> {
     const { router } = this.#peer.host;
     const current = () => this.get(id) === pending;
-    let joined = false;
+    const outcome = { joined: false };
     try {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
       const params = await parseOrThrow(channel.params, await decoded, 'params');
       // Before authorize: params too large for a stream key are refused without waiting.
       const key = paramsKey(params, this.#peer.host.options.maxStreamKeyChars);
-      const topic = topicOf(name, key);
-      const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
-      let args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
-      const authorize = implementation?.authorize;
-      // Asked again while a refresh changed the ctx under it: the answer is the current ctx's.
-      while (authorize !== undefined) {
-        if ((await authorize(args)) !== true) throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
-        if (args.ctx === this.#peer.ctx) break;
-        args = { ...args, ctx: this.#peer.ctx };
+      const base = this.#peer.ctx;
+      const join: Join = { id, name, from, params, key, channel, current, outcome, askedWith: base };
+      const { middleware } = router;
+      if (middleware.length === 0) await this.#authorizeAndJoin(join, base, false);
+      else {
+        const args = { kind: 'subscribe' as const, name, input: params, connection: this.#peer.connection };
+        await runChain(middleware, args, base, (ctx) => this.#authorizeAndJoin(join, ctx, true));
       }
-      if (!current()) return; // unsubscribed or disconnected meanwhile
-      const takeSnapshot = implementation?.snapshot;
-      await this.#peer.host.subscribe({
-        peer: this.#peer,
-        id,
-        topic,
-        from,
-        snapshot:
-          takeSnapshot === undefined || channel.snapshot === undefined
-            ? undefined
-            : () => {
-                const state = takeSnapshot(args);
-                const schema = channel.snapshot as SchemaLike;
-                return isPromiseLike(state)
-                  ? Promise.resolve(state).then((value) => checkProduced(schema, value, 'snapshot', name))
-                  : checkProduced(schema, state, 'snapshot', name);
-              },
-        // The replies go out in the same step as the join: no message can precede them.
-        onJoin: ({ position, gap, snapshot }) => {
-          if (!current()) return false;
-          // Encoded first: a snapshot that cannot be sent fails the subscribe, which then
-          // gets its one reply (the error), never `subscribed` and an error after it.
-          const state = snapshot === undefined ? undefined : encodeValue(snapshot.value);
-          this.set(id, topic);
-          joined = true;
-          const healed = gap && snapshot !== undefined;
-          this.#peer.send(
-            gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
-          );
-          if (state !== undefined) {
-            const { json, meta } = state;
-            this.#peer.send(
-              meta === undefined
-                ? { type: 'snapshot', id, data: json, position }
-                : { type: 'snapshot', id, data: json, meta, position },
-            );
-          }
-          return true;
-        },
-      });
       // A refresh while it joined did not see it (pending then): it is checked now.
-      if (joined && authorize !== undefined && args.ctx !== this.#peer.ctx) await this.#recheck(id);
+      if (outcome.joined && this.#checked(name) && join.askedWith !== this.#peer.ctx) await this.#recheck(id);
     } catch (error) {
       if (current()) this.delete(id);
       const rpcError = toRpcError(error);
       if (rpcError !== error) this.#peer.report(error, { channel: name });
       // Answered already (`subscribed`), or no longer wanted: no second reply.
-      if (this.#peer.socket.state === 'open' && !pending.abandoned && !joined) this.#peer.sendError(id, rpcError);
+      if (this.#peer.socket.state === 'open' && !pending.abandoned && !outcome.joined) {
+        this.#peer.sendError(id, rpcError);
+      }
     }
+  }
+
+  /** Whether a refresh re-checks this channel's subscriptions: it authorizes, or middleware runs around it. */
+  #checked(name: string): boolean {
+    const { router } = this.#peer.host;
+    return router.middleware.length > 0 || this.#handlers(name)?.authorize !== undefined;
+  }
+
+  #handlers(name: string): ChannelHandlers | undefined {
+    return (this.#peer.host.router.channels as Record<string, ChannelHandlers | undefined>)[name];
+  }
+
+  /**
+   * `authorize` with `ctx`, then the join and its replies. Without middleware, `ctx` is the
+   * connection's, and it is asked again while a refresh changes it under it; through
+   * middleware the ctx is the chain's, and a refresh meanwhile is checked after the join.
+   */
+  async #authorizeAndJoin(join: Join, ctx: unknown, throughMiddleware: boolean): Promise<void> {
+    const { id, name, from, params, key, channel, current, outcome } = join;
+    const implementation = this.#handlers(name);
+    let args = { params, ctx, connection: this.#peer.connection };
+    const authorize = implementation?.authorize;
+    // Asked again while a refresh changed the ctx under it: the answer is the current ctx's.
+    while (authorize !== undefined) {
+      if ((await authorize(args)) !== true) throw new RpcError('FORBIDDEN', `not allowed to subscribe to '${name}'`);
+      if (throughMiddleware || args.ctx === this.#peer.ctx) break;
+      args = { ...args, ctx: this.#peer.ctx };
+      join.askedWith = args.ctx;
+    }
+    if (!current()) return; // unsubscribed or disconnected meanwhile
+    const takeSnapshot = implementation?.snapshot;
+    const topic = topicOf(name, key);
+    await this.#peer.host.subscribe({
+      peer: this.#peer,
+      id,
+      topic,
+      from,
+      snapshot:
+        takeSnapshot === undefined || channel.snapshot === undefined
+          ? undefined
+          : () => {
+              const state = takeSnapshot(args);
+              const schema = channel.snapshot as SchemaLike;
+              return isPromiseLike(state)
+                ? Promise.resolve(state).then((value) => checkProduced(schema, value, 'snapshot', name))
+                : checkProduced(schema, state, 'snapshot', name);
+            },
+      // The replies go out in the same step as the join: no message can precede them.
+      onJoin: ({ position, gap, snapshot }) => {
+        if (!current()) return false;
+        // Encoded first: a snapshot that cannot be sent fails the subscribe, which then
+        // gets its one reply (the error), never `subscribed` and an error after it.
+        const state = snapshot === undefined ? undefined : encodeValue(snapshot.value);
+        this.set(id, topic);
+        outcome.joined = true;
+        const healed = gap && snapshot !== undefined;
+        this.#peer.send(
+          gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
+        );
+        if (state !== undefined) {
+          const { json, meta } = state;
+          this.#peer.send(
+            meta === undefined
+              ? { type: 'snapshot', id, data: json, position }
+              : { type: 'snapshot', id, data: json, meta, position },
+          );
+        }
+        return true;
+      },
+    });
   }
 
   unsubscribe(id: RequestId): void {
@@ -191,20 +239,29 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
     await Promise.all(this.keys().map((id) => this.#recheck(id)));
   }
 
-  /** Runs a joined subscription's `authorize` again with the current ctx; refused, it ends with FORBIDDEN. */
+  /**
+   * Runs a joined subscription's `authorize` again with the current ctx (through the
+   * middleware, if the router has some); refused, it ends with FORBIDDEN.
+   */
   async #recheck(id: RequestId): Promise<void> {
     const topic = this.get(id);
     if (typeof topic !== 'string') return; // pending: its join asks with the current ctx
     const { router } = this.#peer.host;
     const name = channelOf(topic);
-    const implementation = (router.channels as Record<string, ChannelHandlers | undefined>)[name];
-    if (implementation?.authorize === undefined) return;
+    if (!this.#checked(name)) return;
+    const authorize = this.#handlers(name)?.authorize;
     let allowed = false;
     try {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
       const params = await parseOrThrow(channel.params, paramsOfKey(topic.slice(name.length + 1)), 'params');
-      const args = { params, ctx: this.#peer.ctx, connection: this.#peer.connection };
-      allowed = (await implementation.authorize(args)) === true;
+      const { connection } = this.#peer;
+      const ask = (ctx: unknown) => (authorize === undefined ? true : authorize({ params, ctx, connection }));
+      const { middleware } = router;
+      const answer =
+        middleware.length === 0
+          ? await ask(this.#peer.ctx)
+          : await runChain(middleware, { kind: 'reauthorize', name, input: params, connection }, this.#peer.ctx, ask);
+      allowed = answer === true;
     } catch (error) {
       if (!(error instanceof RpcError)) this.#peer.report(error, { channel: name });
     }

@@ -11,6 +11,7 @@ import type {
 } from '@switchboard/contract';
 import type { Connection } from './connection.js';
 import type { DeliveryOptions } from './delivery.js';
+import type { CheckChain, CtxAfter, Middleware } from './middleware.js';
 
 /**
  * What `context` receives, on a connection's first message and again on each refresh:
@@ -22,21 +23,25 @@ export interface ContextArgs {
   auth: unknown;
 }
 
-/** What a procedure handler receives. */
-export interface HandlerArgs<Input, Ctx> {
+/**
+ * What a procedure handler receives. `Ctx`: the connection's ctx with what middleware
+ * added; `ConnectionCtx`: the connection's own.
+ */
+export interface HandlerArgs<Input, Ctx, ConnectionCtx = Ctx> {
   input: Input;
-  /** The connection's ctx when the call arrived (a refresh meanwhile does not change it). */
+  /** The connection's ctx when the call arrived (a refresh meanwhile does not change it), with what middleware added. */
   ctx: Ctx;
   /** Aborts when the caller cancels, the call's deadline passes, or the connection drops. */
   signal: AbortSignal;
-  connection: Connection<Ctx>;
+  connection: Connection<ConnectionCtx>;
 }
 
 /** What a channel's `authorize` and `snapshot` receive. */
-export interface ChannelArgs<Params, Ctx> {
+export interface ChannelArgs<Params, Ctx, ConnectionCtx = Ctx> {
   params: Params;
+  /** The connection's ctx, with what middleware added. */
   ctx: Ctx;
-  connection: Connection<Ctx>;
+  connection: Connection<ConnectionCtx>;
 }
 
 /**
@@ -44,32 +49,38 @@ export interface ChannelArgs<Params, Ctx> {
  * an async handler's Promise then matches it by reference instead of being compared
  * structurally with PromiseLike (its `then` overloads), once per handler of every router.
  */
-export type ProcedureHandler<Input, Output, Ctx> = (
-  args: HandlerArgs<Input, Ctx>,
+export type ProcedureHandler<Input, Output, Ctx, ConnectionCtx = Ctx> = (
+  args: HandlerArgs<Input, Ctx, ConnectionCtx>,
 ) => Output | Promise<Output> | PromiseLike<Output>;
 
-export type ProcedureImplementations<C extends AnyContract, Ctx> = {
-  [K in ProcedureName<C>]: ProcedureHandler<ParsedInputOf<C, K>, HandlerOutputOf<C, K>, Ctx>;
+export type ProcedureImplementations<C extends AnyContract, Ctx, ConnectionCtx = Ctx> = {
+  [K in ProcedureName<C>]: ProcedureHandler<ParsedInputOf<C, K>, HandlerOutputOf<C, K>, Ctx, ConnectionCtx>;
 };
 
-export interface ChannelImplementation<Params, Ctx, Message = unknown, State = never> {
+export interface ChannelImplementation<Params, Ctx, Message = unknown, State = never, ConnectionCtx = Ctx> {
   /** Return false (or throw RpcError) to refuse a subscription: the caller gets FORBIDDEN. */
-  authorize?: (args: ChannelArgs<Params, Ctx>) => boolean | PromiseLike<boolean>;
+  authorize?: (args: ChannelArgs<Params, Ctx, ConnectionCtx>) => boolean | PromiseLike<boolean>;
   /**
    * The stream's current state, sent to a new subscriber before any message (channels
    * whose contract declares `snapshot`). Exact when it returns synchronously on the
    * in-memory broker: see docs/dashboards.md.
    */
-  snapshot?: (args: ChannelArgs<Params, Ctx>) => State | PromiseLike<State>;
+  snapshot?: (args: ChannelArgs<Params, Ctx, ConnectionCtx>) => State | PromiseLike<State>;
   /** What a slow subscriber gets: see DeliveryPolicy. @default { policy: 'queue', maxQueued: 10,000 } */
   delivery?: DeliveryOptions<Message>;
 }
 
-export type ChannelImplementations<C extends AnyContract, Ctx> = {
-  [K in ChannelName<C>]?: ChannelImplementation<ParsedParamsOf<C, K>, Ctx, MessageOf<C, K>, SnapshotStateOf<C, K>>;
+export type ChannelImplementations<C extends AnyContract, Ctx, ConnectionCtx = Ctx> = {
+  [K in ChannelName<C>]?: ChannelImplementation<
+    ParsedParamsOf<C, K>,
+    Ctx,
+    MessageOf<C, K>,
+    SnapshotStateOf<C, K>,
+    ConnectionCtx
+  >;
 };
 
-export interface RouterDefinition<C extends AnyContract, Ctx> {
+export interface RouterDefinition<C extends AnyContract, Ctx, M extends readonly Middleware[] = []> {
   /**
    * Makes a connection's ctx from its upgrade request and credentials, before any of its
    * calls or subscriptions runs, and again on each refresh. Throw RpcError('UNAUTHORIZED'
@@ -77,8 +88,14 @@ export interface RouterDefinition<C extends AnyContract, Ctx> {
    * retry until the application gives it new credentials.
    */
   context?: (args: ContextArgs) => Ctx | PromiseLike<Ctx>;
-  procedures: ProcedureImplementations<C, Ctx>;
-  channels?: ChannelImplementations<C, Ctx>;
+  /**
+   * Run in this order around every procedure call and subscription join (docs/auth.md,
+   * "Middleware"); what each adds to the ctx is typed for the handlers after it.
+   * @default none
+   */
+  middleware?: M;
+  procedures: ProcedureImplementations<C, CtxAfter<Ctx, M>, Ctx>;
+  channels?: ChannelImplementations<C, CtxAfter<Ctx, M>, Ctx>;
 }
 
 /** A contract together with its implementation. */
@@ -87,6 +104,8 @@ export interface Router<C extends AnyContract = AnyContract, Ctx = unknown> {
   readonly context: ((args: ContextArgs) => Ctx | PromiseLike<Ctx>) | undefined;
   readonly procedures: ProcedureImplementations<C, Ctx>;
   readonly channels: ChannelImplementations<C, Ctx>;
+  /** In order; empty when the router has none. */
+  readonly middleware: readonly Middleware[];
 }
 
 /**
@@ -98,11 +117,11 @@ export interface Router<C extends AnyContract = AnyContract, Ctx = unknown> {
  *   procedures: { add: ({ input }) => input.a + input.b },
  * });
  */
-export function defineRouter<C extends AnyContract, Ctx = undefined>(
+export function defineRouter<C extends AnyContract, Ctx = undefined, const M extends readonly Middleware[] = []>(
   contract: C,
   // C comes from the contract alone (NoInfer): the handlers are checked against it, so a
   // literal return stays literal. Ctx comes from `context`: write it before `procedures`.
-  definition: RouterDefinition<NoInfer<C>, Ctx>,
+  definition: RouterDefinition<NoInfer<C>, Ctx, M> & CheckChain<Ctx, M>,
 ): Router<C, Ctx> {
   const procedures = definition.procedures as Record<string, unknown>;
   for (const name of Object.keys(contract.procedures)) {
@@ -115,10 +134,16 @@ export function defineRouter<C extends AnyContract, Ctx = undefined>(
   for (const name of Object.keys(channels)) {
     if (!Object.hasOwn(contract.channels, name)) throw new TypeError(`'${name}' is not a channel of the contract`);
   }
+  const middleware = definition.middleware ?? [];
+  if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
+    throw new TypeError('middleware is an array of functions');
+  }
   return Object.freeze({
     contract,
     context: definition.context,
-    procedures: definition.procedures,
-    channels: (definition.channels ?? {}) as ChannelImplementations<C, Ctx>,
+    // Handlers typed for the ctx after middleware: the router runs the middleware first.
+    procedures: definition.procedures as unknown as ProcedureImplementations<C, Ctx>,
+    channels: (definition.channels ?? {}) as unknown as ChannelImplementations<C, Ctx>,
+    middleware: Object.freeze([...middleware]),
   });
 }
