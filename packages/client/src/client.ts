@@ -1,5 +1,6 @@
 import {
   type AnyContract,
+  type ContractSkew,
   decodeValue,
   encodeValue,
   issuesData,
@@ -176,16 +177,16 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   #sendCredentials(connection: Connection): void {
     const id = this.#nextId++;
     this.#authId = id;
-    const { auth } = this.#options;
+    const { auth, fingerprint } = this.#options;
     if (auth === undefined) {
-      connection.sendNow(authText(id, undefined));
+      connection.sendNow(authText(id, undefined, fingerprint));
       return;
     }
     Promise.resolve()
       .then(auth)
       .then(
         (data) => {
-          if (this.#link.current === connection) connection.sendNow(authText(id, data));
+          if (this.#link.current === connection) connection.sendNow(authText(id, data, fingerprint));
         },
         (error: unknown) => {
           if (this.#link.current !== connection) return;
@@ -284,8 +285,10 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
       }
       case 'authenticated': {
         const connection = this.#link.current;
-        if (envelope.id === this.#authId && connection !== undefined) this.#link.accept(connection);
-        else this.#refreshes.settle(envelope.id, undefined);
+        if (envelope.id === this.#authId && connection !== undefined) {
+          this.#link.accept(connection);
+          if (envelope.skew !== undefined) this.#reloadRequired(envelope.skew);
+        } else this.#refreshes.settle(envelope.id, undefined);
         // Even for a refresh given up on (its answer came after timeoutMs): the server says how long they last now.
         this.#refreshes.expiresIn(envelope.expiresInMs, () => this.#refreshAhead());
         return;
@@ -320,6 +323,15 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         reportLater(thrown);
       }
     });
+  }
+
+  /** The server's contract differs from this client's: tell the application (a listener's throw is reported later). */
+  #reloadRequired(skew: ContractSkew): void {
+    try {
+      this.emit('reloadRequired', skew);
+    } catch (thrown) {
+      reportLater(thrown);
+    }
   }
 
   /** While reconnecting or offline, a change in the queued count is a state event too ("2 calls queued"). */

@@ -1,4 +1,10 @@
-export { RpcError } from '@switchboard/contract';
+export {
+  type ContractFingerprint,
+  type ContractSkew,
+  type ReloadRequiredData,
+  RpcError,
+  type SkewReason,
+} from '@switchboard/contract';
 export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelayMs } from './backoff.js';
 export { createClient } from './client.js';
 export { HEARTBEAT_TIMEOUT_CODE, type HeartbeatOptions } from './connection.js';

@@ -1,4 +1,9 @@
-import type { AnyContract } from '@switchboard/contract';
+import {
+  type AnyContract,
+  type ContractFingerprint,
+  contractFingerprint,
+  fingerprintProblem,
+} from '@switchboard/contract';
 import { BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
 import type { HeartbeatOptions } from './connection.js';
 import type { WebSocketConstructor } from './websocket-like.js';
@@ -25,8 +30,19 @@ export interface ClientOptions<C extends AnyContract = AnyContract> {
    * @default none: the server's `context` gets `auth: undefined`
    */
   auth?: () => unknown;
-  /** Passing the contract turns on client-side input validation. */
+  /**
+   * Passing the contract turns on client-side input validation, and gives the fingerprint
+   * sent to the server (below) when `fingerprint` is not given.
+   */
   contract?: C;
+  /**
+   * The contract this client was built with, in short (`contractFingerprint(contract)`,
+   * generated at build time when only the contract's type is imported): sent in every
+   * connection's first message, so that the server answers RELOAD_REQUIRED where its own
+   * contract has moved on, and emits 'reloadRequired' (docs/deploy-skew.md). `false`: none.
+   * @default worked out from `contract` when given; else none (the server checks nothing)
+   */
+  fingerprint?: ContractFingerprint | false;
   /** Default deadline of a call, in ms. @default 30 s */
   timeoutMs?: number;
   /** How long opening a connection may take. @default 10 s */
@@ -59,6 +75,7 @@ export interface ResolvedClientOptions {
   WebSocket: WebSocketConstructor;
   auth: (() => unknown) | undefined;
   contract: AnyContract | undefined;
+  fingerprint: ContractFingerprint | undefined;
   timeoutMs: number;
   connectTimeoutMs: number;
   reconnect: BackoffOptions | false;
@@ -88,11 +105,13 @@ export function resolveOptions<C extends AnyContract>(options: ClientOptions<C>)
   if (options.auth !== undefined && typeof options.auth !== 'function') {
     throw new TypeError('auth must be a function returning the credentials');
   }
+  const fingerprint = resolveFingerprint(options);
   return Object.freeze({
     url: options.url,
     WebSocket: WebSocketClass,
     auth: options.auth,
     contract: options.contract,
+    fingerprint,
     timeoutMs: positive('timeoutMs', options.timeoutMs, d.timeoutMs),
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, d.connectTimeoutMs),
     reconnect:
@@ -122,4 +141,13 @@ export function resolveOptions<C extends AnyContract>(options: ClientOptions<C>)
     },
     maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, d.maxMessageBytes, 1),
   });
+}
+
+/** The fingerprint to send: the one given, else the contract's; checked as the server will check it. */
+function resolveFingerprint({ fingerprint, contract }: ClientOptions<AnyContract>): ContractFingerprint | undefined {
+  if (fingerprint === false) return undefined;
+  const resolved = fingerprint ?? (contract === undefined ? undefined : contractFingerprint(contract));
+  const problem = resolved === undefined ? undefined : fingerprintProblem(resolved);
+  if (problem !== undefined) throw new TypeError(`fingerprint: contract ${problem}`);
+  return resolved;
 }

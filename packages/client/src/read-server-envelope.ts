@@ -17,7 +17,7 @@ type WithOwnIds<E> = E extends unknown ? OwnIds<E> : never;
 export type CheckedServerEnvelope = WithOwnIds<ServerEnvelope>;
 
 /**
- * Longest `channel` accepted: a channel's name in the contract is at most this long
+ * Longest `channel` (or name in `skew`) accepted: a channel's name in the contract is at most this long
  * (MAX_NAME_LENGTH in packages/contract/src/contract.ts), and the server refuses a
  * longer one in `subscribe`.
  */
@@ -45,6 +45,21 @@ function isWireError(value: unknown): boolean {
 
 function isChannel(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_CHANNEL_LENGTH;
+}
+
+const SKEW_REASONS: ReadonlySet<unknown> = new Set(['removed', 'changed', 'input-changed']);
+
+/** `{ procedures, channels }`, each mapping names (as long as a contract's) to a reason. */
+function isContractSkew(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { procedures, channels } = value as Record<string, unknown>;
+  return [procedures, channels].every(
+    (names) =>
+      typeof names === 'object' &&
+      names !== null &&
+      !Array.isArray(names) &&
+      Object.entries(names).every(([name, reason]) => isChannel(name) && SKEW_REASONS.has(reason)),
+  );
 }
 
 function bad(problem: string): RpcError {
@@ -110,6 +125,9 @@ export function readServerEnvelope(value: unknown): CheckedServerEnvelope | RpcE
         !(typeof expiresInMs === 'number' && expiresInMs >= 0 && expiresInMs < 2 ** 53)
       ) {
         return bad('authenticated expiresInMs is not a number of ms');
+      }
+      if (message.skew !== undefined && !isContractSkew(message.skew)) {
+        return bad('authenticated skew is not { procedures, channels } of names and reasons');
       }
       return message as unknown as CheckedServerEnvelope;
     }

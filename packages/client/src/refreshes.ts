@@ -1,11 +1,12 @@
-import { type AuthEnvelope, RpcError } from '@switchboard/contract';
+import { type AuthEnvelope, type ContractFingerprint, RpcError } from '@switchboard/contract';
 import type { ResolvedClientOptions } from './options.js';
 import type { Reconnector } from './reconnect.js';
 import type { ClientState } from './types.js';
 
-/** The text of an `auth` envelope: a connection's first message, or a refresh. */
-export function authText(id: number, data: unknown): string {
+/** The text of an `auth` envelope: a connection's first message (with the contract's fingerprint), or a refresh. */
+export function authText(id: number, data: unknown, contract?: ContractFingerprint): string {
   const envelope: AuthEnvelope = data === undefined ? { type: 'auth', id } : { type: 'auth', id, data };
+  if (contract !== undefined) envelope.contract = contract;
   return JSON.stringify(envelope);
 }
 

@@ -1,6 +1,7 @@
 import type {
   AnyContract,
   ChannelName,
+  ContractSkew,
   InputOf,
   MessageOf,
   OutputOf,
@@ -40,6 +41,14 @@ export interface ClientEvents {
    * connection is retried), or the automatic refresh ahead of expiry was refused.
    */
   error: (error: RpcError) => void;
+  /**
+   * The server accepted the connection, and its contract differs from the one this client
+   * was built with (the `fingerprint` option): `skew` names the procedures and channels
+   * concerned and why. Calls and subscribes of them get RELOAD_REQUIRED (those whose
+   * reason is `input-changed`, only for an input the server refuses): time to reload the
+   * app. Emitted with each connection that finds a difference.
+   */
+  reloadRequired: (skew: ContractSkew) => void;
 }
 
 export interface CallOptions {

@@ -13,7 +13,7 @@ export class FakeWebSocket implements WebSocketLike {
   /** What the client sent after its credentials. */
   readonly sent: string[] = [];
   /** The `auth` envelopes the client sent (its credentials: the first message, and refreshes). */
-  readonly auths: Array<{ type: 'auth'; id: number; data?: unknown }> = [];
+  readonly auths: Array<{ type: 'auth'; id: number; data?: unknown; contract?: unknown }> = [];
   /** What the client passed to close(), if it closed the socket itself. */
   closedWith: { code: number; reason: string } | undefined;
   readonly url: string;

@@ -22,6 +22,13 @@ const WELL_FORMED: Array<Record<string, unknown>> = [
   { type: 'gap', channel: 'feed', key: '{}', reason: 'history', id: 8 },
   { type: 'pong' },
   { type: 'pong', extra: 'unknown fields are ignored' },
+  { type: 'authenticated', id: 1, expiresInMs: 60_000 },
+  {
+    type: 'authenticated',
+    id: 1,
+    skew: { procedures: { add: 'removed', get: 'input-changed' }, channels: { feed: 'changed' } },
+  },
+  { type: 'authenticated', id: 1, skew: { procedures: {}, channels: {} } },
 ];
 
 const NOT_ENVELOPES: Array<[string, unknown]> = [
@@ -59,6 +66,16 @@ const NOT_ENVELOPES: Array<[string, unknown]> = [
   ['a gap with dropped 1.5', { type: 'gap', channel: 'feed', key: '{}', reason: 'dropped', dropped: 1.5 }],
   ['a gap with dropped "3"', { type: 'gap', channel: 'feed', key: '{}', reason: 'dropped', dropped: '3' }],
   ['a gap with a string id', { type: 'gap', channel: 'feed', key: '{}', reason: 'history', id: 'x' }],
+  ['an authenticated whose skew is a list', { type: 'authenticated', id: 1, skew: ['add'] }],
+  ['an authenticated whose skew has no channels', { type: 'authenticated', id: 1, skew: { procedures: {} } }],
+  [
+    'an authenticated whose skew has an unknown reason',
+    { type: 'authenticated', id: 1, skew: { procedures: { add: 'gone' }, channels: {} } },
+  ],
+  [
+    'an authenticated whose skew has an overlong name',
+    { type: 'authenticated', id: 1, skew: { procedures: { ['n'.repeat(129)]: 'removed' }, channels: {} } },
+  ],
 ];
 
 describe('readServerEnvelope', () => {

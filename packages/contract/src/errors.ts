@@ -13,6 +13,12 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, message: 'not found' },
   /** The request conflicts with earlier state (e.g. a reused idempotency key). */
   CONFLICT: { status: 409, message: 'conflict' },
+  /**
+   * The client was built with another contract than the server's: the procedure or channel
+   * is gone, or its schemas changed in a way this client cannot use. Reload the app.
+   * `data` is ReloadRequiredData (docs/deploy-skew.md).
+   */
+  RELOAD_REQUIRED: { status: 409, message: 'reload required' },
   /** The call's deadline passed before a result. */
   TIMEOUT: { status: 408, message: 'timed out' },
   /** The caller cancelled. */
@@ -28,6 +34,12 @@ export const ERROR_CODES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** RELOAD_REQUIRED's `data`: the procedure or channel `name` of the call or subscribe, and why. */
+export interface ReloadRequiredData {
+  reason: 'removed' | 'changed';
+  name: string;
+}
 
 /** The error shape on the wire. */
 export interface WireError {

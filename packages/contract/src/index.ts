@@ -33,7 +33,24 @@ export {
   withAck,
   withPosition,
 } from './envelope-text.js';
-export { ERROR_CODES, type ErrorCode, isErrorCode, RpcError, toRpcError, type WireError } from './errors.js';
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  isErrorCode,
+  type ReloadRequiredData,
+  RpcError,
+  toRpcError,
+  type WireError,
+} from './errors.js';
+export {
+  type ChannelFingerprint,
+  type ContractFingerprint,
+  contractFingerprint,
+  fingerprintProblem,
+  MAX_FINGERPRINT_HASH_LENGTH,
+  MAX_FINGERPRINT_NAMES,
+  type ProcedureFingerprint,
+} from './fingerprint.js';
 export {
   checkMeta,
   MAX_BIGINT_CHARS,

@@ -1,5 +1,6 @@
 import { MAX_NAME_LENGTH } from './contract.js';
 import { type ErrorCode, RpcError, type WireError } from './errors.js';
+import { type ContractFingerprint, fingerprintProblem } from './fingerprint.js';
 import { isPosition } from './position.js';
 
 /**
@@ -80,6 +81,12 @@ export interface AuthEnvelope {
   type: 'auth';
   id: RequestId;
   data?: unknown;
+  /**
+   * The fingerprint of the contract the client was built with (first message only; a
+   * refresh's is ignored): names the server no longer serves as they were then answer
+   * RELOAD_REQUIRED (docs/deploy-skew.md). Absent: no such check.
+   */
+  contract?: ContractFingerprint;
 }
 
 export type ClientEnvelope =
@@ -159,6 +166,20 @@ export interface PongEnvelope {
   type: 'pong';
 }
 
+/**
+ * How a name of the client's contract differs on the server: `removed` (the server has no
+ * such procedure or channel), `changed` (its output, message or snapshot schema differs:
+ * every use is RELOAD_REQUIRED), `input-changed` (only its input or params schema differs:
+ * RELOAD_REQUIRED only for an input the server's schema refuses).
+ */
+export type SkewReason = 'removed' | 'changed' | 'input-changed';
+
+/** The names of a client's contract fingerprint that the server does not serve as they were, by kind. */
+export interface ContractSkew {
+  procedures: Record<string, SkewReason>;
+  channels: Record<string, SkewReason>;
+}
+
 /** `context` accepted the credentials of `auth` `id`: the connection's ctx is made from them. */
 export interface AuthenticatedEnvelope {
   type: 'authenticated';
@@ -168,6 +189,8 @@ export interface AuthenticatedEnvelope {
    * server closes the connection with 4401 then. Absent: they do not expire.
    */
   expiresInMs?: number;
+  /** Answering a first `auth` that carried `contract`: where it differs from the server's. Absent: nowhere. */
+  skew?: ContractSkew;
 }
 
 /**
@@ -268,8 +291,14 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
     case 'cancel':
     case 'unsubscribe':
       return { type, id };
-    case 'auth':
-      return message.data === undefined ? { type, id } : { type, id, data: message.data };
+    case 'auth': {
+      const auth: AuthEnvelope = message.data === undefined ? { type, id } : { type, id, data: message.data };
+      if (message.contract === undefined) return auth;
+      const wrong = fingerprintProblem(message.contract);
+      if (wrong !== undefined) return problem(id, 'BAD_REQUEST', `contract ${wrong}`);
+      auth.contract = message.contract as ContractFingerprint;
+      return auth;
+    }
     default:
       return problem(id, 'BAD_REQUEST', 'unknown message type');
   }

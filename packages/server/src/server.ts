@@ -184,7 +184,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
 
   /** `context` accepted the connection: its Peer, onConnect, `authenticated`, then what waited. */
   #admitted(socket: ServerWebSocket, request: IncomingMessage, admission: Admitted, since: number): void {
-    const { ctx, authId, waiting } = admission;
+    const { ctx, authId, waiting, skew } = admission;
     const revoked = this.#revokedSince(since, ctx);
     if (revoked !== undefined) {
       socket.close(CLOSE_CODES.unauthorized, revoked);
@@ -193,7 +193,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     let peer: Peer;
     try {
       // The request is kept for `context` on a refresh, and only where there is a `context`.
-      peer = new Peer(socket, ctx, this, this.router.context === undefined ? undefined : request);
+      peer = new Peer(socket, ctx, this, this.router.context === undefined ? undefined : request, skew);
     } catch (error) {
       // The application's idempotency.scope failed for this context: a server bug.
       this.options.onError(error, {});
@@ -210,7 +210,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
         peer.report(error, {});
       }
     }
-    peer.authenticated(authId);
+    peer.authenticated(authId, skew?.report());
     for (const { data, isBinary } of waiting) peer.receive(data, isBinary);
   }
 

@@ -3,8 +3,17 @@
  * nothing here runs, so no socket is opened.
  */
 
-import { type Client, createClient, type MessageMeta, type Subscription } from '@switchboard/client';
-import type { RpcError } from '@switchboard/contract';
+import {
+  type Client,
+  type ContractFingerprint,
+  type ContractSkew,
+  createClient,
+  type MessageMeta,
+  type ReloadRequiredData,
+  type SkewReason,
+  type Subscription,
+} from '@switchboard/client';
+import { contractFingerprint, type RpcError } from '@switchboard/contract';
 import { expectTypeOf } from 'vitest';
 import { type AppContract, contract, type User } from './fixture.js';
 
@@ -115,3 +124,25 @@ client.subscribe(
     onMessage: (message: string) => message,
   },
 );
+
+// ---- deploy skew: a fingerprint generated at build time, and what the server says differs
+// What `import fingerprint from './fingerprint.json'` gives (resolveJsonModule).
+declare const fingerprintJson: {
+  procedures: { add: { input: string; output: string } };
+  channels: Record<string, never>;
+};
+createClient<AppContract>({ url: 'ws://x', fingerprint: fingerprintJson });
+createClient<AppContract>({ url: 'ws://x', contract, fingerprint: false });
+const schemasInstead = { procedures: { add: contract.procedures.add }, channels: {} };
+// @ts-expect-error: a fingerprint's procedures carry hashes, not schemas
+createClient<AppContract>({ url: 'ws://x', fingerprint: schemasInstead });
+expectTypeOf(contractFingerprint(contract)).toEqualTypeOf<ContractFingerprint>();
+client.on('reloadRequired', (skew) => {
+  expectTypeOf(skew).toEqualTypeOf<ContractSkew>();
+  expectTypeOf(skew.procedures).toEqualTypeOf<Record<string, SkewReason>>();
+  expectTypeOf<SkewReason>().toEqualTypeOf<'removed' | 'changed' | 'input-changed'>();
+});
+declare const reload: RpcError;
+if (reload.code === 'RELOAD_REQUIRED') {
+  expectTypeOf(reload.data as ReloadRequiredData).toEqualTypeOf<{ reason: 'removed' | 'changed'; name: string }>();
+}

@@ -9,6 +9,7 @@ import {
   readClientEnvelope,
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
+import { type SkewedNames, skewOf } from './contract-skew.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { Router } from './router.js';
 
@@ -16,9 +17,10 @@ import type { Router } from './router.js';
 // message is in, with the credentials it carries (docs/protocol.md, Authentication):
 //
 //   open ─▶ first message ─┬─ auth ──▶ context({ request, auth: data })  ─┬─ ctx ─▶ admitted: `authenticated`, then
-//                          │                                              │         what waited, in order
-//                          └─ other ─▶ context({ request, auth: undefined }) ├─ RpcError ─▶ close 4401 / 4403 / 1013 / 1008
-//                                      (the message waits, handled first)   └─ anything else ─▶ onError, close 1011
+//                          │  (its `contract` compared: contract-skew.ts)  │         what waited, in order
+//                          ├─ other ─▶ context({ request, auth: undefined }) ├─ RpcError ─▶ close 4401 / 4403 / 1013 / 1008
+//                          │           (the message waits, handled first)   └─ anything else ─▶ onError, close 1011
+//                          └─ an `auth` readClientEnvelope refuses ─▶ close 1008 `BAD_REQUEST: …`
 //   no first message within authTimeoutMs ─▶ close 4408
 //   messages sent while context runs wait, in order, within maxInFlightBytes (past it: close 1008)
 
@@ -33,6 +35,8 @@ export interface Admitted {
   /** The id of the `auth` that carried the credentials: answered with `authenticated`. */
   authId: RequestId | undefined;
   waiting: Waiting[];
+  /** Where the contract the client was built with differs from the server's (undefined: nowhere, or not told). */
+  skew: SkewedNames | undefined;
 }
 
 /** RFC 6455 §7.4.1: 1008 Policy Violation; 1011 Internal Error. IANA registry: 1013 Try Again Later. */
@@ -56,16 +60,23 @@ function closeReason(text: string): string {
   return `${cut}…`;
 }
 
-/** The credentials of a first message that is an `auth` envelope (as readClientEnvelope reads it), or undefined. */
-function readAuth(data: Buffer, isBinary: boolean): AuthEnvelope | undefined {
+/**
+ * The credentials of a first message that is an `auth` envelope (as readClientEnvelope
+ * reads it), the error of one it refuses (a bad id, a `contract` past its limits), or
+ * undefined for any other message.
+ */
+function readAuth(data: Buffer, isBinary: boolean): AuthEnvelope | RpcError | undefined {
   if (isBinary) return undefined;
-  let envelope: ReturnType<typeof readClientEnvelope>;
+  let parsed: unknown;
   try {
-    envelope = readClientEnvelope(parseJson(data.toString('utf8')));
+    parsed = parseJson(data.toString('utf8'));
   } catch {
     return undefined; // the connection's Peer answers it, after context
   }
-  return !isEnvelopeProblem(envelope) && envelope.type === 'auth' ? envelope : undefined;
+  const envelope = readClientEnvelope(parsed);
+  if (!isEnvelopeProblem(envelope)) return envelope.type === 'auth' ? envelope : undefined;
+  // Refused as a whole: `context` must not run without the credentials the client meant to send.
+  return (parsed as { type?: unknown } | null)?.type === 'auth' ? envelope.error : undefined;
 }
 
 /**
@@ -108,10 +119,16 @@ export function admit(
     started = true;
     clearTimeout(timer);
     const auth = readAuth(data, isBinary);
+    if (auth instanceof RpcError) {
+      socket.off('message', onMessage);
+      refuse(socket, request, options, auth);
+      return;
+    }
     if (auth === undefined) {
       waitingBytes = data.length;
       waiting.push({ data, isBinary });
     }
+    const skew = auth?.contract === undefined ? undefined : skewOf(router.contract, auth.contract);
     makeContext(router, request, auth?.data).then(
       (ctx) => {
         // Closing already (refused for its bytes, the server shutting down, the peer gone): no connection.
@@ -119,7 +136,7 @@ export function admit(
         socket.off('message', onMessage);
         socket.off('close', onClose);
         try {
-          admitted({ ctx, authId: auth?.id, waiting });
+          admitted({ ctx, authId: auth?.id, waiting, skew });
         } finally {
           ended();
         }

@@ -225,7 +225,12 @@ export class CallRunner {
   ): unknown {
     // Aborted while its input validated (its connection closed, say): it never starts.
     if (call.reason !== undefined) return GAVE_UP;
-    if (!input.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues));
+    if (!input.ok) {
+      // A client built with another input schema gets told to reload rather than why its input fails ours.
+      throw (
+        this.#link.skew?.invalidInput(name) ?? new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues))
+      );
+    }
     const { middleware } = this.#link.host.router;
     if (middleware.length === 0) return this.#proceed(name, procedure, input.value, key, hash, call, durationMs);
     // Before the key is claimed: a call the middleware refuses leaves no outcome to re-send.
@@ -368,6 +373,11 @@ export class CallRunner {
     if (this.#link.host.draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
     if (this.#calls.size >= options.maxInFlightCalls) {
       return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxInFlightCalls} calls in flight`);
+    }
+    // Before NOT_FOUND: a name the client's contract has and this server lost is RELOAD_REQUIRED.
+    if (this.#link.skew !== undefined) {
+      const skewed = this.#link.skew.refuseCall(name);
+      if (skewed !== undefined) return skewed;
     }
     if (!Object.hasOwn(router.contract.procedures, name)) return new RpcError('NOT_FOUND', `no procedure '${name}'`);
     return undefined;

@@ -3,11 +3,14 @@ import type { Connection } from './connection.js';
 /** Carries, in its type only, the ctx a middleware added: how the handlers after it learn it. */
 declare const ADDED: unique symbol;
 
+/** Nothing added to the ctx. */
+export type NothingAdded = Record<never, never>;
+
 /**
  * What `next()` resolves to, and what a middleware returns: the rest of the chain's
  * result, opaque. Its type parameter is the ctx the middleware added.
  */
-export class MiddlewareResult<Added = {}> {
+export class MiddlewareResult<Added = NothingAdded> {
   declare readonly [ADDED]: Added;
   /** @internal What the rest of the chain produced (a call's output, a join's end). */
   readonly value: unknown;
@@ -45,16 +48,17 @@ export interface MiddlewareArgs<Ctx = unknown> {
    * it throws (or rejects with) what they threw. Fields given are added to the ctx of
    * everything after this middleware (a new object: `{ ...ctx, ...added }`). Call it once.
    */
-  next(): NextResult<{}>;
+  next(): NextResult<NothingAdded>;
   next<Added extends object>(added: Added): NextResult<Added>;
 }
 
 /**
  * A function around every procedure call and subscription join, in the router's order.
  * It may refuse (throw an RpcError: the caller gets it), measure, log, and add to the
- * ctx of the handlers after it (`next({ user })`).
+ * ctx of the handlers after it (`next({ user })`). `Middleware` alone is any middleware
+ * (whatever ctx it needs).
  */
-export type Middleware<Ctx = any, Added = {}> = (args: MiddlewareArgs<Ctx>) => NextResult<Added>;
+export type Middleware<Ctx = never, Added = NothingAdded> = (args: MiddlewareArgs<Ctx>) => NextResult<Added>;
 
 /**
  * Types a middleware: the ctx it needs comes from its argument's annotation, what it adds
@@ -63,7 +67,7 @@ export type Middleware<Ctx = any, Added = {}> = (args: MiddlewareArgs<Ctx>) => N
  * const withUser = defineMiddleware(async ({ ctx, next }: MiddlewareArgs<{ token: string }>) =>
  *   next({ user: await users.byToken(ctx.token) }));
  */
-export function defineMiddleware<Ctx = unknown, Added extends object = {}>(
+export function defineMiddleware<Ctx = unknown, Added extends object = NothingAdded>(
   middleware: Middleware<Ctx, Added>,
 ): Middleware<Ctx, Added> {
   if (typeof middleware !== 'function') throw new TypeError('a middleware is a function');
@@ -72,7 +76,7 @@ export function defineMiddleware<Ctx = unknown, Added extends object = {}>(
 
 /** `A` with `B`'s fields over it. */
 type Merge<A, B> = keyof B extends never ? A : { [K in keyof A as K extends keyof B ? never : K]: A[K] } & B;
-type AddedBy<M> = M extends Middleware<any, infer Added> ? Added : {};
+type AddedBy<M> = M extends Middleware<never, infer Added> ? Added : NothingAdded;
 type Flatten<T> = T extends object ? { [K in keyof T]: T[K] } : T;
 
 /** The ctx the handlers get after the middleware `M` ran on a connection's ctx `Ctx`. */
@@ -88,7 +92,7 @@ export type CheckChain<Ctx, M extends readonly unknown[], At extends unknown[] =
   infer First,
   ...infer Rest,
 ]
-  ? First extends Middleware<infer Needs, any>
+  ? First extends Middleware<infer Needs, unknown>
     ? [Ctx] extends [Needs]
       ? CheckChain<Flatten<Merge<Ctx, AddedBy<First>>>, Rest, [...At, First]>
       : { middleware: `middleware #${At['length']} needs a ctx that context and the middleware before it do not give` }
@@ -145,7 +149,9 @@ export function runChain(middleware: readonly Middleware[], args: ChainArgs, ctx
       called = true;
       return step(index + 1, added === undefined ? current : { ...(current as object), ...added });
     };
-    const result = (middleware[index] as Middleware)(new StepArgs(args, current, next as MiddlewareArgs['next']));
+    // Each middleware's ctx needs were checked against the chain when the router was typed.
+    const run = middleware[index] as Middleware<unknown>;
+    const result = run(new StepArgs(args, current, next as MiddlewareArgs['next']));
     return isPromiseLike(result)
       ? Promise.resolve(result).then((settled) => checked(index, settled))
       : checked(index, result);

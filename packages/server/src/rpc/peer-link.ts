@@ -2,6 +2,7 @@ import type { AnyContract, RequestId, RpcError, SchemaLike, ServerEnvelope } fro
 import { validate } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import type { Connection } from './connection.js';
+import type { SkewedNames } from './contract-skew.js';
 import type { JoinRequest } from './fanout.js';
 import type { IdempotencyWindow } from './idempotency.js';
 import type { Metrics } from './metrics.js';
@@ -36,6 +37,8 @@ export interface PeerLink {
   readonly host: PeerHost;
   readonly ctx: unknown;
   readonly connection: Connection;
+  /** Where the client's contract differs from the server's (contract-skew.ts); undefined: nowhere, or not told. */
+  readonly skew: SkewedNames | undefined;
   send(envelope: ServerEnvelope): void;
   sendError(id: RequestId | null, error: RpcError): void;
   /** Tells the application's onError; what it throws stays there. */

@@ -81,6 +81,11 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
     if (this.size + this.#abandonedJoins >= options.maxSubscriptions) {
       return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxSubscriptions} subscriptions`);
     }
+    // Before NOT_FOUND: a name the client's contract has and this server lost is RELOAD_REQUIRED.
+    if (this.#peer.skew !== undefined) {
+      const skewed = this.#peer.skew.refuseSubscribe(name);
+      if (skewed !== undefined) return skewed;
+    }
     if (!Object.hasOwn(router.contract.channels, name)) return new RpcError('NOT_FOUND', `no channel '${name}'`);
     return undefined;
   }
@@ -125,7 +130,10 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
     const outcome = { joined: false };
     try {
       const channel = router.contract.channels[name] as AnyContract['channels'][string];
-      const params = await parseOrThrow(channel.params, await decoded, 'params');
+      const params = await parseOrThrow(channel.params, await decoded, 'params').catch((error: unknown) => {
+        // Refused by our params schema, and the client's differs: it needs a reload, not the issues.
+        throw (error instanceof RpcError ? this.#peer.skew?.invalidParams(name) : undefined) ?? error;
+      });
       // Before authorize: params too large for a stream key are refused without waiting.
       const key = paramsKey(params, this.#peer.host.options.maxStreamKeyChars);
       const base = this.#peer.ctx;

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
+  type AuthenticatedEnvelope,
   CLOSE_CODES,
+  type ContractSkew,
   isEnvelopeProblem,
   parseJson,
   type RequestId,
@@ -13,6 +15,7 @@ import type { ServerWebSocket } from '../transport/index.js';
 import { makeContext, refusalReason } from './admission.js';
 import { CallRunner } from './call-runner.js';
 import type { Connection } from './connection.js';
+import type { SkewedNames } from './contract-skew.js';
 import { Outbox } from './outbox.js';
 import { MessageCharge, type PeerHost, type PeerLink } from './peer-link.js';
 import { PeerSubscriptions } from './peer-subscriptions.js';
@@ -37,6 +40,8 @@ export class Peer implements PeerLink {
   /** What `context` made; replaced by a refresh (calls already running keep theirs). */
   ctx: unknown;
   readonly connection: Connection;
+  /** Where the client's contract differs from the server's (docs/deploy-skew.md); usually undefined. */
+  readonly skew: SkewedNames | undefined;
   /** The upgrade request, for `context` again on a refresh (kept only where there is a `context`). */
   readonly #request: IncomingMessage | undefined;
   /** A refresh is running: the next waits (gets TOO_MANY_REQUESTS). */
@@ -56,8 +61,15 @@ export class Peer implements PeerLink {
   /** The message being dispatched. */
   #charge: MessageCharge | undefined;
 
-  constructor(socket: ServerWebSocket, ctx: unknown, host: PeerHost, request: IncomingMessage | undefined) {
+  constructor(
+    socket: ServerWebSocket,
+    ctx: unknown,
+    host: PeerHost,
+    request: IncomingMessage | undefined,
+    skew: SkewedNames | undefined = undefined,
+  ) {
     this.socket = socket;
+    this.skew = skew;
     this.outbox = new Outbox(socket, host.options);
     this.ctx = ctx;
     this.host = host;
@@ -229,9 +241,10 @@ export class Peer implements PeerLink {
 
   /**
    * The connection's ctx is (again) accepted: its expiry is armed from it, and `auth` `id`
-   * (if the credentials came in one) is answered, with how long they last.
+   * (if the credentials came in one) is answered, with how long they last and, answering
+   * the first, where the client's contract differs from the server's.
    */
-  authenticated(id: RequestId | undefined): void {
+  authenticated(id: RequestId | undefined, skew?: ContractSkew): void {
     clearTimeout(this.#expiry);
     this.#expiry = undefined;
     let expiresInMs: number | undefined;
@@ -257,7 +270,10 @@ export class Peer implements PeerLink {
       }
     }
     if (id === undefined) return;
-    this.send(expiresInMs === undefined ? { type: 'authenticated', id } : { type: 'authenticated', id, expiresInMs });
+    const envelope: AuthenticatedEnvelope = { type: 'authenticated', id };
+    if (expiresInMs !== undefined) envelope.expiresInMs = expiresInMs;
+    if (skew !== undefined) envelope.skew = skew;
+    this.send(envelope);
   }
 
   /** Holds the current message's bytes while something from it runs; undefined when they do not fit. */
