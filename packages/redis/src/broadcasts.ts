@@ -44,9 +44,9 @@ export class Broadcasts {
     }
   }
 
-  async listen(listener: BroadcastListener): Promise<() => void> {
+  /** Adds a listener (the broker subscribes the channel); returns the function that removes it. */
+  add(listener: BroadcastListener): () => void {
     const own = (payload: string) => listener(payload);
-    if (this.#listeners.size === 0) await this.subscribe();
     this.#listeners.add(own);
     return () => {
       this.#listeners.delete(own);

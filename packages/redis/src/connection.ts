@@ -54,3 +54,14 @@ export function disconnect(connection: Redis): Promise<void> {
     connection.disconnect();
   });
 }
+
+/** Pings each ready connection every `intervalMs` (unref'd), so that a dead link (no FIN) is found by the socket timeout. */
+export function pingWhileOpen(connections: Redis[], intervalMs: number): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    for (const connection of connections) {
+      if (connection.status === 'ready') connection.ping().catch(() => {});
+    }
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}

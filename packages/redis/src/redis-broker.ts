@@ -4,7 +4,7 @@ import { parsePosition, RpcError } from '@switchboard/contract';
 import type { BroadcastListener, Broker, BrokerListener, HistoryResult } from '@switchboard/server';
 import type { Redis } from 'ioredis';
 import { Broadcasts } from './broadcasts.js';
-import { disconnect, openConnection, unavailable } from './connection.js';
+import { disconnect, openConnection, pingWhileOpen, unavailable } from './connection.js';
 import { type BrokerHealth, Health } from './health.js';
 import { RedisIdempotencyStore } from './idempotency-store.js';
 import { type RedisBrokerOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
@@ -90,13 +90,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
       connection.on('ready', () => this.#onReady());
       connection.on('close', () => this.#onClose(connection));
     }
-    // A quiet link is pinged, so a dead one (no FIN) is found by the socket timeout.
-    this.#pingTimer = setInterval(() => {
-      for (const connection of [this.#command, this.#subscriber]) {
-        if (connection.status === 'ready') connection.ping().catch(() => {});
-      }
-    }, this.options.pingIntervalMs);
-    this.#pingTimer.unref();
+    this.#pingTimer = pingWhileOpen([this.#command, this.#subscriber], this.options.pingIntervalMs);
   }
 
   get health(): BrokerHealth {
@@ -196,8 +190,14 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   }
 
   async listenBroadcasts(listener: BroadcastListener): Promise<() => void> {
-    await this.#usable(true, 'listen for broadcasts');
-    return this.#broadcasts.listen(listener);
+    const stop = this.#broadcasts.add(listener);
+    try {
+      await this.#usable(true, 'listen for broadcasts');
+      await this.#broadcasts.subscribe();
+    } catch {
+      this.#resubscribed = false; // Redis is down: the recovery subscribes it once it is back
+    }
+    return stop;
   }
 
   async close(): Promise<void> {

@@ -241,4 +241,19 @@ describe.skipIf(!available)('RedisBroker broadcasts', () => {
       expect(heard).toEqual(brokers.map(() => ['one', 'two']));
     }
   });
+  it('reach a broker that started listening while Redis was unreachable, once it is back', async () => {
+    const prefix = `b${randomUUID().slice(0, 8)}`;
+    const proxy = await FaultProxy.start(redis.port);
+    cleanups.push(() => proxy.close());
+    proxy.refuse();
+    const late = makeBroker(`redis://127.0.0.1:${proxy.port}`, prefix, { connectTimeoutMs: 200 });
+    const heard: string[] = [];
+    // Resolves (it does not throw) although Redis cannot be reached: listening starts once it can.
+    await late.listenBroadcasts((payload) => heard.push(payload));
+    proxy.restore();
+    await whenHealth(late, 'ok');
+    const other = makeBroker(redis.url, prefix);
+    await expect(other.broadcast('hello')).resolves.toBe(1);
+    await until(() => heard.includes('hello'), 'the late broker to hear it');
+  });
 });
