@@ -27,6 +27,7 @@ const HEAVY = [
   'security/slow-reader.test.ts',
   'security/hostile-envelopes.test.ts',
   'sessions/refresh-load.test.ts',
+  'adoption/**/*.test.ts',
 ];
 
 export default defineConfig({

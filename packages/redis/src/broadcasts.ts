@@ -1,4 +1,6 @@
-import type { BroadcastListener } from '@switchboard/server';
+import { randomUUID } from 'node:crypto';
+import { RpcError } from '@switchboard/contract';
+import type { BroadcastListener, BroadcastListening } from '@switchboard/server';
 import type { Redis } from 'ioredis';
 import { unavailable } from './connection.js';
 
@@ -12,6 +14,8 @@ import { unavailable } from './connection.js';
  */
 export class Broadcasts {
   readonly channel: string;
+  /** This broker's listeners count once in a PUBLISH's count: they are one group. */
+  readonly group = randomUUID();
   readonly #command: Redis;
   readonly #subscriber: Redis;
   readonly #listeners = new Set<BroadcastListener>();
@@ -44,26 +48,62 @@ export class Broadcasts {
     }
   }
 
-  /** Adds a listener (the broker subscribes the channel); returns the function that removes it. */
-  add(listener: BroadcastListener): () => void {
+  /** Adds a listener (the broker subscribes the channel). */
+  add(listener: BroadcastListener): BroadcastListening {
     const own = (payload: string) => listener(payload);
     this.#listeners.add(own);
-    return () => {
-      this.#listeners.delete(own);
-      if (this.#listeners.size === 0 && this.#subscriber.status === 'ready') {
-        const done = this.#sharded()
-          ? this.#subscriber.sunsubscribe(this.channel)
-          : this.#subscriber.unsubscribe(this.channel);
-        done.catch(() => {});
-      }
+    const listeners = this.#listeners;
+    return {
+      group: this.group,
+      get groupSize() {
+        return listeners.size;
+      },
+      stop: () => {
+        this.#listeners.delete(own);
+        if (this.#listeners.size === 0 && this.#subscriber.status === 'ready') {
+          const done = this.#sharded()
+            ? this.#subscriber.sunsubscribe(this.channel)
+            : this.#subscriber.unsubscribe(this.channel);
+          done.catch(() => {});
+        }
+      },
     };
   }
 
-  /** Subscribes the channel (again, after a lost subscriber connection). */
-  async subscribe(): Promise<void> {
+  /**
+   * Subscribes the channel for a new listener once `usable` resolves. False when Redis is
+   * unreachable (the broker subscribes it on recovery); a refusal (an ACL without the
+   * channel) removes the listener and throws.
+   */
+  async start(usable: () => Promise<void> | undefined, listening: BroadcastListening): Promise<boolean> {
+    try {
+      await usable();
+      await this.#subscribe();
+      return true;
+    } catch (error) {
+      if (error instanceof RpcError && error.code === 'UNAVAILABLE') return false;
+      listening.stop();
+      throw error;
+    }
+  }
+
+  /** After a lost subscriber connection: subscribes again if anyone listens. A refusal is reported, not thrown. */
+  async resubscribe(): Promise<void> {
+    if (this.#listeners.size === 0) return;
+    try {
+      await this.#subscribe();
+    } catch (error) {
+      if (error instanceof RpcError && error.code === 'UNAVAILABLE') throw error;
+      this.#onListenerError(error);
+    }
+  }
+
+  async #subscribe(): Promise<void> {
     try {
       await (this.#sharded() ? this.#subscriber.ssubscribe(this.channel) : this.#subscriber.subscribe(this.channel));
     } catch (error) {
+      // Redis answered no (NOPERM): not a connection to wait for.
+      if (error instanceof Error && error.name === 'ReplyError') throw error;
       throw unavailable(error, 'listen for broadcasts');
     }
   }

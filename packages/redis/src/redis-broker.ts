@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { parsePosition, RpcError } from '@switchboard/contract';
-import type { BroadcastListener, Broker, BrokerListener, HistoryResult } from '@switchboard/server';
+import type { BroadcastListener, BroadcastListening, Broker, BrokerListener, HistoryResult } from '@switchboard/server';
 import type { Redis } from 'ioredis';
 import { Broadcasts } from './broadcasts.js';
 import { disconnect, openConnection, pingWhileOpen, unavailable } from './connection.js';
@@ -189,15 +189,12 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     return this.#broadcasts.send(payload);
   }
 
-  async listenBroadcasts(listener: BroadcastListener): Promise<() => void> {
-    const stop = this.#broadcasts.add(listener);
-    try {
-      await this.#usable(true, 'listen for broadcasts');
-      await this.#broadcasts.subscribe();
-    } catch {
-      this.#resubscribed = false; // Redis is down: the recovery subscribes it once it is back
-    }
-    return stop;
+  async listenBroadcasts(listener: BroadcastListener): Promise<BroadcastListening> {
+    const listening = this.#broadcasts.add(listener);
+    // Redis down: the recovery subscribes it once it is back. Refused (an ACL): it throws.
+    const live = await this.#broadcasts.start(() => this.#usable(true, 'listen for broadcasts'), listening);
+    if (!live) this.#resubscribed = false;
+    return listening;
   }
 
   async close(): Promise<void> {
@@ -331,11 +328,11 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
         this.#sharded ??= await detectSharded(this.#command, this.options.pubsub);
         if (!this.#resubscribed) {
           const generation = this.#subscriberGeneration;
-          if (this.#broadcasts.listening) await this.#broadcasts.subscribe();
           const channels = [...this.#byChannel.keys()];
           for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH) {
             await this.#subscribeChannels(channels.slice(i, i + RESUBSCRIBE_BATCH));
           }
+          await this.#broadcasts.resubscribe(); // after the topics: a refusal here reports, topics go on
           if (generation === this.#subscriberGeneration) this.#resubscribed = true;
         }
         const behind = [...this.#topics.values()].filter((stream) => stream.needsRead());

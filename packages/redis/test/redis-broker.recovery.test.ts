@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RpcError } from '@switchboard/contract';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../tests/resilience/fault-proxy.js';
 import { useRedisServer } from '../../tests/support/redis-server.js';
@@ -255,5 +256,23 @@ describe.skipIf(!available)('RedisBroker broadcasts', () => {
     const other = makeBroker(redis.url, prefix);
     await expect(other.broadcast('hello')).resolves.toBe(1);
     await until(() => heard.includes('hello'), 'the late broker to hear it');
+  });
+  it('refuse to listen where an ACL forbids the channel (NOPERM), and leave the topics working through a reconnect', async () => {
+    const prefix = `acl${randomUUID().slice(0, 8)}`;
+    const admin = new Redis(redis.url);
+    cleanups.push(async () => {
+      await admin.call('ACL', 'DELUSER', prefix);
+      admin.disconnect();
+    });
+    // Every key and command, but only the topics' channels.
+    await admin.call('ACL', 'SETUSER', prefix, 'on', '>pw', '~*', `&${prefix}:p:*`, '+@all');
+    const limited = makeBroker(`redis://${prefix}:pw@127.0.0.1:${redis.port}`, prefix);
+    await expect(limited.listenBroadcasts(() => {})).rejects.toThrow(/NOPERM/);
+    const seen = recorder();
+    await limited.subscribe('t', seen.listener, seen.onGap);
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await whenHealth(limited, 'ok');
+    await limited.publish('t', 'after');
+    await until(() => seen.messages().includes('after'), 'the topic message after the reconnect');
   });
 });

@@ -1,6 +1,7 @@
 export { RpcError } from '@switchboard/contract';
 export {
   type BroadcastListener,
+  type BroadcastListening,
   type Broker,
   type BrokerGapListener,
   type BrokerListener,

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type AnyContract,
   type ChannelName,
@@ -26,7 +27,8 @@ import { IdempotencyWindow } from './rpc/idempotency.js';
 import { Metrics, type ServerMetrics } from './rpc/metrics.js';
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './rpc/options.js';
 import { Peer, type PeerHost } from './rpc/peer.js';
-import { RemoteDisconnect } from './rpc/remote-disconnect.js';
+import { PendingRevocations } from './rpc/pending-revocations.js';
+import { RemoteDisconnect, type RemoteMatches } from './rpc/remote-disconnect.js';
 import type { Router } from './rpc/router.js';
 import { SharedIdempotency } from './rpc/shared-idempotency.js';
 import { paramsKey, topicOf } from './rpc/topic-key.js';
@@ -44,8 +46,16 @@ export type ServerState = 'idle' | 'listening' | 'draining' | 'closed';
 export interface SwitchboardServer<C extends AnyContract, Ctx = unknown> {
   /** Listens on its own HTTP server; port 0 picks a free port. */
   listen(options?: { port?: number; host?: string }): Promise<{ port: number }>;
-  /** Serves WebSocket upgrades of an existing http(s) server, optionally on one path. */
+  /**
+   * Serves WebSocket upgrades of an existing http(s) server, optionally on one path (other
+   * paths: 400, unless another 'upgrade' listener is there to answer them).
+   */
   attach(server: HttpServer | HttpsServer, options?: { path?: string }): void;
+  /**
+   * Completes an upgrade that the application's own 'upgrade' listener routed here (beside
+   * other WebSocket servers on other paths). Instead of listen() or attach(), or besides them.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends `message` to every subscriber of `channel` with these params (validated against the contract). */
   publish<K extends ChannelName<C>>(
     channel: K,
@@ -70,8 +80,6 @@ export interface SwitchboardServer<C extends AnyContract, Ctx = unknown> {
 }
 
 const RETRY_AFTER_SECONDS = '5';
-/** How long a revocation waits for connections whose `context` was running when it was made. */
-const REVOCATION_KEPT_MS = 60_000;
 
 class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, PeerHost {
   readonly router: Router<AnyContract, unknown>;
@@ -85,9 +93,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
   readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
   /** Connections between the upgrade and their ctx (admission.ts), and revocations they must still meet. */
-  #admitting = 0;
-  #revocationCount = 0;
-  #revocations: Array<{ count: number; filter: (ctx: unknown) => boolean; text: string; atMs: number }> = [];
+  readonly #pending: PendingRevocations;
   #wss: WebSocketServer | undefined;
   #state: ServerState = 'idle';
   #onCallSettled: (() => void) | undefined;
@@ -100,6 +106,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     const deliveries = resolveDeliveries(this.router, this.counters, this.options.onError);
     this.#fanout = new Fanout(this.#broker, (channel) => deliveries.get(channel) as ChannelDelivery);
     const onError = (error: unknown) => this.options.onError(error, {});
+    this.#pending = new PendingRevocations(onError);
     this.#remote = new RemoteDisconnect(this.#broker, () => this.#peers, this.options.clusterTimeoutMs, onError);
     this.#remote.start();
     this.idempotency = new IdempotencyWindow(this.options.idempotency);
@@ -133,7 +140,14 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     this.#serve(path === undefined ? { server } : { server, path });
   }
 
-  #serve(where: Pick<WebSocketServerOptions, 'port' | 'host' | 'server' | 'path'>): WebSocketServer {
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Closed before it ever served: nobody here to answer.
+    if (this.#wss === undefined && this.#state !== 'idle') return void socket.destroy();
+    const wss = this.#wss ?? this.#serve({ noServer: true });
+    wss.handleUpgrade(request, socket, head, (ws, req) => wss.emit('connection', ws, req));
+  }
+
+  #serve(where: Pick<WebSocketServerOptions, 'port' | 'host' | 'server' | 'path' | 'noServer'>): WebSocketServer {
     if (this.#state !== 'idle') throw new TypeError('a server listens or attaches once');
     const { options } = this;
     const wss = new WebSocketServer({
@@ -166,26 +180,21 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
       return;
     }
     // Revocations from now on also reach this connection once its ctx exists (see disconnect()).
-    const since = this.#revocationCount;
-    this.#admitting++;
+    const since = this.#pending.admitting();
     admit(
       socket,
       request,
       this.router,
       this.options,
       (admission) => this.#admitted(socket, request, admission, since),
-      () => this.#admissionEnded(),
+      () => this.#pending.admitted(),
     );
-  }
-
-  #admissionEnded(): void {
-    if (--this.#admitting === 0) this.#revocations = [];
   }
 
   /** `context` accepted the connection: its Peer, onConnect, `authenticated`, then what waited. */
   #admitted(socket: ServerWebSocket, request: IncomingMessage, admission: Admitted, since: number): void {
     const { ctx, authId, waiting, skew } = admission;
-    const revoked = this.#revokedSince(since, ctx);
+    const revoked = this.#pending.revoked(since, ctx);
     if (revoked !== undefined) {
       socket.close(CLOSE_CODES.unauthorized, revoked);
       return;
@@ -266,40 +275,23 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
 
   async disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number> {
     if (typeof filter !== 'function') throw new TypeError('disconnect needs a filter function of the ctx');
-    // Every filter answer first (other processes' connections, then this one's): one that
-    // throws closes nothing.
-    const remote = await this.#remote.find(filter as (ctx: unknown) => boolean);
-    const matching = [...this.#peers].filter((peer) => peer.socket.state === 'open' && filter(peer.ctx as Ctx));
     const text = refusalReason('UNAUTHORIZED', String(reason));
-    for (const peer of matching) if (peer.socket.state === 'open') peer.socket.close(CLOSE_CODES.unauthorized, text);
-    // Connections whose `context` is still running (credentials checked before this call)
+    // This process's connections as they are now: one that opens while other processes
+    // answer (the user signing in again) is not picked.
+    const matching = [...this.#peers].filter((peer) => peer.socket.state === 'open' && filter(peer.ctx as Ctx));
+    // Connections whose `context` is running now (credentials checked before this call)
     // meet the filter when their ctx exists.
-    this.#revocationCount++;
-    if (this.#admitting > 0) {
-      const now = Date.now();
-      // Kept for a minute (a `context` slower than that is not waited for), and the newest 1,000.
-      this.#revocations = this.#revocations.filter((r) => now - r.atMs < REVOCATION_KEPT_MS).slice(-999);
-      this.#revocations.push({
-        count: this.#revocationCount,
-        filter: filter as (ctx: unknown) => boolean,
-        text,
-        atMs: now,
-      });
+    const takeBack = this.#pending.add(filter as (ctx: unknown) => boolean, text);
+    let remote: RemoteMatches;
+    try {
+      // Every filter answer before any close: one that throws closes nothing.
+      remote = await this.#remote.find(filter as (ctx: unknown) => boolean);
+    } catch (error) {
+      takeBack();
+      throw error;
     }
+    for (const peer of matching) if (peer.socket.state === 'open') peer.socket.close(CLOSE_CODES.unauthorized, text);
     return matching.length + (await this.#remote.close(remote, text));
-  }
-
-  /** The close reason of a revocation made since `since` that picks `ctx`, if any. */
-  #revokedSince(since: number, ctx: unknown): string | undefined {
-    for (const { count, filter, text } of this.#revocations) {
-      if (count <= since) continue;
-      try {
-        if (filter(ctx)) return text;
-      } catch (error) {
-        this.options.onError(error, {});
-      }
-    }
-    return undefined;
   }
 
   metrics(): ServerMetrics {

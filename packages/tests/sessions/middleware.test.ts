@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { type Client, createClient } from '@switchboard/client';
 import { channel, defineContract, procedure, RpcError } from '@switchboard/contract';
 import {
@@ -11,7 +12,7 @@ import {
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { once, untilEvent, within } from '../support/wait.js';
+import { once, until, untilEvent, within } from '../support/wait.js';
 
 // Middleware around procedure calls and subscription joins: order, refusal, ctx added for
 // the handlers after it, the rate-limit recipe of docs/auth.md. Real server, real client.
@@ -20,6 +21,8 @@ const contract = defineContract({
   procedures: {
     whoami: procedure({ input: z.object({}), output: z.string() }),
     fail: procedure({ input: z.object({}), output: z.string() }),
+    /** Waits for the test's gate, then fails or answers. */
+    slow: procedure({ input: z.object({ fail: z.boolean() }), output: z.string() }),
   },
   channels: {
     room: channel({
@@ -42,6 +45,7 @@ afterEach(async () => {
 /** A server whose router runs `middleware`; `log` records the handlers' side. */
 async function start(middleware: readonly Middleware[]) {
   const log: string[] = [];
+  const gate = new EventEmitter();
   const onError = vi.fn();
   const router = defineRouter(contract, {
     context: ({ auth }): Ctx => ({ token: (auth as { token: string }).token }),
@@ -53,6 +57,14 @@ async function start(middleware: readonly Middleware[]) {
       },
       fail: () => {
         throw new RpcError('CONFLICT', 'the handler says no');
+      },
+      slow: async ({ input }) => {
+        log.push('slow started');
+        gate.emit('started');
+        await once(gate, 'open');
+        log.push('slow ended');
+        if (input.fail) throw new RpcError('CONFLICT', 'the slow handler says no');
+        return 'slow';
       },
     },
     channels: {
@@ -68,7 +80,7 @@ async function start(middleware: readonly Middleware[]) {
   const server = createServer({ router, heartbeat: false, onError });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   cleanups.push(() => server.close());
-  return { server, log, onError, url: `ws://127.0.0.1:${port}` };
+  return { server, log, gate, onError, url: `ws://127.0.0.1:${port}` };
 }
 
 function connect(url: string, token: () => string): Client<typeof contract> {
@@ -165,6 +177,39 @@ describe('middleware around calls', () => {
     }
   });
 
+  it('answers a call whose middleware threw after starting next() only once what it started has ended', async () => {
+    const { log, gate, onError, url } = await start([
+      defineMiddleware(({ next }) => {
+        void next(); // started, then dropped: a bug
+        throw new RpcError('FORBIDDEN', 'changed its mind');
+      }),
+    ]);
+    const client = connect(url, () => 'ada');
+    for (const fail of [false, true]) {
+      const started = once(gate, 'started');
+      const answer = client.call('slow', { fail }).then(
+        () => 'resolved',
+        (error: RpcError) => {
+          log.push(`answered ${error.code}`);
+          return error.code;
+        },
+      );
+      await within(started, 3_000, 'the handler to start');
+      gate.emit('open');
+      expect(await answer).toBe('FORBIDDEN');
+    }
+    // The handler's own failure went nowhere: no unhandled rejection, nothing reported as a bug.
+    expect(log).toEqual([
+      'slow started',
+      'slow ended',
+      'answered FORBIDDEN',
+      'slow started',
+      'slow ended',
+      'answered FORBIDDEN',
+    ]);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
   it("runs before a keyed call is claimed: a refused call's re-send with the same key runs", async () => {
     let open = false;
     const { log, url } = await start([
@@ -250,11 +295,45 @@ describe('middleware around subscription joins', () => {
   });
 });
 
+describe('middleware on a refresh', () => {
+  it('keeps a subscription whose re-check a middleware refuses for a reason other than permission', async () => {
+    let refreshes = 0;
+    const { server, url } = await start([
+      defineMiddleware(({ kind, next }) => {
+        if (kind === 'reauthorize' && ++refreshes > 0) throw new RpcError('TOO_MANY_REQUESTS', 'slow down');
+        return next();
+      }),
+    ]);
+    let token = 'ada';
+    const client = connect(url, () => token);
+    const messages: number[] = [];
+    const errors: unknown[] = [];
+    await within(
+      new Promise((resolve) =>
+        client.subscribe(
+          'room',
+          { room: 'lobby' },
+          { onMessage: (n) => messages.push(n), onSnapshot: resolve, onError: (e) => errors.push(e) },
+        ),
+      ),
+      3_000,
+      'the join',
+    );
+    token = 'ada-again';
+    await client.reauthenticate();
+    expect(refreshes).toBe(1);
+    await server.publish('room', { room: 'lobby' }, 7);
+    await until(() => messages.includes(7), 'the message after the refresh');
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('the rate-limit recipe of docs/auth.md', () => {
   /** A token bucket per connection: `perSecond` on average, bursts of `burst`. */
   function rateLimit(perSecond: number, burst: number) {
     const buckets = new WeakMap<object, { tokens: number; at: number }>();
-    return defineMiddleware(({ connection, next }) => {
+    return defineMiddleware(({ kind, connection, next }) => {
+      if (kind === 'reauthorize') return next(); // a refresh re-checking subscriptions is not a request
       const now = Date.now();
       const bucket = buckets.get(connection) ?? { tokens: burst, at: now };
       bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);

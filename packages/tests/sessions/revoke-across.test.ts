@@ -120,8 +120,8 @@ describe('server.disconnect() with a shared broker', () => {
   it('does not wait past limits.clusterTimeoutMs for a process that never answers, and counts what did', async () => {
     const { broker, servers } = await startServers(2, 150);
     // A process that listens but never answers (hung, or of an older version).
-    const stop = await broker.listenBroadcasts(() => {});
-    cleanups.push(stop);
+    const listening = await broker.listenBroadcasts(() => {});
+    cleanups.push(() => listening.stop());
     const { ada } = await connectEverywhere(servers);
     const ended = ada.map((client) => whenState(client, 'unauthorized'));
     await expect(servers[0]?.server.disconnect((ctx) => ctx.user === 'ada', 'revoked')).resolves.toBe(2);

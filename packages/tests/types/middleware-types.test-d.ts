@@ -4,7 +4,13 @@
  * middleware types exactly as before.
  */
 import { channel, defineContract, procedure } from '@switchboard/contract';
-import { type Connection, defineMiddleware, defineRouter, type MiddlewareArgs } from '@switchboard/server';
+import {
+  type Connection,
+  defineMiddleware,
+  defineRouter,
+  type Middleware,
+  type MiddlewareArgs,
+} from '@switchboard/server';
 import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 
@@ -106,5 +112,34 @@ describe('middleware types', () => {
     });
     // @ts-expect-error a middleware returns next()'s result
     defineMiddleware(async () => 'done');
+  });
+});
+
+describe('middleware lists that are not literals', () => {
+  it('accepts an array type of middleware that read nothing of the ctx, refuses one whose needs it cannot order', () => {
+    const noops: Middleware[] = [({ next }) => next()];
+    defineRouter(contract, { context: () => ({ token: 't' }), middleware: noops, procedures: { me: () => 'x' } });
+    const needing: Array<typeof adminOnly> = [adminOnly];
+    defineRouter(contract, {
+      context: () => ({ token: 't' }),
+      // @ts-expect-error a middleware that needs ctx.user, in an array whose order is not typed
+      middleware: needing,
+      procedures: { me: () => 'x' },
+    });
+  });
+
+  it('takes a middleware typed as plain Middleware (it reads no ctx) with or without context', () => {
+    const plain: Middleware = ({ next }) => next();
+    defineRouter(contract, { middleware: [plain], procedures: { me: () => 'x' } });
+    const addsId = defineMiddleware(({ next }) => next({ requestId: 'r' }));
+    defineRouter(contract, {
+      middleware: [addsId],
+      procedures: {
+        me: ({ ctx }) => {
+          expectTypeOf(ctx).toEqualTypeOf<{ requestId: string }>();
+          return ctx.requestId;
+        },
+      },
+    });
   });
 });

@@ -36,16 +36,26 @@ export interface Broker {
   position(topic: string): string | Promise<string>;
   close(): Promise<void>;
   /**
-   * Optional: sends `payload` to every server process that shares this broker (this one
-   * included, if it listens); not numbered, not kept. Resolves to how many processes got
-   * it. `server.disconnect()` reaches other processes' connections through it.
+   * Optional: sends `payload` to every listener of every broker that shares this one's
+   * store (this one's included); not numbered, not kept. Resolves to how many *groups*
+   * got it: listeners that share one subscription (a Redis connection) count once.
+   * `server.disconnect()` reaches other processes' connections through it.
    */
   broadcast?(payload: string): Promise<number>;
-  /** With `broadcast`: calls `listener` with every broadcast from now on; resolves, once listening, to the stop function. */
-  listenBroadcasts?(listener: BroadcastListener): Promise<() => void>;
+  /** With `broadcast`: calls `listener` with every broadcast from now on; resolves once listening. */
+  listenBroadcasts?(listener: BroadcastListener): Promise<BroadcastListening>;
 }
 
 export type BroadcastListener = (payload: string) => void;
+
+/** A listener of broadcasts, listening. */
+export interface BroadcastListening {
+  stop(): void;
+  /** Its group: the listeners that count once in broadcast()'s count (one broker's, on Redis). */
+  readonly group: string;
+  /** How many listeners its group has now (this one included). */
+  readonly groupSize: number;
+}
 
 export type BrokerListener = (payload: string, position: string) => void;
 

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Deque } from '../deque.js';
-import type { BroadcastListener, Broker, BrokerListener, HistoryOptions, HistoryResult } from './broker.js';
+import type {
+  BroadcastListener,
+  BroadcastListening,
+  Broker,
+  BrokerListener,
+  HistoryOptions,
+  HistoryResult,
+} from './broker.js';
 import { formatPosition, parsePosition } from './broker.js';
 
 interface Logged {
@@ -147,10 +154,11 @@ export class MemoryBroker implements Broker {
     return this.#broadcastListeners.size;
   }
 
-  async listenBroadcasts(listener: BroadcastListener): Promise<() => void> {
+  /** Each listener is a group of its own: broadcast() counts listeners. */
+  async listenBroadcasts(listener: BroadcastListener): Promise<BroadcastListening> {
     const own = (payload: string) => listener(payload);
     this.#broadcastListeners.add(own);
-    return () => this.#broadcastListeners.delete(own);
+    return { stop: () => this.#broadcastListeners.delete(own), group: randomUUID(), groupSize: 1 };
   }
 
   async close(): Promise<void> {

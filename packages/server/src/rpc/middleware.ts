@@ -46,7 +46,8 @@ export interface MiddlewareArgs<Ctx = unknown> {
    * Runs the rest of the chain, then the handler (or the join); the middleware returns
    * its result. `await` it: it is a promise unless everything after was synchronous, and
    * it throws (or rejects with) what they threw. Fields given are added to the ctx of
-   * everything after this middleware (a new object: `{ ...ctx, ...added }`). Call it once.
+   * everything after this middleware (a new plain object, `{ ...ctx, ...added }`: a class
+   * instance's methods do not come along). Call it once.
    */
   next(): NextResult<NothingAdded>;
   next<Added extends object>(added: Added): NextResult<Added>;
@@ -55,8 +56,8 @@ export interface MiddlewareArgs<Ctx = unknown> {
 /**
  * A function around every procedure call and subscription join, in the router's order.
  * It may refuse (throw an RpcError: the caller gets it), measure, log, and add to the
- * ctx of the handlers after it (`next({ user })`). `Middleware` alone is any middleware
- * (whatever ctx it needs).
+ * ctx of the handlers after it (`next({ user })`). `Middleware<Ctx>` needs `Ctx`; plain
+ * `Middleware` reads nothing of the ctx.
  */
 export type Middleware<Ctx = never, Added = NothingAdded> = (args: MiddlewareArgs<Ctx>) => NextResult<Added>;
 
@@ -74,8 +75,12 @@ export function defineMiddleware<Ctx = unknown, Added extends object = NothingAd
   return middleware;
 }
 
-/** `A` with `B`'s fields over it. */
-type Merge<A, B> = keyof B extends never ? A : { [K in keyof A as K extends keyof B ? never : K]: A[K] } & B;
+/** `A` with `B`'s fields over it (`B` alone over a ctx that is no object, e.g. none). */
+type Merge<A, B> = keyof B extends never
+  ? A
+  : A extends object
+    ? { [K in keyof A as K extends keyof B ? never : K]: A[K] } & B
+    : B;
 type AddedBy<M> = M extends Middleware<never, infer Added> ? Added : NothingAdded;
 type Flatten<T> = T extends object ? { [K in keyof T]: T[K] } : T;
 
@@ -86,16 +91,38 @@ export type CtxAfter<Ctx, M extends readonly unknown[]> = M extends readonly [in
 
 /**
  * `unknown` when each middleware of `M` accepts the ctx it gets (the connection's, plus what
- * those before it added); otherwise a type naming the first that does not.
+ * those before it added); otherwise a type naming the first that does not. Middleware that
+ * need a ctx come as a tuple (an array literal, or `as const`): an array type says nothing
+ * of their order.
  */
-export type CheckChain<Ctx, M extends readonly unknown[], At extends unknown[] = []> = M extends readonly [
+export type CheckChain<Ctx, M extends readonly unknown[]> = number extends M['length']
+  ? false extends NeedsNothing<M[number]>
+    ? { middleware: 'give middleware that need a ctx as an array literal (or `as const`): their order types it' }
+    : unknown
+  : CheckTuple<Ctx, M, []>;
+
+/** Whether a middleware reads nothing of the ctx (its needs are `never` or `unknown`). */
+type NeedsNothing<M> =
+  M extends Middleware<infer Needs, unknown>
+    ? [Needs] extends [never]
+      ? true
+      : unknown extends Needs
+        ? true
+        : false
+    : true;
+
+type CheckTuple<Ctx, M extends readonly unknown[], At extends unknown[]> = M extends readonly [
   infer First,
   ...infer Rest,
 ]
   ? First extends Middleware<infer Needs, unknown>
-    ? [Ctx] extends [Needs]
-      ? CheckChain<Flatten<Merge<Ctx, AddedBy<First>>>, Rest, [...At, First]>
-      : { middleware: `middleware #${At['length']} needs a ctx that context and the middleware before it do not give` }
+    ? [Needs] extends [never]
+      ? CheckTuple<Flatten<Merge<Ctx, AddedBy<First>>>, Rest, [...At, First]>
+      : [Ctx] extends [Needs]
+        ? CheckTuple<Flatten<Merge<Ctx, AddedBy<First>>>, Rest, [...At, First]>
+        : {
+            middleware: `middleware #${At['length']} needs a ctx that context and the middleware before it do not give`;
+          }
     : unknown
   : unknown;
 
@@ -143,21 +170,45 @@ export function runChain(middleware: readonly Middleware[], args: ChainArgs, ctx
         ? Promise.resolve(value).then((v) => new MiddlewareResult(v))
         : new MiddlewareResult(value);
     }
-    let called = false;
+    let rest: Step | undefined;
     const next = (added?: object): Step => {
-      if (called) throw new TypeError(`middleware #${index} called next() twice`);
-      called = true;
-      return step(index + 1, added === undefined ? current : { ...(current as object), ...added });
+      if (rest !== undefined) throw new TypeError(`middleware #${index} called next() twice`);
+      rest = step(index + 1, added === undefined ? current : { ...(current as object), ...added });
+      // A middleware that lets it go (throws first, say) leaves no unhandled rejection.
+      if (rest instanceof Promise) rest.catch(() => {});
+      return rest;
     };
     // Each middleware's ctx needs were checked against the chain when the router was typed.
     const run = middleware[index] as Middleware<unknown>;
-    const result = run(new StepArgs(args, current, next as MiddlewareArgs['next']));
-    return isPromiseLike(result)
-      ? Promise.resolve(result).then((settled) => checked(index, settled))
-      : checked(index, result);
+    let result: unknown;
+    try {
+      result = run(new StepArgs(args, current, next as MiddlewareArgs['next']));
+    } catch (error) {
+      return afterRest(rest, () => {
+        throw error;
+      });
+    }
+    if (!isPromiseLike(result)) return afterRest(rest, () => checked(index, result));
+    return Promise.resolve(result).then(
+      (settled) => afterRest(rest, () => checked(index, settled)),
+      (error: unknown) =>
+        afterRest(rest, () => {
+          throw error;
+        }),
+    );
   };
   const result = step(0, ctx);
   return result instanceof Promise ? result.then((settled) => settled.value) : result.value;
+}
+
+/**
+ * `then()` once the rest of the chain that a middleware started has ended: nothing of a
+ * call runs on after its reply (its deadline, its charge in flight), whatever the
+ * middleware did with next()'s result.
+ */
+function afterRest(rest: Step | undefined, then: () => MiddlewareResult): Step {
+  if (!(rest instanceof Promise)) return then();
+  return rest.then(then, then);
 }
 
 function checked(index: number, result: unknown): MiddlewareResult {

@@ -249,7 +249,8 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
 
   /**
    * Runs a joined subscription's `authorize` again with the current ctx (through the
-   * middleware, if the router has some); refused, it ends with FORBIDDEN.
+   * middleware, if the router has some); refused (false, FORBIDDEN, UNAUTHORIZED, or a
+   * bug), it ends with FORBIDDEN.
    */
   async #recheck(id: RequestId): Promise<void> {
     const topic = this.get(id);
@@ -271,7 +272,10 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
           : await runChain(middleware, { kind: 'reauthorize', name, input: params, connection }, this.#peer.ctx, ask);
       allowed = answer === true;
     } catch (error) {
+      // A refusal that is not about permission (TOO_MANY_REQUESTS, UNAVAILABLE) is no
+      // verdict: the subscription goes on. A bug ends it (reported), as a refusal does.
       if (!(error instanceof RpcError)) this.#peer.report(error, { channel: name });
+      else allowed = error.code !== 'FORBIDDEN' && error.code !== 'UNAUTHORIZED';
     }
     // Ended meanwhile (unsubscribed, or the connection closed): nothing to say.
     if (allowed || this.get(id) !== topic) return;

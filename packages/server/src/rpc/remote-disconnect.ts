@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CLOSE_CODES, decodeValue, encodeValue } from '@switchboard/contract';
-import type { Broker } from '../broker/broker.js';
+import type { BroadcastListening, Broker } from '../broker/broker.js';
 
 /** What this needs of a connection (a Peer is one). */
 export interface RemotePeer {
@@ -25,8 +25,10 @@ const LIST_CHUNK_BYTES = 256 * 1024;
  * every connection's ctx per call; nothing is kept or sent between calls.
  *
  * Messages (JSON; `r` names one call; `to` the process meant):
- * - `{ k: 'list', r, from }`: every process keeps a snapshot of its open connections for
- *   `r` and answers `{ k: 'ctxs', r, to, from, at, ctx: ['[json, meta?]' | null …], last }`.
+ * - `{ k: 'list', r, from, ms }`: every process keeps a snapshot of its open connections for
+ *   `r` and answers `{ k: 'ctxs', r, to, from, g, gs, at, ctx: ['[json, meta?]' | null …], last }`
+ *   (`g`, `gs`: its group of listeners and the group's size: a broker's count of
+ *   receivers counts a group once, so the caller knows how many answers to wait for).
  * - `{ k: 'close', r, from, pick: { [process]: [index …] }, reason }` (the same `r`): each
  *   process closes
  *   the picked connections of its snapshot that are still open and answers
@@ -42,7 +44,7 @@ export class RemoteDisconnect {
   readonly #snapshots = new Map<string, { peers: RemotePeer[]; timer: NodeJS.Timeout }>();
   /** This process's calls waiting for answers. */
   readonly #waiting = new Map<string, (message: Message) => void>();
-  #stop: Promise<(() => void) | undefined> | undefined;
+  #listening: Promise<BroadcastListening | undefined> | undefined;
 
   constructor(broker: Broker, peers: () => Iterable<RemotePeer>, timeoutMs: number, onError: (error: unknown) => void) {
     this.#broker = broker;
@@ -55,14 +57,15 @@ export class RemoteDisconnect {
   start(): void {
     const listen = this.#broker.listenBroadcasts?.bind(this.#broker);
     if (listen === undefined || this.#broker.broadcast === undefined) return;
-    this.#stop = listen((payload) => this.#receive(payload)).catch((error: unknown) => {
+    const onError = this.#onError;
+    this.#listening = listen((payload) => void this.#receive(payload).catch(onError)).catch((error: unknown) => {
       this.#onError(error);
       return undefined;
     });
   }
 
   async stop(): Promise<void> {
-    (await this.#stop)?.();
+    (await this.#listening)?.stop();
     for (const { timer } of this.#snapshots.values()) clearTimeout(timer);
     this.#snapshots.clear();
   }
@@ -74,11 +77,13 @@ export class RemoteDisconnect {
   async find(filter: (ctx: unknown) => boolean): Promise<RemoteMatches> {
     const r = randomUUID();
     const matches = new Map<string, number[]>();
-    if (this.#stop === undefined || (await this.#stop) === undefined) return { r, picked: matches };
-    const listed = new Set<string>();
+    const own = await this.#listening;
+    if (own === undefined) return { r, picked: matches };
+    /** Processes whose whole list arrived: their group, and its size. */
+    const listed = new Map<string, { g: string; gs: number }>();
     let failure: { error: unknown } | undefined;
-    await this.#exchange(r, { k: 'list', r, from: this.#node }, (message, expected) => {
-      if (message.k !== 'ctxs') return false;
+    const take = (message: Message) => {
+      if (message.k !== 'ctxs') return;
       const picked = matches.get(message.from) ?? [];
       message.ctx.forEach((copy, i) => {
         if (failure !== undefined || copy === null) return;
@@ -90,9 +95,11 @@ export class RemoteDisconnect {
         }
       });
       if (picked.length > 0) matches.set(message.from, picked);
-      if (message.last) listed.add(message.from);
-      return listed.size >= expected;
-    });
+      if (message.last) listed.set(message.from, message);
+    };
+    await this.#exchange(r, { k: 'list', r, from: this.#node, ms: this.#timeoutMs }, take, (groups) =>
+      allListed(listed, groups, own),
+    );
     if (failure !== undefined) throw failure.error;
     return { r, picked: matches };
   }
@@ -103,37 +110,45 @@ export class RemoteDisconnect {
     let closed = 0;
     const answered = new Set<string>();
     const pick = Object.fromEntries(matches);
-    await this.#exchange(r, { k: 'close', r, from: this.#node, pick, reason }, (message) => {
-      if (message.k !== 'closed' || answered.has(message.from) || !matches.has(message.from)) return false;
+    const take = (message: Message) => {
+      if (message.k !== 'closed' || answered.has(message.from) || !matches.has(message.from)) return;
       answered.add(message.from);
       closed += message.n;
-      return answered.size === matches.size;
-    });
+    };
+    await this.#exchange(
+      r,
+      { k: 'close', r, from: this.#node, pick, reason },
+      take,
+      () => answered.size === matches.size,
+    );
     return closed;
   }
 
   /**
-   * Broadcasts `request` and hands its answers to `take` until it says done, or the
-   * timeout. `expected`: how many other processes got the request.
+   * Broadcasts `request` and hands its answers to `take` until `complete` (told how many
+   * groups of listeners got the request) holds, or the timeout.
    */
-  async #exchange(r: string, request: Message, take: (answer: Message, expected: number) => boolean): Promise<void> {
+  async #exchange(
+    r: string,
+    request: Message,
+    take: (answer: Message) => void,
+    complete: (groups: number) => boolean,
+  ): Promise<void> {
     const broadcast = this.#broker.broadcast?.bind(this.#broker);
     if (broadcast === undefined) return;
     let done!: () => void;
     const finished = new Promise<void>((resolve) => {
       done = resolve;
     });
-    let expected = Number.POSITIVE_INFINITY;
-    const answers: Message[] = [];
+    let groups: number | undefined;
     this.#waiting.set(r, (answer) => {
-      if (expected === Number.POSITIVE_INFINITY) answers.push(answer);
-      else if (take(answer, expected)) done();
+      take(answer);
+      if (groups !== undefined && complete(groups)) done();
     });
     const timer = setTimeout(done, this.#timeoutMs);
     try {
-      // This process listens too: the others are one fewer.
-      expected = (await broadcast(JSON.stringify(request))) - 1;
-      if (expected <= 0 || answers.some((answer) => take(answer, expected))) done();
+      groups = await broadcast(JSON.stringify(request));
+      if (complete(groups)) done();
       await finished;
     } catch (error) {
       // The broker is unreachable: this process's own connections are still closed.
@@ -144,7 +159,7 @@ export class RemoteDisconnect {
     }
   }
 
-  #receive(payload: string): void {
+  async #receive(payload: string): Promise<void> {
     let message: Message;
     try {
       message = JSON.parse(payload) as Message;
@@ -153,23 +168,26 @@ export class RemoteDisconnect {
       return;
     }
     if (message.from === this.#node) return;
-    if (message.k === 'list') this.#list(message);
-    else if (message.k === 'close') this.#closePicked(message);
+    if (message.k === 'list') {
+      const listening = await this.#listening;
+      if (listening !== undefined) this.#list(message, listening);
+    } else if (message.k === 'close') this.#closePicked(message);
     else if (message.to === this.#node) this.#waiting.get(message.r)?.(message);
   }
 
   /** Answers a `list`: copies of this process's open connections' ctx, in chunks. */
-  #list({ r, from }: ListMessage): void {
+  #list({ r, from, ms }: ListMessage, { group: g, groupSize: gs }: BroadcastListening): void {
     const peers = [...this.#peers()].filter((peer) => peer.socket.state === 'open');
-    // Kept until the caller says which to close, or twice its timeout.
-    const timer = setTimeout(() => this.#snapshots.delete(r), 2 * this.#timeoutMs);
+    // Kept until the caller says which to close, or twice the caller's timeout (at most 2 min).
+    const keptMs = 2 * Math.min(Number.isFinite(ms) && ms > 0 ? ms : this.#timeoutMs, 60_000);
+    const timer = setTimeout(() => this.#snapshots.delete(r), keptMs);
     timer.unref();
     this.#snapshots.set(r, { peers, timer });
     let at = 0;
     let chunk: CtxCopy[] = [];
     let bytes = 0;
     const send = (last: boolean) => {
-      const answer: CtxsMessage = { k: 'ctxs', r, to: from, from: this.#node, at, ctx: chunk, last };
+      const answer: CtxsMessage = { k: 'ctxs', r, to: from, from: this.#node, g, gs, at, ctx: chunk, last };
       this.#send(answer);
       at += chunk.length;
       chunk = [];
@@ -208,6 +226,32 @@ export class RemoteDisconnect {
   }
 }
 
+/**
+ * Whether every process that got a `list` has answered in full: `groups` groups of
+ * listeners got it (this process's own among them); each group's size is in its answers.
+ */
+function allListed(
+  listed: ReadonlyMap<string, { g: string; gs: number }>,
+  groups: number,
+  own: BroadcastListening,
+): boolean {
+  const seen = new Map<string, { size: number; answered: number }>();
+  for (const { g, gs } of listed.values()) {
+    const group = seen.get(g) ?? { size: gs, answered: 0 };
+    group.answered++;
+    seen.set(g, group);
+  }
+  // This process's own group: the others in it answer too.
+  if ((seen.get(own.group)?.answered ?? 0) < own.groupSize - 1) return false;
+  let others = 0;
+  for (const [g, { size, answered }] of seen) {
+    if (g === own.group) continue;
+    if (answered < size) return false;
+    others++;
+  }
+  return others >= groups - 1;
+}
+
 /** A ctx as the JSON text of superjson's `[json, meta?]`, or null when it does not encode (then no filter picks it). */
 type CtxCopy = string | null;
 
@@ -225,12 +269,17 @@ interface ListMessage {
   k: 'list';
   r: string;
   from: string;
+  /** The caller's timeout per round: the snapshot is kept for two. */
+  ms: number;
 }
 interface CtxsMessage {
   k: 'ctxs';
   r: string;
   to: string;
   from: string;
+  /** The answering process's group of listeners, and its size (see BroadcastListening). */
+  g: string;
+  gs: number;
   at: number;
   ctx: CtxCopy[];
   last: boolean;
