@@ -10,6 +10,7 @@ const alias = {
   '@switchboard/contract': src('contract/src/index.ts'),
   '@switchboard/client': src('client/src/index.ts'),
   '@switchboard/redis': src('redis/src/index.ts'),
+  '@switchboard/testing': src('testing/src/index.ts'),
 };
 
 /**
@@ -44,6 +45,7 @@ export default defineConfig({
       { extends: true, test: { name: 'server', root: 'packages/server', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'client', root: 'packages/client', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'redis', root: 'packages/redis', include: ['test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'testing', root: 'packages/testing', include: ['test/**/*.test.ts'] } },
       {
         extends: true,
         test: {

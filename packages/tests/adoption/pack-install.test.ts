@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TEMPLATE = fileURLToPath(new URL('./app/', import.meta.url));
-const PACKAGES = ['contract', 'server', 'client', 'redis'] as const;
+const PACKAGES = ['contract', 'server', 'client', 'redis', 'testing'] as const;
 const require = createRequire(join(ROOT, 'package.json'));
 const TSC = require.resolve('typescript/bin/tsc');
 /** Versions the app asks for: the ones this workspace uses (in npm's cache after its install). */
@@ -39,6 +39,7 @@ beforeAll(async () => {
   app = join(dir, 'app');
   cpSync(TEMPLATE, app, { recursive: true });
   const dependencies: Record<string, string> = { zod: version('zod'), ws: version('ws') };
+  dependencies['@sinonjs/fake-timers'] = version('@sinonjs/fake-timers');
   for (const name of PACKAGES) dependencies[`@switchboard/${name}`] = `file:../tarballs/switchboard-${name}-0.1.0.tgz`;
   const devDependencies = { '@types/node': version('@types/node'), '@types/ws': version('@types/ws') };
   writeFileSync(
@@ -54,7 +55,14 @@ afterAll(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-const node = (script: string) => run(process.execPath, [script], { cwd: app, timeout: 30_000 });
+/** Runs a script of the app; its stderr is the error when it fails. */
+async function node(script: string): Promise<{ stdout: string }> {
+  try {
+    return await run(process.execPath, [script], { cwd: app, timeout: 30_000 });
+  } catch (error) {
+    throw new Error(`node ${script} failed:\n${(error as { stderr?: string }).stderr ?? String(error)}`);
+  }
+}
 /** tsc over the app; its diagnostics (stdout) are the error when it fails. */
 async function tsc(project: string): Promise<void> {
   try {
@@ -85,7 +93,7 @@ describe('the packed packages installed in a fresh app', () => {
     ]);
   });
 
-  it('talk: a server and a client with ESM import and with CJS require', async () => {
+  it('talk: a server and a client with ESM import and with CJS require', { timeout: 60_000 }, async () => {
     const esm = await node('main.mjs');
     expect(JSON.parse(esm.stdout)).toEqual({ esm: 5 });
     const cjs = await node('main.cjs');
@@ -97,12 +105,12 @@ describe('the packed packages installed in a fresh app', () => {
     await tsc('tsconfig.nodenext.json');
     await tsc('tsconfig.bundler.json');
     const first = await node('first-call.mjs');
-    expect(JSON.parse(first.stdout)).toEqual({ firstCall: 5 });
+    expect(JSON.parse(first.stdout)).toEqual({ firstCall: 5, kitCall: 5 });
     console.log(
       `fresh app: npm install of the tarballs ${(installMs / 1000).toFixed(1)} s, then tsc (NodeNext + Bundler) and ` +
         `the first typed call ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-  });
+  }, 180_000);
 
   it('bundle the client for the browser with esbuild, without zod, and say how large it is', async () => {
     const result = await build({

@@ -1,4 +1,5 @@
-// The app's TypeScript server, compiled by tsc into out/: its first typed call.
+// The app's TypeScript, compiled by tsc into out/: its first typed call, and the same through the testing kit.
+import { kitCall } from './out/kit.js';
 import { firstCall } from './out/server.js';
 
-console.log(JSON.stringify({ firstCall: await firstCall() }));
+console.log(JSON.stringify({ firstCall: await firstCall(), kitCall: await kitCall() }));
