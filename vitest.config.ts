@@ -29,6 +29,7 @@ const HEAVY = [
   'security/hostile-envelopes.test.ts',
   'sessions/refresh-load.test.ts',
   'adoption/**/*.test.ts',
+  'docs/api-reference.test.ts',
 ];
 
 export default defineConfig({

@@ -8,6 +8,7 @@ export interface BackoffOptions {
   factor: number;
 }
 
+/** The defaults of BackoffOptions: the `reconnect` option's. */
 export const BACKOFF_DEFAULTS: BackoffOptions = { initialDelayMs: 1_000, maxDelayMs: 30_000, factor: 2 };
 
 /**

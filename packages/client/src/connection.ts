@@ -1,6 +1,7 @@
 import { CLOSE_CODES, MAX_BATCH_CHARS, type PingEnvelope, PROTOCOL } from '@switchboard/contract';
 import { nodeWsMessages, OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 
+/** Application-level ping/pong, to find a connection that died without a close. */
 export interface HeartbeatOptions {
   /** Send an application-level ping after this much silence. @default 10 s */
   intervalMs: number;

@@ -1,3 +1,8 @@
+/**
+ * Switchboard's typed client over any WHATWG WebSocket.
+ *
+ * @module @switchboard/client
+ */
 export {
   type ContractFingerprint,
   type ContractSkew,

@@ -18,6 +18,7 @@ export interface QueueOptions {
   maxAgeMs: number;
 }
 
+/** What createClient() takes; only `url` is required. */
 export interface ClientOptions<C extends AnyContract = AnyContract> {
   /** The server's ws:// or wss:// URL, or a function giving it, re-evaluated on every connection attempt. */
   url: string | (() => string | Promise<string>);
@@ -33,6 +34,7 @@ export interface ClientOptions<C extends AnyContract = AnyContract> {
   /**
    * Passing the contract turns on client-side input validation, and gives the fingerprint
    * sent to the server (below) when `fingerprint` is not given.
+   * @default none: inputs are checked by the server only
    */
   contract?: C;
   /**
@@ -47,11 +49,11 @@ export interface ClientOptions<C extends AnyContract = AnyContract> {
   timeoutMs?: number;
   /** How long opening a connection may take. @default 10 s */
   connectTimeoutMs?: number;
-  /** Reconnect after a lost connection, with full-jitter backoff; `false` turns it off. */
+  /** Reconnect after a lost connection, with full-jitter backoff; `false` turns it off. @default BACKOFF_DEFAULTS */
   reconnect?: Partial<BackoffOptions> | false;
-  /** Application-level ping/pong to find dead connections; `false` turns it off. */
+  /** Application-level ping/pong to find dead connections; `false` turns it off. @default { intervalMs: 10 s, timeoutMs: 5 s } */
   heartbeat?: Partial<HeartbeatOptions> | false;
-  /** Bounds of the offline queue. */
+  /** Bounds of the offline queue. @default { maxCalls: 100, maxBytes: 1 MiB, maxAgeMs: 30 s } */
   queue?: Partial<QueueOptions>;
   /**
    * The longest message accepted from the server, in bytes (UTF-8, as on the wire). A longer
@@ -61,6 +63,7 @@ export interface ClientOptions<C extends AnyContract = AnyContract> {
   maxMessageBytes?: number;
 }
 
+/** The defaults of ClientOptions. */
 export const CLIENT_DEFAULTS = {
   timeoutMs: 30_000,
   connectTimeoutMs: 10_000,

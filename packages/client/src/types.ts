@@ -18,6 +18,7 @@ import type { EventEmitter } from 'eventemitter3';
  */
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'offline' | 'unauthorized' | 'closed';
 
+/** What a `state` event tells besides the state. */
 export interface StateInfo {
   /** Connection attempts since the last time the client was open. */
   attempt: number;
@@ -31,7 +32,9 @@ export interface StateInfo {
   error?: RpcError;
 }
 
+/** The client's events, with their listeners. */
 export interface ClientEvents {
+  /** The client moved to `state`. */
   state: (state: ClientState, info: StateInfo) => void;
   /**
    * The server sent a message the client refuses: not JSON, not an envelope of protocol v1
@@ -51,10 +54,11 @@ export interface ClientEvents {
   reloadRequired: (skew: ContractSkew) => void;
 }
 
+/** Options of one call, after its input. */
 export interface CallOptions {
   /** This call's deadline in ms; TIMEOUT after it. @default the client's timeoutMs */
   timeoutMs?: number;
-  /** Aborting rejects with CANCELLED and tells the server, whose handler signal aborts. */
+  /** Aborting rejects with CANCELLED and tells the server, whose handler signal aborts. @default none */
   signal?: AbortSignal;
   /** `false`: fail at once with UNAVAILABLE instead of waiting in the offline queue. @default true */
   queue?: boolean;
@@ -62,6 +66,7 @@ export interface CallOptions {
 
 /** Messages were missed and cannot be replayed: reload what the stream describes. */
 export interface GapInfo {
+  /** The channel of the stream. */
   channel: string;
   /**
    * `history`: the server's history no longer holds what was missed, or it lost its
@@ -80,7 +85,9 @@ export interface MessageMeta {
   position: string;
 }
 
+/** What subscribe() calls as the subscription's stream goes on. */
 export interface SubscribeHandlers<Message, State = unknown> {
+  /** Each message of the stream, in order. */
   onMessage: (message: Message, meta: MessageMeta) => void;
   /**
    * Channels with a snapshot: the stream's current state, before any message; again after
@@ -93,9 +100,11 @@ export interface SubscribeHandlers<Message, State = unknown> {
   onGap?: (info: GapInfo) => void;
 }
 
+/** A subscription, from subscribe(): it follows its stream across reconnects until unsubscribe(). */
 export interface Subscription {
   /** Resolves once the server has registered the subscription; rejects with its error. */
   readonly ready: Promise<void>;
+  /** Ends the subscription; its handlers are called no more. */
   unsubscribe(): void;
 }
 
@@ -107,16 +116,21 @@ export type CallArgs<C extends AnyContract, K extends ProcedureName<C>> =
 
 /** A typed client for contract C. */
 export interface Client<C extends AnyContract> {
+  /** Calls procedure `name` with `input` and resolves to its output; rejects with an RpcError. */
   call<K extends ProcedureName<C>>(name: K, ...args: CallArgs<C, K>): Promise<OutputOf<C, K>>;
+  /** Subscribes to channel `name`'s stream for `params`; resubscribes (resuming) after each reconnect. */
   subscribe<K extends ChannelName<C>>(
     name: K,
     params: ParamsOf<C, K>,
     handlers: SubscribeHandlers<MessageOf<C, K>, SnapshotOf<C, K>>,
   ): Subscription;
+  /** Where the client is in its lifecycle. */
   readonly state: ClientState;
   /** Calls waiting for the connection (also in every state event's info). */
   readonly queuedCalls: number;
+  /** Adds a listener of `event`. */
   on<E extends keyof ClientEvents>(event: E, listener: EventEmitter.EventListener<ClientEvents, E>): this;
+  /** Removes a listener of `event`. */
   off<E extends keyof ClientEvents>(event: E, listener: EventEmitter.EventListener<ClientEvents, E>): this;
   /** Closes the connection for good; pending and queued calls reject with UNAVAILABLE. */
   close(): Promise<void>;

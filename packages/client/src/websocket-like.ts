@@ -1,15 +1,24 @@
 /** The part of the WHATWG WebSocket the client uses: the browser's, Node 22's, or `ws`'s. */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** The subprotocol the server chose. */
   readonly protocol: string;
+  /** Sends a text message. */
   send(data: string): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** The connection opened. */
   addEventListener(type: 'open', listener: () => void): void;
+  /** A message arrived: a string, or bytes. */
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  /** The connection closed, with the close code and reason. */
   addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
+  /** The connection failed; a `close` follows. */
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
 
+/** A WebSocket class: `new WebSocket(url, protocols)`. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** `ws`'s own event API beside its WHATWG one: a message without an event object made for it. */

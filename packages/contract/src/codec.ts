@@ -12,7 +12,9 @@ import { checkMeta, META_LIMITS, type MetaLimits } from './meta.js';
 
 /** A value ready for JSON.stringify: `meta` is present only when the value needs it. */
 export interface EncodedValue {
+  /** The value as plain JSON. */
   json: unknown;
+  /** superjson's meta: how to restore Dates, Maps, BigInts and the like in `json`. */
   meta?: unknown;
 }
 

@@ -9,12 +9,18 @@ export type Schema = StandardSchemaV1;
  * Standard Schema props for every schema (a third of defining a 600-schema contract); the
  * run-time check in procedure() and channel() is the full one.
  */
-export type SchemaLike = { readonly '~standard': unknown };
+export type SchemaLike = {
+  /** The Standard Schema interface (`StandardSchemaV1['~standard']`). */
+  readonly '~standard': unknown;
+};
 
 /** A request/response procedure. */
 export interface Procedure<I extends SchemaLike = SchemaLike, O extends SchemaLike = SchemaLike> {
+  /** Tells a procedure from a channel. */
   readonly kind: 'procedure';
+  /** The schema of the input a caller sends. */
   readonly input: I;
+  /** The schema of the output a handler returns. */
   readonly output: O;
 }
 
@@ -27,21 +33,30 @@ export interface Channel<
   M extends SchemaLike = SchemaLike,
   S extends SchemaLike | undefined = SchemaLike | undefined,
 > {
+  /** Tells a channel from a procedure. */
   readonly kind: 'channel';
+  /** The schema of the params that pick a stream. */
   readonly params: P;
+  /** The schema of each published message. */
   readonly message: M;
+  /** The schema of the stream's current state, sent first to each subscriber; undefined: none. */
   readonly snapshot: S;
 }
 
+/** A contract's procedures, by name. */
 export type Procedures = Record<string, Procedure>;
+/** A contract's channels, by name. */
 export type Channels = Record<string, Channel>;
 
 /** A contract: what a server implements and a client calls. */
 export interface Contract<P extends Procedures = Procedures, C extends Channels = Channels> {
+  /** Procedures by name. */
   readonly procedures: P;
+  /** Channels by name (a channel may share a procedure's name). */
   readonly channels: C;
 }
 
+/** Any contract: the bound of every contract type parameter. */
 export type AnyContract = Contract<Procedures, Channels>;
 
 /** Procedure and channel names: letters, digits, `_` and `-`, in dot-separated parts. */
@@ -147,7 +162,9 @@ type NoTypes = { readonly input: never; readonly output: never };
 type InferIn<S> = TypesOf<S> extends { readonly input: infer I } ? I : never;
 type InferOut<S> = TypesOf<S> extends { readonly output: infer O } ? O : never;
 
+/** The names of a contract's procedures. */
 export type ProcedureName<C extends AnyContract> = keyof C['procedures'] & string;
+/** The names of a contract's channels. */
 export type ChannelName<C extends AnyContract> = keyof C['channels'] & string;
 
 /** What a caller passes to procedure K. */

@@ -33,21 +33,28 @@ export const ERROR_CODES = {
   UNAVAILABLE: { status: 503, message: 'unavailable' },
 } as const;
 
+/** A code of the ERROR_CODES table. */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** RELOAD_REQUIRED's `data`: the procedure or channel `name` of the call or subscribe, and why. */
 export interface ReloadRequiredData {
+  /** `removed`: the server has no such name; `changed`: its schemas differ from the client's. */
   reason: 'removed' | 'changed';
+  /** The procedure or channel's name. */
   name: string;
 }
 
 /** The error shape on the wire. */
 export interface WireError {
+  /** A code of ERROR_CODES (an unknown one is read as INTERNAL). */
   code: ErrorCode;
+  /** A message for people; the code is what programs test. */
   message: string;
+  /** Details for the caller, as plain JSON: zod issues for BAD_REQUEST, say. */
   data?: unknown;
 }
 
+/** Whether a value is a code of ERROR_CODES. */
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
@@ -57,10 +64,14 @@ export function isErrorCode(value: unknown): value is ErrorCode {
  * @example throw new RpcError('NOT_FOUND', 'no such user', { id })
  */
 export class RpcError extends Error {
+  /** Always `'RpcError'`. */
   override readonly name = 'RpcError';
+  /** The error's code in ERROR_CODES. */
   readonly code: ErrorCode;
+  /** Details sent to the caller, as plain JSON; undefined: none. */
   readonly data: unknown;
 
+  /** `message` defaults to the code's message in ERROR_CODES; a code not in the table is a TypeError. */
   constructor(code: ErrorCode, message?: string, data?: unknown, options?: { cause?: unknown }) {
     super(message ?? ERROR_CODES[code].message, options);
     if (!isErrorCode(code)) throw new TypeError(`unknown error code ${String(code)}`);

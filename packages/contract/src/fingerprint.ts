@@ -8,14 +8,19 @@ import { shortHash } from './short-hash.js';
 
 /** The hashes of a procedure's input (as sent) and output (as received). */
 export interface ProcedureFingerprint {
+  /** Hash of the input schema. */
   readonly input: string;
+  /** Hash of the output schema. */
   readonly output: string;
 }
 
 /** The hashes of a channel's params (as sent), message and snapshot (as received; no snapshot, no hash). */
 export interface ChannelFingerprint {
+  /** Hash of the params schema. */
   readonly params: string;
+  /** Hash of the message schema. */
   readonly message: string;
+  /** Hash of the snapshot schema; absent when the channel has none. */
   readonly snapshot?: string;
 }
 
@@ -25,7 +30,9 @@ export interface ChannelFingerprint {
  * built the same contract with the same schema library.
  */
 export interface ContractFingerprint {
+  /** Procedures by name. */
   readonly procedures: Readonly<Record<string, ProcedureFingerprint>>;
+  /** Channels by name. */
   readonly channels: Readonly<Record<string, ChannelFingerprint>>;
 }
 

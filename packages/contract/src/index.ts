@@ -1,3 +1,8 @@
+/**
+ * Switchboard's shared contract: procedures, channels, the wire codec and error types.
+ *
+ * @module @switchboard/contract
+ */
 export { decodeValue, type EncodedValue, encodeValue, isPlainJson, MAX_ENCODED_NODES, parseJson } from './codec.js';
 export {
   type AnyContract,

@@ -25,10 +25,15 @@ export type RequestId = number | string;
 
 // ── client → server ─────────────────────────────────────────────────────────
 
+/** Runs procedure `name` with `input`; answered by one `result` or `error` with the same `id`. */
 export interface CallEnvelope {
+  /** The envelope kind. */
   type: 'call';
+  /** Chosen by the client; the reply carries it. */
   id: RequestId;
+  /** The procedure's name in the contract. */
   name: string;
+  /** The procedure's input, as superjson's `json` part. */
   input?: unknown;
   /** superjson meta for `input`, when it holds more than plain JSON. */
   meta?: unknown;
@@ -46,27 +51,41 @@ export interface CallEnvelope {
   ack?: number;
 }
 
+/** The client gives up on call `id`: the handler's signal aborts; no reply is sent. */
 export interface CancelEnvelope {
+  /** The envelope kind. */
   type: 'cancel';
+  /** The call to cancel. */
   id: RequestId;
 }
 
+/** Joins channel `name`'s stream for `params`; answered by `subscribed` (then messages) or `error`. */
 export interface SubscribeEnvelope {
+  /** The envelope kind. */
   type: 'subscribe';
+  /** Chosen by the client; names the subscription until `unsubscribe`. */
   id: RequestId;
+  /** The channel's name in the contract. */
   name: string;
+  /** The channel's params, as superjson's `json` part: they name the stream. */
   params?: unknown;
+  /** superjson meta for `params`, when they hold more than plain JSON. */
   meta?: unknown;
   /** Resume: the position of the last message seen; the server sends what came after, if it still has it. */
   from?: string;
 }
 
+/** Ends subscription `id`; no reply is sent. */
 export interface UnsubscribeEnvelope {
+  /** The envelope kind. */
   type: 'unsubscribe';
+  /** The subscription to end. */
   id: RequestId;
 }
 
+/** Application-level heartbeat from the client; answered by `pong`. */
 export interface PingEnvelope {
+  /** The envelope kind. */
   type: 'ping';
 }
 
@@ -78,8 +97,11 @@ export interface PingEnvelope {
  * connection goes on as it was. `data` is plain JSON (no `meta`).
  */
 export interface AuthEnvelope {
+  /** The envelope kind. */
   type: 'auth';
+  /** Chosen by the client; the `authenticated` or `error` reply carries it. */
   id: RequestId;
+  /** The credentials, as any JSON value: `context` gets them as `auth`. */
   data?: unknown;
   /**
    * The fingerprint of the contract the client was built with (first message only; a
@@ -89,6 +111,7 @@ export interface AuthEnvelope {
   contract?: ContractFingerprint;
 }
 
+/** Every envelope a client may send. */
 export type ClientEnvelope =
   | CallEnvelope
   | CancelEnvelope
@@ -99,22 +122,33 @@ export type ClientEnvelope =
 
 // ── server → client ─────────────────────────────────────────────────────────
 
+/** The outcome of call `id`. */
 export interface ResultEnvelope {
+  /** The envelope kind. */
   type: 'result';
+  /** The call's id. */
   id: RequestId;
+  /** The handler's output, as superjson's `json` part. */
   output?: unknown;
+  /** superjson meta for `output`, when it holds more than plain JSON. */
   meta?: unknown;
 }
 
+/** The failure of request `id` (a call, subscribe or auth), or of a message whose id could not be read. */
 export interface ErrorEnvelope {
+  /** The envelope kind. */
   type: 'error';
   /** null when the request's id could not be read. */
   id: RequestId | null;
+  /** What went wrong: a code of `ERROR_CODES`, a message and maybe data. */
   error: WireError;
 }
 
+/** Subscription `id` is registered: its messages follow. */
 export interface SubscribedEnvelope {
+  /** The envelope kind. */
   type: 'subscribed';
+  /** The subscription's id. */
   id: RequestId;
   /** The stream this subscription receives: `message` envelopes carry the same channel and key. */
   key: string;
@@ -127,11 +161,17 @@ export interface SubscribedEnvelope {
   gap?: true;
 }
 
+/** One message of a stream this connection subscribes to. */
 export interface MessageEnvelope {
+  /** The envelope kind. */
   type: 'message';
+  /** The channel's name in the contract. */
   channel: string;
+  /** The stream's key: the `key` of the `subscribed` that joined it. */
   key: string;
+  /** The message, as superjson's `json` part. */
   data?: unknown;
+  /** superjson meta for `data`, when it holds more than plain JSON. */
   meta?: unknown;
   /** `epoch:offset`: offsets rise by one per message of the stream; a new epoch means history was lost. */
   position: string;
@@ -139,9 +179,13 @@ export interface MessageEnvelope {
 
 /** A snapshot channel's state, sent to one subscription right after `subscribed`. */
 export interface SnapshotEnvelope {
+  /** The envelope kind. */
   type: 'snapshot';
+  /** The subscription's id. */
   id: RequestId;
+  /** The state, as superjson's `json` part. */
   data?: unknown;
+  /** superjson meta for `data`, when it holds more than plain JSON. */
   meta?: unknown;
   /** The stream's position the state was taken at: the messages that follow come after it. */
   position: string;
@@ -153,16 +197,23 @@ export interface SnapshotEnvelope {
  * unreachable and could not read them back). `dropped` counts them, when that can be told.
  */
 export interface GapEnvelope {
+  /** The envelope kind. */
   type: 'gap';
+  /** The channel's name in the contract. */
   channel: string;
+  /** The stream's key. */
   key: string;
+  /** Why the messages are missing: `dropped` by a delivery policy, or lost on the way (`history`). */
   reason: 'dropped' | 'history';
+  /** How many messages are missing, when that can be told. */
   dropped?: number;
   /** Present when the gap concerns only this subscription (lost while it was being registered). */
   id?: RequestId;
 }
 
+/** The server's answer to `ping`. */
 export interface PongEnvelope {
+  /** The envelope kind. */
   type: 'pong';
 }
 
@@ -176,13 +227,17 @@ export type SkewReason = 'removed' | 'changed' | 'input-changed';
 
 /** The names of a client's contract fingerprint that the server does not serve as they were, by kind. */
 export interface ContractSkew {
+  /** Procedures by name. */
   procedures: Record<string, SkewReason>;
+  /** Channels by name. */
   channels: Record<string, SkewReason>;
 }
 
 /** `context` accepted the credentials of `auth` `id`: the connection's ctx is made from them. */
 export interface AuthenticatedEnvelope {
+  /** The envelope kind. */
   type: 'authenticated';
+  /** The id of the `auth` it answers. */
   id: RequestId;
   /**
    * The credentials expire this many ms from now: refresh before (another `auth`), or the
@@ -210,6 +265,7 @@ export const CLOSE_CODES = {
   authTimeout: 4408,
 } as const;
 
+/** Every envelope a server may send. */
 export type ServerEnvelope =
   | ResultEnvelope
   | ErrorEnvelope
@@ -227,6 +283,7 @@ export const MAX_ID_LENGTH = 128;
 /** Longest idempotency key accepted. */
 export const MAX_KEY_LENGTH = 128;
 
+/** Whether a value is a valid request id: a safe non-negative integer, or a string of 1 to MAX_ID_LENGTH characters. */
 export function isRequestId(value: unknown): value is RequestId {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0;
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
@@ -234,7 +291,9 @@ export function isRequestId(value: unknown): value is RequestId {
 
 /** A message that is not a valid envelope: the error to send back and the id, if one was readable. */
 export interface EnvelopeProblem {
+  /** The id to answer with; null when it could not be read. */
   id: RequestId | null;
+  /** What to answer: a BAD_REQUEST saying what is wrong. */
   error: RpcError;
 }
 
@@ -304,6 +363,7 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
   }
 }
 
+/** Whether readClientEnvelope() returned a problem rather than an envelope. */
 export function isEnvelopeProblem(value: ClientEnvelope | EnvelopeProblem): value is EnvelopeProblem {
   return 'error' in value && value.error instanceof RpcError;
 }

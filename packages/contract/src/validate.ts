@@ -2,7 +2,20 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { SchemaLike } from './contract.js';
 import { RpcError } from './errors.js';
 
-export type Validated<T> = { ok: true; value: T } | { ok: false; issues: ReadonlyArray<StandardSchemaV1.Issue> };
+/** The outcome of a Standard Schema check: the parsed value, or the issues found. */
+export type Validated<T> =
+  | {
+      /** The value passed. */
+      ok: true;
+      /** The value as the schema output it (with its transforms and defaults). */
+      value: T;
+    }
+  | {
+      /** The value failed. */
+      ok: false;
+      /** What is wrong, and where. */
+      issues: ReadonlyArray<StandardSchemaV1.Issue>;
+    };
 
 function toResult<T>(result: StandardSchemaV1.Result<T>): Validated<T> {
   return result.issues === undefined ? { ok: true, value: result.value } : { ok: false, issues: result.issues };

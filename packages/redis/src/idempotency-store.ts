@@ -61,9 +61,22 @@ export interface IdempotencyStoreOptions {
 
 /** What the window holds for a key. */
 export type IdempotencyEntry =
-  | { state: 'running'; fingerprint: string }
-  | { state: 'done'; fingerprint: string; outcome: string };
+  | {
+      /** A run holds the key. */
+      state: 'running';
+      /** The call it is for. */
+      fingerprint: string;
+    }
+  | {
+      /** A run under the key has finished. */
+      state: 'done';
+      /** The call it was for. */
+      fingerprint: string;
+      /** Its outcome, as stored. */
+      outcome: string;
+    };
 
+/** The defaults of IdempotencyStoreOptions. */
 export const IDEMPOTENCY_DEFAULTS = {
   prefix: 'sb',
   ttlMs: 5 * 60_000,
@@ -136,6 +149,7 @@ function parseEntry(value: unknown): IdempotencyEntry | undefined {
 export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #scripts: Scripts;
   readonly #prefix: string;
+  /** How long an outcome (or a silent session) is kept. */
   readonly ttlMs: number;
   readonly leaseMs: number;
   readonly #maxKeys: number;

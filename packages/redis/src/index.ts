@@ -1,3 +1,8 @@
+/**
+ * Switchboard's Redis broker: channels fan out across many server processes.
+ *
+ * @module @switchboard/redis
+ */
 /** Positions are read and written once, in the contract. */
 export { parsePosition } from '@switchboard/contract';
 export type { BrokerHealth } from './health.js';

@@ -20,19 +20,22 @@ export interface RedisHistoryOptions {
  */
 export type PubSubMode = 'auto' | 'sharded' | 'classic';
 
+/** What redisBroker() and `new RedisBroker()` take: where Redis is, and how to use it. */
 export interface RedisBrokerOptions {
-  /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. Give this or `client`. */
+  /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. Give this or `client`: no default. */
   url?: string;
   /**
    * An ioredis instance to copy the connection settings from (`duplicate()`): the broker
    * opens its own two connections (commands, subscriptions) with its own timeouts and
-   * closes them in `close()`. The instance itself is neither used nor closed.
+   * closes them in `close()`. The instance itself is neither used nor closed. Give this or
+   * `url`: no default.
    */
   client?: Redis;
   /** Prefix of every key and channel, so several applications can share one Redis. @default 'sb' */
   prefix?: string;
+  /** Each topic's history, for resuming subscribers. @default each bound's own, on RedisHistoryOptions */
   history?: RedisHistoryOptions;
-  /** @default 'auto' */
+  /** Which pub/sub commands carry messages. @default 'auto' */
   pubsub?: PubSubMode;
   /**
    * A command without a reply for this long fails (publish: UNAVAILABLE) and the connection
@@ -40,7 +43,12 @@ export interface RedisBrokerOptions {
    */
   commandTimeoutMs?: number;
   /** Reconnect delays: doubling from `initialDelayMs` up to `maxDelayMs`, with jitter. */
-  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  reconnect?: {
+    /** The first delay. @default 50 ms */
+    initialDelayMs?: number;
+    /** No delay is longer than this. @default 2,000 ms */
+    maxDelayMs?: number;
+  };
   /** Idle connections are pinged this often, so a dead link is noticed without traffic. @default 10,000 */
   pingIntervalMs?: number;
   /**
@@ -50,6 +58,7 @@ export interface RedisBrokerOptions {
   connectTimeoutMs?: number;
 }
 
+/** The defaults of RedisBrokerOptions and RedisHistoryOptions, flattened. */
 export const REDIS_DEFAULTS = {
   prefix: 'sb',
   maxMessages: 1_000,

@@ -11,9 +11,16 @@ import { type RedisBrokerOptions, type ResolvedRedisOptions, resolveRedisOptions
 import { detectSharded, parseMessage, TopicCommands, topicKeys } from './topic-commands.js';
 import { type BrokerGap, type GapListener, type StreamRead, TopicStream } from './topic-stream.js';
 
+/** The events of a RedisBroker, with their arguments. */
 export interface RedisBrokerEvents {
   /** The health changed; `error` is the last connection error seen, if any. */
-  health: [health: BrokerHealth, info: { error: Error | undefined }];
+  health: [
+    health: BrokerHealth,
+    info: {
+      /** The last connection error seen, if any. */
+      error: Error | undefined;
+    },
+  ];
   /** A topic's listeners on this process missed messages that Redis no longer holds. */
   gap: [gap: BrokerGap];
   /** A listener threw (without a listener for this event, it is logged with console.error). */
@@ -36,6 +43,7 @@ const CATCH_UP_CONCURRENCY = 32;
  * unreachable, publish rejects at once with RpcError('UNAVAILABLE'); nothing is queued.
  */
 export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Broker {
+  /** The options with their defaults applied and checked. */
   readonly options: ResolvedRedisOptions;
   readonly #command: Redis;
   readonly #subscriber: Redis;
@@ -59,6 +67,10 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
   readonly idempotency: RedisIdempotencyStore;
   readonly #broadcasts: Broadcasts;
 
+  /**
+   * Opens the broker's two connections; a bad option is a TypeError. Publishes wait for the first connection up to
+   * `connectTimeoutMs`.
+   */
   constructor(options: RedisBrokerOptions) {
     super();
     this.options = resolveRedisOptions(options);
@@ -93,6 +105,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#pingTimer = pingWhileOpen([this.#command, this.#subscriber], this.options.pingIntervalMs);
   }
 
+  /** Whether Redis is reachable now. */
   get health(): BrokerHealth {
     return this.#health.state;
   }

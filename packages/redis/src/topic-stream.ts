@@ -21,6 +21,7 @@ export interface StreamRead {
 
 /** Messages of a topic that this process's listeners did not get and never will. */
 export interface BrokerGap {
+  /** The topic, as the server names it. */
   topic: string;
   /** How many, when that can be told (not when a Redis restart took the old numbering). */
   missing: number | undefined;

@@ -1,3 +1,8 @@
+/**
+ * Switchboard's server: router, brokers, and an RFC 6455 WebSocket transport on node:http.
+ *
+ * @module @switchboard/server
+ */
 export { RpcError } from '@switchboard/contract';
 export {
   type BroadcastListener,

@@ -40,6 +40,7 @@ import {
   type WebSocketServerOptions,
 } from './transport/index.js';
 
+/** `idle` until listen() or attach(), `draining` while close() lets calls finish, then `closed`. */
 export type ServerState = 'idle' | 'listening' | 'draining' | 'closed';
 
 /** A Switchboard server: the router on a WebSocket endpoint, plus publishing. */
@@ -74,6 +75,7 @@ export interface SwitchboardServer<C extends AnyContract, Ctx = unknown> {
   disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number>;
   /** Connections, calls and latency per procedure, messages and slow subscribers per channel, event loop, memory. */
   metrics(): ServerMetrics;
+  /** Where the server is in its lifecycle. */
   readonly state: ServerState;
   /** Open client connections. */
   readonly connections: number;

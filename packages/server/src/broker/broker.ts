@@ -34,6 +34,10 @@ export interface Broker {
    * the same synchronous step, which makes snapshots exact (docs/dashboards.md).
    */
   position(topic: string): string | Promise<string>;
+  /**
+   * Stops all deliveries and releases what the broker holds (connections, timers); the server calls it for a broker
+   * it owns.
+   */
   close(): Promise<void>;
   /**
    * Optional: sends `payload` to every listener of every broker that shares this one's
@@ -46,10 +50,12 @@ export interface Broker {
   listenBroadcasts?(listener: BroadcastListener): Promise<BroadcastListening>;
 }
 
+/** Told each broadcast's payload. */
 export type BroadcastListener = (payload: string) => void;
 
 /** A listener of broadcasts, listening. */
 export interface BroadcastListening {
+  /** Stops listening. */
   stop(): void;
   /** Its group: the listeners that count once in broadcast()'s count (one broker's, on Redis). */
   readonly group: string;
@@ -57,6 +63,7 @@ export interface BroadcastListening {
   readonly groupSize: number;
 }
 
+/** Told each message of a topic: its payload, and its position (`<epoch>:<offset>`). */
 export type BrokerListener = (payload: string, position: string) => void;
 
 /**
@@ -66,11 +73,20 @@ export type BrokerListener = (payload: string, position: string) => void;
  */
 export type BrokerGapListener = (gap: { missing: number | undefined }) => void;
 
+/** What Broker.history() found. */
 export interface HistoryResult {
-  messages: Array<{ payload: string; position: string }>;
+  /** The messages after `from`, oldest first. */
+  messages: Array<{
+    /** The message, as published. */
+    payload: string;
+    /** Its position, `<epoch>:<offset>`. */
+    position: string;
+  }>;
+  /** False when some messages after `from` are no longer held (history exceeded, or another epoch). */
   complete: boolean;
 }
 
+/** Bounds of the history an in-memory broker keeps per topic, for resuming subscribers. */
 export interface HistoryOptions {
   /** Messages kept per topic. @default 1,000 */
   maxMessages?: number;

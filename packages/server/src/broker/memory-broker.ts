@@ -40,6 +40,7 @@ export class MemoryBroker implements Broker {
   readonly #maxTopics: number;
   readonly #broadcastListeners = new Set<BroadcastListener>();
 
+  /** A broker keeping each topic's history within `history`'s bounds (HistoryOptions gives the defaults). */
   constructor(history: HistoryOptions = {}) {
     this.#maxMessages = history.maxMessages ?? HISTORY_DEFAULTS.maxMessages;
     this.#maxAgeMs = history.maxAgeMs ?? HISTORY_DEFAULTS.maxAgeMs;

@@ -15,13 +15,17 @@ export interface Connection<Ctx = unknown> {
 
 /** How a connection ended: the close code and reason (1006 and '' when TCP dropped without one). */
 export interface DisconnectInfo {
+  /** The WebSocket close code. */
   readonly code: number;
+  /** The close reason, '' when none. */
   readonly reason: string;
 }
 
 /** A connection `context` refused: the error its client got (close 4401 or 4403). */
 export interface RefusedInfo {
+  /** UNAUTHORIZED or FORBIDDEN, as `context` threw it. */
   readonly error: RpcError;
+  /** The peer's IP address, when the socket still knows it. */
   readonly remoteAddress: string | undefined;
   /** The HTTP upgrade request: its headers, its URL. */
   readonly request: IncomingMessage;

@@ -27,18 +27,23 @@ import { encodeFrame, OPCODES } from '../transport/index.js';
  */
 export type DeliveryPolicy = 'queue' | 'drop-oldest' | 'latest';
 
+/** How a channel's messages reach slow subscribers (see DeliveryPolicy), set per channel in the router. */
 export interface DeliveryOptions<Message> {
-  /** @default 'queue' */
+  /** What happens to messages for a slow subscriber. @default 'queue' */
   policy?: DeliveryPolicy;
   /**
    * `queue` and `drop-oldest`: messages held per subscriber while its connection is slow
    * (within the connection's `limits.maxBufferedBytes` in any case). @default 10,000
    */
   maxQueued?: number;
-  /** `latest`: keep the newest message per key (e.g. per host) instead of one per stream. */
+  /**
+   * `latest`: keep the newest message per key (e.g. per host) instead of one per stream. @default none: one per
+   * stream
+   */
   key?: (message: Message) => string;
 }
 
+/** The defaults of DeliveryOptions. */
 export const DELIVERY_DEFAULTS = { policy: 'queue', maxQueued: 10_000 } as const;
 
 /** Close code for a connection whose subscriber fell more than `maxQueued` or its connection's budget behind. */

@@ -5,40 +5,76 @@ import type { DeliveryCounters } from './delivery.js';
 export interface ServerMetrics {
   /** When this was taken (ms since the epoch). */
   at: number;
+  /** Time since the server was created. */
   uptimeMs: number;
   /** Open client connections. */
   connections: number;
-  calls: { total: number; errors: number; inFlight: number; perSecond: number };
-  /** Per procedure that has been called; latency over the last RATE_WINDOW_S seconds. */
+  /** Calls over all procedures. */
+  calls: {
+    /** Calls run since the server started. */
+    total: number;
+    /** Of them, those that ended in an error. */
+    errors: number;
+    /** Calls running now. */
+    inFlight: number;
+    /** Calls per second, over the last 5 s. */
+    perSecond: number;
+  };
+  /** Per procedure that has been called; latency over the last 5 s. */
   procedures: Record<string, ProcedureMetrics>;
   /** Per channel: local subscribers, messages this process delivered, and slow-subscriber counts. */
   channels: Record<string, ChannelMetrics>;
   /** The idempotency window: keys and outcomes held, their sessions and bytes, re-sends waiting for a run. */
   idempotency: IdempotencyMetrics;
   /** Event-loop delay over the last second. */
-  eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
-  memory: { rssBytes: number; heapUsedBytes: number };
+  eventLoop: {
+    /** Median delay. */
+    p50Ms: number;
+    /** 99th percentile delay. */
+    p99Ms: number;
+    /** Longest delay. */
+    maxMs: number;
+  };
+  /** The process's memory, from `process.memoryUsage()`. */
+  memory: {
+    /** Resident set size. */
+    rssBytes: number;
+    /** V8 heap in use. */
+    heapUsedBytes: number;
+  };
 }
 
+/** The idempotency window of this process (`ServerMetrics.idempotency`). */
 export interface IdempotencyMetrics {
+  /** Idempotency keys held, with their outcomes or running calls. */
   keys: number;
+  /** Sessions held. */
   sessions: number;
+  /** Bytes the window holds (entries and outcome texts), counted against `idempotency.maxBytes`. */
   bytes: number;
+  /** Re-sent calls waiting for a run still going. */
   waiting: number;
 }
 
+/** One procedure's counts and latencies (`ServerMetrics.procedures`). */
 export interface ProcedureMetrics {
+  /** Calls run since the server started. */
   calls: number;
+  /** Of them, those that ended in an error. */
   errors: number;
+  /** Calls per second, over the last 5 s. */
   perSecond: number;
+  /** Median latency, over the last 5 s. */
   p50Ms: number;
+  /** 99th percentile latency, over the last 5 s. */
   p99Ms: number;
 }
 
+/** One channel's subscribers and deliveries on this process (`ServerMetrics.channels`). */
 export interface ChannelMetrics extends DeliveryCounters {
   /** Connections following at least one of the channel's streams. */
   subscribers: number;
-  /** Messages per second, over the last RATE_WINDOW_S seconds. */
+  /** Messages per second, over the last 5 s. */
   perSecond: number;
 }
 

@@ -11,6 +11,7 @@ export type NothingAdded = Record<never, never>;
  * result, opaque. Its type parameter is the ctx the middleware added.
  */
 export class MiddlewareResult<Added = NothingAdded> {
+  /** @internal Type only: the ctx the middleware added. */
   declare readonly [ADDED]: Added;
   /** @internal What the rest of the chain produced (a call's output, a join's end). */
   readonly value: unknown;
@@ -32,7 +33,9 @@ export type MiddlewareKind = 'call' | 'subscribe' | 'reauthorize';
 /** What `next()` returns: the result, or a promise of it (`await` it either way). */
 export type NextResult<Added> = MiddlewareResult<Added> | Promise<MiddlewareResult<Added>>;
 
+/** What a middleware is called with. */
 export interface MiddlewareArgs<Ctx = unknown> {
+  /** What runs: a call, a subscription joining, or a re-authorization. */
   kind: MiddlewareKind;
   /** The procedure's or the channel's name. */
   name: string;
@@ -50,6 +53,7 @@ export interface MiddlewareArgs<Ctx = unknown> {
    * instance's methods do not come along). Call it once.
    */
   next(): NextResult<NothingAdded>;
+  /** As next(), adding the fields of `added` to the ctx of everything after this middleware. */
   next<Added extends object>(added: Added): NextResult<Added>;
 }
 

@@ -5,6 +5,7 @@ import type { WindowLimits } from './idempotency.js';
 import type { Router } from './router.js';
 import type { IdempotencyStore } from './shared-idempotency.js';
 
+/** Bounds on what one connection may ask of the server; every one has a default. */
 export interface ServerLimits {
   /**
    * Largest message a client may send, in bytes; at least 64 KiB, so that a client's batch
@@ -64,15 +65,25 @@ export interface ServerLimits {
   clusterTimeoutMs?: number;
 }
 
+/** What createServer() takes. */
 export interface ServerOptions<C extends AnyContract, Ctx> {
+  /** The contract and its implementation, from defineRouter(). */
   router: Router<C, Ctx>;
   /** Where publishes go. @default an in-memory broker owned (and closed) by the server */
   broker?: Broker;
   /** History per channel stream, for resuming subscribers (the default broker's; a broker you pass has its own). */
   history?: HistoryOptions;
+  /** Bounds per connection. @default each limit's own, on ServerLimits */
   limits?: ServerLimits;
   /** Ping frames to detect dead clients; `false` turns them off. @default { intervalMs: 30 s, timeoutMs: 10 s } */
-  heartbeat?: { intervalMs?: number; timeoutMs?: number } | false;
+  heartbeat?:
+    | {
+        /** Time between pings. @default 30 s */
+        intervalMs?: number;
+        /** How long to wait for the pong before closing the connection. @default 10 s */
+        timeoutMs?: number;
+      }
+    | false;
   /**
    * The window of recent idempotency keys: a call re-sent with its key within it runs once.
    * Its bytes count toward each connection's budget: see docs/security.md.
@@ -113,9 +124,9 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
   origin?: readonly string[];
   /** Told about every failure that reaches a caller as INTERNAL (handler bugs, bad output). @default console.error */
   onError?: (error: unknown, where: { procedure?: string; channel?: string }) => void;
-  /** A connection was accepted: `context` made its ctx. What it throws goes to onError. */
+  /** A connection was accepted: `context` made its ctx. What it throws goes to onError. @default none */
   onConnect?: (connection: Connection<Ctx>) => void;
-  /** An accepted connection closed. What it throws goes to onError. */
+  /** An accepted connection closed. What it throws goes to onError. @default none */
   onDisconnect?: (connection: Connection<Ctx>, info: DisconnectInfo) => void;
   /** `context` refused a connection (UNAUTHORIZED or FORBIDDEN). @default a one-line console.warn */
   onRefused?: (info: RefusedInfo) => void;
@@ -129,6 +140,7 @@ export interface ServerOptions<C extends AnyContract, Ctx> {
   expiresAt?: (ctx: Ctx) => number | Date | undefined;
 }
 
+/** The defaults of ServerLimits and of the heartbeat and idempotency options, flattened. */
 export const SERVER_DEFAULTS = {
   maxPayloadBytes: 1024 * 1024,
   maxInFlightCalls: 1_000,
@@ -153,30 +165,53 @@ export const SERVER_DEFAULTS = {
   reattachMs: 10_000,
 } as const;
 
+/** ServerOptions with every default applied and checked, as the server runs with them. */
 export interface ResolvedServerOptions {
+  /** `limits.maxPayloadBytes`. */
   maxPayloadBytes: number;
+  /** `limits.maxInFlightCalls`. */
   maxInFlightCalls: number;
+  /** `limits.maxInFlightBytes`. */
   maxInFlightBytes: number;
+  /** `limits.maxStreamKeyChars`. */
   maxStreamKeyChars: number;
+  /** `limits.maxSubscriptions`. */
   maxSubscriptions: number;
+  /** `limits.maxBufferedBytes`. */
   maxBufferedBytes: number;
+  /** `limits.highWaterBytes`. */
   highWaterBytes: number;
+  /** `limits.maxCallDurationMs`. */
   maxCallDurationMs: number;
+  /** `limits.drainTimeoutMs`. */
   drainTimeoutMs: number;
+  /** `limits.authTimeoutMs`. */
   authTimeoutMs: number;
+  /** `limits.maxRefreshesPerSecond`. */
   maxRefreshesPerSecond: number;
+  /** `limits.clusterTimeoutMs`. */
   clusterTimeoutMs: number;
+  /** `heartbeat.intervalMs`; 0 when the heartbeat is off. */
   heartbeatIntervalMs: number;
+  /** `heartbeat.timeoutMs`. */
   heartbeatTimeoutMs: number;
+  /** The bounds of the idempotency window (`idempotency.*`). */
   idempotency: WindowLimits;
   /** The application's idempotency scope of a connection's context, if it gives one. */
   idempotencyScope: ((ctx: unknown) => string) | undefined;
+  /** `idempotency.reattachMs`. */
   reattachMs: number;
+  /** `origin`; undefined: any origin. */
   origin: readonly string[] | undefined;
+  /** `onError`, or its default. */
   onError: (error: unknown, where: { procedure?: string; channel?: string }) => void;
+  /** `onConnect`, if given. */
   onConnect: ((connection: Connection) => void) | undefined;
+  /** `onDisconnect`, if given. */
   onDisconnect: ((connection: Connection, info: DisconnectInfo) => void) | undefined;
+  /** `onRefused`, or its default. */
   onRefused: (info: RefusedInfo) => void;
+  /** `expiresAt`, if given. */
   expiresAt: ((ctx: unknown) => number | Date | undefined) | undefined;
 }
 

@@ -19,7 +19,9 @@ import type { CheckChain, CtxAfter, Middleware } from './middleware.js';
  * an `auth` message (the client's `auth` option), undefined when it sent none.
  */
 export interface ContextArgs {
+  /** The HTTP upgrade request: headers, cookies, URL. */
   request: IncomingMessage;
+  /** The credentials of the client's `auth` message; undefined when it sent none. */
   auth: unknown;
 }
 
@@ -28,19 +30,23 @@ export interface ContextArgs {
  * added; `ConnectionCtx`: the connection's own.
  */
 export interface HandlerArgs<Input, Ctx, ConnectionCtx = Ctx> {
+  /** The call's input, validated by the contract's schema. */
   input: Input;
   /** The connection's ctx when the call arrived (a refresh meanwhile does not change it), with what middleware added. */
   ctx: Ctx;
   /** Aborts when the caller cancels, the call's deadline passes, or the connection drops. */
   signal: AbortSignal;
+  /** The connection the call came on. */
   connection: Connection<ConnectionCtx>;
 }
 
 /** What a channel's `authorize` and `snapshot` receive. */
 export interface ChannelArgs<Params, Ctx, ConnectionCtx = Ctx> {
+  /** The subscription's params, validated by the contract's schema. */
   params: Params;
   /** The connection's ctx, with what middleware added. */
   ctx: Ctx;
+  /** The connection subscribing. */
   connection: Connection<ConnectionCtx>;
 }
 
@@ -57,6 +63,7 @@ export type ProcedureImplementations<C extends AnyContract, Ctx, ConnectionCtx =
   [K in ProcedureName<C>]: ProcedureHandler<ParsedInputOf<C, K>, HandlerOutputOf<C, K>, Ctx, ConnectionCtx>;
 };
 
+/** What a router implements for one channel; every member is optional. */
 export interface ChannelImplementation<Params, Ctx, Message = unknown, State = never, ConnectionCtx = Ctx> {
   /** Return false (or throw RpcError) to refuse a subscription: the caller gets FORBIDDEN. */
   authorize?: (args: ChannelArgs<Params, Ctx, ConnectionCtx>) => boolean | PromiseLike<boolean>;
@@ -80,6 +87,7 @@ export type ChannelImplementations<C extends AnyContract, Ctx, ConnectionCtx = C
   >;
 };
 
+/** What defineRouter() takes: the implementation of a contract. */
 export interface RouterDefinition<C extends AnyContract, Ctx, M extends readonly Middleware[] = []> {
   /**
    * Makes a connection's ctx from its upgrade request and credentials, before any of its
@@ -94,15 +102,21 @@ export interface RouterDefinition<C extends AnyContract, Ctx, M extends readonly
    * @default none
    */
   middleware?: M;
+  /** A handler for every procedure of the contract. */
   procedures: ProcedureImplementations<C, CtxAfter<Ctx, M>, Ctx>;
+  /** Authorization, snapshots and delivery per channel. @default none: every subscription is allowed */
   channels?: ChannelImplementations<C, CtxAfter<Ctx, M>, Ctx>;
 }
 
 /** A contract together with its implementation. */
 export interface Router<C extends AnyContract = AnyContract, Ctx = unknown> {
+  /** The contract it implements. */
   readonly contract: C;
+  /** RouterDefinition.context, if given. */
   readonly context: ((args: ContextArgs) => Ctx | PromiseLike<Ctx>) | undefined;
+  /** The procedure handlers, by name. */
   readonly procedures: ProcedureImplementations<C, Ctx>;
+  /** The channel implementations, by name. */
   readonly channels: ChannelImplementations<C, Ctx>;
   /** In order; empty when the router has none. */
   readonly middleware: readonly Middleware[];

@@ -22,16 +22,51 @@ export interface IdempotencyStore {
   acknowledge(session: string, upTo: number): Promise<void>;
 }
 
+/** What IdempotencyStore.claim() found for a key. */
 export type IdempotencyClaim =
-  | { state: 'claimed'; token: string }
-  | { state: 'running'; fingerprint: string }
-  | { state: 'done'; fingerprint: string; outcome: string }
-  | { state: 'acknowledged' };
+  | {
+      /** The key was free: this run holds it now. */
+      state: 'claimed';
+      /** Proves the claim to extend() and finish(). */
+      token: string;
+    }
+  | {
+      /** Another run holds the key. */
+      state: 'running';
+      /** The call that run is for: another call under the same key is a CONFLICT. */
+      fingerprint: string;
+    }
+  | {
+      /** A run under the key has finished. */
+      state: 'done';
+      /** The call that run was for. */
+      fingerprint: string;
+      /** Its outcome, as finish() stored it. */
+      outcome: string;
+    }
+  | {
+      /** The client has acknowledged the key's outcome: the call is not run again. */
+      state: 'acknowledged';
+    };
 
+/** What IdempotencyStore.wait() saw become of a run. */
 export type IdempotencyWait =
-  | { state: 'done'; fingerprint: string; outcome: string }
-  | { state: 'free' }
-  | { state: 'timeout' };
+  | {
+      /** The run finished. */
+      state: 'done';
+      /** The call it was for. */
+      fingerprint: string;
+      /** Its outcome, as finish() stored it. */
+      outcome: string;
+    }
+  | {
+      /** The run's claim lapsed (its process died): the key may be claimed again. */
+      state: 'free';
+    }
+  | {
+      /** Still running when the wait's time was up. */
+      state: 'timeout';
+    };
 
 /**
  * The prefix of a scope's keys in a shared store: a hash, so that no scope (a user id, say)

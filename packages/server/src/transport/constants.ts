@@ -11,6 +11,7 @@ export const OPCODES = {
   pong: 0xa,
 } as const;
 
+/** A frame opcode of OPCODES. */
 export type Opcode = (typeof OPCODES)[keyof typeof OPCODES];
 
 /** RFC 6455 §7.4.1 status codes the transport sends itself. */

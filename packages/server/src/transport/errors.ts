@@ -23,10 +23,14 @@ export type ProtocolErrorCode =
  * and emits the error to its `error` listeners, if it has any.
  */
 export class ProtocolError extends Error {
+  /** Always `'ProtocolError'`. */
   override readonly name = 'ProtocolError';
 
+  /** A breach with its stable `code` and the close code to send. */
   constructor(
+    /** Which rule or limit was broken: stable, for programs to test. */
     readonly code: ProtocolErrorCode,
+    /** The close code the socket sends: 1002, 1007 or 1009. */
     readonly closeCode: number,
     message: string,
   ) {

@@ -16,10 +16,14 @@ export interface FrameSink {
   onProtocolError(error: ProtocolError): void;
 }
 
+/** What a FrameParser accepts; a WebSocketServer passes its own options' values. */
 export interface FrameParserLimits {
-  /** Largest message, summed over its fragments (compressed size when compressed). */
+  /**
+   * Largest message, summed over its fragments (compressed size when compressed). No
+   * default here: a WebSocketServer passes its `maxPayload` (default 1 MiB).
+   */
   maxPayloadBytes: number;
-  /** Most frames one message may be split into. */
+  /** Most frames one message may be split into. No default here: a WebSocketServer passes its `maxFragments` (default 1024). */
   maxFragments: number;
   /** permessage-deflate was negotiated, so RSV1 may mark a compressed message. */
   compression: boolean;
@@ -68,6 +72,7 @@ export class FrameParser {
   #messageBytes = 0;
   #messageFragments = 0;
 
+  /** A parser that hands what it reads to `sink`, within `limits`. */
   constructor(sink: FrameSink, limits: FrameParserLimits) {
     this.#sink = sink;
     this.#limits = limits;
@@ -87,6 +92,7 @@ export class FrameParser {
     this.#paused = true;
   }
 
+  /** Goes on parsing what was buffered while paused. */
   resume(): void {
     this.#paused = false;
     this.#run();

@@ -8,6 +8,7 @@ import { OPCODES } from './constants.js';
 import { COPY_THRESHOLD_BYTES, encodeFrame, encodeHeader } from './frame-writer.js';
 import type { PerMessageDeflate } from './permessage-deflate.js';
 
+/** Called once the data is written to the TCP socket, or with the error that stopped it. */
 export type SendCallback = (error?: Error | null) => void;
 
 /** The socket a sender writes for (an object, not a closure: an idle connection stays small). */

@@ -1,3 +1,8 @@
+/**
+ * The server's RFC 6455 WebSocket transport on its own: frames, sockets and a `WebSocketServer` for node:http.
+ *
+ * @module @switchboard/server/transport
+ */
 export { encodeClosePayload, readClosePayload } from './close-payload.js';
 export { CLOSE_CODES, isValidCloseCode, OPCODES, type Opcode } from './constants.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';

@@ -6,9 +6,11 @@ import type { ServerWebSocket } from './socket.js';
 
 /** What `verifyClient` is told about a handshake. */
 export interface VerifyClientInfo {
+  /** The request's Origin header, if any. */
   origin: string | undefined;
   /** The connection is TLS (wss://). */
   secure: boolean;
+  /** The HTTP upgrade request. */
   req: IncomingMessage;
 }
 
@@ -29,18 +31,19 @@ export type VerifyClient = (info: VerifyClientInfo, callback: VerifyClientCallba
 /** Pick one of the offered subprotocols, or false for none. */
 export type HandleProtocols = (protocols: Set<string>, request: IncomingMessage) => string | false;
 
+/** What a WebSocketServer takes: ws's option names, where they exist, with limits of our own. */
 export interface WebSocketServerOptions {
-  /** Listen on this port (0 picks a free one); creates an http.Server. */
+  /** Listen on this port (0 picks a free one); creates an http.Server. One of `port`, `server`, `noServer`: no default. */
   port?: number;
   /** With `port`: the address to bind. @default all interfaces, as `net.Server.listen` */
   host?: string;
-  /** With `port`: the listen backlog. */
+  /** With `port`: the listen backlog. @default 511, as `net.Server.listen` */
   backlog?: number;
-  /** Attach to an existing http.Server or https.Server (wss:// with your certificate). */
+  /** Attach to an existing http.Server or https.Server (wss:// with your certificate). @default none */
   server?: HttpServer | HttpsServer;
-  /** Neither listen nor attach: call `handleUpgrade` from your own 'upgrade' handler. */
+  /** Neither listen nor attach: call `handleUpgrade` from your own 'upgrade' handler. @default false */
   noServer?: boolean;
-  /** Accept upgrades only for this path (the query string is ignored). */
+  /** Accept upgrades only for this path (the query string is ignored). @default any path */
   path?: string;
   /** Largest message in bytes, summed over its fragments; holds for the compressed and the inflated size. @default 1 MiB */
   maxPayload?: number;
@@ -60,7 +63,9 @@ export interface WebSocketServerOptions {
   origins?: readonly string[];
   /** permessage-deflate (RFC 7692). Off by default: it costs memory and CPU per connection. @default false */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Picks the subprotocol from those the client offers. @default the first offered */
   handleProtocols?: HandleProtocols;
+  /** Accepts or refuses each handshake, after the Origin check. @default accept all */
   verifyClient?: VerifyClient;
   /** Keep the open sockets in `clients`. @default true */
   clientTracking?: boolean;

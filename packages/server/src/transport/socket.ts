@@ -20,6 +20,7 @@ import type { SendOptions, ServerWebSocketEvents } from './socket-events.js';
 // Data messages are received by a MessageReceiver (with its own states: reading, inflating)
 // and sent by a FrameSender (ordered behind compression, bounded by maxBufferedBytes).
 
+/** A socket's lifecycle: `closing` from the first Close frame until the TCP connection is gone. */
 export type SocketState = 'open' | 'closing' | 'closed';
 
 export type { SendCallback } from './frame-sender.js';
@@ -57,8 +58,11 @@ export class ServerWebSocket
   extends EventEmitter<ServerWebSocketEvents>
   implements FrameSink, ReceiverHost, SenderHost
 {
+  /** `readyState` of an open socket, as in the WHATWG WebSocket. */
   static readonly OPEN = 1;
+  /** `readyState` once a Close frame was sent or received. */
   static readonly CLOSING = 2;
+  /** `readyState` once the TCP connection is gone. */
   static readonly CLOSED = 3;
 
   /** The subprotocol agreed in the handshake, or ''. */

@@ -51,6 +51,7 @@ export class Utf8Validator {
     return this.#needed === 0;
   }
 
+  /** Forgets any partial character, for a new message. */
   reset(): void {
     this.#needed = 0;
     this.#seen = 0;

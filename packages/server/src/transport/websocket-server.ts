@@ -14,14 +14,20 @@ import {
 import { type DeflateParams, negotiateDeflate, PerMessageDeflate, ZlibLimiter } from './permessage-deflate.js';
 import { ServerWebSocket } from './socket.js';
 
+/** `closing` from close() until every socket and the server it owns are closed. */
 export type WebSocketServerState = 'listening' | 'closing' | 'closed';
 
+/** The events of a WebSocketServer, with their arguments. */
 export interface WebSocketServerEvents {
+  /** A handshake completed: the new socket and its upgrade request. */
   connection: [socket: ServerWebSocket, request: IncomingMessage];
   /** The 101 response headers, before they are written; push to add your own. */
   headers: [headers: string[], request: IncomingMessage];
+  /** The http.Server it created (with `port`) is listening. */
   listening: [];
+  /** The http.Server it created failed (the port is taken, say). */
   error: [error: Error];
+  /** close() finished. */
   close: [];
 }
 
@@ -38,6 +44,7 @@ const SHUTDOWN_RETRY_AFTER_SECONDS = '5';
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** Open sockets (empty when `clientTracking` is off). */
   readonly clients: ReadonlySet<ServerWebSocket>;
+  /** The options with their defaults applied and checked. */
   readonly options: ResolvedOptions;
 
   #state: WebSocketServerState = 'listening';
@@ -49,6 +56,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly #socketConfig: SocketConfig;
   #heartbeat: NodeJS.Timeout | undefined;
 
+  /** Starts listening, attaches, or waits for handleUpgrade(), per `options`; a bad option is a TypeError. */
   constructor(options: WebSocketServerOptions, onListening?: () => void) {
     super();
     this.options = resolveOptions(options);
