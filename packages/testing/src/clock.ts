@@ -13,6 +13,7 @@ export const realClearTimeout = globalThis.clearTimeout;
  * Real (`clock: false`): `advance()` waits for real.
  */
 export interface TestClock {
+  /** Whether timers and Date are faked (the pair's `clock` option). */
   readonly faked: boolean;
   /** Moves time forward `ms`, running every timer due on the way (and what they start). */
   advance(ms: number): Promise<void>;

@@ -1,3 +1,9 @@
+/**
+ * Switchboard's testing kit: a server for a router and a typed client connected to it, in
+ * memory or over loopback, with faults on the link and a fake clock.
+ *
+ * @module @switchboard/testing
+ */
 export type { TestClock } from './clock.js';
 export { type Direction, Link } from './link.js';
 export { type Recording, record } from './record.js';

@@ -5,13 +5,17 @@ import { WAIT_TIMEOUT_MS } from './wait-timeout.js';
 
 /** Everything one subscription received, in order, and waits on it that need no sleeping. */
 export interface Recording<Message, State> {
+  /** The messages received, in order. */
   readonly messages: Message[];
   /** The position of each message, in the same order. */
   readonly positions: string[];
+  /** The snapshots received (channels with a snapshot: one on joining, more after unrecoverable gaps). */
   readonly snapshots: State[];
+  /** The gaps reported (messages missed that could not be replayed). */
   readonly gaps: GapInfo[];
   /** The error that ended the subscription, if one did. */
   readonly error: RpcError | undefined;
+  /** The subscription itself (its `ready` promise). */
   readonly subscription: Subscription;
   /** Resolves once `count` messages in all have arrived (with all of them). */
   untilMessages(count: number, timeoutMs?: number): Promise<Message[]>;
@@ -21,6 +25,7 @@ export interface Recording<Message, State> {
   untilError(timeoutMs?: number): Promise<RpcError>;
   /** Resolves once `check` holds, checked after every event of this subscription. */
   until(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** Ends the subscription. */
   unsubscribe(): void;
 }
 

@@ -9,7 +9,9 @@ import { LoopbackProxy } from './loopback.js';
 import { connectInMemory } from './memory-socket.js';
 import { WAIT_TIMEOUT_MS } from './wait-timeout.js';
 
+/** What createTestPair() builds: the router to serve, and how. */
 export interface TestPairOptions<C extends AnyContract, Ctx> {
+  /** The application's router, served as createServer() would. */
   router: Router<C, Ctx>;
   /** createServer's options besides the router. @default heartbeat as createServer's */
   server?: Omit<ServerOptions<C, Ctx>, 'router'>;
@@ -28,11 +30,15 @@ export interface TestPairOptions<C extends AnyContract, Ctx> {
   open?: boolean;
 }
 
+/** A server, a client connected to it, the link between them and the clock. */
 export interface TestPair<C extends AnyContract, Ctx> {
+  /** The typed client: it reconnects, queues and resumes as in production. */
   readonly client: Client<C>;
   /** The server now: after restart(), the new one. */
   readonly server: SwitchboardServer<C, Ctx>;
+  /** The network between them: faults on it reach open connections and later ones. */
   readonly link: Link;
+  /** The clock of the whole process while the pair lives (faked unless `clock: false`). */
   readonly clock: TestClock;
   /**
    * The server goes away and comes back with the same router and options: `crash` (the
@@ -45,6 +51,7 @@ export interface TestPair<C extends AnyContract, Ctx> {
   whenState(state: ClientState, timeoutMs?: number): Promise<StateInfo>;
   /** Closes the client and the server, and gives the process its real timers back. */
   close(): Promise<void>;
+  /** close(), for `await using pair = await createTestPair(…)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
