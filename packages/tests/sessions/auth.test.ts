@@ -433,37 +433,7 @@ describe('refreshes one at a time', () => {
   });
 });
 
-describe('credentials that expire', () => {
-  it('tell the client how long they last; not refreshed, the connection closes with 4401 at the deadline', async () => {
-    const { url } = await start();
-    const { socket, received } = await rawOpen(url);
-    socket.send(JSON.stringify({ type: 'auth', id: 1, data: { token: 'short-t1' } }));
-    await untilEvent(socket, 'message', () => received.length === 1, 'authenticated');
-    const acceptedAt = performance.now();
-    expect(received[0]).toMatchObject({ type: 'authenticated', id: 1 });
-    const expiresInMs = received[0]?.expiresInMs as number;
-    expect(expiresInMs).toBeGreaterThan(EXPIRY_MS - 100);
-    expect(expiresInMs).toBeLessThanOrEqual(EXPIRY_MS);
-    const [code, reason] = await once<[number, Buffer]>(socket, 'close', 5_000);
-    const lateMs = performance.now() - acceptedAt - expiresInMs;
-    expect([code, String(reason)]).toEqual([CLOSE_CODES.unauthorized, 'UNAUTHORIZED: the credentials expired']);
-    expect(lateMs).toBeGreaterThan(-50); // not before the deadline (timer granularity aside)
-    expect(lateMs).toBeLessThan(1_000);
-  });
-
-  it('our client refreshes them ahead of time: ten expiry periods, no drop, no reconnect', async () => {
-    const { world, url } = await start({ limits: { maxRefreshesPerSecond: 100 } });
-    const client = connect(url, () => 'short-t1');
-    await whenState(client, 'open');
-    const states: ClientState[] = [];
-    client.on('state', (state) => states.push(state));
-    await untilEvent(world, 'context', () => world.contexts.length >= 11, 'ten refreshes', 10 * EXPIRY_MS + 5_000);
-    await expect(client.call('me', {})).resolves.toMatchObject({ user: 'ada' });
-    expect(states).toEqual([]);
-    expect(world.connects).toHaveLength(1);
-    expect(world.disconnects).toEqual([]);
-  });
-});
+// Credentials that expire: sessions/expiry.test.ts (on the testing kit's fake clock).
 
 describe('a subscription still joining during a refresh', () => {
   it('is asked again with the new ctx: refused, it gets FORBIDDEN, never subscribed', async () => {
