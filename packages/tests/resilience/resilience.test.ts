@@ -200,51 +200,9 @@ describe('the offline queue', () => {
   });
 });
 
-describe('the heartbeat', () => {
-  it('finds a blackholed link within interval + timeout and reconnects', async () => {
-    const { proxy, client, states } = await setup({ heartbeat: { intervalMs: 100, timeoutMs: 100 } });
-    proxy.blackhole();
-    const started = Date.now();
-    await until(() => states.includes('reconnecting'), 'the heartbeat to give up', 3_000);
-    const detectedMs = Date.now() - started;
-    // interval + timeout, plus a tick of the heartbeat timer and scheduling slack.
-    expect(detectedMs).toBeLessThan(100 + 100 + 50 + 250);
-    proxy.restore();
-    await until(() => client.state === 'open', 'the new connection');
-    expect(await client.call('echo', 'alive')).toBe('alive');
-  });
-
-  it("finds a blackholed client on the server's side too, within its ping interval + timeout", async () => {
-    // The client's own heartbeat is off: only the server's ping frames can find the dead link.
-    const { server, proxy } = await setup({ heartbeat: false, serverHeartbeat: { intervalMs: 100, timeoutMs: 100 } });
-    expect(server.connections).toBe(1);
-    proxy.blackhole();
-    const started = Date.now();
-    await until(() => server.connections === 0, 'the server to drop the silent client', 3_000);
-    // Silence is noticed on the shared timer's next tick (up to one interval late), then the ping waits timeoutMs.
-    expect(Date.now() - started).toBeLessThan(100 + 100 + 100 + 250);
-  });
-});
+// The heartbeat, and a link that delays every byte: heartbeat.test.ts, on the testing kit's fake clock.
 
 describe('slow links', () => {
-  it('keeps calls, subscriptions and the heartbeat right over a link that delays every byte', async () => {
-    // 40 ms each way, well inside the heartbeat's timeout: slow is not dead.
-    const { server, proxy, client, states } = await setup({ heartbeat: { intervalMs: 100, timeoutMs: 150 } });
-    proxy.delay(40);
-    const received: number[] = [];
-    const subscription = client.subscribe('ticks', { feed: 'slow' }, { onMessage: (tick) => received.push(tick) });
-    await subscription.ready;
-    const calls = Array.from({ length: 100 }, (_, i) => client.call('echo', `call ${i}`));
-    for (let tick = 1; tick <= 200; tick++) await server.publish('ticks', { feed: 'slow' }, tick);
-    expect(await Promise.all(calls)).toEqual(Array.from({ length: 100 }, (_, i) => `call ${i}`));
-    await until(() => received.length === 200, 'every tick');
-    expect(received).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-    // Longer than interval + timeout with nothing but pings: still the same connection.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(await client.call('echo', 'still here')).toBe('still here');
-    expect(states).toEqual(['open']);
-  });
-
   it('delivers a burst in order through a throttled link, and calls still answer', async () => {
     const { server, proxy, client, states } = await setup({ heartbeat: { intervalMs: 200, timeoutMs: 1_000 } });
     proxy.throttle(32 * 1024);
