@@ -106,6 +106,12 @@ export class ChildServer<Event extends { event: string } = ServerEvent, Command 
     this.#child.stdin?.write(`${JSON.stringify(command)}\n`);
   }
 
+  /** SIGTERM, as a container's stop sends it: resolves with how the process exited (bounded). */
+  async terminate(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.alive) this.#child.kill('SIGTERM');
+    return within(this.#exit, 15_000, 'the server process to exit after SIGTERM');
+  }
+
   /** SIGKILL: the process dies at once, mid-whatever. Resolves once it has exited. */
   async kill(): Promise<void> {
     if (this.alive) this.#child.kill('SIGKILL');
