@@ -239,6 +239,38 @@ describe('middleware around calls', () => {
   });
 });
 
+describe('middleware and a re-sent keyed call', () => {
+  it('lets the repeat of a call it let through be answered from the window, even when it now refuses', async () => {
+    let open = true;
+    const { log, url } = await start([
+      defineMiddleware(({ next }) => {
+        if (!open) throw new RpcError('TOO_MANY_REQUESTS', 'slow down');
+        return next();
+      }),
+    ]);
+    const socket = new WebSocket(url, 'switchboard.v1');
+    cleanups.push(() => socket.terminate());
+    const received: Array<Record<string, unknown>> = [];
+    socket.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
+    await once(socket, 'open');
+    socket.send(JSON.stringify({ type: 'auth', id: 0, data: { token: 'ada' } }));
+    const call = (id: number, key: string) =>
+      socket.send(JSON.stringify({ type: 'call', id, name: 'whoami', input: {}, key }));
+    call(1, 'k1');
+    await untilEvent(socket, 'message', () => received.some((m) => m.id === 1), 'the first answer');
+    open = false;
+    call(2, 'k1'); // a re-send of the call that ran
+    call(3, 'k2'); // a new call
+    await untilEvent(socket, 'message', () => received.some((m) => m.id === 3), 'both answers');
+    expect(received.filter((m) => typeof m.id === 'number' && m.id > 0)).toEqual([
+      { type: 'result', id: 1, output: JSON.stringify({ token: 'ada' }) },
+      { type: 'result', id: 2, output: JSON.stringify({ token: 'ada' }) },
+      { type: 'error', id: 3, error: expect.objectContaining({ code: 'TOO_MANY_REQUESTS' }) },
+    ]);
+    expect(log).toEqual(['handler']);
+  });
+});
+
 describe('middleware around subscription joins', () => {
   it("adds to the ctx of authorize and snapshot, and refuses a join with the caller's error", async () => {
     const kinds: MiddlewareKind[] = [];

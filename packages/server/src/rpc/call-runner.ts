@@ -232,7 +232,11 @@ export class CallRunner {
       );
     }
     const { middleware } = this.#link.host.router;
-    if (middleware.length === 0) return this.#proceed(name, procedure, input.value, key, hash, call, durationMs);
+    // Without middleware, or a repeat of a call it let through (its outcome kept, or its run
+    // going on): the window answers that one, whatever the middleware would say now.
+    if (middleware.length === 0 || (key !== undefined && this.#isRepeat(key))) {
+      return this.#proceed(name, procedure, input.value, key, hash, call, durationMs);
+    }
     // Before the key is claimed: a call the middleware refuses leaves no outcome to re-send.
     const args = { kind: 'call' as const, name, input: input.value, connection: this.#link.connection };
     return runChain(middleware, args, this.#link.ctx, (ctx) => {
@@ -240,6 +244,10 @@ export class CallRunner {
       call.extended = { ctx };
       return this.#proceed(name, procedure, input.value, key, hash, call, durationMs);
     });
+  }
+
+  #isRepeat(key: string): boolean {
+    return this.#link.host.idempotency.has(key, this.#holderOf(), Date.now());
   }
 
   #proceed(

@@ -118,6 +118,24 @@ export class IdempotencyWindow {
     return { state: 'new', entry };
   }
 
+  /**
+   * Whether `key` is a call this caller made already (its outcome kept, or its run going
+   * on), as claim() would find it from `holder`: then it is a repeat, answered from the
+   * window. Changes nothing (a peek: the router's middleware lets repeats through).
+   */
+  has(key: string, holder: Holder, nowMs: number): boolean {
+    const { dot, seq } = locate(key, holder);
+    const session = this.#sessions.get(mapKeyOf(holder, seq < 0 ? '' : key.slice(0, dot), seq));
+    if (session === undefined || session.ended) return false;
+    // Another live connection's unscoped session is not this caller's to see.
+    if (!session.scoped && session.holder !== holder && session.holder?.open === true) return false;
+    if (seq < 0) {
+      const entry = session.byKey?.get(key);
+      return entry !== undefined && entry.expiresAtMs > nowMs;
+    }
+    return seq > session.acked && session.entries.at(seqIndex(session, seq))?.seq === seq;
+  }
+
   #repeat(entry: KeyEntry, hash: number): Claim {
     return entry.hash === hash ? { state: 'repeat', entry } : { state: 'conflict' };
   }
@@ -153,10 +171,7 @@ export class IdempotencyWindow {
     hint: SessionHint | undefined,
     create: boolean,
   ): Session | Refusal | undefined {
-    const dot = key.lastIndexOf('.');
-    // Without a scope a session name works as a password: one too short to be secret is
-    // no session, and its keys stay with the connection like any other.
-    const seq = dot >= (holder.scope === undefined ? MIN_SESSION_NAME_CHARS : 1) ? parseSeq(key, dot + 1) : -1;
+    const { dot, seq } = locate(key, holder);
     let session = hint?.session;
     if (
       seq < 0 ||
@@ -167,10 +182,7 @@ export class IdempotencyWindow {
       !key.startsWith(session.id)
     ) {
       const id = seq < 0 ? '' : key.slice(0, dot);
-      const scope = holder.scope;
-      // The scope's length first: no scope and session name can spell another pair's key.
-      const mapKey =
-        scope !== undefined ? `s${scope.length}:${scope}\n${id}` : seq < 0 ? plainKeysOf(holder) : `u\n${id}`;
+      const mapKey = mapKeyOf(holder, id, seq);
       session = this.#sessions.get(mapKey);
       if (session === undefined) {
         if (!create) return undefined;
@@ -179,7 +191,7 @@ export class IdempotencyWindow {
         session = {
           mapKey,
           id,
-          scoped: scope !== undefined,
+          scoped: holder.scope !== undefined,
           holder,
           entries: new Deque(),
           byKey: seq < 0 ? new Map() : undefined,
@@ -365,4 +377,20 @@ function tooManySessions(limits: WindowLimits): Refusal {
       `at most ${limits.maxSessionsPerConnection} idempotency sessions per connection`,
     ),
   };
+}
+
+/** Where a key's call id starts (`dot`) and what it is (`seq`, -1 for a plain key). */
+function locate(key: string, holder: Holder): { dot: number; seq: number } {
+  const dot = key.lastIndexOf('.');
+  // Without a scope a session name works as a password: one too short to be secret is
+  // no session, and its keys stay with the connection like any other.
+  const seq = dot >= (holder.scope === undefined ? MIN_SESSION_NAME_CHARS : 1) ? parseSeq(key, dot + 1) : -1;
+  return { dot, seq };
+}
+
+/** The window's map key of a caller's session `id` (plain keys: the connection's own). */
+function mapKeyOf(holder: Holder, id: string, seq: number): string {
+  const scope = holder.scope;
+  // The scope's length first: no scope and session name can spell another pair's key.
+  return scope !== undefined ? `s${scope.length}:${scope}\n${id}` : seq < 0 ? plainKeysOf(holder) : `u\n${id}`;
 }

@@ -60,6 +60,29 @@ describe('IdempotencyWindow', () => {
     expect(stored(window.claim('k', hash(1), a, 20))).toEqual(ok(3));
   });
 
+  it('has(): tells a repeat (kept or running, from another connection of the scope) from a new call, and changes nothing', () => {
+    const window = windowOf();
+    const first = holder('u1');
+    const second = holder('u1');
+    const stranger = holder('u2');
+    run(window, 'session-name.1', first, 'one');
+    const running = entryOf(window.claim('plain', hash('plain'), first, 0));
+    expect(window.has('session-name.1', second, 1)).toBe(true); // after a reconnect, same scope
+    expect(window.has('session-name.1', stranger, 1)).toBe(false);
+    expect(window.has('session-name.2', second, 1)).toBe(false);
+    expect(window.has('plain', first, 1)).toBe(true);
+    expect(window.has('plain', second, 1)).toBe(true); // a scope's plain keys are the scope's
+    expect(window.has('other', first, 1)).toBe(false);
+    const unscoped = holder();
+    run(window, 'mine', unscoped, 'x');
+    expect(window.has('mine', unscoped, 1)).toBe(true);
+    expect(window.has('mine', holder(), 1)).toBe(false); // without a scope, plain keys are their connection's
+    // A peek: the session stayed with its holder, and a claim still finds the repeat.
+    expect([first.sessions, second.sessions]).toEqual([2, 0]);
+    window.finish(running, ok('p'), 2);
+    expect(stored(window.claim('session-name.1', hash('session-name.1'), second, 3))).toEqual(ok('one'));
+  });
+
   it('lets a repeat of a running call wait for its outcome, and stop waiting', () => {
     const window = windowOf();
     const a = holder();
