@@ -24,7 +24,8 @@ const LIST_CHUNK_BYTES = 256 * 1024;
  * filter here, and tells each process which of its connections to close. Costs one copy of
  * every connection's ctx per call; nothing is kept or sent between calls.
  *
- * Messages (JSON; `r` names one call; `to` the process meant):
+ * Messages (`<to>\n<JSON>`: `to` the process meant, `*` for all, read before the JSON;
+ * `r` names one call):
  * - `{ k: 'list', r, from, ms }`: every process keeps a snapshot of its open connections for
  *   `r` and answers `{ k: 'ctxs', r, to, from, g, gs, at, ctx: ['[json, meta?]' | null …], last }`
  *   (`g`, `gs`: its group of listeners and the group's size: a broker's count of
@@ -147,7 +148,7 @@ export class RemoteDisconnect {
     });
     const timer = setTimeout(done, this.#timeoutMs);
     try {
-      groups = await broadcast(JSON.stringify(request));
+      groups = await broadcast(`*\n${JSON.stringify(request)}`);
       if (complete(groups)) done();
       await finished;
     } catch (error) {
@@ -160,9 +161,13 @@ export class RemoteDisconnect {
   }
 
   async #receive(payload: string): Promise<void> {
+    // An answer meant for another process is skipped before it is parsed.
+    const newline = payload.indexOf('\n');
+    const to = payload.slice(0, newline);
+    if (newline === -1 || (to !== '*' && to !== this.#node)) return;
     let message: Message;
     try {
-      message = JSON.parse(payload) as Message;
+      message = JSON.parse(payload.slice(newline + 1)) as Message;
     } catch (error) {
       this.#onError(error);
       return;
@@ -221,8 +226,10 @@ export class RemoteDisconnect {
     this.#send({ k: 'closed', r, to: from, from: this.#node, n });
   }
 
-  #send(message: Message): void {
-    this.#broker.broadcast?.(JSON.stringify(message)).catch((error: unknown) => this.#onError(error));
+  /** An answer: to the process that asked, named ahead of the JSON so that the others skip it unread. */
+  #send(message: CtxsMessage | ClosedMessage): void {
+    const text = `${message.to}\n${JSON.stringify(message)}`;
+    this.#broker.broadcast?.(text).catch((error: unknown) => this.#onError(error));
   }
 }
 
