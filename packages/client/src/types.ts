@@ -1,8 +1,11 @@
 import type {
   AnyContract,
   ChannelName,
+  CheckedChannelName,
+  CheckedProcedureName,
   ContractSkew,
   InputOf,
+  KnownName,
   MessageOf,
   OutputOf,
   ParamsOf,
@@ -116,13 +119,22 @@ export type CallArgs<C extends AnyContract, K extends ProcedureName<C>> =
 
 /** A typed client for contract C. */
 export interface Client<C extends AnyContract> {
+  // K is any string literal, so that a name the contract does not have reaches
+  // CheckedProcedureName, whose type for it is the error message (docs/guide.md, "When a
+  // name is wrong"); everything else reads KnownName<K, …>, which is K for a correct name.
   /** Calls procedure `name` with `input` and resolves to its output; rejects with an RpcError. */
-  call<K extends ProcedureName<C>>(name: K, ...args: CallArgs<C, K>): Promise<OutputOf<C, K>>;
+  call<K extends string>(
+    name: CheckedProcedureName<C, K>,
+    ...args: CallArgs<C, KnownName<K, ProcedureName<C>>>
+  ): Promise<OutputOf<C, KnownName<K, ProcedureName<C>>>>;
   /** Subscribes to channel `name`'s stream for `params`; resubscribes (resuming) after each reconnect. */
-  subscribe<K extends ChannelName<C>>(
-    name: K,
-    params: ParamsOf<C, K>,
-    handlers: SubscribeHandlers<MessageOf<C, K>, SnapshotOf<C, K>>,
+  subscribe<K extends string>(
+    name: CheckedChannelName<C, K>,
+    params: ParamsOf<C, KnownName<K, ChannelName<C>>>,
+    handlers: SubscribeHandlers<
+      MessageOf<C, KnownName<K, ChannelName<C>>>,
+      SnapshotOf<C, KnownName<K, ChannelName<C>>>
+    >,
   ): Subscription;
   /** Where the client is in its lifecycle. */
   readonly state: ClientState;

@@ -66,6 +66,7 @@ export {
   META_LIMITS,
   type MetaLimits,
 } from './meta.js';
+export type { CheckedChannelName, CheckedName, CheckedProcedureName, KnownName, NameKind } from './name-hints.js';
 export {
   comparePositions,
   formatPosition,

@@ -5,9 +5,11 @@ import type { Duplex } from 'node:stream';
 import {
   type AnyContract,
   type ChannelName,
+  type CheckedChannelName,
   CLOSE_CODES,
   encodeValue,
   issuesData,
+  type KnownName,
   type MessageEnvelope,
   type ParamsOf,
   PROTOCOL,
@@ -58,10 +60,10 @@ export interface SwitchboardServer<C extends AnyContract, Ctx = unknown> {
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sends `message` to every subscriber of `channel` with these params (validated against the contract). */
-  publish<K extends ChannelName<C>>(
-    channel: K,
-    params: ParamsOf<C, K>,
-    message: PublishedMessageOf<C, K>,
+  publish<K extends string>(
+    channel: CheckedChannelName<C, K>,
+    params: ParamsOf<C, KnownName<K, ChannelName<C>>>,
+    message: PublishedMessageOf<C, KnownName<K, ChannelName<C>>>,
   ): Promise<void>;
   /** Graceful: refuses new connections (503) and calls, lets running calls finish, closes with 1001. */
   close(): Promise<void>;
@@ -237,10 +239,10 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     this.#onCallSettled?.();
   }
 
-  publish<K extends ChannelName<C>>(
-    channelName: K,
-    params: ParamsOf<C, K>,
-    message: PublishedMessageOf<C, K>,
+  publish<K extends string>(
+    channelName: CheckedChannelName<C, K>,
+    params: ParamsOf<C, KnownName<K, ChannelName<C>>>,
+    message: PublishedMessageOf<C, KnownName<K, ChannelName<C>>>,
   ): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(new RpcError('UNAVAILABLE', 'the server is closed'));
     const contract = this.router.contract;
