@@ -50,6 +50,8 @@ export class FrameSender {
   /** Inside beginBatch/endBatch: a cork is undone by endBatch, with no tick scheduled. */
   #batching = false;
   #closed = false;
+  /** Inside a write to the socket: a peer that is no TCP socket may answer within it (see `writing`). */
+  #depth = 0;
   /** Our Close frame has been written (not merely queued behind a compression). */
   closeFrameSent = false;
 
@@ -69,6 +71,24 @@ export class FrameSender {
   /** Whether a frame sent now would go out at once (nothing waits on a compression). */
   get idle(): boolean {
     return this.#pending === undefined || this.#pending.length === 0;
+  }
+
+  /**
+   * Inside one of our writes. A Duplex (handed over by handleUpgrade) may deliver the
+   * peer's answer synchronously within it; the socket reads that on the next tick.
+   */
+  get writing(): boolean {
+    return this.#depth > 0;
+  }
+
+  /** Ends the socket once what is written has gone (a Duplex may answer within it). */
+  #end(): void {
+    this.#depth++;
+    try {
+      this.#tcp.end();
+    } finally {
+      this.#depth--;
+    }
   }
 
   /** Queues a frame in order. */
@@ -122,13 +142,18 @@ export class FrameSender {
     }
     if (!this.#mayQueue(payload.length, callback)) return;
     this.#cork();
-    this.#tcp.write(encodeHeader(opcode, payload.length, rsv1));
-    this.#tcp.write(payload, callback);
+    this.#depth++;
+    try {
+      this.#tcp.write(encodeHeader(opcode, payload.length, rsv1));
+      this.#tcp.write(payload, callback);
+    } finally {
+      this.#depth--;
+    }
   }
 
   /** Ends TCP once the frames waiting behind a compression have been written. */
   endWhenFlushed(): void {
-    if (this.idle) this.#tcp.end();
+    if (this.idle) this.#end();
     else this.#endAfterPending = true;
   }
 
@@ -154,7 +179,12 @@ export class FrameSender {
   /** @internal Frames written in one tick leave in one write (writev) on the next. */
   uncorkNow(): void {
     this.#corked = false;
-    this.#tcp.uncork();
+    this.#depth++;
+    try {
+      this.#tcp.uncork();
+    } finally {
+      this.#depth--;
+    }
   }
 
   #flushPending(): void {
@@ -165,13 +195,18 @@ export class FrameSender {
       if (frame.opcode === ENCODED) this.#write(frame.payload, frame.callback);
       else this.sendNow(frame.opcode, frame.payload, frame.rsv1, frame.callback);
     }
-    if (pending.length === 0 && this.#endAfterPending) this.#tcp.end();
+    if (pending.length === 0 && this.#endAfterPending) this.#end();
   }
 
   #write(frame: Buffer, callback: SendCallback | undefined): boolean {
     if (!this.#mayQueue(frame.length, callback)) return true;
     this.#cork();
-    return this.#tcp.write(frame, callback);
+    this.#depth++;
+    try {
+      return this.#tcp.write(frame, callback);
+    } finally {
+      this.#depth--;
+    }
   }
 
   /** One message larger than the cap may still be sent into an empty buffer. */

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { encodeClosePayload, readClosePayload } from './close-payload.js';
 import { CLOSE_CODES, OPCODES } from './constants.js';
+import { DeferredReads } from './deferred-reads.js';
 import { ProtocolError } from './errors.js';
 import { FrameParser, type FrameSink } from './frame-parser.js';
 import { FrameSender, type SendCallback, type SenderHost } from './frame-sender.js';
@@ -76,6 +77,7 @@ export class ServerWebSocket
   readonly #deflate: PerMessageDeflate | undefined;
   readonly #receiver: MessageReceiver;
   readonly #sender: FrameSender;
+  #deferred: DeferredReads | undefined; // a peer that is no TCP socket: see deferred-reads.ts
   #state: SocketState = 'open';
 
   // Closing.
@@ -98,9 +100,9 @@ export class ServerWebSocket
     this.#parser = new FrameParser(this, negotiated.deflate ? config.parserLimitsCompressed : config.parserLimits);
     this.#receiver = new MessageReceiver(this, tcp, this.#parser, config.maxPayloadBytes, negotiated.deflate);
     this.#sender = new FrameSender(tcp, config.maxBufferedBytes, this);
-
-    tcp.setTimeout(0);
-    tcp.setNoDelay(true);
+    // A Duplex handed to handleUpgrade need not be a net.Socket.
+    (tcp as Partial<Socket>).setTimeout?.(0);
+    (tcp as Partial<Socket>).setNoDelay?.(true);
     if (head.length > 0) tcp.unshift(head);
     // Listeners are shared functions, not closures: an idle connection stays small.
     (tcp as TcpWithSocket)[kSocket] = this;
@@ -114,8 +116,13 @@ export class ServerWebSocket
   static {
     // Defined here so that they may reach private state; `this` is the TCP socket.
     onTcpData = function (this: TcpWithSocket, chunk: Buffer): void {
-      // What the messages of this read answer at once leaves in one write when they are done.
       const socket = this[kSocket];
+      if (socket.#sender.writing || socket.#deferred?.pending === true) {
+        socket.#deferred ??= new DeferredReads(onTcpData.bind(this), () => socket.#handleTcpEnd());
+        socket.#deferred.push(chunk);
+        return;
+      }
+      // What the messages of this read answer at once leaves in one write when they are done.
       socket.#sender.beginBatch();
       try {
         socket.#parser.push(chunk);
@@ -124,7 +131,9 @@ export class ServerWebSocket
       }
     };
     onTcpEnd = function (this: TcpWithSocket): void {
-      this[kSocket].#handleTcpEnd();
+      const socket = this[kSocket];
+      if (socket.#deferred?.pending === true) socket.#deferred.endAfter();
+      else socket.#handleTcpEnd();
     };
     onTcpClose = function (this: TcpWithSocket): void {
       this[kSocket].#handleTcpClose();
