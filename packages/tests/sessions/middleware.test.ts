@@ -95,6 +95,19 @@ function connect(url: string, token: () => string): Client<typeof contract> {
   return client;
 }
 
+/** A raw connection, authenticated as ada, that sends `whoami` calls with idempotency keys. */
+async function keyedCaller(url: string) {
+  const socket = new WebSocket(url, 'switchboard.v1');
+  cleanups.push(() => socket.terminate());
+  const received: Array<Record<string, unknown>> = [];
+  socket.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
+  await once(socket, 'open');
+  socket.send(JSON.stringify({ type: 'auth', id: 0, data: { token: 'ada' } }));
+  const call = (id: number, key: string) =>
+    socket.send(JSON.stringify({ type: 'call', id, name: 'whoami', input: {}, key }));
+  return { socket, received, call };
+}
+
 /** A middleware that logs `name>` on the way in and `<name` on the way out, with what it saw. */
 function tracer(name: string, log: string[], kinds: MiddlewareKind[] = []) {
   return defineMiddleware(async ({ next, kind }) => {
@@ -218,18 +231,11 @@ describe('middleware around calls', () => {
         return next();
       }),
     ]);
-    const socket = new WebSocket(url, 'switchboard.v1');
-    cleanups.push(() => socket.terminate());
-    const received: Array<Record<string, unknown>> = [];
-    socket.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
-    await once(socket, 'open');
-    socket.send(JSON.stringify({ type: 'auth', id: 0, data: { token: 'ada' } }));
-    const call = (id: number) =>
-      socket.send(JSON.stringify({ type: 'call', id, name: 'whoami', input: {}, key: 'k1' }));
-    call(1);
+    const { socket, received, call } = await keyedCaller(url);
+    call(1, 'k1');
     await untilEvent(socket, 'message', () => received.some((m) => m.id === 1), 'the first answer');
     open = true;
-    call(2);
+    call(2, 'k1');
     await untilEvent(socket, 'message', () => received.some((m) => m.id === 2), 'the second answer');
     expect(received.filter((m) => m.id === 1 || m.id === 2)).toEqual([
       { type: 'error', id: 1, error: expect.objectContaining({ code: 'UNAVAILABLE' }) },
@@ -248,14 +254,7 @@ describe('middleware and a re-sent keyed call', () => {
         return next();
       }),
     ]);
-    const socket = new WebSocket(url, 'switchboard.v1');
-    cleanups.push(() => socket.terminate());
-    const received: Array<Record<string, unknown>> = [];
-    socket.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
-    await once(socket, 'open');
-    socket.send(JSON.stringify({ type: 'auth', id: 0, data: { token: 'ada' } }));
-    const call = (id: number, key: string) =>
-      socket.send(JSON.stringify({ type: 'call', id, name: 'whoami', input: {}, key }));
+    const { socket, received, call } = await keyedCaller(url);
     call(1, 'k1');
     await untilEvent(socket, 'message', () => received.some((m) => m.id === 1), 'the first answer');
     open = false;
