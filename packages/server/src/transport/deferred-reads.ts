@@ -35,10 +35,18 @@ export class DeferredReads {
     this.#ended = true;
   }
 
+  /**
+   * Reads the chunks in place: one that reading makes us write, and that the peer answers
+   * inside that write, queues behind those still waiting (never ahead of them).
+   */
   #drain(): void {
-    const chunks = this.#chunks ?? [];
-    this.#chunks = undefined;
-    for (const chunk of chunks) this.#read(chunk);
+    const chunks = this.#chunks as Buffer[];
+    try {
+      for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) this.#read(chunk);
+    } finally {
+      if (chunks.length > 0) process.nextTick(() => this.#drain());
+      else this.#chunks = undefined;
+    }
     if (this.#ended && this.#chunks === undefined) {
       this.#ended = false;
       this.#end();

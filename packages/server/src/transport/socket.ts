@@ -36,6 +36,7 @@ type TcpListener<A extends unknown[] = []> = (this: TcpWithSocket, ...args: A) =
 
 // TCP listeners shared by every socket (assigned in ServerWebSocket's static block).
 let onTcpData: TcpListener<[Buffer]>;
+let readChunk: (socket: ServerWebSocket, chunk: Buffer) => void;
 let onTcpEnd: TcpListener;
 let onTcpClose: TcpListener;
 let onTcpDrain: TcpListener;
@@ -115,13 +116,7 @@ export class ServerWebSocket
 
   static {
     // Defined here so that they may reach private state; `this` is the TCP socket.
-    onTcpData = function (this: TcpWithSocket, chunk: Buffer): void {
-      const socket = this[kSocket];
-      if (socket.#sender.writing || socket.#deferred?.pending === true) {
-        socket.#deferred ??= new DeferredReads(onTcpData.bind(this), () => socket.#handleTcpEnd());
-        socket.#deferred.push(chunk);
-        return;
-      }
+    readChunk = (socket: ServerWebSocket, chunk: Buffer): void => {
       // What the messages of this read answer at once leaves in one write when they are done.
       socket.#sender.beginBatch();
       try {
@@ -129,6 +124,11 @@ export class ServerWebSocket
       } finally {
         socket.#sender.endBatch();
       }
+    };
+    onTcpData = function (this: TcpWithSocket, chunk: Buffer): void {
+      const socket = this[kSocket];
+      if (socket.#sender.writing || socket.#deferred?.pending === true) socket.#defer(chunk);
+      else readChunk(socket, chunk);
     };
     onTcpEnd = function (this: TcpWithSocket): void {
       const socket = this[kSocket];
@@ -141,6 +141,15 @@ export class ServerWebSocket
     onTcpDrain = function (this: TcpWithSocket): void {
       this[kSocket].emit('drain');
     };
+  }
+
+  /** Bytes delivered inside our own write (a peer that is no TCP socket): read on the next tick. */
+  #defer(chunk: Buffer): void {
+    this.#deferred ??= new DeferredReads(
+      (later) => readChunk(this, later),
+      () => this.#handleTcpEnd(),
+    );
+    this.#deferred.push(chunk);
   }
 
   /** 'open' | 'closing' | 'closed'. */
@@ -196,10 +205,8 @@ export class ServerWebSocket
   }
 
   /**
-   * Sends a frame already encoded with `encodeFrame` (unmasked, RSV1 clear): fan-out
-   * encodes a message once and hands the same bytes to every subscriber. Returns false
-   * once the socket holds more than Node's high-water mark (16 KiB), as `Writable.write`
-   * does: only then is `bufferedAmount` worth reading.
+   * Sends a frame already encoded with `encodeFrame` (unmasked, RSV1 clear), as fan-out does. Returns false
+   * once the socket holds more than its high-water mark (16 KiB): only then is `bufferedAmount` worth reading.
    */
   sendFrame(frame: Buffer, callback?: SendCallback): boolean {
     if (this.#state !== 'open') {
@@ -219,10 +226,7 @@ export class ServerWebSocket
     this.#sendControl(OPCODES.pong, data, callback);
   }
 
-  /**
-   * Starts the closing handshake (RFC 6455 §7.1.2). Throws a RangeError/TypeError
-   * for a code that may not be sent or a reason over 123 bytes.
-   */
+  /** Starts the closing handshake (RFC 6455 §7.1.2); throws for a code that may not be sent or a reason over 123 bytes. */
   close(code?: number, reason?: string): void {
     const payload = encodeClosePayload(code, reason);
     if (this.#state !== 'open') return;
@@ -245,9 +249,8 @@ export class ServerWebSocket
 
   /** @internal */
   onMessageData(chunk: Buffer, last: boolean): void {
-    // Data counts as a sign of life as it arrives: it proves the peer is alive, not that it
-    // reads (maxBufferedBytes deals with peers that do not read), and the pong to our ping
-    // cannot overtake a large frame still arriving on a slow link.
+    // Data is a sign of life as it arrives (not that the peer reads: maxBufferedBytes deals with
+    // that), and the pong to our ping cannot overtake a large frame still arriving on a slow link.
     this.#heartbeat.heard();
     this.#receiver.data(chunk, last);
   }
@@ -282,10 +285,7 @@ export class ServerWebSocket
     this.#fail(error);
   }
 
-  /**
-   * @internal One tick of the server's shared heartbeat timer: ping a peer that has sent
-   * no data for `pingIntervalMs`, terminate one that has not answered within `pongTimeoutMs`.
-   */
+  /** @internal A tick of the shared heartbeat: ping a peer silent for pingIntervalMs, end one unanswered for pongTimeoutMs. */
   checkHeartbeat(nowMs: number, pingIntervalMs: number, pongTimeoutMs: number): void {
     if (this.#state !== 'open') return;
     const due = this.#heartbeat.tick(nowMs, pingIntervalMs, pongTimeoutMs);

@@ -66,4 +66,51 @@ describe('a connection whose bytes arrive inside our own writes', () => {
     expect(await within(closed, 5_000, 'the close to complete')).toBe(4401);
     await ended;
   });
+  it('reads what the peer sends inside our writes in the order it was sent, across nested answers', async () => {
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http });
+    cleanups.push(() => wss.close());
+    const got: string[] = [];
+    const both = new Promise<void>((resolve) => {
+      wss.on('connection', (socket) => {
+        socket.on('message', (data: Buffer) => {
+          got.push(String(data));
+          if (got.length === 2) resolve();
+        });
+        // Sent later, from a timer: not inside the upgrade's own writes.
+        setTimeout(() => socket.send('hello'), 10);
+      });
+    });
+    const [client, server] = synchronousPair();
+    let received = Buffer.alloc(0);
+    let upgraded = false;
+    let answeredPong = false;
+    client.on('data', (chunk: Buffer) => {
+      if (!upgraded) {
+        received = Buffer.concat([received, chunk]);
+        const end = received.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        upgraded = true;
+        chunk = received.subarray(end + 4);
+        if (chunk.length === 0) return;
+      }
+      const opcode = (chunk[0] as number) & 0x0f;
+      if (opcode === 1) {
+        // Our 'hello', answered inside our write: a ping, then "first".
+        client.write(encodeClientFrame({ opcode: 9, payload: 'p' }));
+        client.write(encodeClientFrame({ opcode: 1, payload: 'first' }));
+      } else if (opcode === 10 && !answeredPong) {
+        // Our pong (written while reading the deferred ping), answered inside that write: "second".
+        answeredPong = true;
+        client.write(encodeClientFrame({ opcode: 1, payload: 'second' }));
+      }
+    });
+    http.emit('connection', server);
+    client.write(
+      'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await within(both, 5_000, 'both messages');
+    expect(got).toEqual(['first', 'second']);
+  });
 });
