@@ -61,7 +61,7 @@ export function fakeClock(): OwnedClock {
         await clock.tickAsync(Math.max(0, due - clock.now));
         await settleIo();
       }
-      await clock.tickAsync(end - clock.now);
+      await clock.tickAsync(Math.max(0, end - clock.now));
       await settleIo();
     },
     settle: async () => {

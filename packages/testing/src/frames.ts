@@ -7,8 +7,11 @@
 export class FrameSplitter {
   #pending: Buffer = Buffer.alloc(0);
   #upgraded = false;
+  /** Not a WebSocket after all (a refused upgrade's response): bytes pass as they come. */
+  #raw = false;
 
   push(chunk: Buffer): Unit[] {
+    if (this.#raw) return [{ bytes: chunk, data: false }];
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     const units: Unit[] = [];
     for (;;) {
@@ -27,8 +30,16 @@ export class FrameSplitter {
   #upgrade(): Unit | undefined {
     const end = this.#pending.indexOf('\r\n\r\n');
     if (end === -1) return undefined;
+    const head = this.#take(end + 4);
+    // The request, or a 101: frames follow. Any other response: its body is no frame.
+    const status = head.subarray(0, 12).toString('latin1');
+    if (status.startsWith('HTTP/') && !status.endsWith(' 101')) {
+      this.#raw = true;
+      const rest = this.#take(this.#pending.length);
+      return { bytes: rest.length === 0 ? head : Buffer.concat([head, rest]), data: false };
+    }
     this.#upgraded = true;
-    return { bytes: this.#take(end + 4), data: false };
+    return { bytes: head, data: false };
   }
 
   #frame(): Unit | undefined {

@@ -25,6 +25,11 @@ export class Link {
   readonly #duplicates = { up: 0, down: 0 };
   #attempts = 0;
 
+  /** @internal Bytes stop (a blackhole): delayed ones due now are held too. */
+  get blackholed(): boolean {
+    return this.#blackholed;
+  }
+
   /** Open connections. */
   get connections(): number {
     return this.#connections.size;
@@ -155,17 +160,24 @@ export class LinkedConnection {
 
 const END = Symbol('end');
 
-/** One direction of a connection: cut into units, each faulted as the link says, in order. */
+type Item = Unit | typeof END;
+
+/**
+ * One direction of a connection: cut into units, each faulted as the link says, and
+ * delivered in order: delayed units wait in one queue behind one timer (never two timers
+ * racing), held ones (blackhole) wait in another.
+ */
 class Wire {
   readonly #link: Link;
   readonly #direction: 'up' | 'down';
   readonly #sink: Sink;
   readonly #splitter = new FrameSplitter();
-  readonly #held: Array<Unit | typeof END> = [];
-  /** When the last delayed unit is released: later ones never overtake it. */
-  #releaseAt = 0;
+  /** Held by a blackhole: routed again on restore. */
+  #held: Item[] = [];
+  /** Delayed, in order, each with when it is due. */
+  #delayed: Array<{ item: Item; at: number }> = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(link: Link, direction: 'up' | 'down', sink: Sink) {
     this.#link = link;
@@ -183,44 +195,69 @@ class Wire {
 
   stop(): void {
     this.#stopped = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    this.#held.length = 0;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#delayed = [];
+    this.#held = [];
   }
 
+  /** restore(): what was delayed goes now, in order, then what was held is routed again. */
   flush(): void {
-    const held = this.#held.splice(0);
-    for (const unit of held) this.#route(unit);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const delayed = this.#delayed;
+    this.#delayed = [];
+    for (const { item } of delayed) this.#deliver(item);
+    const held = this.#held;
+    this.#held = [];
+    for (const item of held) this.#route(item);
   }
 
-  #route(unit: Unit | typeof END): void {
+  #route(item: Item): void {
     if (this.#stopped) return;
-    const verdict = this.#link.route(this.#direction, unit === END ? { bytes: Buffer.alloc(0), data: false } : unit);
+    const verdict = this.#link.route(this.#direction, item === END ? { bytes: Buffer.alloc(0), data: false } : item);
     if ('hold' in verdict) {
-      this.#held.push(unit);
+      this.#held.push(item);
       return;
     }
-    for (let i = 0; i < verdict.copies; i++) this.#send(unit, verdict.delayMs);
+    for (let i = 0; i < verdict.copies; i++) this.#send(item, verdict.delayMs);
   }
 
-  #send(unit: Unit | typeof END, delayMs: number): void {
+  #send(item: Item, delayMs: number): void {
+    if (delayMs === 0 && this.#delayed.length === 0) {
+      this.#deliver(item);
+      return;
+    }
+    const last = this.#delayed[this.#delayed.length - 1];
+    // Never before what was sent earlier: a shorter delay set later does not overtake.
+    this.#delayed.push({ item, at: Math.max(Date.now() + delayMs, last?.at ?? 0) });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    const head = this.#delayed[0];
+    if (this.#timer !== undefined || head === undefined) return;
+    this.#timer = setTimeout(() => this.#due(), Math.max(0, head.at - Date.now()));
+  }
+
+  #due(): void {
+    this.#timer = undefined;
+    if (this.#link.blackholed) {
+      // The network died with these bytes on their way: held, ahead of what comes later.
+      this.#held = [...this.#delayed.map(({ item }) => item), ...this.#held];
+      this.#delayed = [];
+      return;
+    }
     const now = Date.now();
-    const waitMs = Math.max(delayMs, this.#releaseAt - now);
-    if (waitMs <= 0 && this.#timers.size === 0) {
-      this.#deliver(unit);
-      return;
+    while (this.#delayed.length > 0 && (this.#delayed[0] as { at: number }).at <= now) {
+      this.#deliver((this.#delayed.shift() as { item: Item }).item);
     }
-    this.#releaseAt = now + waitMs;
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#deliver(unit);
-    }, waitMs);
-    this.#timers.add(timer);
+    this.#schedule();
   }
 
-  #deliver(unit: Unit | typeof END): void {
+  #deliver(item: Item): void {
     if (this.#stopped) return;
-    if (unit === END) this.#sink.end();
-    else this.#sink.write(unit.bytes);
+    if (item === END) this.#sink.end();
+    else this.#sink.write(item.bytes);
   }
 }

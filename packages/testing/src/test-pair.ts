@@ -24,7 +24,7 @@ export interface TestPairOptions<C extends AnyContract, Ctx> {
    * @default 'memory'
    */
   transport?: 'memory' | 'loopback';
-  /** Fake the timers (and Date) of the whole process until close(). @default true */
+  /** Fake the timers, Date and performance of the whole process until close(). @default true (false with `loopback`) */
   clock?: boolean;
   /** Wait for the client to be 'open' before resolving. @default true */
   open?: boolean;
@@ -66,13 +66,14 @@ export interface TestPair<C extends AnyContract, Ctx> {
 export async function createTestPair<C extends AnyContract, Ctx>(
   options: TestPairOptions<C, Ctx>,
 ): Promise<TestPair<C, Ctx>> {
-  const clock = options.clock === false ? realClock() : fakeClock();
+  // Loopback talks through real sockets, whose round trips take real time: real timers by default.
+  const faked = options.clock ?? options.transport !== 'loopback';
+  const pair = new Pair(options, faked ? fakeClock() : realClock());
   try {
-    const pair = new Pair(options, clock);
     await pair.start();
     return pair;
   } catch (error) {
-    clock.uninstall();
+    await pair.close().catch(() => {});
     throw error;
   }
 }
@@ -81,10 +82,10 @@ class Pair<C extends AnyContract, Ctx> implements TestPair<C, Ctx> {
   readonly link = new Link();
   readonly clock: OwnedClock;
   readonly #options: TestPairOptions<C, Ctx>;
-  #server!: SwitchboardServer<C, Ctx>;
+  #server: SwitchboardServer<C, Ctx> | undefined;
   #http: HttpServer | undefined;
   #proxy: LoopbackProxy | undefined;
-  #client!: Client<C>;
+  #client: Client<C> | undefined;
   /** The client's last state event: whenState() answers with it when the client is there already. */
   #last: { state: ClientState; info: StateInfo } | undefined;
   #closed = false;
@@ -95,21 +96,24 @@ class Pair<C extends AnyContract, Ctx> implements TestPair<C, Ctx> {
   }
 
   get client(): Client<C> {
+    if (this.#client === undefined) throw new Error('the pair has no client yet');
     return this.#client;
   }
 
   get server(): SwitchboardServer<C, Ctx> {
+    if (this.#server === undefined) throw new Error('the pair has no server yet');
     return this.#server;
   }
 
   async start(): Promise<void> {
     await this.#startServer();
-    this.#client = createClient<C>({
+    const client = createClient<C>({
       ...(this.#options.client as ClientOptions<C>),
       url: this.#proxy === undefined ? 'ws://switchboard.test/' : this.#proxy.url,
       WebSocket: this.#webSocketClass() as never,
     });
-    this.#client.on('state', (state, info) => {
+    this.#client = client;
+    client.on('state', (state, info) => {
       this.#last = { state, info };
     });
     if (this.#options.open !== false) await this.whenState('open');
@@ -143,7 +147,7 @@ class Pair<C extends AnyContract, Ctx> implements TestPair<C, Ctx> {
   }
 
   async restart({ graceful = false }: { graceful?: boolean } = {}): Promise<void> {
-    const old = this.#server;
+    const old = this.server;
     if (graceful) await old.close();
     else {
       this.link.resetAll();
@@ -154,7 +158,7 @@ class Pair<C extends AnyContract, Ctx> implements TestPair<C, Ctx> {
   }
 
   whenState(state: ClientState, timeoutMs = WAIT_TIMEOUT_MS): Promise<StateInfo> {
-    const client = this.#client;
+    const client = this.client;
     return new Promise<StateInfo>((resolve, reject) => {
       const done = (info: StateInfo) => {
         realClearTimeout(timer);
@@ -181,16 +185,25 @@ class Pair<C extends AnyContract, Ctx> implements TestPair<C, Ctx> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Real time and an open link first: closing handshakes must not wait on a clock
-    // that nobody moves, or on bytes held by a fault.
-    this.clock.uninstall();
+    // An open link (delayed and held bytes delivered now), then real time: closing
+    // handshakes must not wait on a fault, or on a clock that nobody moves.
     this.link.restore();
-    await this.#client?.close();
-    await this.#server.close();
-    await this.#proxy?.close();
+    this.clock.uninstall();
+    // Each part closes even if another fails; the first failure is thrown after.
+    const results = [
+      await settle(this.#client?.close()),
+      await settle(this.#server?.close()),
+      await settle(this.#proxy?.close()),
+    ];
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+function settle(promise: Promise<unknown> | undefined): Promise<PromiseSettledResult<unknown>> {
+  return Promise.allSettled([promise]).then(([result]) => result as PromiseSettledResult<unknown>);
 }

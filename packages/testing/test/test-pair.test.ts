@@ -116,6 +116,33 @@ describe('createTestPair in memory', () => {
     expect(await call).toBe(4);
   });
 
+  it('blackhole holds bytes already delayed too, and restore delivers them in order', async () => {
+    const { client, link, clock } = await start();
+    link.delay(100);
+    let answered = false;
+    const call = client.call('add', { a: 3, b: 4 }).then((sum) => {
+      answered = true;
+      return sum;
+    });
+    await clock.advance(50); // the call is on its way up
+    link.blackhole();
+    await clock.advance(1_000);
+    expect(answered).toBe(false);
+    link.restore();
+    await clock.advance(0);
+    expect(await call).toBe(7);
+  });
+
+  it('closes at once after a long delayed run of fake time (no real wait for fake-time delays)', async () => {
+    const pair = await createTestPair({ router });
+    pair.link.delay(50);
+    await pair.clock.advance(10 * 60_000);
+    // Ten minutes of fake time must not become ten minutes of real waiting for the close
+    // handshake's delayed bytes: this ends well within the test's own timeout.
+    await pair.close();
+    expect(pair.link.connections).toBe(0);
+  });
+
   it('restart: a crashed server comes back; the subscription resumes and says it lost the history', async () => {
     const pair = await start();
     const feed = record(pair.client, 'ticks', { room: 'a' });

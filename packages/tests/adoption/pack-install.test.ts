@@ -39,7 +39,6 @@ beforeAll(async () => {
   app = join(dir, 'app');
   cpSync(TEMPLATE, app, { recursive: true });
   const dependencies: Record<string, string> = { zod: version('zod'), ws: version('ws') };
-  dependencies['@sinonjs/fake-timers'] = version('@sinonjs/fake-timers');
   for (const name of PACKAGES) dependencies[`@switchboard/${name}`] = `file:../tarballs/switchboard-${name}-0.1.0.tgz`;
   const devDependencies = { '@types/node': version('@types/node'), '@types/ws': version('@types/ws') };
   writeFileSync(
