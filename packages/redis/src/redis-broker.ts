@@ -397,13 +397,3 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     else console.error('@switchboard/redis: a broker listener threw', error);
   }
 }
-
-/**
- * A broker on Redis, for several server processes.
- * @example
- * const broker = redisBroker({ url: 'redis://127.0.0.1:6379', prefix: 'sb' });
- * const server = createServer({ router, broker });
- */
-export function redisBroker(options: RedisBrokerOptions): RedisBroker {
-  return new RedisBroker(options);
-}
