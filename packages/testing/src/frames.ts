@@ -6,13 +6,24 @@
  */
 export class FrameSplitter {
   #pending: Buffer = Buffer.alloc(0);
+  /** Chunks not joined to `#pending` yet, while the frame being read needs `#need` bytes in all. */
+  #waiting: Buffer[] = [];
+  #waitingBytes = 0;
+  #need = 0;
   #upgraded = false;
   /** Not a WebSocket after all (a refused upgrade's response): bytes pass as they come. */
   #raw = false;
 
   push(chunk: Buffer): Unit[] {
     if (this.#raw) return [{ bytes: chunk, data: false }];
-    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    // A large frame arriving in many chunks is joined once, when it is whole.
+    this.#waiting.push(chunk);
+    this.#waitingBytes += chunk.length;
+    if (this.#pending.length + this.#waitingBytes < this.#need) return [];
+    this.#pending = Buffer.concat([this.#pending, ...this.#waiting]);
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    this.#need = 0;
     const units: Unit[] = [];
     for (;;) {
       const unit = this.#upgraded ? this.#frame() : this.#upgrade();
@@ -60,7 +71,10 @@ export class FrameSplitter {
       payload = Number(bytes.readBigUInt64BE(2));
     }
     const total = header + (masked ? 4 : 0) + payload;
-    if (bytes.length < total) return undefined;
+    if (bytes.length < total) {
+      this.#need = total;
+      return undefined;
+    }
     // Data frames (text, binary, continuation) are what drop and duplicate act on.
     return { bytes: this.#take(total), data: opcode < 0x8 };
   }
