@@ -51,10 +51,14 @@ export class LoopbackProxy {
     return proxy;
   }
 
-  get url(): string {
+  get port(): number {
     const address = this.#server.address();
     if (address === null || typeof address === 'string') throw new Error('the proxy is not listening');
-    return `ws://127.0.0.1:${address.port}/`;
+    return address.port;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/`;
   }
 
   /** New connections go to `port` (the server after a restart). */

@@ -1,9 +1,11 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type Client, type ClientOptions, type ClientState, createClient, type StateInfo } from '@switchboard/client';
 import type { AnyContract } from '@switchboard/contract';
 import { createServer, type Router, type ServerOptions, type SwitchboardServer } from '@switchboard/server';
-import WebSocket from 'ws';
 import { fakeClock, type OwnedClock, realClearTimeout, realClock, realSetTimeout, type TestClock } from './clock.js';
+import { DuplexWebSocket } from './duplex-websocket.js';
 import { Link } from './link.js';
 import { LoopbackProxy } from './loopback.js';
 import { connectInMemory } from './memory-socket.js';
@@ -18,7 +20,7 @@ export interface TestPairOptions<C extends AnyContract, Ctx> {
   /** createClient's options besides `url` and `WebSocket`. @default reconnect and heartbeat as createClient's */
   client?: Omit<ClientOptions<C>, 'url' | 'WebSocket'>;
   /**
-   * `memory`: the client's WebSocket (`ws`) and the server's transport talk through
+   * `memory`: the client (over duplex-websocket.ts) and the server's transport talk through
    * in-memory sockets: every byte of the handshake and the frames, no TCP. `loopback`:
    * the server listens on 127.0.0.1 and the client connects through a proxy there.
    * @default 'memory'
@@ -119,17 +121,16 @@ class Pair<C extends AnyContract, Ctx> implements TestPair<C, Ctx> {
     if (this.#options.open !== false) await this.whenState('open');
   }
 
-  /** `ws`'s WebSocket, over an in-memory connection through the link (memory), or as it is (loopback). */
-  #webSocketClass(): new (url: string, protocols?: string | string[]) => WebSocket {
-    if (this.#proxy !== undefined) return WebSocket;
-    const pair = this;
-    return class InMemoryWebSocket extends WebSocket {
+  /** Our client end (duplex-websocket.ts) over an in-memory connection through the link, or TCP to the proxy. */
+  #webSocketClass(): new (url: string, protocols?: string | string[]) => DuplexWebSocket {
+    const proxy = this.#proxy;
+    const open = (): Duplex =>
+      proxy === undefined
+        ? connectInMemory(this.link, (serverEnd) => this.#http?.emit('connection', serverEnd))
+        : tcpConnect({ host: '127.0.0.1', port: proxy.port });
+    return class extends DuplexWebSocket {
       constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols, {
-          perMessageDeflate: false,
-          createConnection: () =>
-            connectInMemory(pair.link, (serverEnd) => pair.#http?.emit('connection', serverEnd)) as never,
-        });
+        super(url, protocols, open);
       }
     };
   }
