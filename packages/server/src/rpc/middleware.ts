@@ -131,10 +131,10 @@ type CheckTuple<Ctx, M extends readonly unknown[], At extends unknown[]> = M ext
   : unknown;
 
 /** The work a chain wraps, given the ctx the middleware made. */
-export type ChainEnd = (ctx: unknown) => unknown;
+type ChainEnd = (ctx: unknown) => unknown;
 
 /** What every middleware of one chain is told besides its ctx. */
-export type ChainArgs = Pick<MiddlewareArgs, 'kind' | 'name' | 'input' | 'connection'>;
+type ChainArgs = Pick<MiddlewareArgs, 'kind' | 'name' | 'input' | 'connection'>;
 
 /** One middleware's arguments: a class, so that `next` is the only closure made per step. */
 class StepArgs implements MiddlewareArgs {

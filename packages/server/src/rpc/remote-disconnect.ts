@@ -3,7 +3,7 @@ import { CLOSE_CODES, decodeValue, encodeValue } from '@switchboard/contract';
 import type { BroadcastListening, Broker } from '../broker/broker.js';
 
 /** What this needs of a connection (a Peer is one). */
-export interface RemotePeer {
+interface RemotePeer {
   readonly ctx: unknown;
   readonly socket: { readonly state: string; close(code: number, reason: string): void };
 }
