@@ -17,13 +17,16 @@ import { type ClientOptions, type ResolvedClientOptions, resolveOptions } from '
 import { readServerEnvelope } from './read-server-envelope.js';
 import { type Ending, Reconnector } from './reconnect.js';
 import { authText, Refreshes } from './refreshes.js';
+import { ClientStreamRun, Streams } from './streams.js';
 import { reportLater, Subscriptions } from './subscriptions.js';
 import type {
   CallOptions,
   Client,
   ClientEvents,
   ClientState,
+  ClientStream,
   StateInfo,
+  StreamOptions,
   SubscribeHandlers,
   Subscription,
 } from './types.js';
@@ -49,6 +52,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   readonly #session = nanoid();
   readonly #calls: Calls;
   readonly #subscriptions: Subscriptions;
+  readonly #streams = new Streams();
   readonly #link: Reconnector;
   /** The id of the current connection's first `auth`: its `authenticated` opens the client. */
   #authId = -1;
@@ -80,16 +84,19 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         // Subscriptions first, then calls in the order they were made (re-sent ones keep
         // their key) — all before 'open' is announced, so that what a state listener sends comes after.
         this.#subscriptions.sendAll(connection);
+        this.#streams.sendAll(connection);
         this.#calls.sendWaiting(connection);
       },
       unauthorized: (error) => {
         this.#calls.failAll(error);
+        this.#streams.failAll(error);
         this.#subscriptions.endUnconfirmed(error);
       },
       message: (data) => this.#onMessage(data),
       lost: (code, ending) => this.#lost(code, ending),
       ended: (error) => {
         this.#calls.failAll(error);
+        this.#streams.failAll(error);
         this.#subscriptions.endAll(error);
         this.#refreshes.failAll(error);
       },
@@ -136,6 +143,33 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         : { type: 'call', id, name, input: json, meta, key, timeoutMs },
     );
     return this.#calls.start(id, key, text, timeoutMs, signal);
+  }
+
+  stream(name: string, input?: unknown, options: StreamOptions<never, never> = {}): ClientStream<never, never> {
+    const id = this.#nextId++;
+    const host = { connection: () => this.#link.open, timeoutMs: this.#options.timeoutMs };
+    const settings = options as StreamOptions<unknown, unknown>;
+    const run = new ClientStreamRun(id, `${this.#session}.${id}`, name, settings, host, this.#streams);
+    this.#streams.add(run);
+    this.#beginStream(run, name, input).catch((error: unknown) =>
+      run.fail(error instanceof RpcError ? error : new RpcError('BAD_REQUEST', String(error))),
+    );
+    return run as unknown as ClientStream<never, never>;
+  }
+
+  /** Checks the input as call() does, then sends the stream (or leaves it for the next connection). */
+  async #beginStream(run: ClientStreamRun, name: string, input: unknown): Promise<void> {
+    if (this.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
+    if (this.state === 'unauthorized') throw this.#link.error as RpcError;
+    const contract = this.#options.contract;
+    if (contract !== undefined) {
+      const procedure = Object.hasOwn(contract.procedures, name) ? contract.procedures[name] : undefined;
+      if (procedure === undefined) throw new RpcError('NOT_FOUND', `no procedure '${name}' in the contract`);
+      const checked = await validate(procedure.input, input);
+      if (!checked.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(checked.issues));
+    }
+    const { json, meta } = encodeValue(input);
+    run.begin(json, meta);
   }
 
   subscribe(name: string, params: unknown, handlers: SubscribeHandlers<never, never>): Subscription {
@@ -202,13 +236,17 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
 
   async close(): Promise<void> {
     // A deliberate close cancels what is running: the server aborts those handlers now.
-    this.#link.close((connection) => this.#calls.cancelSent(connection));
+    this.#link.close((connection) => {
+      this.#calls.cancelSent(connection);
+      this.#streams.cancelAll();
+    });
   }
 
   /** The connection is gone: what was in flight waits again, or is refused after a 1009. */
   #lost(code: number | undefined, ending: Ending): void {
     if (ending === 'closed' && code === MESSAGE_TOO_BIG) this.#refuseLargest();
     this.#calls.requeueSent();
+    this.#streams.leaveAll();
     this.#subscriptions.leaveStreams();
   }
 
@@ -280,9 +318,17 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         if (id === null) return;
         const error = RpcError.fromWire(envelope.error);
         if (this.#refreshes.settle(id, error)) return;
-        if (!this.#subscriptions.end(id, error)) this.#calls.settle(id, error, false);
+        const run = this.#streams.get(id);
+        if (run !== undefined) run.fail(error);
+        else if (!this.#subscriptions.end(id, error)) this.#calls.settle(id, error, false);
         return;
       }
+      case 'chunk':
+        this.#streams.get(envelope.id)?.chunk(envelope.seq, envelope.data, envelope.meta);
+        return;
+      case 'end':
+        this.#streams.get(envelope.id)?.end(envelope.seq, envelope.output, envelope.meta);
+        return;
       case 'authenticated': {
         const connection = this.#link.current;
         if (envelope.id === this.#authId && connection !== undefined) {

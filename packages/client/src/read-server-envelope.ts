@@ -117,6 +117,16 @@ export function readServerEnvelope(value: unknown): CheckedServerEnvelope | RpcE
     }
     case 'pong':
       return message as unknown as CheckedServerEnvelope;
+    case 'chunk':
+    case 'end': {
+      if (!isOwnId(message.id)) return bad(`${type} id is not one of ours`);
+      const { seq } = message;
+      if (!(Number.isSafeInteger(seq) && (seq as number) >= (type === 'chunk' ? 1 : 0))) {
+        return bad(`${type} seq is not a chunk number`);
+      }
+      if (!isMeta(message.meta)) return bad(`${type} meta is not an object`);
+      return message as unknown as CheckedServerEnvelope;
+    }
     case 'authenticated': {
       if (!isOwnId(message.id)) return bad('authenticated id is not one of ours');
       const { expiresInMs } = message;

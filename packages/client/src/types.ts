@@ -3,6 +3,7 @@ import type {
   ChannelName,
   CheckedChannelName,
   CheckedProcedureName,
+  ChunkOf,
   ContractSkew,
   InputOf,
   KnownName,
@@ -12,6 +13,8 @@ import type {
   ProcedureName,
   RpcError,
   SnapshotOf,
+  StreamName,
+  StreamResultOf,
 } from '@switchboard/contract';
 import type { EventEmitter } from 'eventemitter3';
 
@@ -66,6 +69,48 @@ export interface CallOptions {
   /** `false`: fail at once with UNAVAILABLE instead of waiting in the offline queue. @default true */
   queue?: boolean;
 }
+
+/** Where a chunk is in its stream. */
+export interface StreamChunkMeta {
+  /** 1 for the first chunk, rising by one; the same chunk has the same seq across reconnects. */
+  seq: number;
+}
+
+/** Options of one streaming call, after its input. */
+export interface StreamOptions<Chunk, Result> {
+  /** Aborting ends the stream with CANCELLED and stops the server's handler (its signal aborts). @default none */
+  signal?: AbortSignal;
+  /** TIMEOUT when no chunk arrives for this long while the reader waits for one. @default the client's timeoutMs */
+  timeoutMs?: number;
+  /**
+   * Chunks the server may send ahead of the reader; it pauses the handler beyond them (the
+   * reader grants more as it reads). @default 64
+   */
+  credit?: number;
+  /** Delivers each chunk here instead of through `for await` (a UI layer, say). @default none */
+  onChunk?: (chunk: Chunk, meta: StreamChunkMeta) => void;
+  /** Called with the result once the stream ended. @default none */
+  onEnd?: (result: Result) => void;
+  /** Called once if the stream fails (or is cancelled). @default none */
+  onError?: (error: RpcError) => void;
+}
+
+/**
+ * A streaming call, from client.stream(): an async iterable of its chunks, each exactly
+ * once and in order across reconnects. Breaking out of `for await` cancels it.
+ */
+export interface ClientStream<Chunk, Result> extends AsyncIterable<Chunk> {
+  /** The handler's return value once the stream ended; rejects with the stream's RpcError. */
+  readonly result: Promise<Result>;
+  /** Ends the stream with CANCELLED; the server's handler stops. */
+  cancel(): void;
+}
+
+/** `input` may be left out when the procedure's input accepts undefined. */
+export type StreamArgs<C extends AnyContract, K extends StreamName<C>> =
+  undefined extends InputOf<C, K>
+    ? [input?: InputOf<C, K>, options?: StreamOptions<ChunkOf<C, K>, StreamResultOf<C, K>>]
+    : [input: InputOf<C, K>, options?: StreamOptions<ChunkOf<C, K>, StreamResultOf<C, K>>];
 
 /** Messages were missed and cannot be replayed: reload what the stream describes. */
 export interface GapInfo {
@@ -136,6 +181,15 @@ export interface Client<C extends AnyContract> {
       SnapshotOf<C, KnownName<K, ChannelName<C>>>
     >,
   ): Subscription;
+  /**
+   * Calls streaming procedure `name`: its chunks as an async iterable, exactly once and in
+   * order across reconnects, and its result (docs/streams.md).
+   * @example for await (const { token } of client.stream('ai.answer', { prompt })) render(token);
+   */
+  stream<K extends StreamName<C>>(
+    name: K,
+    ...args: StreamArgs<C, K>
+  ): ClientStream<ChunkOf<C, K>, StreamResultOf<C, K>>;
   /** Where the client is in its lifecycle. */
   readonly state: ClientState;
   /** Calls waiting for the connection (also in every state event's info). */

@@ -14,13 +14,35 @@ export type SchemaLike = {
   readonly '~standard': unknown;
 };
 
-/** A request/response procedure. */
-export interface Procedure<I extends SchemaLike = SchemaLike, O extends SchemaLike = SchemaLike> {
+/**
+ * A streaming procedure's output, made by stream(): typed chunks, then (when `result` is
+ * declared) one final value. See docs/streams.md.
+ */
+export interface StreamOutput<
+  Chunk extends SchemaLike = SchemaLike,
+  Result extends SchemaLike | undefined = undefined,
+> {
+  /** Tells a stream from a schema. */
+  readonly kind: 'stream';
+  /** The schema of each chunk the handler yields. */
+  readonly chunk: Chunk;
+  /** The schema of the value the handler returns at the end; undefined: none. */
+  readonly result: Result;
+}
+
+/** Any stream output: the bound of every stream type parameter. */
+export type AnyStreamOutput = StreamOutput<SchemaLike, SchemaLike | undefined>;
+
+/** A request/response procedure; with a stream() output, a streaming procedure. */
+export interface Procedure<
+  I extends SchemaLike = SchemaLike,
+  O extends SchemaLike | AnyStreamOutput = SchemaLike | AnyStreamOutput,
+> {
   /** Tells a procedure from a channel. */
   readonly kind: 'procedure';
   /** The schema of the input a caller sends. */
   readonly input: I;
-  /** The schema of the output a handler returns. */
+  /** The schema of the output a handler returns, or stream() for a stream of chunks. */
   readonly output: O;
 }
 
@@ -67,15 +89,41 @@ function isSchema(value: unknown): value is Schema {
   return typeof value === 'object' && value !== null && '~standard' in value;
 }
 
-/** A procedure taking `input` and returning `output`, each a Standard Schema. */
-export function procedure<I extends SchemaLike, O extends SchemaLike>(definition: {
+/** Whether a procedure's output is a stream() rather than a schema. */
+export function isStreamOutput(value: unknown): value is AnyStreamOutput {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'stream';
+}
+
+/**
+ * A procedure taking `input` and returning `output`, each a Standard Schema; with
+ * `output: stream(chunk)`, a streaming procedure whose handler yields chunks.
+ */
+export function procedure<I extends SchemaLike, O extends SchemaLike | AnyStreamOutput>(definition: {
   input: I;
   output: O;
 }): Procedure<I, O> {
-  if (!isSchema(definition.input) || !isSchema(definition.output)) {
-    throw new TypeError('procedure() needs Standard Schema validators for input and output');
+  const { input, output } = definition;
+  if (!isSchema(input) || !(isSchema(output) || isStreamOutput(output))) {
+    throw new TypeError('procedure() needs Standard Schema validators for input and output (or stream(schema))');
   }
-  return { kind: 'procedure', input: definition.input, output: definition.output };
+  return { kind: 'procedure', input, output };
+}
+
+/**
+ * A streaming procedure's output: each chunk the handler yields is checked against
+ * `chunk`; what it returns, against `result` when given.
+ * @example
+ * 'ai.answer': procedure({ input: z.object({ prompt: z.string() }), output: stream(z.object({ token: z.string() })) })
+ */
+export function stream<Chunk extends SchemaLike, Result extends SchemaLike | undefined = undefined>(
+  chunk: Chunk,
+  options: { result?: Result } = {},
+): StreamOutput<Chunk, Result> {
+  if (!isSchema(chunk)) throw new TypeError('stream() needs a Standard Schema validator for its chunks');
+  if (options.result !== undefined && !isSchema(options.result)) {
+    throw new TypeError('stream() needs a Standard Schema validator for its result');
+  }
+  return Object.freeze({ kind: 'stream', chunk, result: options.result as Result });
 }
 
 /**
@@ -169,8 +217,34 @@ export type ChannelName<C extends AnyContract> = keyof C['channels'] & string;
 
 /** What a caller passes to procedure K. */
 export type InputOf<C extends AnyContract, K extends ProcedureName<C>> = InferIn<C['procedures'][K]['input']>;
-/** What a caller receives from procedure K. */
+/** What a caller receives from procedure K (never, for a streaming procedure: see ChunkOf). */
 export type OutputOf<C extends AnyContract, K extends ProcedureName<C>> = InferOut<C['procedures'][K]['output']>;
+/** The names of a contract's streaming procedures (those whose output is stream()). */
+export type StreamName<C extends AnyContract> = {
+  [K in ProcedureName<C>]: C['procedures'][K]['output'] extends AnyStreamOutput ? K : never;
+}[ProcedureName<C>];
+type StreamOf<C extends AnyContract, K extends ProcedureName<C>> = Extract<
+  C['procedures'][K]['output'],
+  AnyStreamOutput
+>;
+/** Each chunk a caller receives from streaming procedure K. */
+export type ChunkOf<C extends AnyContract, K extends ProcedureName<C>> = InferOut<StreamOf<C, K>['chunk']>;
+/** The final value a caller receives from streaming procedure K (undefined when it declares none). */
+export type StreamResultOf<C extends AnyContract, K extends ProcedureName<C>> = undefined extends StreamOf<
+  C,
+  K
+>['result']
+  ? undefined
+  : InferOut<StreamOf<C, K>['result']>;
+/** Server side: what a streaming handler yields. */
+export type HandlerChunkOf<C extends AnyContract, K extends ProcedureName<C>> = InferIn<StreamOf<C, K>['chunk']>;
+/** Server side: what a streaming handler returns (undefined when the stream declares no result). */
+export type HandlerStreamResultOf<C extends AnyContract, K extends ProcedureName<C>> = undefined extends StreamOf<
+  C,
+  K
+>['result']
+  ? undefined
+  : InferIn<StreamOf<C, K>['result']>;
 /** What a subscriber passes to channel K. */
 export type ParamsOf<C extends AnyContract, K extends ChannelName<C>> = InferIn<C['channels'][K]['params']>;
 /** What a subscriber of channel K receives. */

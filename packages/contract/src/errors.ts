@@ -23,6 +23,11 @@ export const ERROR_CODES = {
   TIMEOUT: { status: 408, message: 'timed out' },
   /** The caller cancelled. */
   CANCELLED: { status: 499, message: 'cancelled' },
+  /**
+   * A stream cannot go on from where the client is: the server no longer has its chunks
+   * (nobody resumed it in time) or the process running it is gone. `data` is StreamLostData.
+   */
+  STREAM_LOST: { status: 410, message: 'stream lost' },
   /** A per-connection limit (calls in flight, subscriptions) was reached. */
   TOO_MANY_REQUESTS: { status: 429, message: 'too many requests' },
   /** The message is larger than the server accepts. */

@@ -1,4 +1,4 @@
-import { type AnyContract, MAX_NAME_LENGTH } from './contract.js';
+import { type AnyContract, isStreamOutput, MAX_NAME_LENGTH, type Procedure } from './contract.js';
 import { describeSchema } from './schema-description.js';
 import { shortHash } from './short-hash.js';
 
@@ -59,7 +59,7 @@ export function contractFingerprint(contract: AnyContract): ContractFingerprint 
     // fromEntries defines own properties: a name such as `constructor` stays a name.
     const procedures = Object.entries(contract.procedures).map(([name, { input, output }]) => [
       name,
-      { input: shortHash(describeSchema(input, 'input')), output: shortHash(describeSchema(output, 'output')) },
+      { input: shortHash(describeSchema(input, 'input')), output: shortHash(describeOutput(output)) },
     ]);
     const channels = Object.entries(contract.channels).map(([name, { params, message, snapshot }]) => {
       const hashes = {
@@ -75,6 +75,13 @@ export function contractFingerprint(contract: AnyContract): ContractFingerprint 
     computed.set(contract, fingerprint);
   }
   return fingerprint;
+}
+
+/** A schema as it gives values; a stream as its chunk and result schemas, marked apart from a plain output. */
+function describeOutput(output: Procedure['output']): string {
+  if (!isStreamOutput(output)) return describeSchema(output, 'output');
+  const result = output.result === undefined ? '' : describeSchema(output.result, 'output');
+  return `stream(${describeSchema(output.chunk, 'output')},${result})`;
 }
 
 function isHash(value: unknown): boolean {

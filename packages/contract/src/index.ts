@@ -6,14 +6,19 @@
 export { decodeValue, type EncodedValue, encodeValue, isPlainJson, MAX_ENCODED_NODES, parseJson } from './codec.js';
 export {
   type AnyContract,
+  type AnyStreamOutput,
   type Channel,
   type ChannelName,
   type Channels,
+  type ChunkOf,
   type Contract,
   channel,
   defineContract,
+  type HandlerChunkOf,
   type HandlerOutputOf,
+  type HandlerStreamResultOf,
   type InputOf,
+  isStreamOutput,
   type MessageOf,
   type OutputOf,
   type ParamsOf,
@@ -28,6 +33,10 @@ export {
   type SchemaLike,
   type SnapshotOf,
   type SnapshotStateOf,
+  type StreamName,
+  type StreamOutput,
+  type StreamResultOf,
+  stream,
 } from './contract.js';
 export {
   errorBody,
@@ -77,4 +86,11 @@ export {
   parsePosition,
 } from './position.js';
 export * from './protocol.js';
+export type {
+  ChunkEnvelope,
+  CreditEnvelope,
+  EndEnvelope,
+  StreamEnvelope,
+  StreamLostData,
+} from './stream-protocol.js';
 export { issuesData, parseOrThrow, type Validated, validate } from './validate.js';

@@ -2,6 +2,14 @@ import { MAX_NAME_LENGTH } from './contract.js';
 import { type ErrorCode, RpcError, type WireError } from './errors.js';
 import { type ContractFingerprint, fingerprintProblem } from './fingerprint.js';
 import { isPosition } from './position.js';
+import {
+  type ChunkEnvelope,
+  type CreditEnvelope,
+  type EndEnvelope,
+  readCreditEnvelope,
+  readStreamEnvelope,
+  type StreamEnvelope,
+} from './stream-protocol.js';
 
 /**
  * Switchboard wire protocol, version 1. Negotiated as the WebSocket subprotocol
@@ -118,7 +126,9 @@ export type ClientEnvelope =
   | SubscribeEnvelope
   | UnsubscribeEnvelope
   | PingEnvelope
-  | AuthEnvelope;
+  | AuthEnvelope
+  | StreamEnvelope
+  | CreditEnvelope;
 
 // ── server → client ─────────────────────────────────────────────────────────
 
@@ -274,7 +284,9 @@ export type ServerEnvelope =
   | SnapshotEnvelope
   | GapEnvelope
   | PongEnvelope
-  | AuthenticatedEnvelope;
+  | AuthenticatedEnvelope
+  | ChunkEnvelope
+  | EndEnvelope;
 
 // ── validation of what a peer sent ──────────────────────────────────────────
 
@@ -350,6 +362,11 @@ export function readClientEnvelope(value: unknown): ClientEnvelope | EnvelopePro
     case 'cancel':
     case 'unsubscribe':
       return { type, id };
+    case 'stream':
+    case 'credit': {
+      const read = type === 'stream' ? readStreamEnvelope(message, id) : readCreditEnvelope(message, id);
+      return read instanceof RpcError ? { id, error: read } : read;
+    }
     case 'auth': {
       const auth: AuthEnvelope = message.data === undefined ? { type, id } : { type, id, data: message.data };
       if (message.contract === undefined) return auth;

@@ -33,6 +33,7 @@ import { PendingRevocations } from './rpc/pending-revocations.js';
 import { RemoteDisconnect, type RemoteMatches } from './rpc/remote-disconnect.js';
 import type { Router } from './rpc/router.js';
 import { SharedIdempotency } from './rpc/shared-idempotency.js';
+import { StreamRegistry } from './rpc/stream-registry.js';
 import { paramsKey, topicOf } from './rpc/topic-key.js';
 import {
   type ServerWebSocket,
@@ -93,6 +94,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
   readonly #fanout: Fanout;
   readonly #remote: RemoteDisconnect;
   readonly idempotency: IdempotencyWindow;
+  readonly streams = new StreamRegistry();
   readonly sharedIdempotency: SharedIdempotency | undefined;
   readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
@@ -318,6 +320,8 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     if (this.#state === 'closed' || this.#state === 'draining') return;
     const wss = this.#wss;
     this.#state = 'draining';
+    // A stream can run for ever: its client is told UNAVAILABLE and may resume on another process.
+    this.streams.close();
     await this.#drainCalls();
     if (wss !== undefined) await new Promise<void>((resolve) => wss.close(() => resolve()));
     this.#state = 'closed';

@@ -4,9 +4,11 @@ import {
   type CallEnvelope,
   decodeValue,
   encodeValue,
+  isStreamOutput,
   issuesData,
   type RequestId,
   RpcError,
+  type SchemaLike,
   toRpcError,
   type Validated,
   validate,
@@ -267,9 +269,10 @@ export class CallRunner {
     const handler = (this.#link.host.router.procedures as unknown as Record<string, Handler>)[name] as Handler;
     const ctx = call.extended === undefined ? this.#link.ctx : call.extended.ctx;
     const output = handler(new HandlerArgs(input, ctx, this.#link.connection, call));
+    const schema = procedure.output as SchemaLike; // a stream's call is refused in #refuseCall
     return isPromiseLike(output)
-      ? Promise.resolve(output).then((value) => checkProduced(procedure.output, value, 'result', name))
-      : checkProduced(procedure.output, output, 'result', name);
+      ? Promise.resolve(output).then((value) => checkProduced(schema, value, 'result', name))
+      : checkProduced(schema, output, 'result', name);
   }
 
   /**
@@ -388,6 +391,9 @@ export class CallRunner {
       if (skewed !== undefined) return skewed;
     }
     if (!Object.hasOwn(router.contract.procedures, name)) return new RpcError('NOT_FOUND', `no procedure '${name}'`);
+    if (isStreamOutput(router.contract.procedures[name]?.output)) {
+      return new RpcError('BAD_REQUEST', `'${name}' is a streaming procedure: use client.stream()`);
+    }
     return undefined;
   }
 }

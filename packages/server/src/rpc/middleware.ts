@@ -24,11 +24,13 @@ export class MiddlewareResult<Added = NothingAdded> {
 
 /**
  * What runs through the middleware: a procedure call (after its input validated, before
- * its idempotency key is claimed and its handler runs), a subscription joining (after its
+ * its idempotency key is claimed and its handler runs), a streaming call starting (the
+ * same, once per run: a resume after a reconnect does not pass again, and `next()`
+ * returns once the stream has started, not when it ends), a subscription joining (after its
  * params validated, around `authorize`, the snapshot and the join), or a joined
  * subscription's `authorize` asked again after a refresh changed the connection's ctx.
  */
-export type MiddlewareKind = 'call' | 'subscribe' | 'reauthorize';
+export type MiddlewareKind = 'call' | 'stream' | 'subscribe' | 'reauthorize';
 
 /** What `next()` returns: the result, or a promise of it (`await` it either way). */
 export type NextResult<Added> = MiddlewareResult<Added> | Promise<MiddlewareResult<Added>>;

@@ -63,6 +63,26 @@ export interface ServerLimits {
    * that does not answer in time is left out of the count. @default 2 s
    */
   clusterTimeoutMs?: number;
+  /**
+   * Streaming calls one connection may follow (running, or ended and not yet acknowledged
+   * by its client); more get TOO_MANY_REQUESTS. @default 16
+   */
+  maxStreams?: number;
+  /**
+   * Chunks a stream keeps that its client has not said it has (for a resume after a cut);
+   * at this many the handler's `yield` waits. @default 256
+   */
+  streamBufferChunks?: number;
+  /**
+   * Bytes of such chunks one connection's streams keep, together (counted as 2 per
+   * character); at this many their handlers wait. @default 4 MiB
+   */
+  streamBufferBytes?: number;
+  /**
+   * How long a stream whose connection is gone waits for its client to resume it; then its
+   * handler's signal aborts and what it kept is freed. @default 30 s
+   */
+  streamIdleMs?: number;
 }
 
 /** What createServer() takes. */
@@ -154,6 +174,10 @@ export const SERVER_DEFAULTS = {
   authTimeoutMs: 10_000,
   maxRefreshesPerSecond: 1,
   clusterTimeoutMs: 2_000,
+  maxStreams: 16,
+  streamBufferChunks: 256,
+  streamBufferBytes: 4 * 1024 * 1024,
+  streamIdleMs: 30_000,
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 10_000,
   idempotencyMaxKeys: 10_000,
@@ -191,6 +215,14 @@ export interface ResolvedServerOptions {
   maxRefreshesPerSecond: number;
   /** `limits.clusterTimeoutMs`. */
   clusterTimeoutMs: number;
+  /** `limits.maxStreams`. */
+  maxStreams: number;
+  /** `limits.streamBufferChunks`. */
+  streamBufferChunks: number;
+  /** `limits.streamBufferBytes`. */
+  streamBufferBytes: number;
+  /** `limits.streamIdleMs`. */
+  streamIdleMs: number;
   /** `heartbeat.intervalMs`; 0 when the heartbeat is off. */
   heartbeatIntervalMs: number;
   /** `heartbeat.timeoutMs`. */
@@ -294,6 +326,10 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
       d.maxRefreshesPerSecond,
     ),
     clusterTimeoutMs: positive('limits.clusterTimeoutMs', limits.clusterTimeoutMs, d.clusterTimeoutMs),
+    maxStreams: positive('limits.maxStreams', limits.maxStreams, d.maxStreams),
+    streamBufferChunks: positive('limits.streamBufferChunks', limits.streamBufferChunks, d.streamBufferChunks),
+    streamBufferBytes: positive('limits.streamBufferBytes', limits.streamBufferBytes, d.streamBufferBytes),
+    streamIdleMs: positive('limits.streamIdleMs', limits.streamIdleMs, d.streamIdleMs),
     heartbeatIntervalMs: positive('heartbeat.intervalMs', heartbeat.intervalMs, d.heartbeatIntervalMs, 0),
     heartbeatTimeoutMs: positive(
       'heartbeat.timeoutMs',

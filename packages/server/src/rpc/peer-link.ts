@@ -10,6 +10,7 @@ import type { ResolvedServerOptions } from './options.js';
 import type { Peer } from './peer.js';
 import type { Router } from './router.js';
 import type { SharedIdempotency } from './shared-idempotency.js';
+import type { StreamRegistry } from './stream-registry.js';
 
 // What a connection's parts share: its server (PeerHost), and the connection itself as its
 // calls and subscriptions see it (PeerLink).
@@ -29,6 +30,8 @@ export interface PeerHost {
   readonly idempotency: IdempotencyWindow;
   /** The window shared with other server processes, when there is one. */
   readonly sharedIdempotency: SharedIdempotency | undefined;
+  /** The runs of streaming calls on this process, by caller and key (a resume may come on another connection). */
+  readonly streams: StreamRegistry;
 }
 
 /** A connection, as its calls (call-runner.ts) and subscriptions (peer-subscriptions.ts) use it. */
@@ -66,8 +69,8 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
-type Produced = 'result' | 'snapshot';
-const PRODUCER = { result: 'procedure', snapshot: 'channel' } as const;
+type Produced = 'result' | 'chunk' | 'snapshot';
+const PRODUCER = { result: 'procedure', chunk: 'procedure', snapshot: 'channel' } as const;
 
 /**
  * Validates what our own code produced (a handler's result, a channel's snapshot): a

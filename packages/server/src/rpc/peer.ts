@@ -19,6 +19,7 @@ import type { SkewedNames } from './contract-skew.js';
 import { Outbox } from './outbox.js';
 import { MessageCharge, type PeerHost, type PeerLink } from './peer-link.js';
 import { PeerSubscriptions } from './peer-subscriptions.js';
+import { StreamRunner } from './stream-runner.js';
 
 export type { PeerHost } from './peer-link.js';
 
@@ -56,6 +57,7 @@ export class Peer implements PeerLink {
   /** Its calls and its subscriptions, each made with the first (an idle connection holds neither). */
   #calls: CallRunner | undefined;
   #subscriptions: PeerSubscriptions | undefined;
+  #streams: StreamRunner | undefined;
   /** Bytes of messages whose calls or subscribes still run. */
   #inFlightBytes = 0;
   /** The message being dispatched. */
@@ -80,6 +82,7 @@ export class Peer implements PeerLink {
     socket.on('close', (code: number, reason: Buffer) => {
       clearTimeout(this.#expiry);
       this.#calls?.close();
+      this.#streams?.close();
       this.#subscriptions?.close();
       const { onDisconnect } = host.options;
       if (onDisconnect === undefined) return;
@@ -169,7 +172,14 @@ export class Peer implements PeerLink {
         this.#calls.call(envelope);
         return;
       case 'cancel':
-        this.#calls?.cancel(envelope.id);
+        if (this.#streams?.cancel(envelope.id) !== true) this.#calls?.cancel(envelope.id);
+        return;
+      case 'stream':
+        this.#streams ??= new StreamRunner(this, this.#scope);
+        this.#streams.stream(envelope);
+        return;
+      case 'credit':
+        this.#streams?.credit(envelope);
         return;
       case 'subscribe':
         this.#subscriptions ??= new PeerSubscriptions(this);

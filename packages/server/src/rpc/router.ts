@@ -1,8 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type {
   AnyContract,
+  AnyStreamOutput,
   ChannelName,
+  HandlerChunkOf,
   HandlerOutputOf,
+  HandlerStreamResultOf,
   MessageOf,
   ParsedInputOf,
   ParsedParamsOf,
@@ -51,16 +54,31 @@ export interface ChannelArgs<Params, Ctx, ConnectionCtx = Ctx> {
 }
 
 /**
- * A procedure's handler. `Promise<Output>` is covered by `PromiseLike<Output>` but listed too:
- * an async handler's Promise then matches it by reference instead of being compared
- * structurally with PromiseLike (its `then` overloads), once per handler of every router.
+ * What a streaming procedure's handler returns: an async generator (or any async
+ * iterable) whose every `yield` is one chunk; its `return` value is the stream's result
+ * when the contract declares one. The `yield` waits while the client is not reading
+ * (backpressure); `signal` aborts on cancel, on the stream's idle deadline and on close.
  */
-export type ProcedureHandler<Input, Output, Ctx, ConnectionCtx = Ctx> = (
-  args: HandlerArgs<Input, Ctx, ConnectionCtx>,
-) => Output | Promise<Output> | PromiseLike<Output>;
+export type StreamReturn<Chunk, Result> = undefined extends Result
+  ? AsyncIterable<Chunk>
+  : AsyncIterator<Chunk, Result, undefined>;
+
+/**
+ * What procedure K's handler returns: its output (or a promise of it), or a stream's
+ * chunks. `Promise<Output>` is covered by `PromiseLike<Output>` but listed too: an async
+ * handler's Promise then matches it by reference instead of being compared structurally
+ * with PromiseLike (its `then` overloads), once per handler of every router.
+ */
+type HandlerReturnOf<
+  C extends AnyContract,
+  K extends ProcedureName<C>,
+> = C['procedures'][K]['output'] extends AnyStreamOutput
+  ? StreamReturn<HandlerChunkOf<C, K>, HandlerStreamResultOf<C, K>>
+  : HandlerOutputOf<C, K> | Promise<HandlerOutputOf<C, K>> | PromiseLike<HandlerOutputOf<C, K>>;
 
 export type ProcedureImplementations<C extends AnyContract, Ctx, ConnectionCtx = Ctx> = {
-  [K in ProcedureName<C>]: ProcedureHandler<ParsedInputOf<C, K>, HandlerOutputOf<C, K>, Ctx, ConnectionCtx>;
+  // The parameter stays outside the conditional: handlers' arguments are typed from it at once.
+  [K in ProcedureName<C>]: (args: HandlerArgs<ParsedInputOf<C, K>, Ctx, ConnectionCtx>) => HandlerReturnOf<C, K>;
 };
 
 /** What a router implements for one channel; every member is optional. */

@@ -1,0 +1,283 @@
+import { decodeValue, RpcError } from '@switchboard/contract';
+import type { Connection } from './connection.js';
+import type { ClientStream, StreamChunkMeta, StreamOptions } from './types.js';
+
+// The client's streaming calls. Each is an async iterable of chunks over one run on the
+// server, which it follows across reconnects:
+//
+//   stream(name, input) ─▶ `stream` {key, credit} ─▶ chunks, numbered ─▶ the reader's queue ─▶ for await
+//        reader takes half its window ─▶ `credit` {n, read}     (the server produces only what was granted)
+//        reconnect ─▶ `stream` again, same key, {after: last chunk received, credit: room left}
+//        `end` / `error` ─▶ the iterator finishes / throws, `result` settles, `cancel` releases the run
+//
+// Chunks are checked in order (seq one above the last) and an `end` must name the last
+// chunk received: a server that skips or repeats one is refused, never trusted.
+
+/** Chunks a stream takes before it grants more, unless `credit` says otherwise. */
+export const DEFAULT_CREDIT = 64;
+
+type Final = { ok: true; value: unknown } | { ok: false; error: RpcError };
+
+/** What the streams need of the client. */
+export interface StreamHost {
+  /** The open connection, if any. */
+  connection(): Connection | undefined;
+  /** The default deadline between chunks (the client's timeoutMs). */
+  readonly timeoutMs: number;
+}
+
+export class ClientStreamRun implements ClientStream<unknown, unknown> {
+  readonly id: number;
+  readonly #key: string;
+  readonly #name: string;
+  readonly #host: StreamHost;
+  readonly #streams: Streams;
+  readonly #window: number;
+  readonly #timeoutMs: number;
+  readonly #onChunk: StreamOptions<unknown, unknown>['onChunk'];
+  readonly #signal: AbortSignal | undefined;
+  #onAbort: (() => void) | undefined;
+  /** The input as it goes in `stream`: `"input":…[,"meta":…]`, once validated. */
+  #inputText: string | undefined;
+  #sent = false;
+  /** The last chunk received. */
+  #received = 0;
+  #consumedSinceGrant = 0;
+  readonly #queue: unknown[] = [];
+  #final: Final | undefined;
+  #reader: { resolve: (step: IteratorResult<unknown>) => void; reject: (error: RpcError) => void } | undefined;
+  #lastHeardAt = Date.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly result: Promise<unknown>;
+  #settleResult!: (final: Final) => void;
+
+  constructor(
+    id: number,
+    key: string,
+    name: string,
+    options: StreamOptions<unknown, unknown>,
+    host: StreamHost,
+    streams: Streams,
+  ) {
+    this.id = id;
+    this.#key = key;
+    this.#name = name;
+    this.#host = host;
+    this.#streams = streams;
+    this.#window = options.credit ?? DEFAULT_CREDIT;
+    this.#timeoutMs = options.timeoutMs ?? host.timeoutMs;
+    this.#onChunk = options.onChunk;
+    this.#signal = options.signal;
+    this.result = new Promise<Final>((resolve) => {
+      this.#settleResult = resolve;
+    }).then((final) => {
+      if (final.ok) return final.value;
+      throw final.error;
+    });
+    // Read by whoever wants it: an ending nobody awaits is not an unhandled rejection.
+    this.result.catch(() => {});
+    const onEnd = options.onEnd;
+    const onError = options.onError;
+    if (onEnd !== undefined || onError !== undefined) this.result.then(onEnd, onError);
+    if (this.#signal !== undefined) {
+      this.#onAbort = () => this.#stop(new RpcError('CANCELLED', 'aborted by the caller'));
+      this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  /** The input is valid: the stream goes now, or with the next connection. */
+  begin(input: unknown, meta: unknown): void {
+    if (this.#final !== undefined) return;
+    const inputText = input === undefined ? '' : `,"input":${JSON.stringify(input)}`;
+    this.#inputText = meta === undefined ? inputText : `${inputText},"meta":${JSON.stringify(meta)}`;
+    this.#armTimer();
+    const connection = this.#host.connection();
+    if (connection !== undefined) this.send(connection);
+  }
+
+  /** Sends (or re-sends, resuming after the last chunk received) the stream on `connection`. */
+  send(connection: Connection): void {
+    if (this.#inputText === undefined || this.#final !== undefined) return;
+    this.#sent = true;
+    this.#consumedSinceGrant = 0;
+    const credit = Math.max(0, this.#window - this.#queue.length);
+    const after = this.#received === 0 ? '' : `,"after":${this.#received}`;
+    connection.send(
+      `{"type":"stream","id":${this.id},"name":${JSON.stringify(this.#name)}${this.#inputText},"key":${JSON.stringify(this.#key)}${after},"credit":${credit}}`,
+    );
+  }
+
+  /** The connection was lost: the stream is sent again with the next one. */
+  leave(): void {
+    this.#sent = false;
+  }
+
+  chunk(seq: number, data: unknown, meta: unknown): void {
+    if (this.#final !== undefined) return;
+    if (seq <= this.#received) return; // sent again after a resume that crossed it: had already
+    if (seq !== this.#received + 1) {
+      this.#stop(new RpcError('INTERNAL', `bad server message: chunk ${seq} after chunk ${this.#received}`));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = decodeValue(data, meta);
+    } catch (error) {
+      this.#stop(error instanceof RpcError ? error : new RpcError('BAD_REQUEST', 'undecodable chunk'));
+      return;
+    }
+    this.#received = seq;
+    this.#lastHeardAt = Date.now();
+    if (this.#onChunk !== undefined) {
+      this.#onChunk(value, { seq } satisfies StreamChunkMeta);
+      this.#consumed();
+      return;
+    }
+    const reader = this.#reader;
+    if (reader === undefined) {
+      this.#queue.push(value);
+      return;
+    }
+    this.#reader = undefined;
+    this.#consumed();
+    reader.resolve({ value, done: false });
+  }
+
+  end(seq: number, output: unknown, meta: unknown): void {
+    if (this.#final !== undefined) return;
+    if (seq !== this.#received) {
+      this.#stop(new RpcError('INTERNAL', `bad server message: end after chunk ${seq}, received ${this.#received}`));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = decodeValue(output, meta);
+    } catch (error) {
+      this.#stop(error instanceof RpcError ? error : new RpcError('BAD_REQUEST', 'undecodable result'));
+      return;
+    }
+    this.#finish({ ok: true, value });
+  }
+
+  /** The server answered the stream with an error (the run failed, or was refused). */
+  fail(error: RpcError): void {
+    if (this.#final === undefined) this.#finish({ ok: false, error });
+  }
+
+  /** Stops the stream: the server's run is cancelled (its handler's signal aborts). */
+  cancel(): void {
+    this.#stop(new RpcError('CANCELLED', 'cancelled by the caller'));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<unknown> {
+    if (this.#onChunk !== undefined) throw new TypeError('a stream with onChunk delivers its chunks there');
+    return {
+      next: () => this.#next(),
+      return: (value?: unknown) => {
+        this.cancel();
+        return Promise.resolve({ value, done: true });
+      },
+    };
+  }
+
+  #next(): Promise<IteratorResult<unknown>> {
+    if (this.#queue.length > 0) {
+      const value = this.#queue.shift();
+      this.#consumed();
+      return Promise.resolve({ value, done: false });
+    }
+    const final = this.#final;
+    if (final !== undefined) {
+      return final.ok ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(final.error);
+    }
+    if (this.#reader !== undefined) return Promise.reject(new TypeError('next() called while another is waiting'));
+    return new Promise((resolve, reject) => {
+      this.#reader = { resolve, reject };
+    });
+  }
+
+  /** One chunk read: after half the window, the server is granted as many more. */
+  #consumed(): void {
+    this.#consumedSinceGrant++;
+    if (this.#consumedSinceGrant < Math.max(1, this.#window >> 1)) return;
+    const connection = this.#host.connection();
+    if (!this.#sent || connection === undefined) return;
+    connection.send(`{"type":"credit","id":${this.id},"n":${this.#consumedSinceGrant},"read":${this.#received}}`);
+    this.#consumedSinceGrant = 0;
+  }
+
+  /** Ends the stream from this side: the server is told to stop the run. */
+  #stop(error: RpcError): void {
+    if (this.#final !== undefined) return;
+    this.#finish({ ok: false, error });
+  }
+
+  #finish(final: Final): void {
+    this.#final = final;
+    clearTimeout(this.#timer);
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#streams.delete(this.id);
+    // Ended or failed: the server may release the run (and stops it, if it still runs).
+    const connection = this.#host.connection();
+    if (this.#sent && connection !== undefined) connection.send(`{"type":"cancel","id":${this.id}}`);
+    this.#settleResult(final);
+    const reader = this.#reader;
+    this.#reader = undefined;
+    if (reader === undefined) return;
+    if (final.ok) reader.resolve({ value: undefined, done: true });
+    else reader.reject(final.error);
+  }
+
+  /** TIMEOUT when nothing arrives for timeoutMs while the reader has nothing left to read. */
+  #armTimer(): void {
+    const due = this.#lastHeardAt + this.#timeoutMs - Date.now();
+    this.#timer = setTimeout(
+      () => {
+        if (this.#final !== undefined) return;
+        const waiting = this.#queue.length === 0;
+        if (waiting && Date.now() - this.#lastHeardAt >= this.#timeoutMs) {
+          this.#stop(new RpcError('TIMEOUT', `no chunk within ${this.#timeoutMs} ms`));
+          return;
+        }
+        if (!waiting) this.#lastHeardAt = Date.now();
+        this.#armTimer();
+      },
+      Math.max(0, due),
+    );
+  }
+}
+
+/** The client's streams by id. */
+export class Streams {
+  readonly #runs = new Map<number, ClientStreamRun>();
+
+  add(run: ClientStreamRun): void {
+    this.#runs.set(run.id, run);
+  }
+
+  delete(id: number): void {
+    this.#runs.delete(id);
+  }
+
+  get(id: number): ClientStreamRun | undefined {
+    return this.#runs.get(id);
+  }
+
+  /** A connection is ready: every stream goes (again), resuming where it was. */
+  sendAll(connection: Connection): void {
+    for (const run of this.#runs.values()) run.send(connection);
+  }
+
+  leaveAll(): void {
+    for (const run of this.#runs.values()) run.leave();
+  }
+
+  failAll(error: RpcError): void {
+    for (const run of [...this.#runs.values()]) run.fail(error);
+  }
+
+  /** A deliberate close: the server stops every run now. */
+  cancelAll(): void {
+    for (const run of [...this.#runs.values()]) run.cancel();
+  }
+}

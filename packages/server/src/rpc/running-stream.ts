@@ -1,0 +1,344 @@
+import {
+  type AnyStreamOutput,
+  encodeValue,
+  errorBody,
+  type RequestId,
+  RpcError,
+  resultBody,
+  toRpcError,
+} from '@switchboard/contract';
+import { Deque } from '../deque.js';
+import type { CallSignal } from './call-signal.js';
+import { checkProduced } from './peer-link.js';
+
+// One run of a streaming procedure, from its handler's first chunk until it is released:
+//
+//   handler's iterator ─▶ pump: pulls only while credit, kept chunks and the budget allow
+//        ─▶ chunk schema ─▶ kept (numbered from 1) ─▶ sent to the attached connection, if any
+//   end / error ─▶ kept as the final envelope, sent after the last chunk
+//
+// The run outlives its connection: detached, it waits (its pump paused once its credit is
+// used) for a resume that attaches another connection and sends what the client lacks,
+// for at most streamIdleMs. It is released by the client (cancel, or its acknowledgement
+// after the end), by that deadline, or by the server closing.
+
+/** Where a run's chunks go: a connection, under the id its client gave the stream there. */
+export interface StreamSink {
+  /** Sends one envelope's text on the connection. */
+  send(text: string): void;
+  /** The connection no longer follows the stream (released, or resumed on another one). */
+  forget(id: RequestId, run: RunningStream): void;
+  /** The bytes of chunks kept for this connection's streams. */
+  readonly budget: StreamBudget;
+}
+
+/** The bytes of chunks one connection's streams keep, within streamBufferBytes; shared by its runs. */
+export class StreamBudget {
+  bytes = 0;
+  readonly max: number;
+  /** Runs paused for room in this budget. */
+  readonly #waiting = new Set<() => void>();
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  get full(): boolean {
+    return this.bytes >= this.max;
+  }
+
+  wait(wake: () => void): void {
+    this.#waiting.add(wake);
+  }
+
+  release(bytes: number): void {
+    this.bytes -= bytes;
+    if (this.#waiting.size === 0 || this.full) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
+  }
+}
+
+/** A chunk kept until the client says it has it: the envelope's text after its id. */
+interface Kept {
+  readonly seq: number;
+  readonly body: string;
+  /** Its size, as the budget counts it (UTF-16 code units: an upper bound on memory per char ÷ 2). */
+  readonly bytes: number;
+}
+
+/** What a run is bounded by (ResolvedServerOptions' stream limits). */
+export interface StreamBounds {
+  /** Chunks kept per run, unread by the client: more and the handler waits. */
+  readonly streamBufferChunks: number;
+  /** How long a run with no connection waits for a resume before its handler is stopped. */
+  readonly streamIdleMs: number;
+  /** Largest message a chunk may make, like any other message. */
+  readonly maxPayloadBytes: number;
+}
+
+/** Answers with the text of envelope `type` for stream `id`. */
+function envelopeText(type: 'chunk' | 'end' | 'error', id: RequestId, body: string): string {
+  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
+  return `{"type":"${type}","id":${idText}${body}`;
+}
+
+export class RunningStream {
+  /** The key it is found by for a resume: its caller's scope and its idempotency key. */
+  readonly registryKey: string;
+  /** Hash of its name and input: a re-send with the same key and another call is a CONFLICT. */
+  readonly hash: number;
+  readonly name: string;
+  readonly #call: CallSignal;
+  readonly #output: AnyStreamOutput;
+  readonly #bounds: StreamBounds;
+  readonly #report: (error: unknown) => void;
+  readonly #released: (run: RunningStream) => void;
+  #iterator: AsyncIterator<unknown, unknown> | undefined;
+  /** The last chunk made. */
+  #seq = 0;
+  /** The handler is pulled while #seq is below this: the client's `after` plus its credits. */
+  #limit = 0;
+  readonly #kept = new Deque<Kept>();
+  #keptBytes = 0;
+  /** The end or error, once the handler finished: `[type, body]`. */
+  #final: ['end' | 'error', string] | undefined;
+  #sink: StreamSink | undefined;
+  #id: RequestId = 0;
+  #budget: StreamBudget;
+  #wake: (() => void) | undefined;
+  #idle: NodeJS.Timeout | undefined;
+  #done = false;
+
+  constructor(
+    registryKey: string,
+    hash: number,
+    name: string,
+    output: AnyStreamOutput,
+    call: CallSignal,
+    budget: StreamBudget,
+    bounds: StreamBounds,
+    report: (error: unknown) => void,
+    released: (run: RunningStream) => void,
+  ) {
+    this.registryKey = registryKey;
+    this.hash = hash;
+    this.name = name;
+    this.#output = output;
+    this.#call = call;
+    this.#budget = budget;
+    this.#bounds = bounds;
+    this.#report = report;
+    this.#released = released;
+  }
+
+  /** Whether the run was released (its handler stopped or finished, nothing kept). */
+  get released(): boolean {
+    return this.#done;
+  }
+
+  /** Whether the handler has finished (the end or error is kept for the client). */
+  get finished(): boolean {
+    return this.#final !== undefined;
+  }
+
+  /** Runs the handler (what it returned: an async iterable or iterator) and pumps its chunks. */
+  start(produced: unknown): void {
+    try {
+      this.#iterator = iteratorOf(produced);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.#pump().catch((error: unknown) => this.#report(error));
+  }
+
+  /**
+   * A connection follows the run from `after` (the client has every chunk up to it) and
+   * takes `credit` more: the kept chunks after `after` go at once, then the final envelope
+   * if there is one. Another connection that followed it forgets it.
+   */
+  attach(sink: StreamSink, id: RequestId, after: number, credit: number): RpcError | undefined {
+    if (after > this.#seq) return new RpcError('BAD_REQUEST', `after ${after} is past the last chunk (${this.#seq})`);
+    this.#drop(after);
+    const oldest = this.#kept.peek()?.seq ?? this.#seq + 1;
+    if (oldest > after + 1) {
+      return new RpcError('STREAM_LOST', `chunks after ${after} are no longer kept`, { reason: 'expired', after });
+    }
+    const previous = this.#sink;
+    if (previous !== undefined && (previous !== sink || this.#id !== id)) previous.forget(this.#id, this);
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+    if (sink.budget !== this.#budget) {
+      this.#budget.release(this.#keptBytes);
+      this.#budget = sink.budget;
+      this.#budget.bytes += this.#keptBytes;
+    }
+    this.#sink = sink;
+    this.#id = id;
+    this.#limit = after + credit;
+    for (let i = 0; i < this.#kept.length; i++) {
+      const kept = this.#kept.at(i) as Kept;
+      sink.send(envelopeText('chunk', id, kept.body));
+    }
+    if (this.#final !== undefined) sink.send(envelopeText(this.#final[0], id, this.#final[1]));
+    this.#wakeUp();
+    return undefined;
+  }
+
+  /** The client takes `n` more chunks and has every one up to `read`. */
+  credit(n: number, read: number): void {
+    this.#limit += n;
+    this.#drop(Math.min(read, this.#seq));
+    this.#wakeUp();
+  }
+
+  /** The connection that followed the run closed: it waits streamIdleMs for a resume. */
+  detach(sink: StreamSink): void {
+    if (this.#sink !== sink || this.#done) return;
+    this.#sink = undefined;
+    this.#idle = setTimeout(() => {
+      this.stop(new RpcError('UNAVAILABLE', `nobody resumed the stream within ${this.#bounds.streamIdleMs} ms`));
+    }, this.#bounds.streamIdleMs);
+    this.#idle.unref();
+  }
+
+  /**
+   * Ends the run now: the handler's signal aborts with `reason` (unless it finished), and
+   * everything kept is freed. Told to its connection with `tell` (the server closing).
+   */
+  stop(reason: RpcError, tell = false): void {
+    if (this.#done) return;
+    if (tell && this.#final === undefined && this.#sink !== undefined) {
+      this.#sink.send(envelopeText('error', this.#id, errorBody(reason.toWire())));
+    }
+    this.#done = true;
+    clearTimeout(this.#idle);
+    this.#drop(Number.POSITIVE_INFINITY);
+    const sink = this.#sink;
+    this.#sink = undefined;
+    sink?.forget(this.#id, this);
+    if (this.#final === undefined) {
+      this.#call.abort(reason);
+      // A generator paused at a `yield` finishes its `finally` blocks now.
+      this.#iterator?.return?.().catch(() => {});
+    }
+    this.#wakeUp();
+    this.#released(this);
+  }
+
+  async #pump(): Promise<void> {
+    const iterator = this.#iterator as AsyncIterator<unknown, unknown>;
+    const { streamBufferChunks, maxPayloadBytes } = this.#bounds;
+    while (!this.#done) {
+      // A run makes at most one chunk beyond the budget: some kept chunk always makes room.
+      if (
+        this.#seq >= this.#limit ||
+        this.#kept.length >= streamBufferChunks ||
+        (this.#keptBytes > 0 && this.#budget.full)
+      ) {
+        await this.#paused();
+        continue;
+      }
+      let step: IteratorResult<unknown, unknown>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        if (!this.#done) this.fail(error);
+        return;
+      }
+      if (this.#done) return;
+      try {
+        if (step.done) {
+          this.#end(await this.#checked(this.#output.result, step.value, 'result'));
+          return;
+        }
+        const { json, meta } = encodeValue(await this.#checked(this.#output.chunk, step.value, 'chunk'));
+        if (this.#done) return;
+        const seq = this.#seq + 1;
+        const body = `,"seq":${seq}${dataBody(json, meta)}`;
+        // Each UTF-16 unit is at most 3 UTF-8 bytes: the exact count only for a chunk that could be too big.
+        if (body.length * 3 > maxPayloadBytes && Buffer.byteLength(body) + 40 > maxPayloadBytes) {
+          throw new RpcError('PAYLOAD_TOO_LARGE', `chunk ${seq} of '${this.name}' is over maxPayloadBytes`);
+        }
+        this.#seq = seq;
+        this.#keep({ seq, body, bytes: body.length * 2 });
+        this.#sink?.send(envelopeText('chunk', this.#id, body));
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+    }
+  }
+
+  #checked(schema: AnyStreamOutput['result'], value: unknown, what: 'chunk' | 'result'): unknown {
+    if (schema === undefined) return undefined;
+    return checkProduced(schema, value, what, this.name);
+  }
+
+  #paused(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (this.#budget.full) this.#budget.wait(() => this.#wakeUp());
+    });
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #keep(kept: Kept): void {
+    this.#kept.push(kept);
+    this.#keptBytes += kept.bytes;
+    this.#budget.bytes += kept.bytes;
+  }
+
+  /** Forgets the kept chunks up to `through`. */
+  #drop(through: number): void {
+    let freed = 0;
+    for (let kept = this.#kept.peek(); kept !== undefined && kept.seq <= through; kept = this.#kept.peek()) {
+      this.#kept.shift();
+      freed += kept.bytes;
+    }
+    if (freed === 0) return;
+    this.#keptBytes -= freed;
+    this.#budget.release(freed);
+  }
+
+  #end(result: unknown): void {
+    const { json, meta } = encodeValue(result);
+    this.#finish('end', `,"seq":${this.#seq}${resultBody(json, meta)}`);
+  }
+
+  /** The run failed (its handler threw, or its input was refused before it ran): the error is its final envelope. */
+  fail(error: unknown): void {
+    if (this.#final !== undefined || this.#done) return;
+    const rpcError = toRpcError(error);
+    if (rpcError !== error) this.#report(error);
+    this.#finish('error', errorBody(rpcError.toWire()));
+  }
+
+  #finish(type: 'end' | 'error', body: string): void {
+    this.#final = [type, body];
+    this.#sink?.send(envelopeText(type, this.#id, body));
+  }
+}
+
+/** `,"data":…[,"meta":…]}`: a chunk's value after its seq. */
+function dataBody(json: unknown, meta: unknown): string {
+  const data = json === undefined ? '' : `,"data":${JSON.stringify(json)}`;
+  return meta === undefined ? `${data}}` : `${data},"meta":${JSON.stringify(meta)}}`;
+}
+
+/** The iterator of what a streaming handler returned: an async iterable, or an async iterator. */
+function iteratorOf(produced: unknown): AsyncIterator<unknown, unknown> {
+  const iterable = produced as AsyncIterable<unknown> | null;
+  if (typeof iterable?.[Symbol.asyncIterator] === 'function') return iterable[Symbol.asyncIterator]();
+  if (typeof (produced as Partial<AsyncIterator<unknown>> | null)?.next === 'function') {
+    return produced as AsyncIterator<unknown, unknown>;
+  }
+  throw new TypeError('a streaming handler must be an async generator or return an async iterable');
+}

@@ -1,0 +1,174 @@
+import {
+  type AnyStreamOutput,
+  type CreditEnvelope,
+  decodeValue,
+  isStreamOutput,
+  issuesData,
+  type RequestId,
+  RpcError,
+  type StreamEnvelope,
+  type Validated,
+  validate,
+} from '@switchboard/contract';
+import { CallSignal, HandlerArgs } from './call-signal.js';
+import { callHash } from './fingerprint.js';
+import { runChain } from './middleware.js';
+import type { PeerLink } from './peer-link.js';
+import { RunningStream, StreamBudget, type StreamSink } from './running-stream.js';
+import { StreamRegistry } from './stream-registry.js';
+
+// One connection's streams: each `stream` envelope either resumes a run this process has
+// (found by its caller's scope and key, wherever it started) or starts one:
+//
+//   stream ─▶ refusals (id in use, draining, maxStreams, skew, unknown, not a stream)
+//          ─▶ run of this key here? ─┬─ yes ─▶ same call? ─▶ attach from `after` (kept chunks, then live)
+//                                    └─ no ─▶ after > 0: STREAM_LOST · else a new run: attached at once,
+//                                             input schema ─▶ middleware ─▶ handler ─▶ its pump
+//
+// The runs outlive the connection: when it closes, each is detached and waits for a resume.
+
+type Handler = (args: HandlerArgs) => unknown;
+
+/** One connection's streaming calls. */
+export class StreamRunner implements StreamSink {
+  readonly budget: StreamBudget;
+  readonly #link: PeerLink;
+  readonly #scope: string | undefined;
+  /** The runs this connection follows, by the id its client gave each. */
+  readonly #runs = new Map<RequestId, RunningStream>();
+
+  constructor(link: PeerLink, scope: string | undefined) {
+    this.#link = link;
+    this.#scope = scope;
+    this.budget = new StreamBudget(link.host.options.streamBufferBytes);
+  }
+
+  /** Runs followed (running, or finished with their end not yet acknowledged). */
+  get count(): number {
+    return this.#runs.size;
+  }
+
+  send(text: string): void {
+    if (this.#link.socket.state === 'open') this.#link.socket.send(text);
+  }
+
+  forget(id: RequestId, run: RunningStream): void {
+    if (this.#runs.get(id) === run) this.#runs.delete(id);
+  }
+
+  /** Starts or resumes one streaming call. */
+  stream(envelope: StreamEnvelope): void {
+    const { id, name, key, after = 0, credit } = envelope;
+    const registryKey = StreamRegistry.keyOf(this.#scope, key);
+    const refusal = this.#refuse(envelope, registryKey);
+    if (refusal !== undefined) {
+      this.#link.sendError(id, refusal);
+      return;
+    }
+    const hash = callHash(name, envelope.input, envelope.meta);
+    const run = this.#link.host.streams.get(registryKey);
+    if (run !== undefined) {
+      if (run.hash !== hash) {
+        this.#link.sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
+        return;
+      }
+      const failed = run.attach(this, id, after, credit);
+      if (failed === undefined) this.#runs.set(id, run);
+      else {
+        this.#link.sendError(id, failed);
+        if (failed.code === 'STREAM_LOST') run.stop(failed);
+      }
+      return;
+    }
+    if (after > 0) {
+      const lost = new RpcError('STREAM_LOST', 'this stream is no longer running here', { reason: 'expired', after });
+      this.#link.sendError(id, lost);
+      return;
+    }
+    this.#start(envelope, registryKey, hash);
+  }
+
+  /** The client read chunks of stream `id`. */
+  credit({ id, n, read }: CreditEnvelope): void {
+    this.#runs.get(id)?.credit(n, read);
+  }
+
+  /** The client cancels stream `id` (or acknowledges its end): the run stops and is released. Whether it was a stream. */
+  cancel(id: RequestId): boolean {
+    const run = this.#runs.get(id);
+    if (run === undefined) return false;
+    run.stop(new RpcError('CANCELLED', 'cancelled by the caller'));
+    return true;
+  }
+
+  /** The connection closed: its runs wait for a resume (streamIdleMs). */
+  close(): void {
+    for (const run of this.#runs.values()) run.detach(this);
+    this.#runs.clear();
+  }
+
+  #start(envelope: StreamEnvelope, registryKey: string, hash: number): void {
+    const { id, name, credit } = envelope;
+    const { host } = this.#link;
+    const output = host.router.contract.procedures[name]?.output as AnyStreamOutput;
+    const call = new CallSignal();
+    const report = (error: unknown) => this.#link.report(error, { procedure: name });
+    const run = new RunningStream(registryKey, hash, name, output, call, this.budget, host.options, report, (done) =>
+      host.streams.delete(done),
+    );
+    // Registered before its input is even checked: a re-send meanwhile finds this run.
+    host.streams.add(run);
+    this.#runs.set(id, run);
+    run.attach(this, id, 0, credit);
+    let parsed: Validated<unknown> | Promise<Validated<unknown>>;
+    try {
+      const procedure = host.router.contract.procedures[name];
+      parsed = validate(procedure?.input as AnyStreamOutput['chunk'], decodeValue(envelope.input, envelope.meta));
+    } catch (error) {
+      run.fail(error);
+      return;
+    }
+    Promise.resolve(parsed)
+      .then((input) => {
+        if (run.released) return undefined;
+        if (!input.ok) {
+          throw (
+            this.#link.skew?.invalidInput(name) ??
+            new RpcError('BAD_REQUEST', 'invalid input', issuesData(input.issues))
+          );
+        }
+        const { middleware } = host.router;
+        const begin = (ctx: unknown) => this.#invoke(run, name, input.value, ctx, call);
+        if (middleware.length === 0) return begin(this.#link.ctx);
+        const args = { kind: 'stream' as const, name, input: input.value, connection: this.#link.connection };
+        return runChain(middleware, args, this.#link.ctx, begin);
+      })
+      .catch((error: unknown) => run.fail(error));
+  }
+
+  #invoke(run: RunningStream, name: string, input: unknown, ctx: unknown, call: CallSignal): void {
+    if (run.released) return;
+    const handler = (this.#link.host.router.procedures as unknown as Record<string, Handler>)[name] as Handler;
+    run.start(handler(new HandlerArgs(input, ctx, this.#link.connection, call)));
+  }
+
+  #refuse({ id, name }: StreamEnvelope, registryKey: string): RpcError | undefined {
+    const { router, options, draining, streams } = this.#link.host;
+    const followed = this.#runs.get(id);
+    // The same stream again on this connection (a re-send that crossed its first reply) resumes it.
+    if (followed !== undefined && followed.registryKey !== registryKey) {
+      return new RpcError('BAD_REQUEST', `id ${id} is already in flight`);
+    }
+    if (draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
+    if (followed === undefined && this.#runs.size >= options.maxStreams && streams.get(registryKey) === undefined) {
+      return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxStreams} streams per connection`);
+    }
+    const skewed = this.#link.skew?.refuseCall(name);
+    if (skewed !== undefined) return skewed;
+    if (!Object.hasOwn(router.contract.procedures, name)) return new RpcError('NOT_FOUND', `no procedure '${name}'`);
+    if (!isStreamOutput(router.contract.procedures[name]?.output)) {
+      return new RpcError('BAD_REQUEST', `'${name}' is not a streaming procedure: use client.call()`);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,143 @@
+import { RpcError } from '@switchboard/contract';
+import { createTestPair, type TestPair } from '@switchboard/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StreamProbe, type streamContract, streamRouter } from './fixtures.js';
+
+let pair: TestPair<typeof streamContract, undefined> | undefined;
+afterEach(async () => {
+  await pair?.close();
+  pair = undefined;
+});
+
+async function open(probe: StreamProbe, server = {}) {
+  pair = await createTestPair({ router: streamRouter(probe), clock: false, server });
+  return pair;
+}
+
+describe('streaming procedures on one connection', () => {
+  it('delivers 5,000 chunks in order, then the typed result; the handler runs once', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const stream = client.stream('count', { to: 5_000, tag: 'a' });
+    const seen: number[] = [];
+    for await (const chunk of stream) seen.push(chunk.n);
+    expect(seen).toEqual(Array.from({ length: 5_000 }, (_, i) => i + 1));
+    expect(await stream.result).toEqual({ total: 5_000 });
+    expect(probe.runs.get('a')).toBe(1);
+  });
+
+  it('takes chunks by callback for a UI layer', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const tokens: string[] = [];
+    const seqs: number[] = [];
+    const stream = client.stream(
+      'tokens',
+      { text: 'the quick brown fox' },
+      {
+        onChunk: (token, meta) => {
+          tokens.push(token);
+          seqs.push(meta.seq);
+        },
+      },
+    );
+    expect(await stream.result).toBeUndefined();
+    expect(tokens).toEqual(['the', 'quick', 'brown', 'fox']);
+    expect(seqs).toEqual([1, 2, 3, 4]);
+  });
+
+  it('pauses the generator while the reader does not read: its yield does not resolve', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const stream = client.stream('count', { to: 100_000, tag: 'slow-reader' }, { credit: 8 });
+    const iterator = stream[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toEqual({ n: 1 });
+    // The handler may fill the window (8) and no more: it then waits for credit.
+    await probe.until(() => (probe.produced.get('slow-reader') ?? 0) >= 8, '8 chunks made');
+    // A round trip to the server and back: had it gone on, more chunks would be made by now.
+    await client.call('plain', {});
+    await client.call('plain', {});
+    expect(probe.produced.get('slow-reader')).toBe(8);
+    // Reading half the window (4: one read already, three more) grants 4 more.
+    for (let i = 0; i < 3; i++) await iterator.next();
+    await probe.until(() => (probe.produced.get('slow-reader') ?? 0) >= 12, 'credit granted');
+    await client.call('plain', {});
+    expect(probe.produced.get('slow-reader')).toBe(12);
+    await iterator.return?.();
+    await probe.until(() => probe.finished.has('slow-reader'), 'the handler to finish');
+    expect(probe.produced.get('slow-reader')).toBe(12);
+  });
+
+  it('stops the handler within 100 ms of a cancel: its signal fires, its finally runs', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const controller = new AbortController();
+    const stream = client.stream('slow', { tag: 'c' }, { signal: controller.signal });
+    await probe.until(() => probe.runs.has('c'), 'the run to start');
+    const cancelledAt = performance.now();
+    controller.abort();
+    await expect(stream.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    await probe.until(() => probe.finished.has('c'), 'the handler to stop');
+    const latencyMs = (probe.finished.get('c') as number) - cancelledAt;
+    console.log(`[streams] cancel → handler stopped: ${latencyMs.toFixed(2)} ms`);
+    expect(latencyMs).toBeLessThan(100);
+    expect(probe.aborted.get('c')).toBeInstanceOf(RpcError);
+    expect(probe.aborted.get('c')).toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('breaking out of for await cancels the run', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    for await (const chunk of client.stream('count', { to: 1_000_000, tag: 'break' })) {
+      if (chunk.n === 10) break;
+    }
+    await probe.until(() => probe.finished.has('break'), 'the handler to stop');
+    expect(probe.aborted.get('break')).toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('ends with INTERNAL when a chunk fails its schema, after the chunks before it', async () => {
+    const probe = new StreamProbe();
+    const errors: unknown[] = [];
+    pair = await createTestPair({
+      router: streamRouter(probe),
+      clock: false,
+      server: { onError: (error: unknown) => errors.push(error) },
+    });
+    const seen: number[] = [];
+    const stream = pair.client.stream('bad', { at: 4 });
+    await expect(
+      (async () => {
+        for await (const n of stream) seen.push(n);
+      })(),
+    ).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(seen).toEqual([1, 2, 3]);
+    expect(String(errors[0])).toMatch(/chunk of procedure 'bad' fails its schema/);
+  });
+
+  it('refuses call() of a streaming procedure and stream() of a plain one', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    await expect(client.call('count' as never, { to: 1 } as never)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const wrong = client.stream('plain' as never, {} as never);
+    await expect((wrong as { result: Promise<unknown> }).result).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('refuses invalid input with BAD_REQUEST before the handler runs', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const stream = client.stream('count', { to: -1, tag: 'invalid' });
+    await expect(stream.result).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(probe.runs.has('invalid')).toBe(false);
+  });
+
+  it('refuses more than maxStreams per connection with TOO_MANY_REQUESTS', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe, { limits: { maxStreams: 2 } });
+    const a = client.stream('slow', { tag: 'm1' });
+    const b = client.stream('slow', { tag: 'm2' });
+    const c = client.stream('slow', { tag: 'm3' });
+    await expect(c.result).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    a.cancel();
+    b.cancel();
+  });
+});
