@@ -9,6 +9,7 @@ export {
   type ReloadRequiredData,
   RpcError,
   type SkewReason,
+  type StreamLostData,
 } from '@switchboard/contract';
 export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelayMs } from './backoff.js';
 export { createClient } from './client.js';
@@ -20,9 +21,13 @@ export type {
   Client,
   ClientEvents,
   ClientState,
+  ClientStream,
   GapInfo,
   MessageMeta,
   StateInfo,
+  StreamArgs,
+  StreamChunkMeta,
+  StreamOptions,
   SubscribeHandlers,
   Subscription,
 } from './types.js';

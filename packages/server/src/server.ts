@@ -94,7 +94,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
   readonly #fanout: Fanout;
   readonly #remote: RemoteDisconnect;
   readonly idempotency: IdempotencyWindow;
-  readonly streams = new StreamRegistry();
+  readonly streams: StreamRegistry;
   readonly sharedIdempotency: SharedIdempotency | undefined;
   readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
@@ -116,6 +116,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     this.#remote = new RemoteDisconnect(this.#broker, () => this.#peers, this.options.clusterTimeoutMs, onError);
     this.#remote.start();
     this.idempotency = new IdempotencyWindow(this.options.idempotency);
+    this.streams = new StreamRegistry(this.options.idempotency.ttlMs, this.options.idempotency.maxKeys);
     const store = options.idempotency?.store;
     this.sharedIdempotency =
       store === undefined ? undefined : new SharedIdempotency(store, (error) => this.options.onError(error, {}));

@@ -10,6 +10,7 @@ export const streamContract = defineContract({
       output: stream(z.object({ n: z.number() }), { result: z.object({ total: z.number() }) }),
     }),
     tokens: procedure({ input: z.object({ text: z.string() }), output: stream(z.string()) }),
+    kib: procedure({ input: z.object({ tag: z.string() }), output: stream(z.string()) }),
     slow: procedure({ input: z.object({ tag: z.string() }), output: stream(z.number()) }),
     bad: procedure({ input: z.object({ at: z.number() }), output: stream(z.number()) }),
     plain: procedure({ input: z.object({}), output: z.string() }),
@@ -51,8 +52,14 @@ export class StreamProbe {
   }
 }
 
-export function streamRouter(probe: StreamProbe) {
+/** A connection's ctx in the stream router: a user's with `users`. */
+export type StreamCtx = { user: string } | undefined;
+
+/** The stream router; with `users`, connections are a user's (auth `{ user }`), the idempotency scope. */
+export function streamRouter(probe: StreamProbe, users = false) {
   return defineRouter(streamContract, {
+    context: ({ auth }): StreamCtx =>
+      users ? { user: String((auth as { user?: unknown } | undefined)?.user) } : undefined,
     procedures: {
       count: async function* ({ input, signal }) {
         probe.runs.set(input.tag, (probe.runs.get(input.tag) ?? 0) + 1);
@@ -70,6 +77,13 @@ export function streamRouter(probe: StreamProbe) {
         } finally {
           probe.finished.set(input.tag, performance.now());
           probe.changed();
+        }
+      },
+      kib: async function* ({ input }) {
+        for (let n = 1; ; n++) {
+          probe.produced.set(input.tag, n);
+          probe.changed();
+          yield 'x'.repeat(1024);
         }
       },
       tokens: async function* ({ input }) {

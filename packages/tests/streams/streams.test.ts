@@ -1,9 +1,9 @@
 import { RpcError } from '@switchboard/contract';
 import { createTestPair, type TestPair } from '@switchboard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamProbe, type streamContract, streamRouter } from './fixtures.js';
+import { type StreamCtx, StreamProbe, type streamContract, streamRouter } from './fixtures.js';
 
-let pair: TestPair<typeof streamContract, undefined> | undefined;
+let pair: TestPair<typeof streamContract, StreamCtx> | undefined;
 afterEach(async () => {
   await pair?.close();
   pair = undefined;

@@ -94,7 +94,7 @@ export class RunningStream {
   readonly #output: AnyStreamOutput;
   readonly #bounds: StreamBounds;
   readonly #report: (error: unknown) => void;
-  readonly #released: (run: RunningStream) => void;
+  readonly #released: (run: RunningStream, abandoned: boolean) => void;
   #iterator: AsyncIterator<unknown, unknown> | undefined;
   /** The last chunk made. */
   #seq = 0;
@@ -110,6 +110,8 @@ export class RunningStream {
   #wake: (() => void) | undefined;
   #idle: NodeJS.Timeout | undefined;
   #done = false;
+  /** Stopped because nobody resumed it. */
+  #abandoned = false;
 
   constructor(
     registryKey: string,
@@ -120,7 +122,7 @@ export class RunningStream {
     budget: StreamBudget,
     bounds: StreamBounds,
     report: (error: unknown) => void,
-    released: (run: RunningStream) => void,
+    released: (run: RunningStream, abandoned: boolean) => void,
   ) {
     this.registryKey = registryKey;
     this.hash = hash;
@@ -199,6 +201,7 @@ export class RunningStream {
     if (this.#sink !== sink || this.#done) return;
     this.#sink = undefined;
     this.#idle = setTimeout(() => {
+      this.#abandoned = true;
       this.stop(new RpcError('UNAVAILABLE', `nobody resumed the stream within ${this.#bounds.streamIdleMs} ms`));
     }, this.#bounds.streamIdleMs);
     this.#idle.unref();
@@ -225,7 +228,7 @@ export class RunningStream {
       this.#iterator?.return?.().catch(() => {});
     }
     this.#wakeUp();
-    this.#released(this);
+    this.#released(this, this.#abandoned);
   }
 
   async #pump(): Promise<void> {

@@ -8,6 +8,19 @@ import type { RunningStream } from './running-stream.js';
  */
 export class StreamRegistry {
   readonly #runs = new Map<string, RunningStream>();
+  /**
+   * Runs stopped because nobody resumed them, by key: their hash, until when it is kept. A
+   * late re-send gets STREAM_LOST instead of running the handler a second time.
+   */
+  readonly #gone = new Map<string, { hash: number; untilMs: number }>();
+  readonly #goneMs: number;
+  readonly #maxGone: number;
+
+  /** Keeps the keys of abandoned runs for `goneMs` (the idempotency window's ttlMs), at most `maxGone` of them. */
+  constructor(goneMs: number, maxGone: number) {
+    this.#goneMs = goneMs;
+    this.#maxGone = maxGone;
+  }
 
   /** The key of a run: the caller's idempotency scope (none: the key alone, whose session part is secret) and its key. */
   static keyOf(scope: string | undefined, key: string): string {
@@ -26,9 +39,21 @@ export class StreamRegistry {
     this.#runs.set(run.registryKey, run);
   }
 
-  /** A run was released. */
-  delete(run: RunningStream): void {
+  /** A run was released; `abandoned`: nobody resumed it in time, its key is kept a while. */
+  delete(run: RunningStream, abandoned: boolean): void {
     if (this.#runs.get(run.registryKey) === run) this.#runs.delete(run.registryKey);
+    if (!abandoned) return;
+    if (this.#gone.size >= this.#maxGone) this.#gone.delete(this.#gone.keys().next().value as string);
+    this.#gone.set(run.registryKey, { hash: run.hash, untilMs: Date.now() + this.#goneMs });
+  }
+
+  /** The hash of an abandoned run of this key, if one is kept. */
+  abandoned(registryKey: string): number | undefined {
+    const gone = this.#gone.get(registryKey);
+    if (gone === undefined) return undefined;
+    if (gone.untilMs > Date.now()) return gone.hash;
+    this.#gone.delete(registryKey);
+    return undefined;
   }
 
   /** The server is closing: every run stops, its client told UNAVAILABLE. */

@@ -80,7 +80,13 @@ export class StreamRunner implements StreamSink {
       }
       return;
     }
-    if (after > 0) {
+    // Ran here and abandoned, or resumed from chunks this process never had: never run again.
+    const abandoned = this.#link.host.streams.abandoned(registryKey);
+    if (abandoned !== undefined && abandoned !== hash) {
+      this.#link.sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
+      return;
+    }
+    if (after > 0 || abandoned !== undefined) {
       const lost = new RpcError('STREAM_LOST', 'this stream is no longer running here', { reason: 'expired', after });
       this.#link.sendError(id, lost);
       return;
@@ -113,8 +119,16 @@ export class StreamRunner implements StreamSink {
     const output = host.router.contract.procedures[name]?.output as AnyStreamOutput;
     const call = new CallSignal();
     const report = (error: unknown) => this.#link.report(error, { procedure: name });
-    const run = new RunningStream(registryKey, hash, name, output, call, this.budget, host.options, report, (done) =>
-      host.streams.delete(done),
+    const run = new RunningStream(
+      registryKey,
+      hash,
+      name,
+      output,
+      call,
+      this.budget,
+      host.options,
+      report,
+      (done, abandoned) => host.streams.delete(done, abandoned),
     );
     // Registered before its input is even checked: a re-send meanwhile finds this run.
     host.streams.add(run);
