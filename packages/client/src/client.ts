@@ -3,15 +3,15 @@ import {
   type ContractSkew,
   decodeValue,
   encodeValue,
-  issuesData,
   MIN_MAX_PAYLOAD_BYTES,
   parseJson,
   RpcError,
-  validate,
+  toRpcError,
 } from '@switchboard/contract';
 import { EventEmitter } from 'eventemitter3';
 import { nanoid } from 'nanoid';
 import { Calls } from './calls.js';
+import { checkInput } from './check-input.js';
 import type { Connection } from './connection.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveOptions } from './options.js';
 import { readServerEnvelope } from './read-server-envelope.js';
@@ -32,10 +32,11 @@ import type {
 } from './types.js';
 import { isLongerThan } from './utf8.js';
 
-// The client wires four parts, each in its own file: the Reconnector (the connection over
-// time, the state), the Calls (by id, deadlines, the offline queue, acks), the
-// Subscriptions (by id and stream, positions, gaps, snapshots), and here the dispatch of
-// what the server sends, each envelope checked first (read-server-envelope.ts).
+// The client wires five parts, each in its own file: the Reconnector (the connection over
+// time, the state), the Calls (by id, deadlines, the offline queue, acks), the Streams
+// (streaming calls, resumed by chunk seq), the Subscriptions (by id and stream, positions,
+// gaps, snapshots), and here the dispatch of what the server sends, each envelope checked
+// first (read-server-envelope.ts).
 
 /** 1002 Protocol Error (RFC 6455 §7.4.1): a message that is not a protocol v1 envelope. */
 const PROTOCOL_ERROR = 1002;
@@ -46,7 +47,7 @@ const MESSAGE_TOO_BIG = 1009;
 
 class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents> implements Client<C> {
   readonly #options: ResolvedClientOptions;
-  /** Calls and subscriptions share ids: a reply names one or the other. */
+  /** Calls, streams and subscriptions share ids: a reply names one of them. */
   #nextId = 1;
   /** Names this client's calls: keys are `<session>.<call id>`. */
   readonly #session = nanoid();
@@ -121,17 +122,9 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   }
 
   async #call(name: string, input: unknown, options: CallOptions): Promise<unknown> {
-    if (this.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
-    if (this.state === 'unauthorized') throw this.#link.error as RpcError;
+    if (options.signal?.aborted) throw new RpcError('CANCELLED', 'aborted before the call was made');
+    await this.#checkInput(name, input);
     const { signal } = options;
-    if (signal?.aborted) throw new RpcError('CANCELLED', 'aborted before the call was made');
-    const contract = this.#options.contract;
-    if (contract !== undefined) {
-      const procedure = Object.hasOwn(contract.procedures, name) ? contract.procedures[name] : undefined;
-      if (procedure === undefined) throw new RpcError('NOT_FOUND', `no procedure '${name}' in the contract`);
-      const checked = await validate(procedure.input, input);
-      if (!checked.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(checked.issues));
-    }
     if (this.#link.open === undefined && options.queue === false) throw new RpcError('UNAVAILABLE', 'not connected');
     const id = this.#nextId++;
     const key = `${this.#session}.${id}`;
@@ -148,28 +141,24 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   stream(name: string, input?: unknown, options: StreamOptions<never, never> = {}): ClientStream<never, never> {
     const id = this.#nextId++;
     const host = { connection: () => this.#link.open, timeoutMs: this.#options.timeoutMs };
-    const settings = options as StreamOptions<unknown, unknown>;
-    const run = new ClientStreamRun(id, `${this.#session}.${id}`, name, settings, host, this.#streams);
+    const run = new ClientStreamRun(id, `${this.#session}.${id}`, name, options as StreamOptions, host, this.#streams);
     this.#streams.add(run);
-    this.#beginStream(run, name, input).catch((error: unknown) =>
-      run.fail(error instanceof RpcError ? error : new RpcError('BAD_REQUEST', String(error))),
-    );
+    this.#beginStream(run, name, input).catch((error: unknown) => run.fail(toRpcError(error)));
     return run as unknown as ClientStream<never, never>;
   }
 
   /** Checks the input as call() does, then sends the stream (or leaves it for the next connection). */
   async #beginStream(run: ClientStreamRun, name: string, input: unknown): Promise<void> {
-    if (this.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
-    if (this.state === 'unauthorized') throw this.#link.error as RpcError;
-    const contract = this.#options.contract;
-    if (contract !== undefined) {
-      const procedure = Object.hasOwn(contract.procedures, name) ? contract.procedures[name] : undefined;
-      if (procedure === undefined) throw new RpcError('NOT_FOUND', `no procedure '${name}' in the contract`);
-      const checked = await validate(procedure.input, input);
-      if (!checked.ok) throw new RpcError('BAD_REQUEST', 'invalid input', issuesData(checked.issues));
-    }
+    await this.#checkInput(name, input);
     const { json, meta } = encodeValue(input);
     run.begin(json, meta);
+  }
+
+  /** Refuses a call or stream the client cannot make now, or whose input the contract (when given) refuses. */
+  async #checkInput(name: string, input: unknown): Promise<void> {
+    if (this.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
+    if (this.state === 'unauthorized') throw this.#link.error as RpcError;
+    await checkInput(this.#options.contract, name, input);
   }
 
   subscribe(name: string, params: unknown, handlers: SubscribeHandlers<never, never>): Subscription {

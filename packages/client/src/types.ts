@@ -77,7 +77,7 @@ export interface StreamChunkMeta {
 }
 
 /** Options of one streaming call, after its input. */
-export interface StreamOptions<Chunk, Result> {
+export interface StreamOptions<Chunk = unknown, Result = unknown> {
   /** Aborting ends the stream with CANCELLED and stops the server's handler (its signal aborts). @default none */
   signal?: AbortSignal;
   /** TIMEOUT when no chunk arrives for this long while the reader waits for one. @default the client's timeoutMs */

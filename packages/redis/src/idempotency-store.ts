@@ -3,6 +3,7 @@ import type { IdempotencyClaim, IdempotencyStore, IdempotencyWait } from '@switc
 import type { Redis } from 'ioredis';
 import { unavailable } from './connection.js';
 import { ACK_LUA, CLAIM_LUA, EXTEND_LUA, FINISH_LUA, LOOKUP_LUA, RELEASE_LUA } from './idempotency-scripts.js';
+import { RedisStreamStore } from './stream-store.js';
 
 /**
  * The Redis side of an idempotency window shared by every server process: a call re-sent
@@ -51,6 +52,11 @@ export interface IdempotencyStoreOptions {
   /** Bytes of outcomes one session keeps; past it the oldest finished calls are forgotten. @default 1 MiB */
   maxSessionBytes?: number;
   /**
+   * Chunks of a streaming call kept in Redis for a resume on another process (the newest);
+   * keep it at least the servers' limits.streamBufferChunks. @default 256
+   */
+  maxStreamChunks?: number;
+  /**
    * A command made while the connection's first attempt is under way waits for it, this
    * long at most; once that attempt has failed, or after the first connection, commands
    * fail at once. Make the store before the connection's first `ready`.
@@ -83,6 +89,7 @@ export const IDEMPOTENCY_DEFAULTS = {
   leaseMs: 15_000,
   maxKeysPerSession: 10_000,
   maxSessionBytes: 1024 * 1024,
+  maxStreamChunks: 256,
   connectTimeoutMs: 5_000,
 } as const;
 
@@ -149,6 +156,8 @@ function parseEntry(value: unknown): IdempotencyEntry | undefined {
 export class RedisIdempotencyStore implements IdempotencyStore {
   readonly #scripts: Scripts;
   readonly #prefix: string;
+  /** Streaming calls recorded for a resume on another process (the server finds them here). */
+  readonly streams: RedisStreamStore;
   /** How long an outcome (or a silent session) is kept. */
   readonly ttlMs: number;
   readonly leaseMs: number;
@@ -182,6 +191,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     redis.defineCommand('sbIdemAck', { numberOfKeys: 2, lua: ACK_LUA });
     this.#scripts = redis as unknown as Scripts;
     if (FIRST_CONNECT.has(redis.status)) this.#firstConnect = firstReady(redis, connectTimeoutMs);
+    const maxChunks = options.maxStreamChunks ?? IDEMPOTENCY_DEFAULTS.maxStreamChunks;
+    if (!Number.isSafeInteger(maxChunks) || maxChunks <= 0)
+      throw new TypeError('maxStreamChunks must be a positive integer');
+    const limits = { prefix: this.#prefix, ttlMs: this.ttlMs, leaseMs: this.leaseMs, maxChunks };
+    this.streams = new RedisStreamStore(redis, limits, (what, command) => this.#run(what, command));
   }
 
   /**

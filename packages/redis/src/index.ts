@@ -23,6 +23,7 @@ export {
   type RedisHistoryOptions,
 } from './options.js';
 export { RedisBroker, type RedisBrokerEvents } from './redis-broker.js';
+export { RedisStreamStore, type RunCommand, type StreamStoreLimits } from './stream-store.js';
 export { topicKeys } from './topic-commands.js';
 export type { BrokerGap, GapListener } from './topic-stream.js';
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { IdempotencyStoreOptions } from './idempotency-store.js';
 
 /** How a Redis broker keeps each topic's history. */
 export interface RedisHistoryOptions {
@@ -56,6 +57,15 @@ export interface RedisBrokerOptions {
    * Redis is down, a publish fails at once). @default 5,000
    */
   connectTimeoutMs?: number;
+  /**
+   * Bounds of the shared idempotency window and stream records (`broker.idempotency`):
+   * how long outcomes and records are kept, how long a run's claim holds, how much a
+   * session and a stream keep. @default IdempotencyStoreOptions' defaults
+   */
+  idempotency?: Pick<
+    IdempotencyStoreOptions,
+    'ttlMs' | 'leaseMs' | 'maxKeysPerSession' | 'maxSessionBytes' | 'maxStreamChunks'
+  >;
 }
 
 /** The defaults of RedisBrokerOptions and RedisHistoryOptions, flattened. */
@@ -85,6 +95,8 @@ export interface ResolvedRedisOptions {
   readonly reconnectMaxDelayMs: number;
   readonly pingIntervalMs: number;
   readonly connectTimeoutMs: number;
+  /** `idempotency`, checked by the store itself. */
+  readonly idempotency: RedisBrokerOptions['idempotency'];
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -133,5 +145,6 @@ export function resolveRedisOptions(input: RedisBrokerOptions): ResolvedRedisOpt
     reconnectMaxDelayMs,
     pingIntervalMs: positive('pingIntervalMs', input.pingIntervalMs, REDIS_DEFAULTS.pingIntervalMs),
     connectTimeoutMs: positive('connectTimeoutMs', input.connectTimeoutMs, REDIS_DEFAULTS.connectTimeoutMs),
+    idempotency: input.idempotency,
   });
 }

@@ -80,6 +80,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#topicCommands = new TopicCommands(this.#command, this.options);
     // Made with the connection, so that it waits for the same first attempt as publish does.
     this.idempotency = new RedisIdempotencyStore(this.#command, {
+      ...this.options.idempotency,
       prefix: this.options.prefix,
       connectTimeoutMs: this.options.connectTimeoutMs,
     });

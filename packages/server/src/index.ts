@@ -48,5 +48,6 @@ export {
   type IdempotencyStore,
   type IdempotencyWait,
 } from './rpc/shared-idempotency.js';
+export type { StreamClaim, StreamRecord, StreamStore } from './rpc/stream-store.js';
 export { createServer, type ServerState, type SwitchboardServer } from './server.js';
 export { WebSocketServer } from './transport/index.js';

@@ -34,6 +34,7 @@ import { RemoteDisconnect, type RemoteMatches } from './rpc/remote-disconnect.js
 import type { Router } from './rpc/router.js';
 import { SharedIdempotency } from './rpc/shared-idempotency.js';
 import { StreamRegistry } from './rpc/stream-registry.js';
+import type { StreamStore } from './rpc/stream-store.js';
 import { paramsKey, topicOf } from './rpc/topic-key.js';
 import {
   type ServerWebSocket,
@@ -95,6 +96,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
   readonly #remote: RemoteDisconnect;
   readonly idempotency: IdempotencyWindow;
   readonly streams: StreamRegistry;
+  readonly streamStore: StreamStore | undefined;
   readonly sharedIdempotency: SharedIdempotency | undefined;
   readonly counters = new Metrics();
   readonly #peers = new Set<Peer>();
@@ -117,6 +119,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     this.#remote.start();
     this.idempotency = new IdempotencyWindow(this.options.idempotency);
     this.streams = new StreamRegistry(this.options.idempotency.ttlMs, this.options.idempotency.maxKeys);
+    this.streamStore = options.idempotency?.store?.streams;
     const store = options.idempotency?.store;
     this.sharedIdempotency =
       store === undefined ? undefined : new SharedIdempotency(store, (error) => this.options.onError(error, {}));

@@ -32,9 +32,9 @@ export class ClusterNode {
   port = 0;
   pid = 0;
 
-  private constructor(name: string, redisUrl: string, prefix: string) {
+  private constructor(name: string, redisUrl: string, prefix: string, script: string) {
     this.name = name;
-    this.#child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], {
+    this.#child = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: ROOT,
       env: { ...process.env, REDIS_URL: redisUrl, SB_PREFIX: prefix, NODE_NAME: name },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,8 +54,9 @@ export class ClusterNode {
     this.#exited = new Promise((resolve) => this.#child.once('exit', () => resolve()));
   }
 
-  static async start(name: string, redisUrl: string, prefix: string): Promise<ClusterNode> {
-    const node = new ClusterNode(name, redisUrl, prefix);
+  /** Starts a node: `script` (from the repository's root) is the server it runs. */
+  static async start(name: string, redisUrl: string, prefix: string, script = SCRIPT): Promise<ClusterNode> {
+    const node = new ClusterNode(name, redisUrl, prefix, script);
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (node.port === 0) {
       const listening = node.events.find((e) => e.event === 'listening');

@@ -11,6 +11,7 @@ import type { Peer } from './peer.js';
 import type { Router } from './router.js';
 import type { SharedIdempotency } from './shared-idempotency.js';
 import type { StreamRegistry } from './stream-registry.js';
+import type { StreamStore } from './stream-store.js';
 
 // What a connection's parts share: its server (PeerHost), and the connection itself as its
 // calls and subscriptions see it (PeerLink).
@@ -32,6 +33,8 @@ export interface PeerHost {
   readonly sharedIdempotency: SharedIdempotency | undefined;
   /** The runs of streaming calls on this process, by caller and key (a resume may come on another connection). */
   readonly streams: StreamRegistry;
+  /** Where streams are recorded for other processes (the idempotency store's `streams`), if anywhere. */
+  readonly streamStore: StreamStore | undefined;
 }
 
 /** A connection, as its calls (call-runner.ts) and subscriptions (peer-subscriptions.ts) use it. */

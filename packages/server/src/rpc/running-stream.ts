@@ -10,6 +10,7 @@ import {
 import { Deque } from '../deque.js';
 import type { CallSignal } from './call-signal.js';
 import { checkProduced } from './peer-link.js';
+import type { StreamRecorder } from './stream-store.js';
 
 // One run of a streaming procedure, from its handler's first chunk until it is released:
 //
@@ -22,12 +23,24 @@ import { checkProduced } from './peer-link.js';
 // for at most streamIdleMs. It is released by the client (cancel, or its acknowledgement
 // after the end), by that deadline, or by the server closing.
 
+/** A stream a connection follows: a run here, or one recorded by another process (stream-relay.ts). */
+export interface FollowedStream {
+  /** Its caller's scope and idempotency key. */
+  readonly registryKey: string;
+  /** The client takes `n` more chunks and has every one up to `read`. */
+  credit(n: number, read: number): void;
+  /** The client cancelled it, or acknowledged its end. */
+  stop(reason: RpcError): void;
+  /** The connection closed. */
+  detach(sink: StreamSink): void;
+}
+
 /** Where a run's chunks go: a connection, under the id its client gave the stream there. */
 export interface StreamSink {
   /** Sends one envelope's text on the connection. */
   send(text: string): void;
   /** The connection no longer follows the stream (released, or resumed on another one). */
-  forget(id: RequestId, run: RunningStream): void;
+  forget(id: RequestId, run: FollowedStream): void;
   /** The bytes of chunks kept for this connection's streams. */
   readonly budget: StreamBudget;
 }
@@ -84,7 +97,7 @@ function envelopeText(type: 'chunk' | 'end' | 'error', id: RequestId, body: stri
   return `{"type":"${type}","id":${idText}${body}`;
 }
 
-export class RunningStream {
+export class RunningStream implements FollowedStream {
   /** The key it is found by for a resume: its caller's scope and its idempotency key. */
   readonly registryKey: string;
   /** Hash of its name and input: a re-send with the same key and another call is a CONFLICT. */
@@ -104,6 +117,10 @@ export class RunningStream {
   #keptBytes = 0;
   /** The end or error, once the handler finished: `[type, body]`. */
   #final: ['end' | 'error', string] | undefined;
+  /** The final envelope may go out: it is recorded (with a store), or there is no store. */
+  #finalReady = false;
+  /** Records the chunks in a shared store before they are sent, when the server has one. */
+  #recorder: StreamRecorder | undefined;
   #sink: StreamSink | undefined;
   #id: RequestId = 0;
   #budget: StreamBudget;
@@ -145,6 +162,11 @@ export class RunningStream {
     return this.#final !== undefined;
   }
 
+  /** From now on, chunks and the end are recorded in `recorder` before they are sent. */
+  record(recorder: StreamRecorder): void {
+    this.#recorder = recorder;
+  }
+
   /** Runs the handler (what it returned: an async iterable or iterator) and pumps its chunks. */
   start(produced: unknown): void {
     try {
@@ -184,7 +206,7 @@ export class RunningStream {
       const kept = this.#kept.at(i) as Kept;
       sink.send(envelopeText('chunk', id, kept.body));
     }
-    if (this.#final !== undefined) sink.send(envelopeText(this.#final[0], id, this.#final[1]));
+    if (this.#final !== undefined && this.#finalReady) sink.send(envelopeText(this.#final[0], id, this.#final[1]));
     this.#wakeUp();
     return undefined;
   }
@@ -218,6 +240,7 @@ export class RunningStream {
     }
     this.#done = true;
     clearTimeout(this.#idle);
+    this.#closeRecord(reason);
     this.#drop(Number.POSITIVE_INFINITY);
     const sink = this.#sink;
     this.#sink = undefined;
@@ -264,6 +287,10 @@ export class RunningStream {
         // Each UTF-16 unit is at most 3 UTF-8 bytes: the exact count only for a chunk that could be too big.
         if (body.length * 3 > maxPayloadBytes && Buffer.byteLength(body) + 40 > maxPayloadBytes) {
           throw new RpcError('PAYLOAD_TOO_LARGE', `chunk ${seq} of '${this.name}' is over maxPayloadBytes`);
+        }
+        if (this.#recorder !== undefined) {
+          await this.#recorder.append(seq, body);
+          if (this.#done) return;
         }
         this.#seq = seq;
         this.#keep({ seq, body, bytes: body.length * 2 });
@@ -326,7 +353,30 @@ export class RunningStream {
 
   #finish(type: 'end' | 'error', body: string): void {
     this.#final = [type, body];
-    this.#sink?.send(envelopeText(type, this.#id, body));
+    if (this.#recorder === undefined) {
+      this.#sendFinal();
+      return;
+    }
+    this.#recorder.finish(type, body).then(() => this.#sendFinal());
+  }
+
+  #sendFinal(): void {
+    this.#finalReady = true;
+    if (this.#done || this.#final === undefined) return;
+    this.#sink?.send(envelopeText(this.#final[0], this.#id, this.#final[1]));
+  }
+
+  /** The run is released: its record goes when the client has it all (or cancelled), keeps an abandonment's error, else lapses. */
+  #closeRecord(reason: RpcError): void {
+    const recorder = this.#recorder;
+    if (recorder === undefined) return;
+    if (this.#abandoned && this.#final === undefined) {
+      recorder.finish('error', errorBody(reason.toWire())).catch(() => {});
+    } else if (this.#final !== undefined || reason.code === 'CANCELLED') {
+      recorder.release();
+    } else {
+      recorder.stop();
+    }
   }
 }
 

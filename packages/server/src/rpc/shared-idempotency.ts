@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RpcError } from '@switchboard/contract';
 import { deserializeOutcome, type Outcome, serializeOutcome } from './outcome.js';
+import type { StreamStore } from './stream-store.js';
 
 /**
  * A window of idempotency keys shared by every server process, so that a call re-sent
@@ -20,6 +21,8 @@ export interface IdempotencyStore {
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<IdempotencyWait>;
   /** The client of `session` has every outcome up to call id `upTo`. */
   acknowledge(session: string, upTo: number): Promise<void>;
+  /** Where streaming calls are recorded for the other processes; without it, a stream resumes only on its own process. */
+  readonly streams?: StreamStore;
 }
 
 /** What IdempotencyStore.claim() found for a key. */

@@ -14,8 +14,11 @@ import { CallSignal, HandlerArgs } from './call-signal.js';
 import { callHash } from './fingerprint.js';
 import { runChain } from './middleware.js';
 import type { PeerLink } from './peer-link.js';
-import { RunningStream, StreamBudget, type StreamSink } from './running-stream.js';
+import { type FollowedStream, RunningStream, StreamBudget, type StreamSink } from './running-stream.js';
+import { scopeTag } from './shared-idempotency.js';
 import { StreamRegistry } from './stream-registry.js';
+import { StreamRelay } from './stream-relay.js';
+import { StreamRecorder, type StreamStore } from './stream-store.js';
 
 // One connection's streams: each `stream` envelope either resumes a run this process has
 // (found by its caller's scope and key, wherever it started) or starts one:
@@ -29,18 +32,30 @@ import { StreamRegistry } from './stream-registry.js';
 
 type Handler = (args: HandlerArgs) => unknown;
 
+/** STREAM_LOST for a resume after chunk `after` of a run that is not (or no longer) anywhere. */
+function lost(after: number): RpcError {
+  return new RpcError('STREAM_LOST', 'this stream is no longer running', { reason: 'expired', after });
+}
+
 /** One connection's streaming calls. */
 export class StreamRunner implements StreamSink {
   readonly budget: StreamBudget;
   readonly #link: PeerLink;
   readonly #scope: string | undefined;
   /** The runs this connection follows, by the id its client gave each. */
-  readonly #runs = new Map<RequestId, RunningStream>();
+  readonly #runs = new Map<RequestId, FollowedStream>();
+  /** The store shared with other processes, when there is one and the caller has a scope. */
+  readonly #store: StreamStore | undefined;
+  /** This connection's keys in that store: its scope's prefix. */
+  readonly #sharedPrefix: string;
 
   constructor(link: PeerLink, scope: string | undefined) {
     this.#link = link;
     this.#scope = scope;
     this.budget = new StreamBudget(link.host.options.streamBufferBytes);
+    const store = link.host.streamStore;
+    this.#store = scope === undefined ? undefined : store;
+    this.#sharedPrefix = scope === undefined || store === undefined ? '' : scopeTag(scope);
   }
 
   /** Runs followed (running, or finished with their end not yet acknowledged). */
@@ -52,7 +67,7 @@ export class StreamRunner implements StreamSink {
     if (this.#link.socket.state === 'open') this.#link.socket.send(text);
   }
 
-  forget(id: RequestId, run: RunningStream): void {
+  forget(id: RequestId, run: FollowedStream): void {
     if (this.#runs.get(id) === run) this.#runs.delete(id);
   }
 
@@ -86,12 +101,59 @@ export class StreamRunner implements StreamSink {
       this.#link.sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
       return;
     }
-    if (after > 0 || abandoned !== undefined) {
-      const lost = new RpcError('STREAM_LOST', 'this stream is no longer running here', { reason: 'expired', after });
-      this.#link.sendError(id, lost);
+    if (abandoned !== undefined || (after > 0 && this.#store === undefined)) {
+      this.#link.sendError(id, lost(after));
       return;
     }
-    this.#start(envelope, registryKey, hash);
+    if (this.#store === undefined) this.#start(envelope, registryKey, hash);
+    else this.#beginShared(this.#store, envelope, registryKey, hash);
+  }
+
+  /**
+   * With a shared store: the run is claimed there first. Claimed, it runs here and records
+   * what it makes; taken, another process has (or had) it, and it is relayed from the record.
+   */
+  #beginShared(store: StreamStore, envelope: StreamEnvelope, registryKey: string, hash: number): void {
+    const { id, after = 0 } = envelope;
+    const key = this.#sharedPrefix + envelope.key;
+    const fingerprint = String(hash);
+    store.begin(key, fingerprint).then(
+      (claim) => {
+        const local = this.#link.host.streams.get(registryKey);
+        if (this.#link.socket.state !== 'open' || local !== undefined || after > 0) {
+          if (claim.state === 'claimed') store.release(key).catch(() => {});
+          if (this.#link.socket.state !== 'open') return;
+        }
+        // A re-send that crossed the first: the run started here meanwhile.
+        if (local !== undefined) {
+          this.stream(envelope);
+          return;
+        }
+        if (claim.state === 'claimed') {
+          if (after > 0) this.#link.sendError(id, lost(after));
+          else
+            this.#start(envelope, registryKey, hash).record(
+              new StreamRecorder(store, key, claim.token, this.#reporter(envelope.name)),
+            );
+          return;
+        }
+        if (claim.fingerprint !== fingerprint) {
+          this.#link.sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
+          return;
+        }
+        const relay = new StreamRelay(store, key, registryKey, this, id, after);
+        this.#runs.set(id, relay);
+        relay.start();
+      },
+      (error: unknown) => {
+        this.#reporter(envelope.name)(error);
+        this.#link.sendError(id, new RpcError('UNAVAILABLE', 'the stream store is unreachable'));
+      },
+    );
+  }
+
+  #reporter(name: string): (error: unknown) => void {
+    return (error) => this.#link.report(error, { procedure: name });
   }
 
   /** The client read chunks of stream `id`. */
@@ -113,12 +175,12 @@ export class StreamRunner implements StreamSink {
     this.#runs.clear();
   }
 
-  #start(envelope: StreamEnvelope, registryKey: string, hash: number): void {
+  #start(envelope: StreamEnvelope, registryKey: string, hash: number): RunningStream {
     const { id, name, credit } = envelope;
     const { host } = this.#link;
     const output = host.router.contract.procedures[name]?.output as AnyStreamOutput;
     const call = new CallSignal();
-    const report = (error: unknown) => this.#link.report(error, { procedure: name });
+    const report = this.#reporter(name);
     const run = new RunningStream(
       registryKey,
       hash,
@@ -140,7 +202,7 @@ export class StreamRunner implements StreamSink {
       parsed = validate(procedure?.input as AnyStreamOutput['chunk'], decodeValue(envelope.input, envelope.meta));
     } catch (error) {
       run.fail(error);
-      return;
+      return run;
     }
     Promise.resolve(parsed)
       .then((input) => {
@@ -158,6 +220,7 @@ export class StreamRunner implements StreamSink {
         return runChain(middleware, args, this.#link.ctx, begin);
       })
       .catch((error: unknown) => run.fail(error));
+    return run;
   }
 
   #invoke(run: RunningStream, name: string, input: unknown, ctx: unknown, call: CallSignal): void {

@@ -1,0 +1,109 @@
+import { errorBody, type RequestId, RpcError } from '@switchboard/contract';
+import type { FollowedStream, StreamSink } from './running-stream.js';
+import type { StreamStore } from './stream-store.js';
+
+// A stream whose run is (or was) on another process, served from what that process
+// recorded in the shared store:
+//
+//   read after `after` ─▶ the chunks ─▶ ended? its end or error
+//                                    └▶ still running? read again in pollMs (what it records next)
+//                                    └▶ its process gone (claim lapsed) without an end: STREAM_LOST 'process'
+//
+// The handler is never run a second time: a run cut short says so. A relay keeps nothing
+// of its own; credit does not reach the other process (its run paces itself by the
+// credit its own connection granted), so a relay sends what is recorded as it is read.
+
+/** How often a relay reads what a live run elsewhere recorded. */
+const POLL_MS = 50;
+
+/** Envelope text for stream `id`. */
+function envelopeText(type: 'chunk' | 'end' | 'error', id: RequestId, body: string): string {
+  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
+  return `{"type":"${type}","id":${idText}${body}`;
+}
+
+export class StreamRelay implements FollowedStream {
+  readonly registryKey: string;
+  readonly #store: StreamStore;
+  readonly #key: string;
+  readonly #sink: StreamSink;
+  readonly #id: RequestId;
+  #sent: number;
+  #stopped = false;
+  /** Its end or error was sent: the client's acknowledgement releases the record. */
+  #ended = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(store: StreamStore, key: string, registryKey: string, sink: StreamSink, id: RequestId, after: number) {
+    this.#store = store;
+    this.#key = key;
+    this.registryKey = registryKey;
+    this.#sink = sink;
+    this.#id = id;
+    this.#sent = after;
+  }
+
+  /** Sends what is recorded after `after`, then follows the run until it ends. */
+  start(): void {
+    this.#read().catch((error: unknown) =>
+      this.#fail(new RpcError('UNAVAILABLE', 'the stream store is unreachable', undefined, { cause: error })),
+    );
+  }
+
+  /** The run elsewhere paces itself: credit has nothing to do here. */
+  credit(_n: number, _read: number): void {}
+
+  /** The client cancelled, or acknowledged the end: the record goes once the client has it all. */
+  stop(_reason: RpcError): void {
+    if (this.#stopped) return;
+    this.#halt();
+    if (this.#ended) this.#store.release(this.#key).catch(() => {});
+  }
+
+  /** Its connection closed: nothing more is read for it (the client resumes wherever it lands). */
+  detach(_sink: StreamSink): void {
+    this.#halt();
+  }
+
+  async #read(): Promise<void> {
+    if (this.#stopped) return;
+    const record = await this.#store.read(this.#key, this.#sent);
+    if (this.#stopped) return;
+    const after = this.#sent;
+    if (record === undefined || (record.chunks[0]?.seq ?? after + 1) > after + 1) {
+      this.#fail(new RpcError('STREAM_LOST', `chunks after ${after} are no longer kept`, { reason: 'expired', after }));
+      return;
+    }
+    for (const { seq, body } of record.chunks) {
+      this.#sink.send(envelopeText('chunk', this.#id, body));
+      this.#sent = seq;
+    }
+    if (record.final !== undefined) {
+      this.#ended = true;
+      this.#sink.send(envelopeText(record.final.type, this.#id, record.final.body));
+      return;
+    }
+    if (!record.running) {
+      const data = { reason: 'process', after: this.#sent };
+      this.#fail(new RpcError('STREAM_LOST', 'the process running this stream is gone before its end', data));
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#read().catch((error: unknown) =>
+        this.#fail(new RpcError('UNAVAILABLE', 'the stream store is unreachable', undefined, { cause: error })),
+      );
+    }, POLL_MS);
+  }
+
+  #fail(error: RpcError): void {
+    if (this.#stopped) return;
+    this.#halt();
+    this.#sink.send(envelopeText('error', this.#id, errorBody(error.toWire())));
+    this.#sink.forget(this.#id, this);
+  }
+
+  #halt(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+}
