@@ -122,8 +122,9 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   }
 
   async #call(name: string, input: unknown, options: CallOptions): Promise<unknown> {
+    const checking = this.#checkInput(name, input);
     if (options.signal?.aborted) throw new RpcError('CANCELLED', 'aborted before the call was made');
-    await this.#checkInput(name, input);
+    if (checking !== undefined) await checking;
     const { signal } = options;
     if (this.#link.open === undefined && options.queue === false) throw new RpcError('UNAVAILABLE', 'not connected');
     const id = this.#nextId++;
@@ -143,22 +144,20 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     const host = { connection: () => this.#link.open, timeoutMs: this.#options.timeoutMs };
     const run = new ClientStreamRun(id, `${this.#session}.${id}`, name, options as StreamOptions, host, this.#streams);
     this.#streams.add(run);
-    this.#beginStream(run, name, input).catch((error: unknown) => run.fail(toRpcError(error)));
+    // Checked as call() checks, then sent (or left for the next connection).
+    Promise.resolve()
+      .then(() => this.#checkInput(name, input))
+      .then(() => run.begin(input))
+      .catch((error: unknown) => run.fail(toRpcError(error)));
     return run as unknown as ClientStream<never, never>;
   }
 
-  /** Checks the input as call() does, then sends the stream (or leaves it for the next connection). */
-  async #beginStream(run: ClientStreamRun, name: string, input: unknown): Promise<void> {
-    await this.#checkInput(name, input);
-    const { json, meta } = encodeValue(input);
-    run.begin(json, meta);
-  }
-
   /** Refuses a call or stream the client cannot make now, or whose input the contract (when given) refuses. */
-  async #checkInput(name: string, input: unknown): Promise<void> {
+  #checkInput(name: string, input: unknown): Promise<void> | undefined {
     if (this.state === 'closed') throw new RpcError('UNAVAILABLE', 'the client is closed');
     if (this.state === 'unauthorized') throw this.#link.error as RpcError;
-    await checkInput(this.#options.contract, name, input);
+    // Without a contract, nothing to wait for: the call is sent in the caller's own task.
+    return this.#options.contract === undefined ? undefined : checkInput(this.#options.contract, name, input);
   }
 
   subscribe(name: string, params: unknown, handlers: SubscribeHandlers<never, never>): Subscription {

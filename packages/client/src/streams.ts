@@ -1,4 +1,4 @@
-import { decodeValue, RpcError } from '@switchboard/contract';
+import { decodeValue, encodeValue, RpcError } from '@switchboard/contract';
 import type { Connection } from './connection.js';
 import type { ClientStream, StreamChunkMeta, StreamOptions } from './types.js';
 
@@ -85,9 +85,10 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     }
   }
 
-  /** The input is valid: the stream goes now, or with the next connection. */
-  begin(input: unknown, meta: unknown): void {
+  /** The input is valid: the stream goes now, or with the next connection. Throws for a value that cannot be encoded. */
+  begin(value: unknown): void {
     if (this.#final !== undefined) return;
+    const { json: input, meta } = encodeValue(value);
     const inputText = input === undefined ? '' : `,"input":${JSON.stringify(input)}`;
     this.#inputText = meta === undefined ? inputText : `${inputText},"meta":${JSON.stringify(meta)}`;
     this.#armTimer();
