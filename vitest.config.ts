@@ -23,6 +23,8 @@ const HEAVY = [
   'browser/**/*.test.ts',
   'conformance/**/*.test.ts',
   'redis/cluster*.test.ts',
+  'examples/chat-example.test.ts',
+  'redis/stream-failover.test.ts',
   'transport/advisories.test.ts',
   'security/budget.test.ts',
   'security/slow-reader.test.ts',
