@@ -1,5 +1,6 @@
 import { decodeValue, encodeValue, RpcError } from '@switchboard/contract';
 import type { Connection } from './connection.js';
+import { reportLater } from './subscriptions.js';
 import type { ClientStream, StreamChunkMeta, StreamOptions } from './types.js';
 
 // The client's streaming calls. Each is an async iterable of chunks over one run on the
@@ -76,9 +77,9 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     });
     // Read by whoever wants it: an ending nobody awaits is not an unhandled rejection.
     this.result.catch(() => {});
-    const onEnd = options.onEnd;
-    const onError = options.onError;
-    if (onEnd !== undefined || onError !== undefined) this.result.then(onEnd, onError);
+    const { onEnd, onError } = options;
+    // A callback that throws is reported on its own, as a subscription handler's is.
+    if (onEnd !== undefined || onError !== undefined) this.result.then(onEnd, onError).catch(reportLater);
     if (this.#signal !== undefined) {
       this.#onAbort = () => this.#stop(new RpcError('CANCELLED', 'aborted by the caller'));
       this.#signal.addEventListener('abort', this.#onAbort, { once: true });
