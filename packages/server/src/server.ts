@@ -317,6 +317,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
         bytes: this.idempotency.bytes,
         waiting: this.idempotency.waiting,
       },
+      streams: this.streams.size,
     });
   }
 

@@ -1,6 +1,7 @@
 import { createTestPair, type TestPair } from '@switchboard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../support/seeded-random.js';
+import { until } from '../support/wait.js';
 import { type StreamCtx, StreamProbe, type streamContract, streamRouter } from './fixtures.js';
 
 let pair: TestPair<typeof streamContract, StreamCtx> | undefined;
@@ -48,6 +49,8 @@ describe('a stream across link cuts (one process)', () => {
     expect(reconnects).toBe(20);
     expect(probe.runs.get('cuts')).toBe(1);
     expect(pair.server.metrics().connections).toBe(1);
+    // The client acknowledged the end: the server holds nothing of the run.
+    await until(() => pair?.server.metrics().streams.runs === 0, 'the run to be released');
   });
 
   it('keeps the run going without its connection: a resume gets what was made meanwhile', async () => {
@@ -85,5 +88,6 @@ describe('a stream across link cuts (one process)', () => {
     await probe.until(() => probe.finished.has('idle'), 'the idle run to stop');
     expect(probe.aborted.get('idle')).toMatchObject({ code: 'UNAVAILABLE' });
     expect(await failed).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(pair.server.metrics().streams.runs).toBe(0);
   });
 });

@@ -26,6 +26,11 @@ export interface ServerMetrics {
   channels: Record<string, ChannelMetrics>;
   /** The idempotency window: keys and outcomes held, their sessions and bytes, re-sends waiting for a run. */
   idempotency: IdempotencyMetrics;
+  /** Streaming calls on this process. */
+  streams: {
+    /** Runs held now: running, waiting for a resume, or ended and not yet acknowledged. */
+    runs: number;
+  };
   /** Event-loop delay over the last second. */
   eventLoop: {
     /** Median delay. */
@@ -210,6 +215,7 @@ export class Metrics {
     inFlight: number;
     subscribers: Map<string, number>;
     idempotency: IdempotencyMetrics;
+    streams: number;
   }): ServerMetrics {
     const procedures: Record<string, ProcedureMetrics> = {};
     let total = 0;
@@ -240,6 +246,7 @@ export class Metrics {
       procedures,
       channels,
       idempotency: live.idempotency,
+      streams: { runs: live.streams },
       eventLoop: { ...this.#lastLoop },
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
     };

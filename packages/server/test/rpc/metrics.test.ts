@@ -9,6 +9,7 @@ describe('Metrics', () => {
     inFlight: 0,
     subscribers: new Map<string, number>(),
     idempotency: { keys: 0, sessions: 0, bytes: 0, waiting: 0 },
+    streams: 0,
   };
 
   it('reports latency percentiles within 20% below the true value', () => {
