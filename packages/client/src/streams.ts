@@ -15,7 +15,14 @@ import type { ClientStream, StreamChunkMeta, StreamOptions } from './types.js';
 // chunk received: a server that skips or repeats one is refused, never trusted.
 
 /** Chunks a stream takes before it grants more, unless `credit` says otherwise. */
-export const DEFAULT_CREDIT = 64;
+export const DEFAULT_CREDIT = 128;
+
+/**
+ * How long after a chunk arrives the client tells the server it has it, when nothing else
+ * told it sooner: a server whose kept chunks reached its bound (chunks or bytes) waits for
+ * that word, whatever the reader does.
+ */
+export const READ_ACK_DELAY_MS = 20;
 
 type Final = { ok: true; value: unknown } | { ok: false; error: RpcError };
 
@@ -43,6 +50,9 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #sent = false;
   /** The last chunk received. */
   #received = 0;
+  /** The last chunk the server was told the client has (`read`). */
+  #readSent = 0;
+  #readTimer: ReturnType<typeof setTimeout> | undefined;
   #consumedSinceGrant = 0;
   readonly #queue: unknown[] = [];
   #final: Final | undefined;
@@ -102,6 +112,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     if (this.#inputText === undefined || this.#final !== undefined) return;
     this.#sent = true;
     this.#consumedSinceGrant = 0;
+    this.#readSent = this.#received;
     const credit = Math.max(0, this.#window - this.#queue.length);
     const after = this.#received === 0 ? '' : `,"after":${this.#received}`;
     connection.send(
@@ -130,6 +141,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     }
     this.#received = seq;
     this.#lastHeardAt = Date.now();
+    this.#acknowledgeLater();
     if (this.#onChunk !== undefined) {
       this.#onChunk(value, { seq } satisfies StreamChunkMeta);
       this.#consumed();
@@ -201,11 +213,32 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   /** One chunk read: after half the window, the server is granted as many more. */
   #consumed(): void {
     this.#consumedSinceGrant++;
-    if (this.#consumedSinceGrant < Math.max(1, this.#window >> 1)) return;
+    if (this.#consumedSinceGrant >= Math.max(1, this.#window >> 1)) this.#sendCredit();
+  }
+
+  /**
+   * A chunk arrived: the server keeps every chunk until told the client has it. Told with
+   * the next grant, or once half a window arrived unread, or READ_ACK_DELAY_MS after the
+   * last chunk — so that a server at its bound never waits on a reader that waits too.
+   */
+  #acknowledgeLater(): void {
+    if (this.#received - this.#readSent >= Math.max(1, this.#window >> 1)) {
+      this.#sendCredit();
+      return;
+    }
+    this.#readTimer ??= setTimeout(() => {
+      this.#readTimer = undefined;
+      if (this.#final === undefined && this.#received > this.#readSent) this.#sendCredit();
+    }, READ_ACK_DELAY_MS);
+  }
+
+  /** `credit`: the chunks read since the last grant, and the last chunk received. */
+  #sendCredit(): void {
     const connection = this.#host.connection();
     if (!this.#sent || connection === undefined) return;
     connection.send(`{"type":"credit","id":${this.id},"n":${this.#consumedSinceGrant},"read":${this.#received}}`);
     this.#consumedSinceGrant = 0;
+    this.#readSent = this.#received;
   }
 
   /** Ends the stream from this side: the server is told to stop the run. */
@@ -217,6 +250,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #finish(final: Final): void {
     this.#final = final;
     clearTimeout(this.#timer);
+    clearTimeout(this.#readTimer);
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#streams.delete(this.id);
     // Ended or failed: the server may release the run (and stops it, if it still runs).

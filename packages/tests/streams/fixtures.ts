@@ -11,6 +11,7 @@ export const streamContract = defineContract({
     }),
     tokens: procedure({ input: z.object({ text: z.string() }), output: stream(z.string()) }),
     kib: procedure({ input: z.object({ tag: z.string() }), output: stream(z.string()) }),
+    big: procedure({ input: z.object({ count: z.number(), kib: z.number() }), output: stream(z.string()) }),
     slow: procedure({ input: z.object({ tag: z.string() }), output: stream(z.number()) }),
     bad: procedure({ input: z.object({ at: z.number() }), output: stream(z.number()) }),
     plain: procedure({ input: z.object({}), output: z.string() }),
@@ -85,6 +86,10 @@ export function streamRouter(probe: StreamProbe, users = false) {
           probe.changed();
           yield 'x'.repeat(1024);
         }
+      },
+      big: async function* ({ input }) {
+        const chunk = 'x'.repeat(input.kib * 1024);
+        for (let n = 0; n < input.count; n++) yield chunk;
       },
       tokens: async function* ({ input }) {
         for (const token of input.text.split(' ')) yield token;

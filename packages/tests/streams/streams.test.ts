@@ -53,13 +53,13 @@ describe('streaming procedures on one connection', () => {
     const stream = client.stream('count', { to: 100_000, tag: 'slow-reader' }, { credit: 8 });
     const iterator = stream[Symbol.asyncIterator]();
     expect((await iterator.next()).value).toEqual({ n: 1 });
-    // The handler may fill the window (8) and no more: it then waits for credit.
-    await probe.until(() => (probe.produced.get('slow-reader') ?? 0) >= 8, '8 chunks made');
-    // A round trip to the server and back: had it gone on, more chunks would be made by now.
+    // The handler may make the window (8) and one more for the chunk read, and no more: it then waits for credit.
+    await probe.until(() => (probe.produced.get('slow-reader') ?? 0) >= 9, '9 chunks made');
+    // Round trips to the server and back: had it gone on, more chunks would be made by now.
     await client.call('plain', {});
     await client.call('plain', {});
-    expect(probe.produced.get('slow-reader')).toBe(8);
-    // Reading half the window (4: one read already, three more) grants 4 more.
+    expect(probe.produced.get('slow-reader')).toBe(9);
+    // Each chunk read is granted again (in batches): 3 more read, 3 more made.
     for (let i = 0; i < 3; i++) await iterator.next();
     await probe.until(() => (probe.produced.get('slow-reader') ?? 0) >= 12, 'credit granted');
     await client.call('plain', {});
@@ -89,6 +89,28 @@ describe('streaming procedures on one connection', () => {
     expect(grewMiB).toBeLessThan(4);
     // The generator never ran ahead of the reader by more than the credit.
     expect(probe.produced.get('flat')).toBeLessThanOrEqual(20_000 + 16 + 1);
+  });
+
+  it('never stalls when the server keeps fewer chunks than the client grants (by count, or by bytes)', async () => {
+    const probe = new StreamProbe();
+    // 256 chunks kept at most, a client window of 1,024: the server waits for the client to say what it has.
+    const { client } = await open(probe, { limits: { streamBufferChunks: 256 } });
+    let read = 0;
+    for await (const _ of client.stream('count', { to: 3_000, tag: 'wide' }, { credit: 1_024, timeoutMs: 5_000 }))
+      read++;
+    expect(read).toBe(3_000);
+  });
+
+  it('never stalls on chunks so large that the byte budget holds only a few', async () => {
+    const probe = new StreamProbe();
+    // 100 KiB chunks (200 KiB as counted) in a 1 MiB budget: 5 fit, the window is 128.
+    const { client } = await open(probe, { limits: { streamBufferBytes: 1024 * 1024 } });
+    let read = 0;
+    for await (const chunk of client.stream('big', { count: 200, kib: 100 }, { timeoutMs: 5_000 })) {
+      expect(chunk.length).toBe(100 * 1024);
+      read++;
+    }
+    expect(read).toBe(200);
   });
 
   it('stops the handler within 100 ms of a cancel: its signal fires, its finally runs', async () => {
