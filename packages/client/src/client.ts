@@ -226,7 +226,7 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     // A deliberate close cancels what is running: the server aborts those handlers now.
     this.#link.close((connection) => {
       this.#calls.cancelSent(connection);
-      this.#streams.cancelAll();
+      this.#streams.closeAll(connection);
     });
   }
 

@@ -50,6 +50,8 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #sent = false;
   /** The last chunk received. */
   #received = 0;
+  /** The server may send chunks up to this seq: what the client granted (a server that sends more is refused). */
+  #limit = 0;
   /** The last chunk the server was told the client has (`read`). */
   #readSent = 0;
   #readTimer: ReturnType<typeof setTimeout> | undefined;
@@ -77,6 +79,10 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     this.#streams = streams;
     this.#window = options.credit ?? DEFAULT_CREDIT;
     this.#timeoutMs = options.timeoutMs ?? host.timeoutMs;
+    if (!Number.isSafeInteger(this.#window) || this.#window < 1)
+      throw new TypeError('credit must be a positive integer');
+    if (!(this.#timeoutMs > 0 && this.#timeoutMs < 2 ** 31))
+      throw new TypeError('timeoutMs must be a positive number of ms');
     this.#onChunk = options.onChunk;
     this.#signal = options.signal;
     this.result = new Promise<Final>((resolve) => {
@@ -90,7 +96,9 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     const { onEnd, onError } = options;
     // A callback that throws is reported on its own, as a subscription handler's is.
     if (onEnd !== undefined || onError !== undefined) this.result.then(onEnd, onError).catch(reportLater);
-    if (this.#signal !== undefined) {
+    if (this.#signal?.aborted === true) {
+      this.#stop(new RpcError('CANCELLED', 'aborted before the stream was made'));
+    } else if (this.#signal !== undefined) {
       this.#onAbort = () => this.#stop(new RpcError('CANCELLED', 'aborted by the caller'));
       this.#signal.addEventListener('abort', this.#onAbort, { once: true });
     }
@@ -114,6 +122,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     this.#consumedSinceGrant = 0;
     this.#readSent = this.#received;
     const credit = Math.max(0, this.#window - this.#queue.length);
+    this.#limit = this.#received + credit;
     const after = this.#received === 0 ? '' : `,"after":${this.#received}`;
     connection.send(
       `{"type":"stream","id":${this.id},"name":${JSON.stringify(this.#name)}${this.#inputText},"key":${JSON.stringify(this.#key)}${after},"credit":${credit}}`,
@@ -128,8 +137,10 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   chunk(seq: number, data: unknown, meta: unknown): void {
     if (this.#final !== undefined) return;
     if (seq <= this.#received) return; // sent again after a resume that crossed it: had already
-    if (seq !== this.#received + 1) {
-      this.#stop(new RpcError('INTERNAL', `bad server message: chunk ${seq} after chunk ${this.#received}`));
+    if (seq !== this.#received + 1 || seq > this.#limit) {
+      const problem =
+        seq > this.#limit ? `beyond the credit granted (${this.#limit})` : `after chunk ${this.#received}`;
+      this.#stop(new RpcError('INTERNAL', `bad server message: chunk ${seq} ${problem}`));
       return;
     }
     let value: unknown;
@@ -143,7 +154,11 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     this.#lastHeardAt = Date.now();
     this.#acknowledgeLater();
     if (this.#onChunk !== undefined) {
-      this.#onChunk(value, { seq } satisfies StreamChunkMeta);
+      try {
+        this.#onChunk(value, { seq } satisfies StreamChunkMeta);
+      } catch (error) {
+        reportLater(error); // the application's bug; the stream goes on
+      }
       this.#consumed();
       return;
     }
@@ -181,6 +196,14 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   /** Stops the stream: the server's run is cancelled (its handler's signal aborts). */
   cancel(): void {
     this.#stop(new RpcError('CANCELLED', 'cancelled by the caller'));
+  }
+
+  /** The client is closing on purpose: the server is told on `connection` (the last one) to stop the run. */
+  close(connection: Connection | undefined): void {
+    if (this.#final !== undefined) return;
+    if (this.#sent && connection !== undefined) connection.send(`{"type":"cancel","id":${this.id}}`);
+    this.#sent = false;
+    this.#finish({ ok: false, error: new RpcError('UNAVAILABLE', 'the client is closed') });
   }
 
   [Symbol.asyncIterator](): AsyncIterator<unknown> {
@@ -237,6 +260,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     const connection = this.#host.connection();
     if (!this.#sent || connection === undefined) return;
     connection.send(`{"type":"credit","id":${this.id},"n":${this.#consumedSinceGrant},"read":${this.#received}}`);
+    this.#limit += this.#consumedSinceGrant;
     this.#consumedSinceGrant = 0;
     this.#readSent = this.#received;
   }
@@ -312,8 +336,8 @@ export class Streams {
     for (const run of [...this.#runs.values()]) run.fail(error);
   }
 
-  /** A deliberate close: the server stops every run now. */
-  cancelAll(): void {
-    for (const run of [...this.#runs.values()]) run.cancel();
+  /** A deliberate close: the server stops every run now (told on `connection`, the last one). */
+  closeAll(connection: Connection | undefined): void {
+    for (const run of [...this.#runs.values()]) run.close(connection);
   }
 }

@@ -31,8 +31,8 @@ return false`;
 /** ARGV: token, seq, body, leaseMs, ttlMs, maxChunks → 1, or 0 when the claim is not this token's. */
 const APPEND_LUA = `${NOW}
 if redis.call('HGET', KEYS[1], 'tok') ~= ARGV[1] then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], ARGV[2] .. '-1', 'b', ARGV[3])
-redis.call('HSET', KEYS[1], 'lease', nowMs + tonumber(ARGV[4]))
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], string.format('%d-1', tonumber(ARGV[2])), 'b', ARGV[3])
+redis.call('HSET', KEYS[1], 'lease', nowMs + tonumber(ARGV[4]), 'last', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 1`;
@@ -53,14 +53,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
 return 1`;
 
-/** ARGV: after, maxChunks → nil, or { fp, running (1/0), ft, fb, chunks }. */
+/** ARGV: after, count → nil, or { fp, running (1/0), ft, fb, chunks, last }. */
 const READ_LUA = `${NOW}
-local h = redis.call('HMGET', KEYS[1], 'fp', 'lease', 'ft', 'fb')
+local h = redis.call('HMGET', KEYS[1], 'fp', 'lease', 'ft', 'fb', 'last')
 if not h[1] then return false end
 local running = 0
 if not h[3] and tonumber(h[2] or '0') > nowMs then running = 1 end
-local chunks = redis.call('XRANGE', KEYS[2], (tonumber(ARGV[1]) + 1) .. '-1', '+', 'COUNT', ARGV[2])
-return { h[1], running, h[3] or '', h[4] or '', chunks }`;
+local chunks = redis.call('XRANGE', KEYS[2], string.format('%d-1', tonumber(ARGV[1]) + 1), '+', 'COUNT', ARGV[2])
+return { h[1], running, h[3] or '', h[4] or '', chunks, h[5] or '0' }`;
 
 interface Scripts {
   sbStreamBegin(
@@ -171,10 +171,17 @@ export class RedisStreamStore implements StreamStore {
       this.#scripts.sbStreamRead(...this.#keys(key), after, this.#limits.maxChunks),
     );
     if (!Array.isArray(found)) return undefined;
-    const [fingerprint, running, type, body, entries] = found as [string, number, string, string, [string, string[]][]];
+    const [fingerprint, running, type, body, entries, last] = found as [
+      string,
+      number,
+      string,
+      string,
+      [string, string[]][],
+      string,
+    ];
     const chunks = entries.map(([id, fields]) => ({ seq: Number.parseInt(id, 10), body: fields[1] as string }));
     const final = type === 'end' || type === 'error' ? { type: type as 'end' | 'error', body } : undefined;
-    return { fingerprint, running: running === 1, final, chunks };
+    return { fingerprint, running: running === 1, final, chunks, last: Number(last) };
   }
 
   async release(key: string): Promise<void> {

@@ -115,9 +115,16 @@ export function streamRouter(probe: StreamProbe, users = false) {
           probe.changed();
         }
       },
-      bad: async function* ({ input }) {
-        for (let n = 1; n < input.at; n++) yield n;
-        yield 'not a number' as unknown as number;
+      bad: async function* ({ input, signal }) {
+        try {
+          for (let n = 1; n < input.at; n++) yield n;
+          yield 'not a number' as unknown as number;
+          yield input.at + 1; // never asked for: the run ended at the bad chunk
+        } finally {
+          probe.finished.set('bad', performance.now());
+          probe.aborted.set('bad', signal.reason);
+          probe.changed();
+        }
       },
       plain: () => 'plain',
     },

@@ -2,6 +2,7 @@ import { RpcError } from '@switchboard/contract';
 import { createTestPair, type TestPair } from '@switchboard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heapUsedAfterGc } from '../support/heap.js';
+import { until } from '../support/wait.js';
 import { type StreamCtx, StreamProbe, type streamContract, streamRouter } from './fixtures.js';
 
 let pair: TestPair<typeof streamContract, StreamCtx> | undefined;
@@ -157,6 +158,56 @@ describe('streaming procedures on one connection', () => {
     ).rejects.toMatchObject({ code: 'INTERNAL' });
     expect(seen).toEqual([1, 2, 3]);
     expect(String(errors[0])).toMatch(/chunk of procedure 'bad' fails its schema/);
+    // The generator, paused at its bad `yield`, is ended: its finally runs, its signal aborted.
+    await probe.until(() => probe.finished.has('bad'), 'the handler to end');
+    expect(probe.aborted.get('bad')).toMatchObject({ code: 'INTERNAL' });
+  });
+
+  it('stops the server handlers when the client closes', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const stream = client.stream('slow', { tag: 'closing' });
+    await probe.until(() => probe.runs.has('closing'), 'the run to start');
+    await client.close();
+    await expect(stream.result).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await probe.until(() => probe.finished.has('closing'), 'the handler to stop');
+    expect(probe.aborted.get('closing')).toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('sends nothing for an already aborted signal', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const stream = client.stream('count', { to: 5, tag: 'pre-aborted' }, { signal: AbortSignal.abort() });
+    await expect(stream.result).rejects.toMatchObject({ code: 'CANCELLED' });
+    await client.call('plain', {}); // a round trip: a stream sent would have started by now
+    expect(probe.runs.has('pre-aborted')).toBe(false);
+  });
+
+  it('goes on when onChunk throws: the error is reported, every chunk still delivered', async () => {
+    const probe = new StreamProbe();
+    const { client } = await open(probe);
+    const thrown: unknown[] = [];
+    const onUncaught = (error: unknown) => thrown.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const seqs: number[] = [];
+      const stream = client.stream(
+        'count',
+        { to: 300, tag: 'throws' },
+        {
+          onChunk: (_chunk, { seq }) => {
+            seqs.push(seq);
+            if (seq % 100 === 0) throw new Error(`ui bug at ${seq}`);
+          },
+        },
+      );
+      expect(await stream.result).toEqual({ total: 300 });
+      expect(seqs).toHaveLength(300);
+      await until(() => thrown.length === 3, 'the three errors to be reported');
+      expect(thrown.map(String)).toEqual(['Error: ui bug at 100', 'Error: ui bug at 200', 'Error: ui bug at 300']);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 
   it('refuses call() of a streaming procedure and stream() of a plain one', async () => {

@@ -129,6 +129,10 @@ export class RunningStream implements FollowedStream {
   #done = false;
   /** Stopped because nobody resumed it. */
   #abandoned = false;
+  /** The handler returned or threw: nothing is left to abort. */
+  #handlerDone = false;
+  /** Wakes the pump when the connection's budget has room: one per run, so the budget's set holds it once. */
+  readonly #onRoom = () => this.#wakeUp();
 
   constructor(
     registryKey: string,
@@ -155,6 +159,11 @@ export class RunningStream implements FollowedStream {
   /** Whether the run was released (its handler stopped or finished, nothing kept). */
   get released(): boolean {
     return this.#done;
+  }
+
+  /** The last chunk made (and sent, to a connection that follows it). */
+  get seq(): number {
+    return this.#seq;
   }
 
   /** Whether the handler has finished (the end or error is kept for the client). */
@@ -245,13 +254,18 @@ export class RunningStream implements FollowedStream {
     const sink = this.#sink;
     this.#sink = undefined;
     sink?.forget(this.#id, this);
-    if (this.#final === undefined) {
-      this.#call.abort(reason);
-      // A generator paused at a `yield` finishes its `finally` blocks now.
-      this.#iterator?.return?.().catch(() => {});
-    }
+    this.#stopHandler(reason);
     this.#wakeUp();
     this.#released(this, this.#abandoned);
+  }
+
+  /** The handler is still running (a chunk failed, the run stopped): its signal aborts, a generator paused at `yield` ends. */
+  #stopHandler(reason: RpcError): void {
+    if (this.#handlerDone) return;
+    this.#handlerDone = true;
+    this.#call.abort(reason);
+    // A generator paused at a `yield` finishes its `finally` blocks now.
+    this.#iterator?.return?.().catch(() => {});
   }
 
   async #pump(): Promise<void> {
@@ -271,12 +285,14 @@ export class RunningStream implements FollowedStream {
       try {
         step = await iterator.next();
       } catch (error) {
+        this.#handlerDone = true;
         if (!this.#done) this.fail(error);
         return;
       }
       if (this.#done) return;
       try {
         if (step.done) {
+          this.#handlerDone = true;
           this.#end(await this.#checked(this.#output.result, step.value, 'result'));
           return;
         }
@@ -310,7 +326,7 @@ export class RunningStream implements FollowedStream {
   #paused(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#wake = resolve;
-      if (this.#budget.full) this.#budget.wait(() => this.#wakeUp());
+      if (this.#budget.full) this.#budget.wait(this.#onRoom);
     });
   }
 
@@ -348,6 +364,7 @@ export class RunningStream implements FollowedStream {
     if (this.#final !== undefined || this.#done) return;
     const rpcError = toRpcError(error);
     if (rpcError !== error) this.#report(error);
+    this.#stopHandler(rpcError);
     this.#finish('error', errorBody(rpcError.toWire()));
   }
 
@@ -366,12 +383,18 @@ export class RunningStream implements FollowedStream {
     this.#sink?.send(envelopeText(this.#final[0], this.#id, this.#final[1]));
   }
 
-  /** The run is released: its record goes when the client has it all (or cancelled), keeps an abandonment's error, else lapses. */
+  /**
+   * The run is released: its record goes when the client has it all (or cancelled it);
+   * abandoned or shut down, it stays for another process to answer from.
+   */
   #closeRecord(reason: RpcError): void {
     const recorder = this.#recorder;
     if (recorder === undefined) return;
-    if (this.#abandoned && this.#final === undefined) {
-      recorder.finish('error', errorBody(reason.toWire())).catch(() => {});
+    if (this.#abandoned || reason.code === 'STREAM_LOST') {
+      // Nobody resumed it here, or this process is closing: another process answers from the
+      // record (what was made, then its end, or this error), never running it again.
+      if (this.#final === undefined) recorder.finish('error', errorBody(reason.toWire())).catch(() => {});
+      else recorder.stop();
     } else if (this.#final !== undefined || reason.code === 'CANCELLED') {
       recorder.release();
     } else {

@@ -22,9 +22,12 @@ export class StreamRegistry {
     this.#maxGone = maxGone;
   }
 
-  /** The key of a run: the caller's idempotency scope (none: the key alone, whose session part is secret) and its key. */
+  /**
+   * The key of a run: the caller's idempotency scope (none: the key alone, whose session
+   * part is secret) and its key; the scope's length first, so no two pairs spell one key.
+   */
   static keyOf(scope: string | undefined, key: string): string {
-    return scope === undefined ? `\n${key}` : `${scope}\n${key}`;
+    return scope === undefined ? `-${key}` : `${scope.length}:${scope}${key}`;
   }
 
   get size(): number {
@@ -56,9 +59,15 @@ export class StreamRegistry {
     return undefined;
   }
 
-  /** The server is closing: every run stops, its client told UNAVAILABLE. */
+  /**
+   * The server is closing: every run stops, its client told STREAM_LOST (`process`) after
+   * the last chunk it was sent, as if the process had died — the same answer another
+   * process gives from the record.
+   */
   close(): void {
-    const closing = new RpcError('UNAVAILABLE', 'the server is shutting down');
-    for (const run of [...this.#runs.values()]) run.stop(closing, true);
+    for (const run of [...this.#runs.values()]) {
+      const data = { reason: 'process', after: run.seq };
+      run.stop(new RpcError('STREAM_LOST', 'the server is shutting down', data), true);
+    }
   }
 }

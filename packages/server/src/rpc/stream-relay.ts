@@ -10,8 +10,8 @@ import type { StreamStore } from './stream-store.js';
 //                                    └▶ its process gone (claim lapsed) without an end: STREAM_LOST 'process'
 //
 // The handler is never run a second time: a run cut short says so. A relay keeps nothing
-// of its own; credit does not reach the other process (its run paces itself by the
-// credit its own connection granted), so a relay sends what is recorded as it is read.
+// of its own and sends no chunk beyond its client's credit; that credit does not reach the
+// other process (its run paces itself by what its own connection granted).
 
 /** How often a relay reads what a live run elsewhere recorded. */
 const POLL_MS = 50;
@@ -29,12 +29,25 @@ export class StreamRelay implements FollowedStream {
   readonly #sink: StreamSink;
   readonly #id: RequestId;
   #sent: number;
+  /** The client takes chunks up to this seq: `after` + credit + Σ n. */
+  #limit: number;
+  /** Waiting for credit (every chunk up to #limit was sent). */
+  #starved = false;
   #stopped = false;
   /** Its end or error was sent: the client's acknowledgement releases the record. */
   #ended = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(store: StreamStore, key: string, registryKey: string, sink: StreamSink, id: RequestId, after: number) {
+  constructor(
+    store: StreamStore,
+    key: string,
+    registryKey: string,
+    sink: StreamSink,
+    id: RequestId,
+    after: number,
+    credit: number,
+  ) {
+    this.#limit = after + credit;
     this.#store = store;
     this.#key = key;
     this.registryKey = registryKey;
@@ -45,13 +58,16 @@ export class StreamRelay implements FollowedStream {
 
   /** Sends what is recorded after `after`, then follows the run until it ends. */
   start(): void {
-    this.#read().catch((error: unknown) =>
-      this.#fail(new RpcError('UNAVAILABLE', 'the stream store is unreachable', undefined, { cause: error })),
-    );
+    this.#readSoon(0);
   }
 
-  /** The run elsewhere paces itself: credit has nothing to do here. */
-  credit(_n: number, _read: number): void {}
+  /** The client takes `n` more: reading goes on if it waited for them. */
+  credit(n: number, _read: number): void {
+    this.#limit += n;
+    if (!this.#starved || n === 0) return;
+    this.#starved = false;
+    this.#readSoon(0);
+  }
 
   /** The client cancelled, or acknowledged the end: the record goes once the client has it all. */
   stop(_reason: RpcError): void {
@@ -67,7 +83,12 @@ export class StreamRelay implements FollowedStream {
 
   async #read(): Promise<void> {
     if (this.#stopped) return;
-    const record = await this.#store.read(this.#key, this.#sent);
+    const room = this.#limit - this.#sent;
+    if (room <= 0) {
+      this.#starved = true;
+      return;
+    }
+    const record = await this.#store.read(this.#key, this.#sent, room);
     if (this.#stopped) return;
     const after = this.#sent;
     if (record === undefined || (record.chunks[0]?.seq ?? after + 1) > after + 1) {
@@ -77,6 +98,11 @@ export class StreamRelay implements FollowedStream {
     for (const { seq, body } of record.chunks) {
       this.#sink.send(envelopeText('chunk', this.#id, body));
       this.#sent = seq;
+    }
+    // More recorded than one read brought: read on (as credit allows) before any end.
+    if (this.#sent < record.last) {
+      this.#readSoon(0);
+      return;
     }
     if (record.final !== undefined) {
       this.#ended = true;
@@ -88,11 +114,17 @@ export class StreamRelay implements FollowedStream {
       this.#fail(new RpcError('STREAM_LOST', 'the process running this stream is gone before its end', data));
       return;
     }
-    this.#timer = setTimeout(() => {
-      this.#read().catch((error: unknown) =>
-        this.#fail(new RpcError('UNAVAILABLE', 'the stream store is unreachable', undefined, { cause: error })),
-      );
-    }, POLL_MS);
+    this.#readSoon(POLL_MS);
+  }
+
+  #readSoon(delayMs: number): void {
+    const read = () => {
+      this.#read().catch((error: unknown) => {
+        this.#fail(new RpcError('UNAVAILABLE', 'the stream store is unreachable', undefined, { cause: error }));
+      });
+    };
+    if (delayMs === 0) read();
+    else this.#timer = setTimeout(read, delayMs);
   }
 
   #fail(error: RpcError): void {

@@ -44,6 +44,8 @@ export class StreamRunner implements StreamSink {
   readonly #scope: string | undefined;
   /** The runs this connection follows, by the id its client gave each. */
   readonly #runs = new Map<RequestId, FollowedStream>();
+  /** Streams whose claim in the shared store is on its way: they count toward maxStreams. */
+  #claiming = 0;
   /** The store shared with other processes, when there is one and the caller has a scope. */
   readonly #store: StreamStore | undefined;
   /** This connection's keys in that store: its scope's prefix. */
@@ -58,9 +60,9 @@ export class StreamRunner implements StreamSink {
     this.#sharedPrefix = scope === undefined || store === undefined ? '' : scopeTag(scope);
   }
 
-  /** Runs followed (running, or finished with their end not yet acknowledged). */
+  /** Runs followed (running, or finished with their end not yet acknowledged), and being claimed. */
   get count(): number {
-    return this.#runs.size;
+    return this.#runs.size + this.#claiming;
   }
 
   send(text: string): void {
@@ -81,6 +83,12 @@ export class StreamRunner implements StreamSink {
       return;
     }
     const hash = callHash(name, envelope.input, envelope.meta);
+    // A re-send on this connection replaces what followed that id (a relay stops reading).
+    const followed = this.#runs.get(id);
+    if (followed instanceof StreamRelay) {
+      this.#runs.delete(id);
+      followed.detach(this);
+    }
     const run = this.#link.host.streams.get(registryKey);
     if (run !== undefined) {
       if (run.hash !== hash) {
@@ -117,35 +125,46 @@ export class StreamRunner implements StreamSink {
     const { id, after = 0 } = envelope;
     const key = this.#sharedPrefix + envelope.key;
     const fingerprint = String(hash);
+    this.#claiming++;
     store.begin(key, fingerprint).then(
       (claim) => {
-        const local = this.#link.host.streams.get(registryKey);
-        if (this.#link.socket.state !== 'open' || local !== undefined || after > 0) {
-          if (claim.state === 'claimed') store.release(key).catch(() => {});
-          if (this.#link.socket.state !== 'open') return;
-        }
+        this.#claiming--;
         // A re-send that crossed the first: the run started here meanwhile.
+        const local = this.#link.host.streams.get(registryKey);
         if (local !== undefined) {
-          this.stream(envelope);
+          if (this.#link.socket.state === 'open') this.stream(envelope);
           return;
         }
         if (claim.state === 'claimed') {
-          if (after > 0) this.#link.sendError(id, lost(after));
-          else
-            this.#start(envelope, registryKey, hash).record(
-              new StreamRecorder(store, key, claim.token, this.#reporter(envelope.name)),
-            );
+          if (after > 0 || this.#link.host.draining) {
+            // A record that expired: nothing to resume from. The claim goes again.
+            store.release(key).catch(() => {});
+            const closing = new RpcError('UNAVAILABLE', 'the server is shutting down');
+            this.#link.sendError(id, after > 0 ? lost(after) : closing);
+            return;
+          }
+          // Claimed, it runs here, even when its connection closed meanwhile (then detached,
+          // waiting for the resume that the client's re-send elsewhere will relay from the record).
+          const run = this.#start(envelope, registryKey, hash);
+          run.record(new StreamRecorder(store, key, claim.token, this.#reporter(envelope.name)));
+          if (this.#link.socket.state !== 'open') {
+            this.#runs.delete(id);
+            run.detach(this);
+          }
           return;
         }
+        if (this.#link.socket.state !== 'open') return;
         if (claim.fingerprint !== fingerprint) {
           this.#link.sendError(id, new RpcError('CONFLICT', 'this idempotency key was used with another call'));
           return;
         }
-        const relay = new StreamRelay(store, key, registryKey, this, id, after);
+        const relay = new StreamRelay(store, key, registryKey, this, id, after, envelope.credit);
+        this.#runs.get(id)?.detach(this); // a re-send whose claim came back first
         this.#runs.set(id, relay);
         relay.start();
       },
       (error: unknown) => {
+        this.#claiming--;
         this.#reporter(envelope.name)(error);
         this.#link.sendError(id, new RpcError('UNAVAILABLE', 'the stream store is unreachable'));
       },
@@ -230,14 +249,15 @@ export class StreamRunner implements StreamSink {
   }
 
   #refuse({ id, name }: StreamEnvelope, registryKey: string): RpcError | undefined {
-    const { router, options, draining, streams } = this.#link.host;
+    const { router, options, draining } = this.#link.host;
     const followed = this.#runs.get(id);
     // The same stream again on this connection (a re-send that crossed its first reply) resumes it.
     if (followed !== undefined && followed.registryKey !== registryKey) {
       return new RpcError('BAD_REQUEST', `id ${id} is already in flight`);
     }
     if (draining) return new RpcError('UNAVAILABLE', 'the server is shutting down');
-    if (followed === undefined && this.#runs.size >= options.maxStreams && streams.get(registryKey) === undefined) {
+    // Resumes count too: a connection follows at most maxStreams runs, wherever they started.
+    if (followed === undefined && this.count >= options.maxStreams) {
       return new RpcError('TOO_MANY_REQUESTS', `at most ${options.maxStreams} streams per connection`);
     }
     const skewed = this.#link.skew?.refuseCall(name);

@@ -16,8 +16,8 @@ export interface StreamStore {
   extend(key: string, token: string): Promise<boolean>;
   /** Records how the run ended: `end` or `error`, and the envelope text after the id. */
   finish(key: string, token: string, type: 'end' | 'error', body: string): Promise<void>;
-  /** What was recorded after chunk `after`. */
-  read(key: string, after: number): Promise<StreamRecord | undefined>;
+  /** What was recorded after chunk `after`: at most `max` chunks of it (fewer: there are no more, for now). */
+  read(key: string, after: number, max: number): Promise<StreamRecord | undefined>;
   /** The client has the whole stream: forget it. */
   release(key: string): Promise<void>;
 }
@@ -41,13 +41,15 @@ export type StreamClaim =
 export interface StreamRecord {
   /** The call it is for. */
   fingerprint: string;
-  /** The chunks after the one asked for, oldest first, as many as are kept. */
+  /** The chunks after the one asked for, oldest first: as many as are kept, up to the number asked for. */
   chunks: Array<{
     /** The chunk's place in the run. */
     seq: number;
     /** Its envelope's text after the id. */
     body: string;
   }>;
+  /** The last chunk recorded (0: none). */
+  last: number;
   /** How it ended, once it did. */
   final:
     | {
