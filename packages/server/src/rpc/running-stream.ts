@@ -10,6 +10,13 @@ import {
 import { Deque } from '../deque.js';
 import type { CallSignal } from './call-signal.js';
 import { checkProduced } from './peer-link.js';
+import {
+  envelopeText,
+  type FollowedStream,
+  type StreamBounds,
+  type StreamBudget,
+  type StreamSink,
+} from './stream-sink.js';
 import type { StreamRecorder } from './stream-store.js';
 
 // One run of a streaming procedure, from its handler's first chunk until it is released:
@@ -23,78 +30,12 @@ import type { StreamRecorder } from './stream-store.js';
 // for at most streamIdleMs. It is released by the client (cancel, or its acknowledgement
 // after the end), by that deadline, or by the server closing.
 
-/** A stream a connection follows: a run here, or one recorded by another process (stream-relay.ts). */
-export interface FollowedStream {
-  /** Its caller's scope and idempotency key. */
-  readonly registryKey: string;
-  /** The client takes `n` more chunks and has every one up to `read`. */
-  credit(n: number, read: number): void;
-  /** The client cancelled it, or acknowledged its end. */
-  stop(reason: RpcError): void;
-  /** The connection closed. */
-  detach(sink: StreamSink): void;
-}
-
-/** Where a run's chunks go: a connection, under the id its client gave the stream there. */
-export interface StreamSink {
-  /** Sends one envelope's text on the connection. */
-  send(text: string): void;
-  /** The connection no longer follows the stream (released, or resumed on another one). */
-  forget(id: RequestId, run: FollowedStream): void;
-  /** The bytes of chunks kept for this connection's streams. */
-  readonly budget: StreamBudget;
-}
-
-/** The bytes of chunks one connection's streams keep, within streamBufferBytes; shared by its runs. */
-export class StreamBudget {
-  bytes = 0;
-  readonly max: number;
-  /** Runs paused for room in this budget. */
-  readonly #waiting = new Set<() => void>();
-
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  get full(): boolean {
-    return this.bytes >= this.max;
-  }
-
-  wait(wake: () => void): void {
-    this.#waiting.add(wake);
-  }
-
-  release(bytes: number): void {
-    this.bytes -= bytes;
-    if (this.#waiting.size === 0 || this.full) return;
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
-    for (const wake of waiting) wake();
-  }
-}
-
 /** A chunk kept until the client says it has it: the envelope's text after its id. */
 interface Kept {
   readonly seq: number;
   readonly body: string;
   /** Its size, as the budget counts it (UTF-16 code units: an upper bound on memory per char ÷ 2). */
   readonly bytes: number;
-}
-
-/** What a run is bounded by (ResolvedServerOptions' stream limits). */
-export interface StreamBounds {
-  /** Chunks kept per run, unread by the client: more and the handler waits. */
-  readonly streamBufferChunks: number;
-  /** How long a run with no connection waits for a resume before its handler is stopped. */
-  readonly streamIdleMs: number;
-  /** Largest message a chunk may make, like any other message. */
-  readonly maxPayloadBytes: number;
-}
-
-/** Answers with the text of envelope `type` for stream `id`. */
-function envelopeText(type: 'chunk' | 'end' | 'error', id: RequestId, body: string): string {
-  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
-  return `{"type":"${type}","id":${idText}${body}`;
 }
 
 export class RunningStream implements FollowedStream {

@@ -1,5 +1,5 @@
 import { errorBody, type RequestId, RpcError } from '@switchboard/contract';
-import type { FollowedStream, StreamSink } from './running-stream.js';
+import { envelopeText, type FollowedStream, type StreamSink } from './stream-sink.js';
 import type { StreamStore } from './stream-store.js';
 
 // A stream whose run is (or was) on another process, served from what that process
@@ -15,12 +15,6 @@ import type { StreamStore } from './stream-store.js';
 
 /** How often a relay reads what a live run elsewhere recorded. */
 const POLL_MS = 50;
-
-/** Envelope text for stream `id`. */
-function envelopeText(type: 'chunk' | 'end' | 'error', id: RequestId, body: string): string {
-  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
-  return `{"type":"${type}","id":${idText}${body}`;
-}
 
 export class StreamRelay implements FollowedStream {
   readonly registryKey: string;

@@ -14,10 +14,11 @@ import { CallSignal, HandlerArgs } from './call-signal.js';
 import { callHash } from './fingerprint.js';
 import { runChain } from './middleware.js';
 import type { PeerLink } from './peer-link.js';
-import { type FollowedStream, RunningStream, StreamBudget, type StreamSink } from './running-stream.js';
+import { RunningStream } from './running-stream.js';
 import { scopeTag } from './shared-idempotency.js';
 import { StreamRegistry } from './stream-registry.js';
 import { StreamRelay } from './stream-relay.js';
+import { type FollowedStream, StreamBudget, type StreamSink } from './stream-sink.js';
 import { StreamRecorder, type StreamStore } from './stream-store.js';
 
 // One connection's streams: each `stream` envelope either resumes a run this process has

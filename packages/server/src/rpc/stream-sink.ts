@@ -1,0 +1,70 @@
+import type { RequestId, RpcError } from '@switchboard/contract';
+
+// What a stream's run and the connection that follows it share: the connection as a sink
+// of envelopes, the budget of bytes its runs keep, and the envelopes' text.
+
+/** A stream a connection follows: a run here, or one recorded by another process (stream-relay.ts). */
+export interface FollowedStream {
+  /** Its caller's scope and idempotency key. */
+  readonly registryKey: string;
+  /** The client takes `n` more chunks and has every one up to `read`. */
+  credit(n: number, read: number): void;
+  /** The client cancelled it, or acknowledged its end. */
+  stop(reason: RpcError): void;
+  /** The connection closed. */
+  detach(sink: StreamSink): void;
+}
+
+/** Where a run's chunks go: a connection, under the id its client gave the stream there. */
+export interface StreamSink {
+  /** Sends one envelope's text on the connection. */
+  send(text: string): void;
+  /** The connection no longer follows the stream (released, or resumed on another one). */
+  forget(id: RequestId, run: FollowedStream): void;
+  /** The bytes of chunks kept for this connection's streams. */
+  readonly budget: StreamBudget;
+}
+
+/** The bytes of chunks one connection's streams keep, within streamBufferBytes; shared by its runs. */
+export class StreamBudget {
+  bytes = 0;
+  readonly max: number;
+  /** Runs paused for room in this budget. */
+  readonly #waiting = new Set<() => void>();
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  get full(): boolean {
+    return this.bytes >= this.max;
+  }
+
+  wait(wake: () => void): void {
+    this.#waiting.add(wake);
+  }
+
+  release(bytes: number): void {
+    this.bytes -= bytes;
+    if (this.#waiting.size === 0 || this.full) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
+  }
+}
+
+/** What a run is bounded by (ResolvedServerOptions' stream limits). */
+export interface StreamBounds {
+  /** Chunks kept per run, unread by the client: more and the handler waits. */
+  readonly streamBufferChunks: number;
+  /** How long a run with no connection waits for a resume before its handler is stopped. */
+  readonly streamIdleMs: number;
+  /** Largest message a chunk may make, like any other message. */
+  readonly maxPayloadBytes: number;
+}
+
+/** The text of envelope `type` for stream `id`, from its body (the text after the id). */
+export function envelopeText(type: 'chunk' | 'end' | 'error', id: RequestId, body: string): string {
+  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
+  return `{"type":"${type}","id":${idText}${body}`;
+}
