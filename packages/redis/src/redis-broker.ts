@@ -8,6 +8,7 @@ import { disconnect, openConnection, pingWhileOpen, unavailable } from './connec
 import { type BrokerHealth, Health } from './health.js';
 import { RedisIdempotencyStore } from './idempotency-store.js';
 import { type RedisBrokerOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
+import type { BrokerPayload } from './payload-text.js';
 import { detectSharded, parseMessage, TopicCommands, topicKeys } from './topic-commands.js';
 import { type BrokerGap, type GapListener, type StreamRead, TopicStream } from './topic-stream.js';
 
@@ -155,7 +156,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#forget(stream);
   }
 
-  async publish(topic: string, payload: string): Promise<string> {
+  async publish(topic: string, payload: BrokerPayload): Promise<string> {
     const waiting = this.#usable(false, 'publish');
     if (waiting !== undefined) await waiting;
     try {
