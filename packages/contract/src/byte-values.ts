@@ -1,4 +1,5 @@
-import SuperJSON from 'superjson';
+// The named export: under CommonJS (require of this ESM-only package) the default import is its namespace.
+import { SuperJSON } from 'superjson';
 
 // Byte values (Uint8Array, ArrayBuffer) in superjson: each becomes a custom annotation
 // whose JSON is its index among the message's byte parts, which travel after the JSON
