@@ -8,8 +8,10 @@ export interface PendingCall {
   readonly id: number;
   /** Idempotency key: a re-send after a reconnect runs at most once on the server. */
   readonly key: string;
-  /** The call envelope as sent. */
+  /** The call envelope as sent (the JSON part, when it has byte values). */
   readonly text: string;
+  /** Its byte values (encodeValue's parts): it then goes as a binary message, alone. */
+  readonly parts: Uint8Array[] | undefined;
   /** Its size on the wire (UTF-8), counted once it first waits. */
   bytes: number | undefined;
   /** On the current connection; false while waiting in the offline queue. */
@@ -66,7 +68,14 @@ export class Calls {
   }
 
   /** Sends a call now, or queues it for the connection; settles once, however it ends. */
-  start(id: number, key: string, text: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+  start(
+    id: number,
+    key: string,
+    text: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    parts?: Uint8Array[],
+  ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
       const deadlineAtMs = Date.now() + timeoutMs;
       this.#armDeadline(deadlineAtMs);
@@ -76,6 +85,7 @@ export class Calls {
         id,
         key,
         text,
+        parts,
         bytes: undefined,
         sent: false,
         timeoutMs,
@@ -159,9 +169,9 @@ export class Calls {
     const ack = (this.#calls.keys().next().value ?? this.#upcomingId()) - 1;
     if (ack > this.#ackSent) {
       this.#ackSent = ack;
-      connection.send(withAck(call.text, ack));
+      connection.send(withAck(call.text, ack), call.parts);
     } else {
-      connection.send(call.text);
+      connection.send(call.text, call.parts);
     }
   }
 
@@ -205,7 +215,10 @@ export class Calls {
   }
 
   #bytesOf(call: PendingCall): number {
-    call.bytes ??= utf8Length(call.text);
+    if (call.bytes === undefined) {
+      call.bytes = utf8Length(call.text);
+      for (const part of call.parts ?? []) call.bytes += part.byteLength;
+    }
     return call.bytes;
   }
 

@@ -4,7 +4,6 @@ import {
   decodeValue,
   encodeValue,
   MIN_MAX_PAYLOAD_BYTES,
-  parseJson,
   RpcError,
   toRpcError,
 } from '@switchboard/contract';
@@ -15,6 +14,7 @@ import { checkInput } from './check-input.js';
 import type { Connection } from './connection.js';
 import { type ClientOptions, type ResolvedClientOptions, resolveOptions } from './options.js';
 import { readServerEnvelope } from './read-server-envelope.js';
+import { MESSAGE_TOO_BIG, PROTOCOL_ERROR, Refusal, readServerMessage } from './read-server-message.js';
 import { type Ending, Reconnector } from './reconnect.js';
 import { authText, Refreshes } from './refreshes.js';
 import { ClientStreamRun, Streams } from './streams.js';
@@ -30,20 +30,12 @@ import type {
   SubscribeHandlers,
   Subscription,
 } from './types.js';
-import { isLongerThan } from './utf8.js';
 
 // The client wires five parts, each in its own file: the Reconnector (the connection over
 // time, the state), the Calls (by id, deadlines, the offline queue, acks), the Streams
 // (streaming calls, resumed by chunk seq), the Subscriptions (by id and stream, positions,
 // gaps, snapshots), and here the dispatch of what the server sends, each envelope checked
 // first (read-server-envelope.ts).
-
-/** 1002 Protocol Error (RFC 6455 §7.4.1): a message that is not a protocol v1 envelope. */
-const PROTOCOL_ERROR = 1002;
-/** 1003 Unsupported Data (RFC 6455 §7.4.1): a binary message; the protocol is text only. */
-const UNSUPPORTED_DATA = 1003;
-/** 1009 Message Too Big (RFC 6455 §7.4.1): a message refused for its size, by either side. */
-const MESSAGE_TOO_BIG = 1009;
 
 class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents> implements Client<C> {
   readonly #options: ResolvedClientOptions;
@@ -130,13 +122,13 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
     const id = this.#nextId++;
     const key = `${this.#session}.${id}`;
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
-    const { json, meta } = encodeValue(input);
+    const { json, meta, parts } = encodeValue(input);
     const text = JSON.stringify(
       meta === undefined
         ? { type: 'call', id, name, input: json, key, timeoutMs }
         : { type: 'call', id, name, input: json, meta, key, timeoutMs },
     );
-    return this.#calls.start(id, key, text, timeoutMs, signal);
+    return this.#calls.start(id, key, text, timeoutMs, signal, parts);
   }
 
   stream(name: string, input?: unknown, options: StreamOptions<never, never> = {}): ClientStream<never, never> {
@@ -256,27 +248,9 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
   }
 
   #onMessage(data: unknown): void {
-    if (typeof data !== 'string') {
-      this.#refuse(
-        new RpcError('BAD_REQUEST', 'bad server message: binary (the protocol is text only)'),
-        UNSUPPORTED_DATA,
-      );
-      return;
-    }
-    const { maxMessageBytes } = this.#options;
-    // Before parsing: JSON.parse of a huge text costs a multiple of its size.
-    if (isLongerThan(data, maxMessageBytes)) {
-      this.#refuse(
-        new RpcError('PAYLOAD_TOO_LARGE', `bad server message: over maxMessageBytes (${maxMessageBytes} bytes)`),
-        MESSAGE_TOO_BIG,
-      );
-      return;
-    }
-    let parsed: unknown;
-    try {
-      parsed = parseJson(data);
-    } catch {
-      this.#refuse(new RpcError('BAD_REQUEST', 'bad server message: not JSON, or a __proto__ key'), PROTOCOL_ERROR);
+    const parsed = readServerMessage(data, this.#options.maxMessageBytes);
+    if (parsed instanceof Refusal) {
+      this.#refuse(parsed.error, parsed.code);
       return;
     }
     const envelope = readServerEnvelope(parsed);

@@ -1,4 +1,4 @@
-import { CLOSE_CODES, MAX_BATCH_CHARS, type PingEnvelope, PROTOCOL } from '@switchboard/contract';
+import { binaryMessage, CLOSE_CODES, MAX_BATCH_CHARS, type PingEnvelope, PROTOCOL } from '@switchboard/contract';
 import { nodeWsMessages, OPEN, type WebSocketConstructor, type WebSocketLike } from './websocket-like.js';
 
 /** Application-level ping/pong, to find a connection that died without a close. */
@@ -11,7 +11,7 @@ export interface HeartbeatOptions {
 
 export interface ConnectionHandlers {
   onOpen(): void;
-  /** Every message as the socket gave it: a string for text, anything else for binary. Unchecked. */
+  /** Every message as the socket gave it: a string for text, an ArrayBuffer or Buffer for binary. Unchecked. */
   onMessage(data: unknown): void;
   /** Once per connection, whatever ended it; `code` is undefined when no close frame was seen. */
   onClose(code: number | undefined, reason: string): void;
@@ -61,7 +61,11 @@ export class Connection {
     };
     const ws = nodeWsMessages(socket);
     if (ws !== undefined) ws.on('message', (data, isBinary) => onMessage(isBinary ? data : data.toString()));
-    else socket.addEventListener('message', (event) => onMessage(event.data));
+    else {
+      // Binary messages as an ArrayBuffer, read at once (a browser's default is a Blob).
+      socket.binaryType = 'arraybuffer';
+      socket.addEventListener('message', (event) => onMessage(event.data));
+    }
     socket.addEventListener('close', (event) => this.#end(event.code, event.reason));
     // Some fire 'error' and never 'close' (Node's own WebSocket on a refused connection).
     socket.addEventListener('error', () => this.#end(undefined, 'error'));
@@ -76,8 +80,14 @@ export class Connection {
    * holding a JSON array of them (up to MAX_BATCH_CHARS each), when the task ends: a burst
    * of calls costs one WebSocket message instead of one each, and nothing waits longer.
    */
-  send(text: string): void {
-    if (this.#batch.push(text) === 1) queueMicrotask(this.#flush);
+  send(text: string, parts?: Uint8Array[]): void {
+    if (parts === undefined) {
+      if (this.#batch.push(text) === 1) queueMicrotask(this.#flush);
+      return;
+    }
+    // With byte values: one binary message of its own, after what this task sent already.
+    this.#flush();
+    if (!this.#ended && this.#socket.readyState === OPEN) this.#socket.send(binaryMessage(text, parts));
   }
 
   /** Sends one envelope now, alone, after what this task sent already (a connection's credentials). */

@@ -47,6 +47,8 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #onAbort: (() => void) | undefined;
   /** The input as it goes in `stream`: `"input":…[,"meta":…]`, once validated. */
   #inputText: string | undefined;
+  /** The input's byte values: the `stream` then goes as a binary message. */
+  #inputParts: Uint8Array[] | undefined;
   #sent = false;
   /** The last chunk received. */
   #received = 0;
@@ -107,7 +109,8 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   /** The input is valid: the stream goes now, or with the next connection. Throws for a value that cannot be encoded. */
   begin(value: unknown): void {
     if (this.#final !== undefined) return;
-    const { json: input, meta } = encodeValue(value);
+    const { json: input, meta, parts } = encodeValue(value);
+    this.#inputParts = parts;
     const inputText = input === undefined ? '' : `,"input":${JSON.stringify(input)}`;
     this.#inputText = meta === undefined ? inputText : `${inputText},"meta":${JSON.stringify(meta)}`;
     this.#armTimer();
@@ -126,6 +129,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     const after = this.#received === 0 ? '' : `,"after":${this.#received}`;
     connection.send(
       `{"type":"stream","id":${this.id},"name":${JSON.stringify(this.#name)}${this.#inputText},"key":${JSON.stringify(this.#key)}${after},"credit":${credit}}`,
+      this.#inputParts,
     );
   }
 

@@ -4,8 +4,10 @@ export interface WebSocketLike {
   readonly readyState: number;
   /** The subprotocol the server chose. */
   readonly protocol: string;
-  /** Sends a text message. */
-  send(data: string): void;
+  /** Sends a text message, or a binary one. */
+  send(data: string | Uint8Array): void;
+  /** How binary messages arrive; the client sets 'arraybuffer' (except on `ws`, whose Buffers it reads). */
+  binaryType?: string;
   /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
   /** The connection opened. */

@@ -1,3 +1,4 @@
+import { binaryMessage } from '@switchboard/contract';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLIENT_DEFAULTS, type Client, createClient, type RpcError, type StateInfo } from '../src/index.js';
 import { FakeWebSocket } from './fake-websocket.js';
@@ -162,17 +163,48 @@ describe('a message that is not a protocol v1 envelope', () => {
 });
 
 describe('a binary message', () => {
-  it('is reported once and the connection closed with 1003, then reconnected after the backoff', async () => {
+  it('that is malformed is reported once and the connection closed with 1002, then reconnected after the backoff', async () => {
     const { errors, states, socket } = await openClient();
     expect(() => socket.receiveBinary(new Uint8Array([0x7b, 0x7d]))).not.toThrow();
     expect(errors).toHaveLength(1);
     expect(errors[0]?.code).toBe('BAD_REQUEST');
-    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', closeCode: 1003, nextDelayMs: 500 });
+    expect(errors[0]?.message).toMatch(/bad server message: bad binary message/);
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', closeCode: 1002, nextDelayMs: 500 });
     expect(socket.closedWith).toEqual({ code: 1000, reason: errors[0]?.message });
     await vi.advanceTimersByTimeAsync(499);
     expect(FakeWebSocket.created).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(FakeWebSocket.created).toHaveLength(2);
+  });
+
+  it.each([
+    ['lengths that do not add up', binaryMessage('{"type":"pong","meta":{"b":[3]}}', [Uint8Array.of(1, 2)])],
+    ['a JSON part past its end', Uint8Array.of(0, 0, 1, 0, 0x7b, 0x7d)],
+    ['a batch', binaryMessage('[{"type":"pong","meta":{"b":[1]}}]', [Uint8Array.of(1)])],
+  ])('with %s is refused with 1002', async (_, message) => {
+    const { errors, states, socket } = await openClient();
+    socket.receiveBinary(message.slice().buffer);
+    expect(errors).toHaveLength(1);
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', closeCode: 1002 });
+  });
+
+  it('over maxMessageBytes is refused with 1009 before it is read', async () => {
+    const { errors, states, socket } = await openClient({ maxMessageBytes: 1_024 });
+    socket.receiveBinary(new Uint8Array(1_025));
+    expect(errors[0]?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', closeCode: 1009 });
+  });
+
+  it('that is neither text nor bytes (a Blob) is refused with 1003', async () => {
+    const { errors, states, socket } = await openClient();
+    socket.receiveRaw(new Blob(['{}']));
+    expect(errors).toHaveLength(1);
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', closeCode: 1003 });
+  });
+
+  it('asks its socket for ArrayBuffers', async () => {
+    const { socket } = await openClient();
+    expect(socket.binaryType).toBe('arraybuffer');
   });
 });
 

@@ -10,6 +10,10 @@ export class FakeWebSocket implements WebSocketLike {
   static created: FakeWebSocket[] = [];
   readyState = 0;
   protocol = '';
+  /** Set by the client: how binary messages should arrive. */
+  binaryType = 'blob';
+  /** The binary messages the client sent. */
+  readonly sentBinary: Uint8Array[] = [];
   /** What the client sent after its credentials. */
   readonly sent: string[] = [];
   /** The `auth` envelopes the client sent (its credentials: the first message, and refreshes). */
@@ -38,7 +42,11 @@ export class FakeWebSocket implements WebSocketLike {
     this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
   }
 
-  send(data: string): void {
+  send(data: string | Uint8Array): void {
+    if (typeof data !== 'string') {
+      this.sentBinary.push(data);
+      return;
+    }
     const auth = data.startsWith('{"type":"auth"') ? (JSON.parse(data) as FakeWebSocket['auths'][number]) : undefined;
     if (auth === undefined) this.sent.push(data);
     else this.auths.push(auth);
@@ -81,6 +89,11 @@ export class FakeWebSocket implements WebSocketLike {
 
   /** A binary message (a browser hands it over as a Blob or an ArrayBuffer, `ws` as a Buffer). */
   receiveBinary(data: ArrayBuffer | Uint8Array): void {
+    this.#emit('message', { data });
+  }
+
+  /** A message event carrying anything (a Blob, when binaryType was left as a browser's default). */
+  receiveRaw(data: unknown): void {
     this.#emit('message', { data });
   }
 

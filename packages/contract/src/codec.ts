@@ -1,4 +1,4 @@
-import superjson from 'superjson';
+import { collectingParts, isByteValue, refuseBlob, wireSuperjson, withParts } from './byte-values.js';
 import { RpcError } from './errors.js';
 import { checkMeta, META_LIMITS, type MetaLimits } from './meta.js';
 
@@ -9,13 +9,23 @@ import { checkMeta, META_LIMITS, type MetaLimits } from './meta.js';
 // Each end treats the other's `meta` as hostile: checkMeta bounds what superjson will do
 // before superjson sees it. Shared references are not kept: an object that occurs twice
 // in a value arrives as two equal copies, and a cyclic value cannot be encoded.
+//
+// Byte values (Uint8Array, ArrayBuffer) are left out of `json`: each is a placeholder
+// (byte-values.ts), `meta.b` lists their lengths, and `parts` holds them, to be sent after
+// the JSON in one binary message (binary-message.ts). The same byte value twice in a value
+// is sent once, and arrives as one object in both places.
 
 /** A value ready for JSON.stringify: `meta` is present only when the value needs it. */
 export interface EncodedValue {
   /** The value as plain JSON. */
   json: unknown;
-  /** superjson's meta: how to restore Dates, Maps, BigInts and the like in `json`. */
+  /**
+   * superjson's meta: how to restore Dates, Maps, BigInts and the like in `json`; with
+   * byte values, `b` lists their lengths in bytes.
+   */
   meta?: unknown;
+  /** The byte values (a view of each ArrayBuffer), in the order of their placeholders' indexes; absent when none. */
+  parts?: Uint8Array[];
 }
 
 /**
@@ -80,6 +90,9 @@ function plainBudgetLeft(value: unknown, depth: number, budget: number): number 
 function countNodes(value: unknown, budget: number, ancestors: Set<object>): number {
   if (budget <= 0) throw new RangeError(`cannot encode a value of over ${MAX_ENCODED_NODES} nodes`);
   if (typeof value !== 'object' || value === null) return budget - 1;
+  // One node: its bytes go in a part of their own, not through JSON.
+  if (isByteValue(value)) return budget - 1;
+  refuseBlob(value);
   if (ancestors.has(value)) throw new TypeError('cannot encode a cyclic value');
   ancestors.add(value);
   let left = budget - 1;
@@ -106,28 +119,38 @@ export function encodeValue(value: unknown): EncodedValue {
   if (left >= 0) return { json: value };
   if (left === OVER_BUDGET) throw new RangeError(`cannot encode a value of over ${MAX_ENCODED_NODES} nodes`);
   countNodes(value, MAX_ENCODED_NODES, new Set());
-  const { json, meta } = superjson.serialize(value);
+  const {
+    result: { json, meta },
+    parts,
+  } = collectingParts(() => wireSuperjson.serialize(value as never));
   if (meta?.values === undefined) return { json };
   // Dropped: referentialEqualities. `json` already holds a full copy of each shared object,
   // each copy with its own annotations; the decoder refuses shared references.
   const own = { values: meta.values, v: meta.v };
   try {
-    checkMeta(json, own);
+    checkMeta(json, parts.length === 0 ? own : { ...own, b: parts });
   } catch (error) {
     throw new TypeError(`cannot encode this value: ${(error as Error).message}`, { cause: error });
   }
-  return { json, meta: own };
+  if (parts.length === 0) return { json, meta: own };
+  return { json, meta: { ...own, b: parts.map((part) => part.byteLength) }, parts };
 }
 
 /**
  * Revives a value from the wire. `meta` is untrusted input: checkMeta bounds its cost and
- * refuses anything else before superjson runs; every refusal is BAD_REQUEST.
+ * refuses anything else before superjson runs; every refusal is BAD_REQUEST. The byte
+ * values come from a binary message: readMessage leaves them in `meta.b`, in place of
+ * their lengths.
  */
 export function decodeValue(json: unknown, meta: unknown, limits: MetaLimits = META_LIMITS): unknown {
   if (meta === undefined) return json;
   checkMeta(json, meta, limits);
+  const { values, v, b } = meta as { values: never; v: never; b?: Uint8Array[] };
   try {
-    return superjson.deserialize({ json: json as never, meta: meta as never });
+    const payload = { json: json as never, meta: { values, v } };
+    return b === undefined
+      ? wireSuperjson.deserialize(payload)
+      : withParts(b, () => wireSuperjson.deserialize(payload));
   } catch (error) {
     throw new RpcError('BAD_REQUEST', 'undecodable value', undefined, { cause: error });
   }

@@ -3,6 +3,17 @@
  *
  * @module @switchboard/contract
  */
+export {
+  BINARY_HEADER_BYTES,
+  BINARY_LIMITS,
+  type BinaryLimits,
+  binaryMessage,
+  MAX_BINARY_JSON_BYTES,
+  MAX_BYTE_VALUES,
+  readBinaryMessage,
+  readMessage,
+  writeMessage,
+} from './binary-message.js';
 export { decodeValue, type EncodedValue, encodeValue, isPlainJson, MAX_ENCODED_NODES, parseJson } from './codec.js';
 export {
   type AnyContract,

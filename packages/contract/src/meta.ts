@@ -1,4 +1,5 @@
 // Checks a peer's superjson `meta` against its `json` before superjson runs, so that reviving costs linear time.
+import { ARRAY_BUFFER_ANNOTATION, BYTES_ANNOTATION } from './byte-values.js';
 import { RpcError } from './errors.js';
 
 // The one form accepted, superjson v2's tree (written with `v: 1`):
@@ -7,6 +8,8 @@ import { RpcError } from './errors.js';
 //   Tree  = Node | Inner
 //   Node  = [type] | ['set' | 'map', Inner]        children are applied before the node itself
 //   Inner = { "<path>": Node, ... }                segments joined by '.'; '.' and '\' inside one are escaped by '\'
+//   Node  = [['custom', 'bytes' | 'arraybuffer']]  a byte value: its json is an index into `b`
+//   meta.b = the byte values of a binary message (readMessage put them in place of their lengths)
 //
 //   { d: new Date(0), m: new Map([['k', 5n]]) }
 //     json { "d": "1970-01-01T00:00:00.000Z", "m": [["k", "5"]] }
@@ -62,7 +65,7 @@ const DECIMAL = /^-?\d+$/;
 
 /**
  * The JSON each revivable type must annotate, or why not; each revives in time linear in it.
- * Not here: 'class', 'custom', 'symbol' (registries a peer must not reach), 'Error' (a
+ * Not here ('custom' is only a byte value's placeholder, checked apart): 'class', other 'custom', 'symbol' (registries a peer must not reach), 'Error' (a
  * peer-chosen stack and cause), 'typed-array', and 'regexp' (a peer-chosen pattern is a
  * ReDoS waiting for the first code that runs it: send its source as a string instead).
  */
@@ -98,11 +101,16 @@ export function checkMeta(json: unknown, meta: unknown, limits: MetaLimits = MET
   if (!isRecord(meta)) refuse('meta must be an object');
   for (const field in meta) {
     if (field === 'referentialEqualities') refuse('shared references (referentialEqualities) are not accepted');
-    if (field !== 'values' && field !== 'v') refuse(`unknown field '${clip(field)}'`);
+    if (field !== 'values' && field !== 'v' && field !== 'b') refuse(`unknown field '${clip(field)}'`);
   }
   if (meta.v !== 1) refuse('v must be 1');
   if (!Object.hasOwn(meta, 'values')) refuse('values is missing');
-  new MetaCheck(json, limits).check(meta.values);
+  const parts = meta.b ?? [];
+  // Only readMessage puts Uint8Arrays here: lengths in a text message name no bytes.
+  if (!Array.isArray(parts) || !parts.every((part) => part instanceof Uint8Array)) {
+    refuse('b must hold the byte values of a binary message');
+  }
+  new MetaCheck(json, limits, parts.length).check(meta.values);
 }
 
 class MetaCheck {
@@ -113,15 +121,39 @@ class MetaCheck {
   readonly #revived = new Set<unknown>();
   /** The JSON arrays some annotation's path passes through: none of them may be revived. */
   readonly #passed = new Set<unknown>();
+  /** Which byte values a placeholder names (one may be named more than once: the same object). */
+  readonly #named: Uint8Array;
+  #namedCount = 0;
 
-  constructor(json: unknown, limits: MetaLimits) {
+  constructor(json: unknown, limits: MetaLimits, partCount: number) {
     this.#json = json;
     this.#limits = limits;
+    this.#named = new Uint8Array(partCount);
   }
 
   check(values: unknown): void {
     if (Array.isArray(values)) this.#node(values, this.#json, 0, '', '');
     else this.#inner(values, this.#json, 0, '', undefined);
+    // Every byte of the message belongs to a value: nothing rides along unnamed.
+    if (this.#namedCount !== this.#named.length) refuse(`${this.#named.length - this.#namedCount} byte values unnamed`);
+  }
+
+  /** A byte value's placeholder: `[['custom', 'bytes' | 'arraybuffer']]` on an index into `b`. */
+  #byteValue(node: unknown[], type: unknown[], location: unknown, where: string, key: string): void {
+    const name = type[1];
+    if (node.length !== 1 || type.length !== 2 || (name !== BYTES_ANNOTATION && name !== ARRAY_BUFFER_ANNOTATION)) {
+      refuse(
+        `${at(where, key)}: custom type ${clip(JSON.stringify(name) ?? '')} is not accepted (only a byte value's)`,
+      );
+    }
+    if (typeof location !== 'number' || !Number.isInteger(location) || location < 0) {
+      refuse(`${at(where, key)}: a byte value's placeholder must be an index`);
+    }
+    if (location >= this.#named.length) refuse(`${at(where, key)}: byte value ${location} is not in the message`);
+    if (this.#named[location] === 0) {
+      this.#named[location] = 1;
+      this.#namedCount++;
+    }
   }
 
   // `where` (the path so far, escaped) and `key` are joined only for a message or for children.
@@ -156,6 +188,10 @@ class MetaCheck {
     }
     if (++this.#annotations > this.#limits.maxAnnotations) refuse(`over ${this.#limits.maxAnnotations} annotations`);
     const type: unknown = node[0];
+    if (Array.isArray(type) && type[0] === 'custom') {
+      this.#byteValue(node, type, location, where, key);
+      return;
+    }
     if (typeof type !== 'string' || !Object.hasOwn(REVIVABLE, type)) {
       refuse(`${at(where, key)}: type ${clip(JSON.stringify(type) ?? String(type))} is not accepted`);
     }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import superjson from 'superjson';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { wireSuperjson as superjson } from '../src/byte-values.js';
 import { decodeValue, encodeValue } from '../src/codec.js';
 import { RpcError } from '../src/errors.js';
 

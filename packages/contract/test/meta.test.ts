@@ -1,5 +1,5 @@
-import superjson from 'superjson';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { wireSuperjson as superjson } from '../src/byte-values.js';
 import { decodeValue, encodeValue } from '../src/codec.js';
 import { RpcError } from '../src/errors.js';
 import {
@@ -105,6 +105,7 @@ describe('revivable types', () => {
   it.each([
     ['class', { a: {} }, ['class', 'Admin']],
     ['custom', { a: 'x' }, ['custom', 'decimal']],
+    ['custom other than a byte value', { a: 0 }, [['custom', 'decimal']]],
     ['symbol', { a: 'x' }, ['symbol', 'id']],
     ['typed-array', { a: [1] }, ['typed-array', 'Uint8Array']],
     ['Error', { a: { name: 'Error', message: 'm' } }, ['Error']],

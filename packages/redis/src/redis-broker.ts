@@ -8,6 +8,7 @@ import { disconnect, openConnection, pingWhileOpen, unavailable } from './connec
 import { type BrokerHealth, Health } from './health.js';
 import { RedisIdempotencyStore } from './idempotency-store.js';
 import { type RedisBrokerOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.js';
+import type { BrokerPayload } from './payload-text.js';
 import { detectSharded, parseMessage, TopicCommands, topicKeys } from './topic-commands.js';
 import { type BrokerGap, type GapListener, type StreamRead, TopicStream } from './topic-stream.js';
 
@@ -79,10 +80,11 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#subscriber = openConnection(this.options, 'subscriber');
     this.#topicCommands = new TopicCommands(this.#command, this.options);
     // Made with the connection, so that it waits for the same first attempt as publish does.
+    const { prefix, connectTimeoutMs } = this.options;
     this.idempotency = new RedisIdempotencyStore(this.#command, {
       ...this.options.idempotency,
-      prefix: this.options.prefix,
-      connectTimeoutMs: this.options.connectTimeoutMs,
+      prefix,
+      connectTimeoutMs,
     });
 
     const connections = { command: this.#command, subscriber: this.#subscriber, sharded: () => this.#sharded === true };
@@ -156,7 +158,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#forget(stream);
   }
 
-  async publish(topic: string, payload: string): Promise<string> {
+  async publish(topic: string, payload: BrokerPayload): Promise<string> {
     const waiting = this.#usable(false, 'publish');
     if (waiting !== undefined) await waiting;
     try {

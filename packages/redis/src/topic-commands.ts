@@ -1,6 +1,8 @@
 import { parsePosition } from '@switchboard/contract';
+import type { BrokerPayload } from '@switchboard/server';
 import type { Redis } from 'ioredis';
 import type { ResolvedRedisOptions } from './options.js';
+import { payloadOf, payloadText } from './payload-text.js';
 import { POSITION_LUA, PUBLISH_LUA, READ_LUA } from './scripts.js';
 import type { Numbered, StreamRead } from './topic-stream.js';
 
@@ -44,7 +46,7 @@ export function parseMessage(text: string): Numbered | undefined {
   const position = text.slice(0, space);
   const parsed = parsePosition(position);
   if (parsed === undefined) return undefined;
-  return { epoch: parsed.epoch, offset: parsed.offset, position, payload: text.slice(space + 1) };
+  return { epoch: parsed.epoch, offset: parsed.offset, position, payload: payloadOf(text.slice(space + 1)) };
 }
 
 function parseRead(reply: unknown[]): StreamRead {
@@ -55,7 +57,7 @@ function parseRead(reply: unknown[]): StreamRead {
   if (typeof read === 'string') {
     for (let i = 3; i + 1 < reply.length; i += 2) {
       const offset = Number(reply[i]);
-      messages.push({ epoch: read, offset, position: `${read}:${offset}`, payload: String(reply[i + 1]) });
+      messages.push({ epoch: read, offset, position: `${read}:${offset}`, payload: payloadOf(String(reply[i + 1])) });
     }
   }
   return { epoch, newest, messages };
@@ -81,7 +83,7 @@ export class TopicCommands {
   }
 
   /** Numbers, logs and publishes `payload`; resolves to its position. `epoch`: the topic's if it has none yet. */
-  publish(topic: string, payload: string, epoch: string, sharded: boolean): Promise<string> {
+  publish(topic: string, payload: BrokerPayload, epoch: string, sharded: boolean): Promise<string> {
     const { meta, stream, channel } = topicKeys(this.#options.prefix, topic);
     const { maxMessages, maxAgeMs, topicTtlMs } = this.#options;
     return this.#scripts.sbPublish(
@@ -89,7 +91,7 @@ export class TopicCommands {
       stream,
       channel,
       epoch,
-      payload,
+      payloadText(payload),
       maxMessages,
       maxAgeMs,
       topicTtlMs,

@@ -1,12 +1,12 @@
 import { formatPosition } from '@switchboard/contract';
-import type { BrokerListener } from '@switchboard/server';
+import type { BrokerListener, BrokerPayload } from '@switchboard/server';
 
 /** A numbered message, as it came over pub/sub or out of the stream. */
 export interface Numbered {
   readonly epoch: string;
   readonly offset: number;
   readonly position: string;
-  readonly payload: string;
+  readonly payload: BrokerPayload;
 }
 
 /** What a read of a topic's stream found. */

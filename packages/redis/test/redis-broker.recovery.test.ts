@@ -49,12 +49,12 @@ function whenHealth(broker: RedisBroker, health: BrokerHealth, timeoutMs = 5_000
 
 /** What a listener saw, messages and gaps in one sequence. */
 function recorder() {
-  const events: Array<{ kind: 'message'; payload: string; position: string } | { kind: 'gap'; gap: BrokerGap }> = [];
+  const events: Array<{ kind: 'message'; payload: unknown; position: string } | { kind: 'gap'; gap: BrokerGap }> = [];
   return {
     events,
     messages: () => events.flatMap((e) => (e.kind === 'message' ? [e.payload] : [])),
     gaps: () => events.flatMap((e) => (e.kind === 'gap' ? [e.gap] : [])),
-    listener: (payload: string, position: string) => events.push({ kind: 'message', payload, position }),
+    listener: (payload: unknown, position: string) => events.push({ kind: 'message', payload, position }),
     onGap: (gap: BrokerGap) => events.push({ kind: 'gap', gap }),
   };
 }

@@ -150,7 +150,7 @@ describe.skipIf(!available)('RedisBroker', () => {
     it('falls back to classic pub/sub when asked, with the same guarantees', async () => {
       const prefix = freshPrefix();
       const [a, b] = [makeBroker({ prefix, pubsub: 'classic' }), makeBroker({ prefix, pubsub: 'classic' })];
-      const seen: string[] = [];
+      const seen: unknown[] = [];
       await b.subscribe('t', (payload) => seen.push(payload));
       for (const payload of ['1', '2', '3']) await a.publish('t', payload);
       await until(() => seen.length === 3, 'three deliveries');
@@ -196,7 +196,7 @@ describe.skipIf(!available)('RedisBroker', () => {
     it('delivers the first message of a new epoch while connected throughout, without a gap', async () => {
       const prefix = freshPrefix();
       const [publisher, subscriber] = [makeBroker({ prefix }), makeBroker({ prefix })];
-      const seen: string[] = [];
+      const seen: unknown[] = [];
       const gaps: BrokerGap[] = [];
       await subscriber.subscribe(
         't',

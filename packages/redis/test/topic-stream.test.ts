@@ -12,7 +12,7 @@ const msg = (epoch: string, offset: number, payload = `${epoch}${offset}`): Numb
 });
 
 function setup() {
-  const seen: string[] = [];
+  const seen: unknown[] = [];
   const behind: number[] = [];
   const gaps: BrokerGap[] = [];
   const stream = new TopicStream('t', 'sb:p:{t}', {
@@ -134,7 +134,7 @@ describe('TopicStream', () => {
       onGap: () => {},
       onListenerError: (error) => errors.push(error),
     });
-    const seen: string[] = [];
+    const seen: unknown[] = [];
     stream.listeners.set(() => {
       throw new Error('listener bug');
     }, undefined);

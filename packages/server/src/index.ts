@@ -10,6 +10,7 @@ export {
   type Broker,
   type BrokerGapListener,
   type BrokerListener,
+  type BrokerPayload,
   type HistoryOptions,
   type HistoryResult,
   parsePosition,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type AnyContract,
+  binaryMessage,
   type ChannelName,
   type CheckedChannelName,
   CLOSE_CODES,
@@ -274,13 +275,15 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     if (!params.ok) throw new RpcError('BAD_REQUEST', 'invalid params', issuesData(params.issues));
     if (!message.ok) throw new RpcError('BAD_REQUEST', 'invalid message', issuesData(message.issues));
     const key = paramsKey(params.value, this.options.maxStreamKeyChars);
-    const { json, meta } = encodeValue(message.value);
+    const { json, meta, parts } = encodeValue(message.value);
     // Encoded once, without its position: the broker numbers it and the fan-out adds it.
     const envelope: Omit<MessageEnvelope, 'position'> =
       meta === undefined
         ? { type: 'message', channel: channelName, key, data: json }
         : { type: 'message', channel: channelName, key, data: json, meta };
-    return this.#broker.publish(topicOf(channelName, key), unnumberedMessageText(envelope)).then(() => undefined);
+    const text = unnumberedMessageText(envelope);
+    const payload = parts === undefined ? text : binaryMessage(text, parts);
+    return this.#broker.publish(topicOf(channelName, key), payload).then(() => undefined);
   }
 
   async disconnect(filter: (ctx: Ctx) => boolean, reason: string): Promise<number> {

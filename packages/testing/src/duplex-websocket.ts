@@ -53,8 +53,10 @@ export class DuplexWebSocket implements WebSocketLike {
     this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
   }
 
-  send(data: string): void {
-    if (this.readyState === OPEN) this.#write(OPCODES.text, Buffer.from(data));
+  send(data: string | Uint8Array): void {
+    if (this.readyState !== OPEN) return;
+    if (typeof data === 'string') this.#write(OPCODES.text, Buffer.from(data));
+    else this.#write(OPCODES.binary, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 
   close(code = 1000, reason = ''): void {

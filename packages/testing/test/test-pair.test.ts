@@ -11,6 +11,7 @@ const contract = defineContract({
   procedures: {
     add: procedure({ input: z.object({ a: z.number(), b: z.number() }), output: z.number() }),
     where: procedure({ input: z.undefined(), output: z.string() }),
+    reverse: procedure({ input: z.instanceof(Uint8Array), output: z.instanceof(Uint8Array) }),
   },
   channels: {
     ticks: channel({ params: z.object({ room: z.string() }), message: z.object({ n: z.number() }) }),
@@ -21,6 +22,7 @@ const router = defineRouter(contract, {
   procedures: {
     add: ({ input }) => input.a + input.b,
     where: ({ connection }) => connection.remoteAddress ?? 'unknown',
+    reverse: ({ input }) => input.slice().reverse(),
   },
 });
 
@@ -44,6 +46,11 @@ describe('createTestPair in memory', () => {
     expect(await client.call('add', { a: 2, b: 3 })).toBe(5);
     expect(await client.call('where')).toBe('memory');
     expect(link.connections).toBe(1);
+  });
+
+  it('carries byte values both ways as binary messages', async () => {
+    const { client } = await start();
+    expect(await client.call('reverse', Uint8Array.of(1, 2, 3))).toEqual(Uint8Array.of(3, 2, 1));
   });
 
   it('cut: the client reconnects with backoff on the fake clock, queued calls go out once restored', async () => {
@@ -193,7 +200,7 @@ describe('a refused connection', () => {
       context: () => {
         throw new RpcError('UNAUTHORIZED', 'no token');
       },
-      procedures: { add: ({ input }) => input.a + input.b, where: () => 'x' },
+      procedures: { add: ({ input }) => input.a + input.b, where: () => 'x', reverse: ({ input }) => input },
     });
     const pair = await createTestPair({ router: guarded, open: false });
     pairs.push(pair as unknown as Pair);

@@ -33,7 +33,10 @@ async function setup() {
     router: streamRouter(probeB, true),
     broker,
     heartbeat: false,
-    idempotency: { store: broker.idempotency, scope: (ctx) => (ctx as { user: string }).user },
+    idempotency: {
+      store: broker.idempotency,
+      scope: (ctx) => (ctx as { user: string } | undefined)?.user ?? 'anonymous',
+    },
   });
   const { port } = await b.listen({ port: 0, host: '127.0.0.1' });
   cleanups.push(

@@ -86,7 +86,7 @@ function start(url: string, options: { maxMessageBytes?: number } = {}) {
 describe('a server that sends what the client cannot accept', () => {
   it.each([
     ['the JSON text null', (socket: WebSocket) => socket.send('null'), {}, 1002, 'BAD_REQUEST'],
-    ['a binary message', (socket: WebSocket) => socket.send(Buffer.from('{}')), {}, 1003, 'BAD_REQUEST'],
+    ['a malformed binary message', (socket: WebSocket) => socket.send(Buffer.from('{}')), {}, 1002, 'BAD_REQUEST'],
     [
       'a message over maxMessageBytes',
       (socket: WebSocket) => socket.send(JSON.stringify({ type: 'pong', pad: 'x'.repeat(2_048) })),

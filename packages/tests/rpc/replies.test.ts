@@ -129,7 +129,7 @@ describe('exactly one reply per call and subscribe', () => {
       'malformed JSON',
       'an empty batch',
       'a __proto__ key is not accepted',
-      'binary messages are not part of the protocol',
+      'bad binary message: a JSON part of 2065855609 bytes, over 1048576',
     ]);
     expect(probe.handled).toEqual([]);
   });

@@ -15,6 +15,12 @@ export const streamContract = defineContract({
     slow: procedure({ input: z.object({ tag: z.string() }), output: stream(z.number()) }),
     bad: procedure({ input: z.object({ at: z.number() }), output: stream(z.number()) }),
     plain: procedure({ input: z.object({}), output: z.string() }),
+    bytes: procedure({
+      input: z.object({ sizes: z.array(z.number().int().min(0)), salt: z.instanceof(Uint8Array) }),
+      output: stream(z.instanceof(Uint8Array), {
+        result: z.object({ salt: z.instanceof(Uint8Array), total: z.number() }),
+      }),
+    }),
   },
 });
 
@@ -51,6 +57,13 @@ export class StreamProbe {
       this.#waiters.add(check);
     });
   }
+}
+
+/** `size` bytes of a pattern that differs per `seed`: what the `bytes` procedure yields. */
+export function patterned(size: number, seed: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed) & 0xff;
+  return bytes;
 }
 
 /** A connection's ctx in the stream router: a user's with `users`. */
@@ -127,6 +140,14 @@ export function streamRouter(probe: StreamProbe, users = false) {
         }
       },
       plain: () => 'plain',
+      bytes: async function* ({ input }) {
+        let total = 0;
+        for (const [i, size] of input.sizes.entries()) {
+          yield patterned(size, i + (input.salt[0] ?? 0));
+          total += size;
+        }
+        return { salt: input.salt, total };
+      },
     },
   });
 }

@@ -1,7 +1,14 @@
 /**
+ * A channel message as a broker carries it, encoded once at publish time and ready to
+ * send: text, or a binary message (the contract's binaryMessage) when it holds byte values.
+ * A broker keeps a Uint8Array's bytes as they are; it may hand back a Buffer over them.
+ */
+export type BrokerPayload = string | Uint8Array;
+
+/**
  * The seam through which a publish reaches subscribers, on this process or (with a
- * shared broker such as Redis) on every process. Payloads are ready-to-send text
- * messages, encoded once at publish time; a broker moves them, it never looks inside.
+ * shared broker such as Redis) on every process. Payloads are ready-to-send messages
+ * (BrokerPayload); a broker moves them, it never looks inside.
  *
  * A broker also numbers each topic's messages and keeps a bounded history of them, so
  * that a subscriber coming back can be sent what it missed. A position is
@@ -19,7 +26,7 @@ export interface Broker {
   /** Stop delivering to `listener`. */
   unsubscribe(topic: string, listener: BrokerListener): Promise<void>;
   /** Delivers `payload` to every listener of `topic`, in publish order per topic; resolves to its position. */
-  publish(topic: string, payload: string): Promise<string>;
+  publish(topic: string, payload: BrokerPayload): Promise<string>;
   /**
    * The messages of `topic` after position `from`, oldest first. `complete` is false when
    * some of them are no longer held (history exceeded, or another epoch). Must include
@@ -64,7 +71,7 @@ export interface BroadcastListening {
 }
 
 /** Told each message of a topic: its payload, and its position (`<epoch>:<offset>`). */
-export type BrokerListener = (payload: string, position: string) => void;
+export type BrokerListener = (payload: BrokerPayload, position: string) => void;
 
 /**
  * Messages of a topic were lost on their way to this process: `missing` of them (when it
@@ -78,7 +85,7 @@ export interface HistoryResult {
   /** The messages after `from`, oldest first. */
   messages: Array<{
     /** The message, as published. */
-    payload: string;
+    payload: BrokerPayload;
     /** Its position, `<epoch>:<offset>`. */
     position: string;
   }>;

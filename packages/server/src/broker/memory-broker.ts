@@ -5,6 +5,7 @@ import type {
   BroadcastListening,
   Broker,
   BrokerListener,
+  BrokerPayload,
   HistoryOptions,
   HistoryResult,
 } from './broker.js';
@@ -12,7 +13,7 @@ import { formatPosition, parsePosition } from './broker.js';
 
 interface Logged {
   offset: number;
-  payload: string;
+  payload: BrokerPayload;
   atMs: number;
 }
 
@@ -90,7 +91,7 @@ export class MemoryBroker implements Broker {
       topic.listeners = undefined;
   }
 
-  async publish(name: string, payload: string): Promise<string> {
+  async publish(name: string, payload: BrokerPayload): Promise<string> {
     const topic = this.#topic(name);
     // Most recently published last: eviction takes the stalest topics first.
     this.#topics.delete(name);

@@ -1,4 +1,5 @@
-import { type AnyContract, decodeValue } from '@switchboard/contract';
+import { type AnyContract, decodeValue, readMessage } from '@switchboard/contract';
+import type { BrokerPayload } from '../broker/broker.js';
 import { type ChannelDelivery, DELIVERY_DEFAULTS, type DeliveryOptions } from './delivery.js';
 import type { Metrics } from './metrics.js';
 import type { Router } from './router.js';
@@ -39,9 +40,13 @@ export function resolveDeliveries(
 }
 
 /** The coalescing key of an encoded message; a key function that throws puts it with the keyless ones. */
-function keyOfPayload(payload: string, key: (message: unknown) => string, report: (error: unknown) => void): string {
+function keyOfPayload(
+  payload: BrokerPayload,
+  key: (message: unknown) => string,
+  report: (error: unknown) => void,
+): string {
   try {
-    const envelope = JSON.parse(payload) as { data?: unknown; meta?: unknown };
+    const envelope = readMessage(payload) as { data?: unknown; meta?: unknown };
     return `k:${String(key(decodeValue(envelope.data, envelope.meta)))}`;
   } catch (error) {
     report(error);

@@ -1,4 +1,5 @@
 import { gapWriter, type RequestId } from '@switchboard/contract';
+import type { BrokerPayload } from '../broker/broker.js';
 import { encodeFrame, OPCODES } from '../transport/index.js';
 
 // A channel's delivery policy and what it hands its lanes (lane.ts): one message shared by
@@ -72,15 +73,15 @@ export interface ChannelDelivery {
   readonly policy: DeliveryPolicy;
   readonly maxQueued: number;
   /** `latest` with a key: the key of an encoded message (decodes it; called only when one must wait). */
-  readonly keyOf: ((payload: string) => string) | undefined;
+  readonly keyOf: ((payload: BrokerPayload) => string) | undefined;
   readonly counters: DeliveryCounters;
 }
 
 /** One message on its way to subscribers: the frame, shared by all of them. */
 export interface Delivered {
   readonly frame: Buffer;
-  /** The envelope without position (what `keyOf` reads). */
-  readonly payload: string;
+  /** The envelope without position (what `keyOf` reads): text, or a binary message. */
+  readonly payload: BrokerPayload;
   /** Memoised `keyOf(payload)`. */
   key?: string;
 }
@@ -93,7 +94,9 @@ const DELIVERED_OVERHEAD_BYTES = 96;
  * it (counted at two bytes a character, the most V8 stores), and the object holding them.
  */
 export function deliveredBytes(message: Delivered): number {
-  return message.frame.length + message.payload.length * 2 + DELIVERED_OVERHEAD_BYTES;
+  const { payload } = message;
+  const payloadBytes = typeof payload === 'string' ? payload.length * 2 : payload.byteLength;
+  return message.frame.length + payloadBytes + DELIVERED_OVERHEAD_BYTES;
 }
 
 /** Why a subscriber misses messages: too slow for a `drop-oldest` channel, or lost on the way (the broker's gap). */

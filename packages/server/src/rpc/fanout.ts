@@ -1,9 +1,15 @@
-import { comparePositions, type RequestId, RpcError, withPosition } from '@switchboard/contract';
-import { type Broker, type BrokerGapListener, type BrokerListener, parsePosition } from '../broker/broker.js';
-import { encodeTextFrame, OPCODES } from '../transport/index.js';
+import { comparePositions, type RequestId, RpcError } from '@switchboard/contract';
+import {
+  type Broker,
+  type BrokerGapListener,
+  type BrokerListener,
+  type BrokerPayload,
+  parsePosition,
+} from '../broker/broker.js';
 import { addMissing, type ChannelDelivery, type Delivered, deliveredBytes, GAP_MARK_BYTES } from './delivery.js';
 import type { Lane } from './lane.js';
 import { LatestLane } from './latest-lane.js';
+import { messageFrame } from './message-frame.js';
 import type { Outbox } from './outbox.js';
 import type { Peer } from './peer.js';
 import { QueuedLane } from './queued-lane.js';
@@ -58,7 +64,7 @@ class TopicState extends SmallMap<Peer, Lane> {
     return ({ missing }) => this.#lost(missing);
   }
 
-  #deliver(payload: string, position: string): void {
+  #deliver(payload: BrokerPayload, position: string): void {
     this.delivery.counters.messages++;
     const message = delivered(payload, position);
     this.forEach(pushTo, message);
@@ -126,13 +132,9 @@ function letGo(joiner: Joining): void {
   joiner.heldBytes = 0;
 }
 
-/**
- * A message's frame, in memory of its own: a frame that waits in a slow connection's lane
- * must not hold on to the 8 KiB of Node's shared buffer pool around it.
- */
-function delivered(payload: string, position: string): Delivered {
-  const text = withPosition(payload, position);
-  return { frame: encodeTextFrame(OPCODES.text, text, Buffer.byteLength(text), Buffer.allocUnsafeSlow), payload };
+/** A message on its way to subscribers: its frame (message-frame.ts), made once. */
+function delivered(payload: BrokerPayload, position: string): Delivered {
+  return { frame: messageFrame(payload, position), payload };
 }
 
 /** Whether `position` comes after `start` (another epoch: the stream was reset, so yes). */
@@ -169,7 +171,7 @@ export class Fanout {
     const state = await this.#follow(topic, joining);
     try {
       let start: string | undefined;
-      let replay: Array<{ payload: string; position: string }> = [];
+      let replay: Array<{ payload: BrokerPayload; position: string }> = [];
       let gap = false;
       if (from !== undefined) {
         const history = await this.#broker.history(topic, from);

@@ -49,6 +49,17 @@ const OBJECT = 7;
 const ABSENT = 8;
 const END = 9;
 const DEEP = 10;
+const BYTES = 11;
+
+/** Mixes in a byte value (a binary message's, in its meta.b), a byte at a time: never as an object of indexes. */
+function mixBytes(bytes: Uint8Array): void {
+  mixInt(BYTES);
+  mixInt(bytes.length);
+  for (let i = 0; i < bytes.length; i++) {
+    h1 = Math.imul(h1 ^ (bytes[i] as number), 2654435761);
+    h2 = Math.imul(h2 ^ (bytes[i] as number), 1597334677);
+  }
+}
 
 /** Below this depth the walk recurses (no allocation); deeper parts go to mixDeep. */
 const RECURSE_DEPTH = 32;
@@ -72,6 +83,7 @@ function mixValue(value: unknown, depth: number): void {
       return;
     case 'object':
       if (value === null) mixInt(NULL);
+      else if (value instanceof Uint8Array) mixBytes(value);
       else if (depth >= RECURSE_DEPTH) mixDeep(value);
       else if (Array.isArray(value)) {
         mixInt(ARRAY);
@@ -102,7 +114,7 @@ function mixDeep(value: object): void {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const item = stack.pop();
-    if (typeof item !== 'object' || item === null) {
+    if (typeof item !== 'object' || item === null || item instanceof Uint8Array) {
       mixValue(item, 0);
     } else if (Array.isArray(item)) {
       mixInt(ARRAY);

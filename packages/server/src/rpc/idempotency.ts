@@ -11,7 +11,7 @@ import type {
   WindowLimits,
 } from './idempotency-session.js';
 import { parseSeq, seqIndex } from './idempotency-session.js';
-import { errorOutcome, type Outcome } from './outcome.js';
+import { errorOutcome, type Outcome, outcomeBytes } from './outcome.js';
 
 export type { Claim, Holder, KeyEntry, Session, SessionHint, WindowLimits } from './idempotency-session.js';
 
@@ -39,7 +39,7 @@ const FORGOTTEN: Outcome = { ok: false, body: '}' };
  * Recent idempotency keys and what their calls returned, per caller (see Holder). Within
  * the window a key runs its handler once: a repeat waits for the running call or gets the
  * stored outcome; the same key with another call is a conflict. Outside it a repeat runs
- * again. Only a hash of each call is kept, never its input; outcomes are kept as text.
+ * again. Only a hash of each call is kept, never its input; outcomes are kept as text (and a result's byte values), counted in bytes.
  *
  * Session keys live until the client acknowledges their outcome (`release`), or their
  * session is silent for ttlMs, or it is over maxKeys or maxSessionBytes (oldest first): an
@@ -255,7 +255,7 @@ export class IdempotencyWindow {
       // Acknowledged or pushed out while it ran: nobody can ask for it again.
       this.#forget(entry);
     } else {
-      const added = kept.body.length * BYTES_PER_CHAR;
+      const added = outcomeBytes(kept);
       entry.bytes += added;
       session.bytes += added;
       this.#bytes += added;
@@ -267,7 +267,7 @@ export class IdempotencyWindow {
 
   /** Whether `outcome` is small enough to keep for a re-send (at most half a session's bytes). */
   keeps(outcome: Outcome): boolean {
-    return outcome.body.length * BYTES_PER_CHAR <= this.#limits.maxSessionBytes * MAX_OUTCOME_SHARE;
+    return outcomeBytes(outcome) <= this.#limits.maxSessionBytes * MAX_OUTCOME_SHARE;
   }
 
   /** Calls `waiter` with the outcome of the call under `entry` (at once if it has ended). */

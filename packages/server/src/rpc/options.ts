@@ -1,4 +1,4 @@
-import { type AnyContract, MIN_MAX_PAYLOAD_BYTES } from '@switchboard/contract';
+import { type AnyContract, type BinaryLimits, MAX_BYTE_VALUES, MIN_MAX_PAYLOAD_BYTES } from '@switchboard/contract';
 import type { Broker, HistoryOptions } from '../broker/broker.js';
 import type { Connection, DisconnectInfo, RefusedInfo } from './connection.js';
 import type { WindowLimits } from './idempotency.js';
@@ -28,6 +28,12 @@ export interface ServerLimits {
   maxStreamKeyChars?: number;
   /** Subscriptions one connection may hold; more get TOO_MANY_REQUESTS. @default 100 */
   maxSubscriptions?: number;
+  /**
+   * Longest JSON part of a binary message (one carrying byte values), in bytes: checked
+   * before it is parsed, so a message made large by its bytes cannot make JSON.parse large
+   * too. Longer is BAD_REQUEST. @default 1 MiB
+   */
+  maxBinaryJsonBytes?: number;
   /**
    * Bytes the server holds for sending to one connection: its socket's buffer plus the
    * channel messages waiting in its lanes (and those held for its subscriptions still
@@ -167,6 +173,7 @@ export const SERVER_DEFAULTS = {
   maxInFlightBytes: 4 * 1024 * 1024,
   maxStreamKeyChars: 4096,
   maxSubscriptions: 100,
+  maxBinaryJsonBytes: 1024 * 1024,
   maxBufferedBytes: 4 * 1024 * 1024,
   highWaterBytes: 1024 * 1024,
   maxCallDurationMs: 60_000,
@@ -201,6 +208,8 @@ export interface ResolvedServerOptions {
   maxStreamKeyChars: number;
   /** `limits.maxSubscriptions`. */
   maxSubscriptions: number;
+  /** `limits.maxBinaryJsonBytes`, with the contract's bound on byte values per message. */
+  binary: BinaryLimits;
   /** `limits.maxBufferedBytes`. */
   maxBufferedBytes: number;
   /** `limits.highWaterBytes`. */
@@ -315,6 +324,10 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     maxInFlightBytes: positive('limits.maxInFlightBytes', limits.maxInFlightBytes, d.maxInFlightBytes),
     maxStreamKeyChars: positive('limits.maxStreamKeyChars', limits.maxStreamKeyChars, d.maxStreamKeyChars),
     maxSubscriptions: positive('limits.maxSubscriptions', limits.maxSubscriptions, d.maxSubscriptions),
+    binary: Object.freeze({
+      maxJsonBytes: positive('limits.maxBinaryJsonBytes', limits.maxBinaryJsonBytes, d.maxBinaryJsonBytes),
+      maxByteValues: MAX_BYTE_VALUES,
+    }),
     maxBufferedBytes: positive('limits.maxBufferedBytes', limits.maxBufferedBytes, d.maxBufferedBytes),
     highWaterBytes: positive('limits.highWaterBytes', limits.highWaterBytes, d.highWaterBytes),
     maxCallDurationMs: positive('limits.maxCallDurationMs', limits.maxCallDurationMs, d.maxCallDurationMs),

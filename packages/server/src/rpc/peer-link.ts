@@ -45,7 +45,7 @@ export interface PeerLink {
   readonly connection: Connection;
   /** Where the client's contract differs from the server's (contract-skew.ts); undefined: nowhere, or not told. */
   readonly skew: SkewedNames | undefined;
-  send(envelope: ServerEnvelope): void;
+  send(envelope: ServerEnvelope, parts?: Uint8Array[]): void;
   sendError(id: RequestId | null, error: RpcError): void;
   /** Tells the application's onError; what it throws stays there. */
   report(error: unknown, where: { procedure?: string; channel?: string }): void;

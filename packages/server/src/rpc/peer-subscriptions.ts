@@ -215,11 +215,12 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
           gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
         );
         if (state !== undefined) {
-          const { json, meta } = state;
+          const { json, meta, parts } = state;
           this.#peer.send(
             meta === undefined
               ? { type: 'snapshot', id, data: json, position }
               : { type: 'snapshot', id, data: json, meta, position },
+            parts,
           );
         }
         return true;

@@ -5,11 +5,12 @@ import {
   CLOSE_CODES,
   type ContractSkew,
   isEnvelopeProblem,
-  parseJson,
   type RequestId,
   RpcError,
   readClientEnvelope,
+  readMessage,
   type ServerEnvelope,
+  writeMessage,
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { makeContext, refusalReason } from './admission.js';
@@ -115,8 +116,9 @@ export class Peer implements PeerLink {
     return this.#subscriptions?.count ?? 0;
   }
 
-  send(envelope: ServerEnvelope): void {
-    this.socket.send(JSON.stringify(envelope));
+  /** Sends `envelope`: text, or a binary message with `parts` (encodeValue's byte values). */
+  send(envelope: ServerEnvelope, parts?: Uint8Array[]): void {
+    this.socket.send(writeMessage(envelope, parts));
   }
 
   sendError(id: RequestId | null, error: RpcError): void {
@@ -124,16 +126,12 @@ export class Peer implements PeerLink {
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
-    if (isBinary) {
-      this.sendError(null, new RpcError('BAD_REQUEST', 'binary messages are not part of the protocol'));
-      return;
-    }
     let parsed: unknown;
     try {
-      parsed = parseJson(data.toString('utf8'));
+      // A binary message: one envelope with byte values, checked before anything reads it.
+      parsed = readMessage(isBinary ? data : data.toString('utf8'), this.host.options.binary);
     } catch (error) {
-      const refused = error instanceof SyntaxError && error.message.includes('__proto__');
-      this.sendError(null, new RpcError('BAD_REQUEST', refused ? 'a __proto__ key is not accepted' : 'malformed JSON'));
+      this.sendError(null, error as RpcError);
       return;
     }
     this.#charge = new MessageCharge(data.length);

@@ -34,6 +34,8 @@ import type { StreamRecorder } from './stream-store.js';
 interface Kept {
   readonly seq: number;
   readonly body: string;
+  /** Its byte values (the envelope then goes as a binary message), if any. */
+  readonly parts: Uint8Array[] | undefined;
   /** Its size, as the budget counts it (UTF-16 code units: an upper bound on memory per char ÷ 2). */
   readonly bytes: number;
 }
@@ -57,7 +59,7 @@ export class RunningStream implements FollowedStream {
   readonly #kept = new Deque<Kept>();
   #keptBytes = 0;
   /** The end or error, once the handler finished: `[type, body]`. */
-  #final: ['end' | 'error', string] | undefined;
+  #final: [type: 'end' | 'error', body: string, parts: Uint8Array[] | undefined] | undefined;
   /** The final envelope may go out: it is recorded (with a store), or there is no store. */
   #finalReady = false;
   /** Records the chunks in a shared store before they are sent, when the server has one. */
@@ -154,9 +156,10 @@ export class RunningStream implements FollowedStream {
     this.#limit = after + credit;
     for (let i = 0; i < this.#kept.length; i++) {
       const kept = this.#kept.at(i) as Kept;
-      sink.send(envelopeText('chunk', id, kept.body));
+      sink.send(envelopeText('chunk', id, kept.body), kept.parts);
     }
-    if (this.#final !== undefined && this.#finalReady) sink.send(envelopeText(this.#final[0], id, this.#final[1]));
+    const final = this.#final;
+    if (final !== undefined && this.#finalReady) sink.send(envelopeText(final[0], id, final[1]), final[2]);
     this.#wakeUp();
     return undefined;
   }
@@ -214,10 +217,12 @@ export class RunningStream implements FollowedStream {
     const { streamBufferChunks, maxPayloadBytes } = this.#bounds;
     while (!this.#done) {
       // A run makes at most one chunk beyond the budget: some kept chunk always makes room.
+      // And none while its socket holds more than highWaterBytes: it waits for the drain.
       if (
         this.#seq >= this.#limit ||
         this.#kept.length >= streamBufferChunks ||
-        (this.#keptBytes > 0 && this.#budget.full)
+        (this.#keptBytes > 0 && this.#budget.full) ||
+        this.#sink?.congested() === true
       ) {
         await this.#paused();
         continue;
@@ -237,21 +242,25 @@ export class RunningStream implements FollowedStream {
           this.#end(await this.#checked(this.#output.result, step.value, 'result'));
           return;
         }
-        const { json, meta } = encodeValue(await this.#checked(this.#output.chunk, step.value, 'chunk'));
+        const { json, meta, parts } = encodeValue(await this.#checked(this.#output.chunk, step.value, 'chunk'));
         if (this.#done) return;
         const seq = this.#seq + 1;
         const body = `,"seq":${seq}${dataBody(json, meta)}`;
+        const partBytes = bytesOf(parts);
         // Each UTF-16 unit is at most 3 UTF-8 bytes: the exact count only for a chunk that could be too big.
-        if (body.length * 3 > maxPayloadBytes && Buffer.byteLength(body) + 40 > maxPayloadBytes) {
+        if (
+          body.length * 3 + partBytes > maxPayloadBytes &&
+          Buffer.byteLength(body) + partBytes + 40 > maxPayloadBytes
+        ) {
           throw new RpcError('PAYLOAD_TOO_LARGE', `chunk ${seq} of '${this.name}' is over maxPayloadBytes`);
         }
         if (this.#recorder !== undefined) {
-          await this.#recorder.append(seq, body);
+          await this.#recorder.append(seq, body, parts);
           if (this.#done) return;
         }
         this.#seq = seq;
-        this.#keep({ seq, body, bytes: body.length * 2 });
-        this.#sink?.send(envelopeText('chunk', this.#id, body));
+        this.#keep({ seq, body, parts, bytes: body.length * 2 + partBytes });
+        this.#sink?.send(envelopeText('chunk', this.#id, body), parts);
       } catch (error) {
         this.fail(error);
         return;
@@ -268,6 +277,7 @@ export class RunningStream implements FollowedStream {
     return new Promise<void>((resolve) => {
       this.#wake = resolve;
       if (this.#budget.full) this.#budget.wait(this.#onRoom);
+      if (this.#sink?.congested() === true) this.#sink.whenDrained(this.#onRoom);
     });
   }
 
@@ -296,8 +306,8 @@ export class RunningStream implements FollowedStream {
   }
 
   #end(result: unknown): void {
-    const { json, meta } = encodeValue(result);
-    this.#finish('end', `,"seq":${this.#seq}${resultBody(json, meta)}`);
+    const { json, meta, parts } = encodeValue(result);
+    this.#finish('end', `,"seq":${this.#seq}${resultBody(json, meta)}`, parts);
   }
 
   /** The run failed (its handler threw, or its input was refused before it ran): the error is its final envelope. */
@@ -309,19 +319,20 @@ export class RunningStream implements FollowedStream {
     this.#finish('error', errorBody(rpcError.toWire()));
   }
 
-  #finish(type: 'end' | 'error', body: string): void {
-    this.#final = [type, body];
+  #finish(type: 'end' | 'error', body: string, parts?: Uint8Array[]): void {
+    this.#final = [type, body, parts];
     if (this.#recorder === undefined) {
       this.#sendFinal();
       return;
     }
-    this.#recorder.finish(type, body).then(() => this.#sendFinal());
+    this.#recorder.finish(type, body, parts).then(() => this.#sendFinal());
   }
 
   #sendFinal(): void {
     this.#finalReady = true;
-    if (this.#done || this.#final === undefined) return;
-    this.#sink?.send(envelopeText(this.#final[0], this.#id, this.#final[1]));
+    const final = this.#final;
+    if (this.#done || final === undefined) return;
+    this.#sink?.send(envelopeText(final[0], this.#id, final[1]), final[2]);
   }
 
   /**
@@ -342,6 +353,13 @@ export class RunningStream implements FollowedStream {
       recorder.stop();
     }
   }
+}
+
+/** The bytes of a value's byte parts. */
+function bytesOf(parts: readonly Uint8Array[] | undefined): number {
+  let bytes = 0;
+  if (parts !== undefined) for (const part of parts) bytes += part.byteLength;
+  return bytes;
 }
 
 /** `,"data":…[,"meta":…]}`: a chunk's value after its seq. */

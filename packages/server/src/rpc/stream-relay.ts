@@ -1,6 +1,6 @@
 import { errorBody, type RequestId, RpcError } from '@switchboard/contract';
 import { envelopeText, type FollowedStream, type StreamSink } from './stream-sink.js';
-import type { StreamStore } from './stream-store.js';
+import { bodyOfRecord, type StreamStore } from './stream-store.js';
 
 // A stream whose run is (or was) on another process, served from what that process
 // recorded in the shared store:
@@ -89,8 +89,9 @@ export class StreamRelay implements FollowedStream {
       this.#fail(new RpcError('STREAM_LOST', `chunks after ${after} are no longer kept`, { reason: 'expired', after }));
       return;
     }
-    for (const { seq, body } of record.chunks) {
-      this.#sink.send(envelopeText('chunk', this.#id, body));
+    for (const { seq, body: recorded } of record.chunks) {
+      const { body, parts } = bodyOfRecord(recorded);
+      this.#sink.send(envelopeText('chunk', this.#id, body), parts);
       this.#sent = seq;
     }
     // More recorded than one read brought: read on (as credit allows) before any end.
@@ -100,7 +101,8 @@ export class StreamRelay implements FollowedStream {
     }
     if (record.final !== undefined) {
       this.#ended = true;
-      this.#sink.send(envelopeText(record.final.type, this.#id, record.final.body));
+      const { body, parts } = bodyOfRecord(record.final.body);
+      this.#sink.send(envelopeText(record.final.type, this.#id, body), parts);
       return;
     }
     if (!record.running) {

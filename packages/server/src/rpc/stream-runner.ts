@@ -1,5 +1,6 @@
 import {
   type AnyStreamOutput,
+  binaryMessage,
   type CreditEnvelope,
   decodeValue,
   isStreamOutput,
@@ -66,8 +67,17 @@ export class StreamRunner implements StreamSink {
     return this.#runs.size + this.#claiming;
   }
 
-  send(text: string): void {
-    if (this.#link.socket.state === 'open') this.#link.socket.send(text);
+  send(text: string, parts?: readonly Uint8Array[]): void {
+    if (this.#link.socket.state !== 'open') return;
+    this.#link.socket.send(parts === undefined || parts.length === 0 ? text : binaryMessage(text, parts));
+  }
+
+  congested(): boolean {
+    return this.#link.socket.bufferedAmount > this.#link.host.options.highWaterBytes;
+  }
+
+  whenDrained(wake: () => void): void {
+    this.#link.socket.once('drain', wake);
   }
 
   forget(id: RequestId, run: FollowedStream): void {

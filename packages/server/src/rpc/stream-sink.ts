@@ -17,8 +17,12 @@ export interface FollowedStream {
 
 /** Where a run's chunks go: a connection, under the id its client gave the stream there. */
 export interface StreamSink {
-  /** Sends one envelope's text on the connection. */
-  send(text: string): void;
+  /** Sends one envelope on the connection: its text, and its byte values (then one binary message). */
+  send(text: string, parts?: readonly Uint8Array[]): void;
+  /** The connection's socket holds more than highWaterBytes: a run waits before making more. */
+  congested(): boolean;
+  /** Calls `wake` once the socket has drained. */
+  whenDrained(wake: () => void): void;
   /** The connection no longer follows the stream (released, or resumed on another one). */
   forget(id: RequestId, run: FollowedStream): void;
   /** The bytes of chunks kept for this connection's streams. */

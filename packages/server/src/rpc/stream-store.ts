@@ -63,6 +63,22 @@ export interface StreamRecord {
   running: boolean;
 }
 
+/**
+ * An envelope's body as a store keeps it: its text, then (with byte values) a NUL and the
+ * bytes in base64. JSON text never holds a raw NUL (JSON.stringify escapes it).
+ */
+export function recordedBody(body: string, parts: readonly Uint8Array[] | undefined): string {
+  if (parts === undefined || parts.length === 0) return body;
+  return `${body}\u0000${Buffer.concat(parts).toString('base64')}`;
+}
+
+/** What recordedBody() wrote: the text, and the byte values as one part (the reader slices them by `meta.b`). */
+export function bodyOfRecord(recorded: string): { body: string; parts: Uint8Array[] | undefined } {
+  const nul = recorded.indexOf('\u0000');
+  if (nul < 0) return { body: recorded, parts: undefined };
+  return { body: recorded.slice(0, nul), parts: [Buffer.from(recorded.slice(nul + 1), 'base64')] };
+}
+
 /** One run's side of a StreamStore: its claim kept alive while it makes no chunk. */
 export class StreamRecorder {
   readonly #store: StreamStore;
@@ -88,20 +104,21 @@ export class StreamRecorder {
   }
 
   /** Records a chunk before it is sent; a failure leaves the run unrecorded from then on (reported once). */
-  async append(seq: number, body: string): Promise<void> {
+  async append(seq: number, body: string, parts: readonly Uint8Array[] | undefined): Promise<void> {
     if (!this.#recording) return;
     try {
-      if (!(await this.#store.append(this.#key, this.#token, seq, body))) this.#lost(new Error('lost its claim'));
+      const recorded = recordedBody(body, parts);
+      if (!(await this.#store.append(this.#key, this.#token, seq, recorded))) this.#lost(new Error('lost its claim'));
     } catch (error) {
       this.#lost(error);
     }
   }
 
-  async finish(type: 'end' | 'error', body: string): Promise<void> {
+  async finish(type: 'end' | 'error', body: string, parts?: readonly Uint8Array[]): Promise<void> {
     this.stop();
     if (!this.#recording) return;
     try {
-      await this.#store.finish(this.#key, this.#token, type, body);
+      await this.#store.finish(this.#key, this.#token, type, recordedBody(body, parts));
     } catch (error) {
       this.#lost(error);
     }

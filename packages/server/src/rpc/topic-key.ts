@@ -8,7 +8,9 @@ import { decodeValue, encodeValue, RpcError } from '@switchboard/contract';
 export function paramsKey(params: unknown, maxChars: number): string {
   let key: string;
   try {
-    const { json, meta } = encodeValue(params);
+    const { json, meta, parts } = encodeValue(params);
+    // Params name a stream; bytes are data, and a key is text.
+    if (parts !== undefined) throw new RpcError('BAD_REQUEST', 'params cannot hold byte values');
     key = meta === undefined ? stableStringify(json) : `${stableStringify(json)}~${stableStringify(meta)}`;
   } catch (error) {
     if (error instanceof RpcError) throw error;

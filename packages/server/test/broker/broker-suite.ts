@@ -30,7 +30,7 @@ export function describeBroker(name: string, make: MakeBroker): void {
     it("numbers a topic's messages one by one and delivers them in order with their positions", async () => {
       const b = await broker();
       const [t, other] = [topic('t'), topic('other')];
-      const seen: Array<[string, string]> = [];
+      const seen: Array<[unknown, string]> = [];
       await b.subscribe(t, (payload, position) => seen.push([payload, position]));
       const first = await b.publish(t, 'a');
       await b.publish(other, 'x');
@@ -48,7 +48,7 @@ export function describeBroker(name: string, make: MakeBroker): void {
     it('keeps publish order under many concurrent publishes', async () => {
       const b = await broker();
       const t = topic('burst');
-      const seen: string[] = [];
+      const seen: unknown[] = [];
       await b.subscribe(t, (payload) => seen.push(payload));
       const payloads = Array.from({ length: 500 }, (_, i) => String(i));
       const positions = await Promise.all(payloads.map((payload) => b.publish(t, payload)));
@@ -61,9 +61,9 @@ export function describeBroker(name: string, make: MakeBroker): void {
     it('delivers to every listener of a topic and stops after unsubscribe', async () => {
       const b = await broker();
       const t = topic('t');
-      const one: string[] = [];
-      const two: string[] = [];
-      const listenOne = (payload: string) => one.push(payload);
+      const one: unknown[] = [];
+      const two: unknown[] = [];
+      const listenOne = (payload: unknown) => one.push(payload);
       await b.subscribe(t, listenOne);
       await b.subscribe(t, (payload) => two.push(payload));
       await b.publish(t, 'a');

@@ -41,7 +41,7 @@ describe('MemoryBroker', () => {
 
   it('never evicts the topic it is creating', async () => {
     const broker = new MemoryBroker({ maxTopics: 1 });
-    const seen: string[] = [];
+    const seen: unknown[] = [];
     await broker.subscribe('a', () => {});
     await broker.subscribe('b', (payload) => seen.push(payload));
     await broker.publish('b', 'hello');

@@ -174,7 +174,9 @@ export function delivery(policy: DeliveryPolicy = 'queue', maxQueued = 100): Cha
     policy,
     maxQueued,
     keyOf:
-      policy === 'latest' ? (payload) => (JSON.parse(payload) as { data: { symbol: string } }).data.symbol : undefined,
+      policy === 'latest'
+        ? (payload) => (JSON.parse(payload as string) as { data: { symbol: string } }).data.symbol
+        : undefined,
     counters: { messages: 0, dropped: 0, coalesced: 0, slowDisconnects: 0 },
   };
 }

@@ -1,0 +1,66 @@
+import { encodeValue, readMessage } from '@switchboard/contract';
+import { describe, expect, it } from 'vitest';
+import { type Holder, IdempotencyWindow } from '../../src/rpc/idempotency.js';
+import {
+  deserializeOutcome,
+  errorOutcome,
+  outcomeBytes,
+  outcomeMessage,
+  resultOutcome,
+  serializeOutcome,
+} from '../../src/rpc/outcome.js';
+
+const bytesOutcome = (size: number) => {
+  const { json, meta, parts } = encodeValue({ file: new Uint8Array(size).fill(7) });
+  return resultOutcome(json, meta, parts);
+};
+
+const holder = (): Holder => ({ scope: undefined, id: 1, open: true, sessions: 0, probe: async () => true });
+
+describe('an outcome with byte values', () => {
+  it('is sent under any id as a binary message holding its bytes', () => {
+    const outcome = bytesOutcome(1000);
+    for (const id of [7, 'again']) {
+      const message = outcomeMessage(id, outcome);
+      expect(message).toBeInstanceOf(Uint8Array);
+      expect((message as Uint8Array).byteLength).toBeLessThan(1200);
+      expect(readMessage(message)).toMatchObject({ type: 'result', id, output: { file: 0 } });
+    }
+    expect(typeof outcomeMessage(7, resultOutcome(1, undefined))).toBe('string');
+  });
+
+  it('counts its bytes besides its text', () => {
+    const outcome = bytesOutcome(10_000);
+    expect(outcomeBytes(outcome)).toBe(outcome.body.length * 2 + 10_000);
+  });
+
+  it('is kept by the idempotency window counted in bytes, and one too large is not kept', () => {
+    const window = new IdempotencyWindow({
+      maxKeys: 100,
+      maxSessionBytes: 64 * 1024,
+      maxSessions: 10,
+      maxBytes: 1024 * 1024,
+      maxSessionsPerConnection: 2,
+      ttlMs: 60_000,
+    });
+    const who = holder();
+    const small = window.claim('a', 1, who, 0);
+    if (small.state !== 'new') throw new Error(small.state);
+    const before = window.bytes;
+    expect(window.finish(small.entry, bytesOutcome(10_000), 0).parts?.[0]?.byteLength).toBe(10_000);
+    expect(window.bytes - before).toBeGreaterThanOrEqual(10_000);
+    const repeat = window.claim('a', 1, who, 1);
+    expect(repeat.state === 'repeat' && repeat.entry.outcome?.parts?.[0]?.byteLength).toBe(10_000);
+    const large = window.claim('b', 2, who, 0);
+    if (large.state !== 'new') throw new Error(large.state);
+    expect(window.finish(large.entry, bytesOutcome(40_000), 0).ok).toBe(false);
+  });
+
+  it('goes through a shared store as text and comes back with the same bytes', () => {
+    const outcome = bytesOutcome(300);
+    const back = deserializeOutcome(serializeOutcome(outcome));
+    expect(back).toEqual({ ok: true, body: outcome.body, parts: [new Uint8Array(300).fill(7)] });
+    expect(deserializeOutcome(serializeOutcome(errorOutcome({ code: 'CONFLICT', message: 'x' })))?.ok).toBe(false);
+    expect(deserializeOutcome('b{not json')).toBeUndefined();
+  });
+});

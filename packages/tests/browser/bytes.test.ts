@@ -1,0 +1,133 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
+import { waitInPage } from './dashboard-page.js';
+import { type BytesContract, bytesContract, pattern } from './fixtures/bytes-contract.js';
+import type { BytesPage } from './fixtures/bytes-page.js';
+
+// Byte values in a real browser: a Uint8Array call, an ArrayBuffer call and a channel
+// message, each one binary WebSocket message holding the raw bytes, read from the
+// ArrayBuffer the browser hands over.
+
+type BytesWindow = Window & { __bytes: BytesPage };
+
+const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
+
+async function pageScript(): Promise<string> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('./fixtures/bytes-page.ts', import.meta.url))],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    tsconfig: rootTsconfig,
+    write: false,
+    logLevel: 'silent',
+  });
+  return (result.outputFiles[0] as { text: string }).text;
+}
+
+interface Site {
+  url: string;
+  wsUrl: string;
+  /** Bytes the server's sockets have written so far. */
+  written: () => number;
+  close: () => Promise<void>;
+}
+
+async function startSite(script: string): Promise<Site> {
+  let server: SwitchboardServer<BytesContract> | undefined;
+  const router = defineRouter(bytesContract, {
+    procedures: {
+      echo: ({ input }) => input,
+      echoBuffer: ({ input }) => input,
+      publish: async ({ input }) => {
+        await server?.publish('files', { name: 'page' }, pattern(input.size));
+        return null;
+      },
+    },
+  });
+  const html = `<!doctype html><meta charset="utf-8"><script type="module">${script}</script>`;
+  const http: Server = createHttpServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  const sockets = new Set<Socket>();
+  http.on('upgrade', (_request, socket: Socket) => sockets.add(socket));
+  server = createServer({ router, limits: { maxPayloadBytes: 4 * 1024 * 1024 } });
+  server.attach(http, { path: '/ws' });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  const running = server;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    written: () => [...sockets].reduce((sum, socket) => sum + socket.bytesWritten, 0),
+    close: async () => {
+      await running.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+describe.skipIf(!canRunBrowserSuite('bytes'))('byte values in Chromium', () => {
+  let browser: Browser;
+  let script: string;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    [browser, script] = await Promise.all([launchChromium(), pageScript()]);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function open(site: Site): Promise<Page> {
+    const context = await browser.newContext();
+    cleanups.push(() => context.close());
+    const page = await context.newPage();
+    await page.goto(site.url);
+    await waitInPage(
+      page,
+      () => (window as unknown as BytesWindow).__bytes !== undefined,
+      undefined,
+      'the page script',
+    );
+    return page;
+  }
+
+  it.each([0, 1024, 1024 * 1024])(
+    'round-trips %i bytes as a Uint8Array call, an ArrayBuffer call and a channel message, as raw bytes',
+    async (size) => {
+      const site = await startSite(script);
+      cleanups.push(site.close);
+      const page = await open(site);
+      const report = await page
+        .evaluate(([url, n]) => (window as unknown as BytesWindow).__bytes.run(url as string, n as number), [
+          site.wsUrl,
+          size,
+        ] as const)
+        .catch((error: Error) => {
+          throw new Error(`in the page: ${error.message.split('\n')[0]}`);
+        });
+      expect(report).toEqual({
+        echoEqual: true,
+        echoPrototype: 'Uint8Array',
+        bufferEqual: true,
+        bufferIsArrayBuffer: true,
+        messageEqual: true,
+        messagePrototype: 'Uint8Array',
+      });
+      // Three messages of `size` bytes each went to the page, and little else.
+      expect(site.written()).toBeLessThanOrEqual(3 * size * 1.01 + 4_096);
+    },
+    30_000,
+  );
+});
