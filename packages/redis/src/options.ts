@@ -95,8 +95,8 @@ export interface ResolvedRedisOptions {
   readonly reconnectMaxDelayMs: number;
   readonly pingIntervalMs: number;
   readonly connectTimeoutMs: number;
-  /** `idempotency`, checked by the store itself. */
-  readonly idempotency: RedisBrokerOptions['idempotency'];
+  /** `idempotency`, with the broker's prefix and connectTimeoutMs (the store checks the rest). */
+  readonly idempotency: IdempotencyStoreOptions;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -132,6 +132,7 @@ export function resolveRedisOptions(input: RedisBrokerOptions): ResolvedRedisOpt
     input.reconnect?.maxDelayMs,
     Math.max(REDIS_DEFAULTS.reconnectMaxDelayMs, reconnectInitialDelayMs),
   );
+  const connectTimeoutMs = positive('connectTimeoutMs', input.connectTimeoutMs, REDIS_DEFAULTS.connectTimeoutMs);
   return Object.freeze({
     url: input.url,
     client: input.client,
@@ -144,7 +145,7 @@ export function resolveRedisOptions(input: RedisBrokerOptions): ResolvedRedisOpt
     reconnectInitialDelayMs,
     reconnectMaxDelayMs,
     pingIntervalMs: positive('pingIntervalMs', input.pingIntervalMs, REDIS_DEFAULTS.pingIntervalMs),
-    connectTimeoutMs: positive('connectTimeoutMs', input.connectTimeoutMs, REDIS_DEFAULTS.connectTimeoutMs),
-    idempotency: input.idempotency,
+    connectTimeoutMs,
+    idempotency: { ...input.idempotency, prefix, connectTimeoutMs },
   });
 }

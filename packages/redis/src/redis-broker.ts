@@ -80,13 +80,7 @@ export class RedisBroker extends EventEmitter<RedisBrokerEvents> implements Brok
     this.#subscriber = openConnection(this.options, 'subscriber');
     this.#topicCommands = new TopicCommands(this.#command, this.options);
     // Made with the connection, so that it waits for the same first attempt as publish does.
-    const { prefix, connectTimeoutMs } = this.options;
-    this.idempotency = new RedisIdempotencyStore(this.#command, {
-      ...this.options.idempotency,
-      prefix,
-      connectTimeoutMs,
-    });
-
+    this.idempotency = new RedisIdempotencyStore(this.#command, this.options.idempotency);
     const connections = { command: this.#command, subscriber: this.#subscriber, sharded: () => this.#sharded === true };
     this.#broadcasts = new Broadcasts(this.options.prefix, connections, (e) => this.#report(e));
     const onMessage = (channel: string, text: string) => {
