@@ -139,8 +139,10 @@ interface LoadOut {
 }
 
 const harness = new Harness<RpcContender>({ onStart: expectSwitchboardFrom(from, before) });
-/** By `${contender id}@${shape}`. */
+/** By `${contender id}@${shape}`, in run order. */
 const results = new Map<string, LoadOut[]>();
+/** The same by run number, for ratios within a run (contenders a few seconds apart). */
+const byRun = new Map<string, Map<number, LoadOut>>();
 const disturbedRuns: string[] = [];
 const started = new Date();
 say(`Stream benchmark — ${machine()}`);
@@ -168,6 +170,7 @@ for (let run = 1; run <= runs; run++) {
         out[shape] = r;
         const key = `${c.id}@${shape}`;
         results.set(key, [...(results.get(key) ?? []), r]);
+        byRun.set(key, (byRun.get(key) ?? new Map()).set(run, r));
         const others = otherCores(r);
         const dist = disturbed(r);
         if (dist) disturbedRuns.push(`${c.label} ${shape} run ${run}: others used ${fmt.fixed(others, 2)} cores`);
@@ -228,13 +231,32 @@ for (const shape of shapes) {
   say(fmt.textTable([...header, 'client CPU', '÷ tRPC', '÷ socket.io'], rows));
   clientBound ||= rows.some((r) => r[8]?.endsWith('(!)'));
 }
+/**
+ * switchboard ÷ `peer` chunks/s within each run (every run, disturbed or not: both sides of a
+ * pair ran seconds apart, under much the same load), as median and range.
+ */
+function paired(shape: ShapeId, peer: string): { median: number; min: number; max: number; n: number } {
+  const ours = byRun.get(`switchboard@${shape}`);
+  const theirs = byRun.get(`${peer}@${shape}`);
+  const ratios: number[] = [];
+  for (const [run, r] of ours ?? []) {
+    const p = theirs?.get(run);
+    if (p) ratios.push(r.chunksPerSec / p.chunksPerSec);
+  }
+  return { median: fmt.median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), n: ratios.length };
+}
 const targets = shapes.map((shape) => {
   const vs = (peer: keyof typeof TARGETS): string => {
     const r = chunks('switchboard', shape) / chunks(peer, shape);
     if (!Number.isFinite(r)) return `÷ ${peer} n/a`;
-    return `${r.toFixed(2)}× ${peer} (target ≥ ${TARGETS[peer]}×: ${r >= TARGETS[peer] ? 'met' : 'MISSED'})`;
+    const p = paired(shape, peer);
+    const verdict = (x: number): string => (x >= TARGETS[peer] ? 'met' : 'MISSED');
+    return (
+      `${r.toFixed(2)}× ${peer} by medians, ${p.median.toFixed(2)}× paired by run (${p.min.toFixed(2)}–${p.max.toFixed(2)}, ` +
+      `${p.n} runs); target ≥ ${TARGETS[peer]}×: ${verdict(r)} / ${verdict(p.median)}`
+    );
   };
-  return `${shape}: switchboard ${vs('trpc')}, ${vs('socketio')}`;
+  return `${shape}: switchboard ${vs('trpc')}; ${vs('socketio')}`;
 });
 say(`\n${targets.map((t) => `  ${t}`).join('\n')}`);
 if (clientBound) say('  (!) client CPU above 90% of a core: the client is the bottleneck of that row');
