@@ -1,0 +1,140 @@
+// One stream receiver per contender, with the contender's own client library: asks for a
+// stream of `count` chunks of a shape and reads it to its end, checking every chunk (it is
+// chunk i, in order). Bounded in time by `signal` (the load script's deadline).
+
+import type { StreamAppRouter } from './servers/trpc.js';
+import type { ShapeId } from './shapes.js';
+import { SHAPES } from './shapes.js';
+
+export const CONTENDER_IDS = ['switchboard', 'trpc', 'socketio'] as const;
+export type ContenderId = (typeof CONTENDER_IDS)[number];
+
+export interface Received {
+  /** Chunks read. */
+  chunks: number;
+  /** Chunks that were not the one expected at their place. */
+  wrong: number;
+  /** What the server says it made (its result or end message), when the contender tells. */
+  count: number | null;
+}
+
+export interface Receiver {
+  receive(shape: ShapeId, count: number, signal: AbortSignal): Promise<Received>;
+  close(): void;
+}
+
+export interface ReceiverOptions {
+  /** Switchboard's `credit` (chunks the server may send ahead of the reader). */
+  credit: number;
+}
+
+const HOST = '127.0.0.1';
+
+export async function connect(id: ContenderId, port: number, options: ReceiverOptions): Promise<Receiver> {
+  switch (id) {
+    case 'switchboard':
+      return switchboard(port, options);
+    case 'trpc':
+      return trpc(port);
+    case 'socketio':
+      return socketio(port);
+  }
+}
+
+async function switchboard(port: number, { credit }: ReceiverOptions): Promise<Receiver> {
+  const { WebSocket } = await import('ws');
+  const { createClient } = await import('@switchboard/client');
+  type C = import('./contract.js').StreamBenchContract;
+  const client = createClient<C>({
+    url: `ws://${HOST}:${port}`,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  return {
+    async receive(shape, count, signal) {
+      const check = SHAPES[shape].check;
+      const stream = client.stream(shape, { count }, { credit, signal });
+      let chunks = 0;
+      let wrong = 0;
+      for await (const chunk of stream) {
+        if (!check(chunk, chunks)) wrong++;
+        chunks++;
+      }
+      return { chunks, wrong, count: (await stream.result).count };
+    },
+    close: () => void client.close(),
+  };
+}
+
+async function trpc(port: number): Promise<Receiver> {
+  const { WebSocket } = await import('ws');
+  const { createTRPCClient, createWSClient, wsLink } = await import('@trpc/client');
+  const superjson = (await import('superjson')).default;
+  const wsClient = createWSClient({
+    url: `ws://${HOST}:${port}`,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  const client = createTRPCClient<StreamAppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] });
+  return {
+    receive: (shape, count, signal) =>
+      new Promise((resolve, reject) => {
+        const check = SHAPES[shape].check;
+        let chunks = 0;
+        let wrong = 0;
+        const handlers = {
+          signal,
+          onData(chunk: unknown) {
+            if (!check(chunk, chunks)) wrong++;
+            chunks++;
+          },
+          // The server's generator returned ('stopped'); tRPC sends no return value.
+          onComplete: () => resolve({ chunks, wrong, count: null }),
+          onError: (err: unknown) => reject(err),
+        };
+        const subscription =
+          shape === 'small' ? client.small.subscribe({ count }, handlers) : client.kib.subscribe({ count }, handlers);
+        signal.addEventListener('abort', () => {
+          subscription.unsubscribe();
+          reject(new Error(`aborted after ${chunks} chunks`));
+        });
+      }),
+    close: () => void wsClient.close(),
+  };
+}
+
+async function socketio(port: number): Promise<Receiver> {
+  const { io } = await import('socket.io-client');
+  const socket = io(`http://${HOST}:${port}`, { transports: ['websocket'], forceNew: true, reconnection: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return {
+    receive: (shape, count, signal) =>
+      new Promise((resolve, reject) => {
+        const check = SHAPES[shape].check;
+        let chunks = 0;
+        let wrong = 0;
+        const onChunk = (chunk: unknown): void => {
+          if (!check(chunk, chunks)) wrong++;
+          chunks++;
+        };
+        const done = (): void => {
+          socket.off('chunk', onChunk);
+          socket.off('end', onEnd);
+        };
+        const onEnd = (end: { count?: number; error?: string }): void => {
+          done();
+          if (end.error !== undefined) reject(new Error(end.error));
+          else resolve({ chunks, wrong, count: end.count ?? null });
+        };
+        socket.on('chunk', onChunk);
+        socket.on('end', onEnd);
+        signal.addEventListener('abort', () => {
+          done();
+          reject(new Error(`aborted after ${chunks} chunks`));
+        });
+        socket.emit('stream', { shape, count });
+      }),
+    close: () => void socket.close(),
+  };
+}
