@@ -12,7 +12,7 @@ import { CONTENDER_IDS, connect } from './receivers.js';
 import { MAX_CHUNKS, SHAPE_IDS, streamPayloadBytes } from './shapes.js';
 
 const USAGE = `usage: tsx bench/streams/load.ts --contender ${CONTENDER_IDS.join('|')} --port N --shape ${SHAPE_IDS.join('|')}
-       [--count 200000] [--warmup-count 20000] [--credit 64] [--max-ms 60000]`;
+       [--count 200000] [--warmup-count 20000] [--credit 128] [--max-ms 60000]`;
 const o = parse(
   {
     contender: { type: 'string' },
@@ -20,7 +20,7 @@ const o = parse(
     shape: { type: 'string' },
     count: { type: 'string', default: '200000' },
     'warmup-count': { type: 'string', default: '20000' },
-    credit: { type: 'string', default: '64' },
+    credit: { type: 'string', default: '128' },
     'max-ms': { type: 'string', default: '60000' },
   },
   USAGE,
