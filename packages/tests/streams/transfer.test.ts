@@ -1,7 +1,8 @@
 import { createTestPair, type TestPair } from '@switchboard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heapUsedAfterGc } from '../support/heap.js';
-import { type FileContract, fileChecksum, fileRouter, Uploads } from './files.js';
+import { fileRouter, Uploads } from './file-router.js';
+import { type FileContract, fileChecksum } from './files.js';
 import { download, type Progress, upload } from './transfer.js';
 
 // 50 MiB down and up through the client in Node, cut twice on the way, memory bounded.
