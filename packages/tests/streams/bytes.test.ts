@@ -16,22 +16,20 @@ afterEach(async () => {
   pair = undefined;
 });
 
-const SIZES = [0, 1, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+const SIZES = [0, 1, 1024, 64 * 1024, 1024 * 1024, 16 * 1024 * 1024];
 
 describe('bytes in streams', () => {
-  it('round-trips Uint8Array chunks of 0 B to 4 MiB, a Uint8Array input and result, through a cut', async () => {
+  it('round-trips Uint8Array chunks of 0 B to 16 MiB, a Uint8Array input and result, through a cut', async () => {
     const probe = new StreamProbe();
+    // Limits raised for 16 MiB chunks: the defaults keep one message within 1 MiB.
+    const big = 40 * 1024 * 1024;
     pair = await createTestPair({
       router: streamRouter(probe),
       clock: false,
       server: {
-        limits: {
-          maxPayloadBytes: 8 * 1024 * 1024,
-          maxInFlightBytes: 16 * 1024 * 1024,
-          maxBufferedBytes: 16 * 1024 * 1024,
-        },
+        limits: { maxPayloadBytes: big, maxInFlightBytes: big, maxBufferedBytes: big, streamBufferBytes: big },
       },
-      client: { reconnect: { initialDelayMs: 1, maxDelayMs: 5 } },
+      client: { reconnect: { initialDelayMs: 1, maxDelayMs: 5 }, maxMessageBytes: big },
     });
     const salt = new Uint8Array([7, 8, 9]);
     const stream = pair.client.stream('bytes', { sizes: [...SIZES, ...SIZES], salt }, { credit: 4 });

@@ -1,8 +1,11 @@
+import { binaryMessage, decodeValue, readMessage } from '@switchboard/contract';
 import { createServer, type ServerLimits } from '@switchboard/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, RawClient } from '../rpc/harness.js';
-import { until } from '../support/wait.js';
-import { StreamProbe, streamRouter } from './fixtures.js';
+import WebSocket from 'ws';
+import { scopeTag } from '../../server/src/rpc/shared-idempotency.js';
+import { closeAll, PROTOCOL, RawClient } from '../rpc/harness.js';
+import { once, until } from '../support/wait.js';
+import { patterned, StreamProbe, streamRouter } from './fixtures.js';
 import { MemoryStreamStore, streamsOnlyStore } from './memory-stream-store.js';
 
 // The shared-store path (streams recorded for other processes) against a store in memory
@@ -25,7 +28,7 @@ async function node(store: MemoryStreamStore, limits: ServerLimits = {}) {
     await raw.next((e) => e.type === 'authenticated', 'authenticated');
     return raw;
   };
-  return { probe, server, connect };
+  return { probe, server, connect, port };
 }
 
 const answered = (raw: RawClient, id: number) =>
@@ -89,6 +92,45 @@ describe('streams with a shared store', () => {
     second.send({ type: 'stream', id: 1, name: 'count', input, key: 't.1', credit: 64 });
     expect(await answered(second, 1)).toMatchObject({ type: 'end', seq: 3, output: { total: 3 } });
     expect((a.probe.runs.get('once') ?? 0) + (b.probe.runs.get('once') ?? 0)).toBe(1);
+    await a.server.close();
+    await b.server.close();
+  });
+
+  it('relays byte chunks and a byte result from the record as bytes', async () => {
+    const store = new MemoryStreamStore();
+    const a = await node(store);
+    const b = await node(store);
+    const first = await a.connect('ada');
+    const call = JSON.stringify({
+      type: 'stream',
+      id: 1,
+      name: 'bytes',
+      input: { sizes: [0, 5, 70_000], salt: 0 },
+      meta: { values: { salt: [['custom', 'bytes']] }, v: 1, b: [1] },
+      key: 'b.1',
+      credit: 8,
+    });
+    first.socket.send(binaryMessage(call, [new Uint8Array([9])]));
+    await first.next((e) => e.type === 'binary', 'a first chunk');
+    await until(() => store.runs.get(`${scopeTag('ada')}b.1`)?.final !== undefined, 'the run to record its end');
+    const second = new WebSocket(`ws://127.0.0.1:${b.port}`, PROTOCOL);
+    const messages: Buffer[] = [];
+    second.on('message', (data: Buffer) => messages.push(data));
+    await once(second, 'open');
+    second.send(JSON.stringify({ type: 'auth', id: 0, data: { user: 'ada' } }));
+    second.send(binaryMessage(call, [new Uint8Array([9])]));
+    while (messages.filter((m) => m.readUInt32BE(0) < 4096).length < 4) await once(second, 'message');
+    const read = messages
+      .filter((m) => m.readUInt32BE(0) < 4096)
+      .map((m) => readMessage(new Uint8Array(m)) as Record<string, unknown>);
+    const values = read.map((envelope) =>
+      decodeValue(envelope.type === 'end' ? envelope.output : envelope.data, envelope.meta),
+    );
+    expect(read.map((e) => e.type)).toEqual(['chunk', 'chunk', 'chunk', 'end']);
+    expect((values[2] as Uint8Array).byteLength).toBe(70_000);
+    expect(Buffer.from(values[1] as Uint8Array).equals(Buffer.from(patterned(5, 10)))).toBe(true);
+    expect(values[3]).toEqual({ salt: new Uint8Array([9]), total: 70_005 });
+    second.close();
     await a.server.close();
     await b.server.close();
   });

@@ -9,7 +9,7 @@ import {
 } from '@switchboard/contract';
 import { Deque } from '../deque.js';
 import type { CallSignal } from './call-signal.js';
-import { checkProduced } from './peer-link.js';
+import { checkProduced, isPromiseLike } from './peer-link.js';
 import {
   envelopeText,
   type FollowedStream,
@@ -242,8 +242,13 @@ export class RunningStream implements FollowedStream {
           this.#end(await this.#checked(this.#output.result, step.value, 'result'));
           return;
         }
-        const { json, meta, parts } = encodeValue(await this.#checked(this.#output.chunk, step.value, 'chunk'));
-        if (this.#done) return;
+        // A synchronous schema (zod's usual case) costs no extra turn of the microtask queue.
+        let chunk = this.#checked(this.#output.chunk, step.value, 'chunk');
+        if (isPromiseLike(chunk)) {
+          chunk = await chunk;
+          if (this.#done) return;
+        }
+        const { json, meta, parts } = encodeValue(chunk);
         const seq = this.#seq + 1;
         const body = `,"seq":${seq}${dataBody(json, meta)}`;
         const partBytes = bytesOf(parts);
