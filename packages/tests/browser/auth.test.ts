@@ -1,9 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { RpcError } from '@switchboard/contract';
 import { createServer, defineRouter } from '@switchboard/server';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
@@ -11,27 +9,14 @@ import { within } from '../support/wait.js';
 import { waitInPage } from './dashboard-page.js';
 import { authContract } from './fixtures/auth-contract.js';
 import type { AuthPage } from './fixtures/auth-page.js';
+import { bundlePage } from './page-script.js';
 
 // A refused connection in a real browser, where the HTTP status of a refused upgrade is
 // invisible: the close code carries the refusal, and the client stops retrying.
 
 type AuthWindow = Window & { __auth: AuthPage };
 
-const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
-
-async function pageScript(): Promise<string> {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/auth-page.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    tsconfig: rootTsconfig,
-    write: false,
-    logLevel: 'silent',
-  });
-  return (result.outputFiles[0] as { text: string }).text;
-}
+const pageScript = () => bundlePage('auth-page');
 
 interface Site {
   url: string;

@@ -1,14 +1,13 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
 import { waitInPage } from './dashboard-page.js';
 import { type BytesContract, bytesContract, pattern } from './fixtures/bytes-contract.js';
 import type { BytesPage } from './fixtures/bytes-page.js';
+import { bundlePage } from './page-script.js';
 
 // Byte values in a real browser: a Uint8Array call, an ArrayBuffer call and a channel
 // message, each one binary WebSocket message holding the raw bytes, read from the
@@ -16,21 +15,7 @@ import type { BytesPage } from './fixtures/bytes-page.js';
 
 type BytesWindow = Window & { __bytes: BytesPage };
 
-const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
-
-async function pageScript(): Promise<string> {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/bytes-page.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    tsconfig: rootTsconfig,
-    write: false,
-    logLevel: 'silent',
-  });
-  return (result.outputFiles[0] as { text: string }).text;
-}
+const pageScript = () => bundlePage('bytes-page');
 
 interface Site {
   url: string;

@@ -1,8 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createServer } from '@switchboard/server';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../resilience/fault-proxy.js';
@@ -11,27 +9,14 @@ import { fileChecksum } from '../streams/files.js';
 import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
 import { waitInPage } from './dashboard-page.js';
 import type { TransferPage } from './fixtures/transfer-page.js';
+import { bundlePage } from './page-script.js';
 
 // A 50 MiB download and upload in Chromium, each with a progress bar, each cut once on the
 // way (the page's WebSocket goes through a proxy the test cuts): every byte arrives once.
 
 type TransferWindow = Window & { __transfer: TransferPage };
 const SIZE = 50 * 1024 * 1024;
-const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
-
-async function pageScript(): Promise<string> {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/transfer-page.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    tsconfig: rootTsconfig,
-    write: false,
-    logLevel: 'silent',
-  });
-  return (result.outputFiles[0] as { text: string }).text;
-}
+const pageScript = () => bundlePage('transfer-page');
 
 describe.skipIf(!canRunBrowserSuite('transfer'))('a 50 MiB file in Chromium', () => {
   let browser: Browser;
