@@ -1,6 +1,8 @@
 // One stream receiver per contender, with the contender's own client library: asks for a
 // stream of `count` chunks of a shape and reads it to its end, checking every chunk (it is
-// chunk i, in order). Bounded in time by `signal` (the load script's deadline).
+// chunk i, in order). Bounded in time by `signal` (the load script's deadline). Every client here
+// talks through Node's `ws` over one TCP connection (socket.io-client too, websocket transport
+// only): load.ts counts its bytes on the wire.
 
 import type { StreamAppRouter } from './servers/trpc.js';
 import type { ShapeId } from './shapes.js';
@@ -24,8 +26,8 @@ export interface Receiver {
 }
 
 export interface ReceiverOptions {
-  /** Switchboard's `credit` (chunks the server may send ahead of the reader). */
-  credit: number;
+  /** Switchboard's `credit` (chunks the server may send ahead of the reader); undefined: the client's default. */
+  credit: number | undefined;
 }
 
 const HOST = '127.0.0.1';
@@ -52,7 +54,7 @@ async function switchboard(port: number, { credit }: ReceiverOptions): Promise<R
   return {
     async receive(shape, count, signal) {
       const check = SHAPES[shape].check;
-      const stream = client.stream(shape, { count }, { credit, signal });
+      const stream = client.stream(shape, { count }, credit === undefined ? { signal } : { credit, signal });
       let chunks = 0;
       let wrong = 0;
       for await (const chunk of stream) {
@@ -74,6 +76,24 @@ async function trpc(port: number): Promise<Receiver> {
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
   });
   const client = createTRPCClient<StreamAppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] });
+  type Handlers = {
+    signal: AbortSignal;
+    onData(chunk: unknown): void;
+    onComplete(): void;
+    onError(err: unknown): void;
+  };
+  const subscribe = (shape: ShapeId, input: { count: number }, handlers: Handlers) => {
+    switch (shape) {
+      case 'small':
+        return client.small.subscribe(input, handlers);
+      case 'kib':
+        return client.kib.subscribe(input, handlers);
+      case 'bin16k':
+        return client.bin16k.subscribe(input, handlers);
+      case 'bin1m':
+        return client.bin1m.subscribe(input, handlers);
+    }
+  };
   return {
     receive: (shape, count, signal) =>
       new Promise((resolve, reject) => {
@@ -90,8 +110,7 @@ async function trpc(port: number): Promise<Receiver> {
           onComplete: () => resolve({ chunks, wrong, count: null }),
           onError: (err: unknown) => reject(err),
         };
-        const subscription =
-          shape === 'small' ? client.small.subscribe({ count }, handlers) : client.kib.subscribe({ count }, handlers);
+        const subscription = subscribe(shape, { count }, handlers);
         signal.addEventListener('abort', () => {
           subscription.unsubscribe();
           reject(new Error(`aborted after ${chunks} chunks`));

@@ -1,9 +1,11 @@
 // Stream throughput: one streaming call of N chunks (200,000 `{ token: 'abc', i }`, 50,000 1 KiB
-// strings), read to its end by one client, for Switchboard (client.stream(), credit-paced), tRPC
-// 11 (an async-generator subscription over its ws link) and socket.io 4 (one emit per chunk; no
-// backpressure). Each run: a fresh server process, one load process per shape (a warm-up stream,
-// then the measured one), stop; contenders interleaved run by run; medians of the undisturbed
-// runs, as ratios to tRPC and socket.io. With --before <dir>, Switchboard from another checkout
+// strings, 4,096 16 KiB and 128 1 MiB Uint8Arrays), read to its end by one client, for Switchboard
+// (client.stream(), credit-paced; bytes as binary messages), tRPC 11 (an async-generator
+// subscription over its ws link; bytes as superjson number arrays) and socket.io 4 (one emit per
+// chunk, bytes as binary attachments; no backpressure). Each run: a fresh server process, one
+// load process per shape (a warm-up stream, then the measured one), stop; contenders interleaved
+// run by run; medians of the undisturbed runs, as ratios to tRPC and socket.io, and the bytes the
+// client read from its socket ÷ the payload. With --before <dir>, Switchboard from another checkout
 // runs too (switchboard-before, see bench/rpc/before.ts), with after ÷ before ratios.
 // Raw results: bench/results/streams-<time>.json (gitignored).
 
@@ -22,7 +24,7 @@ import {
   type RpcContender,
   useSwitchboardFrom,
 } from '../rpc/common.js';
-import { BLOCKED_SHAPES, MAX_CHUNKS, SHAPE_IDS, SHAPES, type ShapeId } from './shapes.js';
+import { MAX_CHUNKS, SHAPE_IDS, SHAPES, type ShapeId } from './shapes.js';
 
 const contender = (client: RpcContender['client'], label: string): RpcContender => ({
   id: client,
@@ -40,6 +42,8 @@ const CONTENDERS: readonly RpcContender[] = [
 ];
 const ALIASES: Record<string, string> = { 'socket.io': 'socketio', tRPC: 'trpc' };
 const TARGETS = { trpc: 2, socketio: 1.5 } as const;
+/** Issue 15: a binary chunk's bytes on the wire at most this many times its payload (Switchboard). */
+const WIRE_TARGET = 1.01;
 
 const USAGE = `usage: tsx bench/streams/run.ts [options]
   --only a,b          contenders (default all): ${CONTENDERS.map((c) => c.id).join(', ')}
@@ -47,8 +51,11 @@ const USAGE = `usage: tsx bench/streams/run.ts [options]
   --runs N            runs per contender, medians reported (default 5)
   --count N           chunks per measured stream of small chunks (default ${SHAPES.small.defaultCount})
   --kib-count N       chunks per measured stream of 1 KiB chunks (default ${SHAPES.kib.defaultCount})
-  --warmup-count N    chunks of the unmeasured warm-up stream before each measured one (default 20000)
-  --credit N          switchboard's client.stream() credit (default 64, the client's default)
+  --bin16k-count N    chunks per measured stream of 16 KiB Uint8Arrays (default ${SHAPES.bin16k.defaultCount})
+  --bin1m-count N     chunks per measured stream of 1 MiB Uint8Arrays (default ${SHAPES.bin1m.defaultCount})
+  --warmup-count N    chunks of the unmeasured warm-up stream before each measured one, every shape
+                      (default per shape: ${SHAPE_IDS.map((s) => `${s} ${SHAPES[s].defaultWarmup}`).join(', ')})
+  --credit N          switchboard's client.stream() credit (default: the client's default, 128)
   --max-ms N          longest a stream may take before the run fails (default 60000)
   --from dist|src     where @switchboard/* are loaded from (default dist: build first)
   --before <dir>      also run ${BEFORE_ID}: switchboard with @switchboard/* from <dir>, another
@@ -62,8 +69,10 @@ const o = parseOrHelp(
     runs: { type: 'string', default: '5' },
     count: { type: 'string', default: String(SHAPES.small.defaultCount) },
     'kib-count': { type: 'string', default: String(SHAPES.kib.defaultCount) },
-    'warmup-count': { type: 'string', default: '20000' },
-    credit: { type: 'string', default: '64' },
+    'bin16k-count': { type: 'string', default: String(SHAPES.bin16k.defaultCount) },
+    'bin1m-count': { type: 'string', default: String(SHAPES.bin1m.defaultCount) },
+    'warmup-count': { type: 'string' },
+    credit: { type: 'string' },
     'max-ms': { type: 'string', default: '60000' },
     from: { type: 'string', default: 'dist' },
     before: { type: 'string' },
@@ -80,9 +89,18 @@ const runs = int('runs', o.runs, 1, 50);
 const counts: Record<ShapeId, number> = {
   small: int('count', o.count, 1, MAX_CHUNKS),
   kib: int('kib-count', o['kib-count'], 1, MAX_CHUNKS),
+  bin16k: int('bin16k-count', o['bin16k-count'], 1, MAX_CHUNKS),
+  bin1m: int('bin1m-count', o['bin1m-count'], 1, MAX_CHUNKS),
 };
-const warmupCount = int('warmup-count', o['warmup-count'], 0, MAX_CHUNKS);
-const credit = int('credit', o.credit, 1, 100_000);
+const warmupCounts = Object.fromEntries(
+  SHAPE_IDS.map((s) => [
+    s,
+    o['warmup-count'] === undefined ? SHAPES[s].defaultWarmup : int('warmup-count', o['warmup-count'], 0, MAX_CHUNKS),
+  ]),
+) as Record<ShapeId, number>;
+/** Switchboard's credit; undefined: the client's default (not passed on). */
+const credit = o.credit === undefined ? undefined : int('credit', o.credit, 1, 100_000);
+const creditLabel = credit === undefined ? "the client's default (128)" : String(credit);
 const maxMs = int('max-ms', o['max-ms'], 100, 600_000);
 if (o.pin) enablePinning();
 
@@ -119,8 +137,6 @@ function selectShapes(list: string | undefined): ShapeId[] {
   if (list === undefined || list.trim() === '') return [...SHAPE_IDS];
   return list.split(',').map((raw) => {
     const id = raw.trim();
-    const blocked = BLOCKED_SHAPES[id];
-    if (blocked !== undefined) throw new Error(`shape ${id} cannot run yet: ${blocked}`);
     const shape = SHAPE_IDS.find((s) => s === id);
     if (shape === undefined) throw new Error(`unknown shape ${JSON.stringify(raw)} (known: ${SHAPE_IDS.join(', ')})`);
     return shape;
@@ -132,6 +148,10 @@ interface LoadOut {
   chunksPerSec: number;
   payloadMiBps: number;
   elapsedMs: number;
+  /** Bytes the client's socket read during the measured stream ÷ the payload's bytes. */
+  wireReadRatio: number | null;
+  /** Bytes it wrote meanwhile, per chunk. */
+  wireWrittenPerChunk: number | null;
   clientCpu: number;
   clientUsPerChunk: number;
   machineCores: number;
@@ -147,8 +167,8 @@ const disturbedRuns: string[] = [];
 const started = new Date();
 say(`Stream benchmark — ${machine()}`);
 say(
-  `contenders: ${contenders.map((c) => c.id).join(', ')}; shapes: ${shapes.map((s) => `${s} × ${fmt.int(counts[s])}`).join(', ')} ` +
-    `(after ${fmt.int(warmupCount)} warm-up); switchboard credit ${credit}; ${runs} run(s); switchboard from ${from}`,
+  `contenders: ${contenders.map((c) => c.id).join(', ')}; shapes: ${shapes.map((s) => `${s} × ${fmt.int(counts[s])} (after ${fmt.int(warmupCounts[s])} warm-up)`).join(', ')}; ` +
+    `switchboard credit ${creditLabel}; ${runs} run(s); switchboard from ${from}`,
 );
 if (before) say(`${BEFORE_ID}: @switchboard/* from ${before.dir} (${before.commit}), through ${before.tsconfigPath}`);
 const labelWidth = Math.max(18, ...contenders.map((c) => c.label.length));
@@ -162,8 +182,8 @@ for (let run = 1; run <= runs; run++) {
           port: server.port,
           shape,
           count: counts[shape],
-          'warmup-count': warmupCount,
-          credit,
+          'warmup-count': warmupCounts[shape],
+          ...(credit === undefined ? {} : { credit }),
           'max-ms': maxMs,
         });
         const r = await runClient<LoadOut>('streams/load.ts', args, server, 2 * maxMs + 60_000, c.env);
@@ -175,8 +195,8 @@ for (let run = 1; run <= runs; run++) {
         const dist = disturbed(r);
         if (dist) disturbedRuns.push(`${c.label} ${shape} run ${run}: others used ${fmt.fixed(others, 2)} cores`);
         say(
-          `  run ${run}/${runs}  ${shape.padEnd(5)} ${c.label.padEnd(labelWidth)} ${fmt.int(r.chunksPerSec).padStart(9)} chunks/s ` +
-            `${fmt.fixed(r.payloadMiBps, 1).padStart(6)} MiB/s  srv ${fmt.fixed(r.server?.usPerChunk, 2)} µs/chunk, ` +
+          `  run ${run}/${runs}  ${shape.padEnd(6)} ${c.label.padEnd(labelWidth)} ${fmt.int(r.chunksPerSec).padStart(9)} chunks/s ` +
+            `${fmt.fixed(r.payloadMiBps, 1).padStart(6)} MiB/s  wire ${wireX(r.wireReadRatio)}  srv ${fmt.fixed(r.server?.usPerChunk, 2)} µs/chunk, ` +
             `srv cpu ${fmt.pct(r.server?.cpu)}, client ${fmt.fixed(r.clientUsPerChunk, 2)} µs/chunk, ` +
             `client cpu ${fmt.pct(r.clientCpu)}, others ${fmt.fixed(others, 2)} cores${dist ? '  <-- DISTURBED' : ''}`,
         );
@@ -191,6 +211,11 @@ const med = (id: string, shape: ShapeId, pick: (r: LoadOut) => number | undefine
   medianOf(results.get(`${id}@${shape}`), pick);
 const chunks = (id: string, shape: ShapeId): number => med(id, shape, (r) => r.chunksPerSec);
 const ran = contenders.filter((c) => shapes.some((s) => results.has(`${c.id}@${s}`)));
+/** Wire bytes ÷ payload, e.g. "1.006×" (null when the load script saw no socket). */
+function wireX(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? 'n/a' : `${ratio.toFixed(3)}×`;
+}
+const wire = (id: string, shape: ShapeId): number => med(id, shape, (r) => r.wireReadRatio ?? Number.NaN);
 const loadMark = (cpu: number): string => `${fmt.pct(cpu)}${cpu > 0.9 ? ' (!)' : ''}`;
 /** Runs used of all ("3/5" when 2 were disturbed; all of them when every one was). */
 const kept = (all: readonly LoadOut[]): string => {
@@ -210,6 +235,7 @@ for (const shape of shapes) {
         med(c.id, shape, (r) => r.payloadMiBps),
         1,
       ),
+      wireX(wire(c.id, shape)),
       fmt.fixed(
         med(c.id, shape, (r) => r.server?.usPerChunk),
         2,
@@ -227,9 +253,9 @@ for (const shape of shapes) {
   say(
     `\n== ${SHAPES[shape].label} × ${fmt.int(counts[shape])}: medians of undisturbed runs (others > ${DISTURBED_CORES} cores = disturbed) ==`,
   );
-  const header = ['server', 'chunks/s', 'spread', 'runs', 'MiB/s', 'srv µs/chunk', 'srv CPU', 'client µs/chunk'];
-  say(fmt.textTable([...header, 'client CPU', '÷ tRPC', '÷ socket.io'], rows));
-  clientBound ||= rows.some((r) => r[8]?.endsWith('(!)'));
+  const header = ['server', 'chunks/s', 'spread', 'runs', 'MiB/s', 'wire ÷ payload', 'srv µs/chunk', 'srv CPU'];
+  say(fmt.textTable([...header, 'client µs/chunk', 'client CPU', '÷ tRPC', '÷ socket.io'], rows));
+  clientBound ||= rows.some((r) => r[9]?.endsWith('(!)'));
 }
 /**
  * switchboard ÷ `peer` chunks/s within each run (every run, disturbed or not: both sides of a
@@ -256,7 +282,12 @@ const targets = shapes.map((shape) => {
       `${p.n} runs); target ≥ ${TARGETS[peer]}×: ${verdict(r)} / ${verdict(p.median)}`
     );
   };
-  return `${shape}: switchboard ${vs('trpc')}; ${vs('socketio')}`;
+  const bytes = (): string => {
+    const w = wire('switchboard', shape);
+    if (!SHAPES[shape].binary || !Number.isFinite(w)) return '';
+    return `; wire ${wireX(w)} the payload, target ≤ ${WIRE_TARGET}×: ${w <= WIRE_TARGET ? 'met' : 'MISSED'}`;
+  };
+  return `${shape}: switchboard ${vs('trpc')}; ${vs('socketio')}${bytes()}`;
 });
 say(`\n${targets.map((t) => `  ${t}`).join('\n')}`);
 if (clientBound) say('  (!) client CPU above 90% of a core: the client is the bottleneck of that row');
@@ -289,7 +320,7 @@ if (before) say(afterBeforeBlock(before, afterBefore, 'text').join('\n'));
 const mdRows = shapes.flatMap((shape) =>
   contenders.map((c) => {
     const n = chunks(c.id, shape);
-    if (!Number.isFinite(n)) return [SHAPES[shape].label, c.label, 'not run', '', '', '', '', ''];
+    if (!Number.isFinite(n)) return [SHAPES[shape].label, c.label, 'not run', '', '', '', '', '', ''];
     const all = results.get(`${c.id}@${shape}`) ?? [];
     return [
       SHAPES[shape].label,
@@ -299,6 +330,7 @@ const mdRows = shapes.flatMap((shape) =>
         med(c.id, shape, (r) => r.payloadMiBps),
         1,
       ),
+      wireX(wire(c.id, shape)),
       fmt.fixed(
         med(c.id, shape, (r) => r.server?.usPerChunk),
         2,
@@ -317,13 +349,25 @@ say(
   summary([
     `Stream benchmark (\`tsx bench/streams/run.ts\`), ${started.toISOString().slice(0, 10)}: ${machine()}.`,
     `One stream at a time on one connection, server and client processes on 127.0.0.1; per shape a warm-up stream`,
-    `of ${fmt.int(warmupCount)} chunks, then the measured one (${shapes.map((s) => `${fmt.int(counts[s])} × ${SHAPES[s].label}`).join(', ')}),`,
-    `read to its end; median of ${runs} runs; switchboard credit ${credit}, from ${from}. MiB/s = chunks' JSON bytes;`,
+    `(${shapes.map((s) => fmt.int(warmupCounts[s])).join(', ')} chunks), then the measured one (${shapes.map((s) => `${fmt.int(counts[s])} × ${SHAPES[s].label}`).join(', ')}),`,
+    `read to its end; median of ${runs} runs; switchboard credit ${creditLabel}, from ${from}. MiB/s = chunks' JSON bytes`,
+    "(a Uint8Array's bytes); wire ÷ payload = bytes the client's TCP socket read during the stream ÷ those bytes;",
     'µs/chunk = process CPU ÷ chunks. socket.io has no backpressure (the server emits regardless of the reader).',
     ...(disturbedRuns.length ? [`Warning: ${disturbedRuns.length} run(s) disturbed by other processes.`] : []),
     '',
     fmt.markdownTable(
-      ['chunk', 'server', 'chunks/s', 'MiB/s', 'server µs/chunk', 'client µs/chunk', 'runs', '÷ tRPC', '÷ socket.io'],
+      [
+        'chunk',
+        'server',
+        'chunks/s',
+        'MiB/s',
+        'wire ÷ payload',
+        'server µs/chunk',
+        'client µs/chunk',
+        'runs',
+        '÷ tRPC',
+        '÷ socket.io',
+      ],
       mdRows,
     ),
     ...targets.map((t) => `- ${t}`),

@@ -1,7 +1,7 @@
 // The chunks every stream benchmark contender sends, by shape: the same values, the same zod
-// schema, the same producer. A shape is a table entry; the binary shapes of issue 15 (16 KiB and
-// 1 MiB Uint8Array chunks beside socket.io's binary attachments) are listed but blocked until
-// bytes travel as bytes (see BLOCKED_SHAPES and bench/README.md, "bench/streams").
+// schema, the same producer. A shape is a table entry: two JSON shapes (an AI-style token, a
+// 1 KiB string) and two binary ones (16 KiB and 1 MiB Uint8Array chunks: Switchboard's binary
+// messages beside socket.io's binary attachments, and tRPC's superjson number arrays).
 
 import { z } from 'zod';
 
@@ -21,12 +21,16 @@ export interface Shape<T> {
   label: string;
   /** Default chunks per measured stream. */
   defaultCount: number;
+  /** Default chunks of the warm-up stream before it. */
+  defaultWarmup: number;
+  /** Whether a chunk is a Uint8Array (its payload is its bytes, not JSON text). */
+  binary: boolean;
   schema: z.ZodType<T>;
   /** Chunk `i` of a stream (from 0). */
   make(i: number): T;
   /** Whether `chunk` is chunk `i` (the receivers check every one). */
   check(chunk: unknown, i: number): boolean;
-  /** Payload bytes of chunk `i`: its JSON text, the same for every contender. */
+  /** Payload bytes of chunk `i`: its JSON text (its bytes, for a binary shape), the same for every contender. */
   payloadBytes(i: number): number;
 }
 
@@ -35,6 +39,8 @@ const small: Shape<SmallChunk> = {
   id: 'small',
   label: "{ token: 'abc', i }",
   defaultCount: 200_000,
+  defaultWarmup: 20_000,
+  binary: false,
   schema: SmallChunk,
   make: (i) => ({ token: 'abc', i }),
   check: (chunk, i) => (chunk as SmallChunk | undefined)?.i === i,
@@ -46,21 +52,59 @@ const kib: Shape<string> = {
   id: 'kib',
   label: '1 KiB string',
   defaultCount: 50_000,
+  defaultWarmup: 20_000,
+  binary: false,
   schema: KibChunk,
   make: (i) => String(i).padStart(8, '0') + KIB_FILLER,
   check: (chunk, i) => typeof chunk === 'string' && chunk.length === 1024 && Number(chunk.slice(0, 8)) === i,
   payloadBytes: () => 1024 + 2,
 };
 
-export const SHAPES = { small, kib } as const;
+export const BytesChunk = z.instanceof(Uint8Array);
+
+/**
+ * `size` bytes, chunk `i`'s index in its first 4 (big-endian), then a fixed pattern. Each chunk
+ * is a fresh copy of one template (a memcpy): a server may keep a chunk it sent (Switchboard keeps
+ * the unacknowledged ones for a resume), so none is reused.
+ */
+function bytesShape(
+  id: string,
+  label: string,
+  size: number,
+  count: number,
+  warmup: number,
+): Shape<Uint8Array<ArrayBuffer>> {
+  const template = new Uint8Array(size);
+  for (let k = 4; k < size; k++) template[k] = k & 0xff;
+  return {
+    id,
+    label,
+    defaultCount: count,
+    defaultWarmup: warmup,
+    binary: true,
+    schema: BytesChunk,
+    make: (i) => {
+      const chunk = template.slice();
+      new DataView(chunk.buffer).setUint32(0, i);
+      return chunk;
+    },
+    check: (chunk, i) =>
+      chunk instanceof Uint8Array &&
+      chunk.length === size &&
+      new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength).getUint32(0) === i &&
+      chunk[size - 1] === ((size - 1) & 0xff),
+    payloadBytes: () => size,
+  };
+}
+
+/** 16 KiB Uint8Array chunks: 4,096 of them (64 MiB) per measured stream. */
+const bin16k = bytesShape('bin16k', '16 KiB Uint8Array', 16 * 1024, 4096, 512);
+/** 1 MiB Uint8Array chunks: 128 of them (128 MiB) per measured stream. */
+const bin1m = bytesShape('bin1m', '1 MiB Uint8Array', 1024 * 1024, 128, 16);
+
+export const SHAPES = { small, kib, bin16k, bin1m } as const;
 export type ShapeId = keyof typeof SHAPES;
 export const SHAPE_IDS = Object.keys(SHAPES) as ShapeId[];
-
-/** Shapes the issue asks for that cannot run yet, and why. */
-export const BLOCKED_SHAPES: Record<string, string> = {
-  bin16k: '16 KiB Uint8Array chunks: needs bytes as bytes (binary frames), on a parallel branch',
-  bin1m: '1 MiB Uint8Array chunks: needs bytes as bytes (binary frames), on a parallel branch',
-};
 
 /** Payload bytes of a whole stream of `count` chunks. */
 export function streamPayloadBytes(shape: ShapeId, count: number): number {
