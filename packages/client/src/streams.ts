@@ -15,7 +15,21 @@ import type { ClientStream, StreamChunkMeta, StreamOptions } from './types.js';
 // chunk received: a server that skips or repeats one is refused, never trusted.
 
 /** Chunks a stream takes before it grants more, unless `credit` says otherwise. */
-export const DEFAULT_CREDIT = 128;
+export const DEFAULT_CREDIT = 256;
+
+/**
+ * Byte values received and not yet confirmed above which the client confirms them at once
+ * (the server keeps them until then, within its streamBufferBytes): big chunks flow
+ * without waiting for half a window of them.
+ */
+export const READ_ACK_BYTES = 512 * 1024;
+
+/**
+ * Byte values received and not yet read above which the client stops confirming: the
+ * server then waits at its bound, and the client holds at most about this much (plus the
+ * server's bound) however big the chunks within the credit.
+ */
+export const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 
 /**
  * How long after a chunk arrives the client tells the server it has it, when nothing else
@@ -58,6 +72,11 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #readSent = 0;
   #readTimer: ReturnType<typeof setTimeout> | undefined;
   #consumedSinceGrant = 0;
+  /** Byte values received since the last `read`. */
+  #bytesSinceRead = 0;
+  /** Byte values in the queue, not yet read (and the size of each queued chunk). */
+  #unreadBytes = 0;
+  readonly #queueBytes: number[] = [];
   readonly #queue: unknown[] = [];
   #final: Final | undefined;
   #reader: { resolve: (step: IteratorResult<unknown>) => void; reject: (error: RpcError) => void } | undefined;
@@ -156,8 +175,10 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     }
     this.#received = seq;
     this.#lastHeardAt = Date.now();
-    this.#acknowledgeLater();
+    const bytes = byteValues(meta);
+    this.#bytesSinceRead += bytes;
     if (this.#onChunk !== undefined) {
+      this.#acknowledgeLater();
       try {
         this.#onChunk(value, { seq } satisfies StreamChunkMeta);
       } catch (error) {
@@ -169,9 +190,13 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     const reader = this.#reader;
     if (reader === undefined) {
       this.#queue.push(value);
+      this.#queueBytes.push(bytes);
+      this.#unreadBytes += bytes;
+      this.#acknowledgeLater();
       return;
     }
     this.#reader = undefined;
+    this.#acknowledgeLater();
     this.#consumed();
     reader.resolve({ value, done: false });
   }
@@ -224,6 +249,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #next(): Promise<IteratorResult<unknown>> {
     if (this.#queue.length > 0) {
       const value = this.#queue.shift();
+      this.#unreadBytes -= this.#queueBytes.shift() as number;
       this.#consumed();
       return Promise.resolve({ value, done: false });
     }
@@ -241,6 +267,8 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #consumed(): void {
     this.#consumedSinceGrant++;
     if (this.#consumedSinceGrant >= Math.max(1, this.#window >> 1)) this.#sendCredit();
+    // Confirmations held while too many bytes were unread: the reader caught up.
+    else if (this.#received > this.#readSent && this.#unreadBytes < MAX_UNREAD_BYTES) this.#acknowledgeLater();
   }
 
   /**
@@ -249,13 +277,17 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
    * last chunk — so that a server at its bound never waits on a reader that waits too.
    */
   #acknowledgeLater(): void {
-    if (this.#received - this.#readSent >= Math.max(1, this.#window >> 1)) {
+    // Too much unread: the server keeps the rest until the reader catches up.
+    if (this.#unreadBytes >= MAX_UNREAD_BYTES) return;
+    if (this.#received - this.#readSent >= Math.max(1, this.#window >> 1) || this.#bytesSinceRead >= READ_ACK_BYTES) {
       this.#sendCredit();
       return;
     }
     this.#readTimer ??= setTimeout(() => {
       this.#readTimer = undefined;
-      if (this.#final === undefined && this.#received > this.#readSent) this.#sendCredit();
+      if (this.#final === undefined && this.#received > this.#readSent && this.#unreadBytes < MAX_UNREAD_BYTES) {
+        this.#sendCredit();
+      }
     }, READ_ACK_DELAY_MS);
   }
 
@@ -267,6 +299,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     this.#limit += this.#consumedSinceGrant;
     this.#consumedSinceGrant = 0;
     this.#readSent = this.#received;
+    this.#bytesSinceRead = 0;
   }
 
   /** Ends the stream from this side: the server is told to stop the run. */
@@ -309,6 +342,16 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
       Math.max(0, due),
     );
   }
+}
+
+/** The bytes of a chunk's byte values, from its `meta.b` (views of the received message, or their lengths). */
+function byteValues(meta: unknown): number {
+  const parts = (meta as { b?: unknown } | undefined)?.b;
+  if (!Array.isArray(parts)) return 0;
+  let bytes = 0;
+  for (const part of parts)
+    bytes += typeof part === 'number' ? part : ((part as Uint8Array | undefined)?.byteLength ?? 0);
+  return bytes;
 }
 
 /** The client's streams by id. */

@@ -84,7 +84,7 @@ export interface StreamOptions<Chunk = unknown, Result = unknown> {
   timeoutMs?: number;
   /**
    * Chunks the server may send ahead of the reader; it pauses the handler beyond them (the
-   * reader grants more as it reads). @default 128
+   * reader grants more as it reads). @default 256
    */
   credit?: number;
   /** Delivers each chunk here instead of through `for await` (a UI layer, say). @default none */

@@ -52,6 +52,23 @@ describe('bytes in streams', () => {
     expect(Array.from(result.salt)).toEqual([7, 8, 9]);
   });
 
+  it("bounds the client's unread bytes, whatever the credit: chunks of 1,000 KiB, a reader that stops", async () => {
+    const probe = new StreamProbe();
+    pair = await createTestPair({ router: streamRouter(probe), clock: false });
+    const iterator = pair.client.stream('mebibytes', { tag: 'unread' })[Symbol.asyncIterator]();
+    await iterator.next();
+    // 8 MiB unread on the client, 4 MiB kept by the server (its streamBufferBytes), one more chunk each.
+    await probe.until(() => (probe.produced.get('unread') ?? 0) >= 12, 'the run to fill both bounds');
+    for (let i = 0; i < 3; i++) await pair.client.call('plain', {}); // room to overrun, if it could
+    const made = probe.produced.get('unread') as number;
+    console.log(`[streams] 1,000 KiB chunks, credit 256, the reader stopped after one: ${made} chunks made`);
+    expect(made).toBeLessThanOrEqual(16);
+    // Reading frees room: the run goes on.
+    for (let i = 0; i < 10; i++) await iterator.next();
+    await probe.until(() => (probe.produced.get('unread') as number) > made, 'the run to go on');
+    await iterator.return?.();
+  });
+
   it('costs each chunk its size plus a small constant on the wire', async () => {
     const server = createServer({
       router: streamRouter(new StreamProbe()),

@@ -11,6 +11,7 @@ export const streamContract = defineContract({
     }),
     tokens: procedure({ input: z.object({ text: z.string() }), output: stream(z.string()) }),
     kib: procedure({ input: z.object({ tag: z.string() }), output: stream(z.string()) }),
+    mebibytes: procedure({ input: z.object({ tag: z.string() }), output: stream(z.instanceof(Uint8Array)) }),
     big: procedure({ input: z.object({ count: z.number(), kib: z.number() }), output: stream(z.string()) }),
     slow: procedure({ input: z.object({ tag: z.string() }), output: stream(z.number()) }),
     bad: procedure({ input: z.object({ at: z.number() }), output: stream(z.number()) }),
@@ -98,6 +99,13 @@ export function streamRouter(probe: StreamProbe, users = false) {
           probe.produced.set(input.tag, n);
           probe.changed();
           yield 'x'.repeat(1024);
+        }
+      },
+      mebibytes: async function* ({ input }) {
+        for (let n = 1; ; n++) {
+          probe.produced.set(input.tag, n);
+          probe.changed();
+          yield new Uint8Array(1000 * 1024); // under maxPayloadBytes (1 MiB) with its envelope
         }
       },
       big: async function* ({ input }) {
