@@ -100,7 +100,7 @@ const warmupCounts = Object.fromEntries(
 ) as Record<ShapeId, number>;
 /** Switchboard's credit; undefined: the client's default (not passed on). */
 const credit = o.credit === undefined ? undefined : int('credit', o.credit, 1, 100_000);
-const creditLabel = credit === undefined ? "the client's default (128)" : String(credit);
+const creditLabel = credit === undefined ? "the client's default (256)" : String(credit);
 const maxMs = int('max-ms', o['max-ms'], 100, 600_000);
 if (o.pin) enablePinning();
 

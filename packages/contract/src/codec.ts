@@ -115,6 +115,9 @@ function countNodes(value: unknown, budget: number, ancestors: Set<object>): num
  * refuses (an Error, a RegExp, a class instance registered with superjson, …).
  */
 export function encodeValue(value: unknown): EncodedValue {
+  // A value that is bytes and nothing else (a file's chunk): what superjson would write, without its walk.
+  if (value instanceof Uint8Array)
+    return { json: 0, meta: { values: [['custom', 'bytes']], v: 1, b: [value.byteLength] }, parts: [value] };
   const left = plainBudgetLeft(value, 0, MAX_ENCODED_NODES);
   if (left >= 0) return { json: value };
   if (left === OVER_BUDGET) throw new RangeError(`cannot encode a value of over ${MAX_ENCODED_NODES} nodes`);

@@ -174,3 +174,29 @@ describe('encodeValue refuses what decodeValue would refuse', () => {
     expect(decodeValue(json, meta)).toStrictEqual({ home: new URL('https://example.com/a?b=c') });
   });
 });
+
+describe('a value that is bytes alone', () => {
+  it('encodes as superjson would (index 0, one custom annotation, its length) and round-trips through a binary message', async () => {
+    const { readMessage, writeMessage } = await import('../src/binary-message.js');
+    for (const bytes of [new Uint8Array(0), new Uint8Array([1, 2, 3]), Buffer.from('a buffer is bytes too')]) {
+      const encoded = encodeValue(bytes);
+      expect(encoded).toEqual({
+        json: 0,
+        meta: { values: [['custom', 'bytes']], v: 1, b: [bytes.byteLength] },
+        parts: [bytes],
+      });
+      // The same annotations as a Uint8Array inside a value gets from superjson.
+      const nested = encodeValue({ x: bytes });
+      expect((nested.meta as { values: Record<string, unknown> }).values.x).toEqual([['custom', 'bytes']]);
+      const read = readMessage(
+        writeMessage({ type: 'result', id: 1, output: encoded.json, meta: encoded.meta }, encoded.parts),
+      ) as {
+        output: unknown;
+        meta: unknown;
+      };
+      const decoded = decodeValue(read.output, read.meta) as Uint8Array;
+      expect(Object.getPrototypeOf(decoded)).toBe(Uint8Array.prototype);
+      expect(Array.from(decoded)).toEqual(Array.from(bytes));
+    }
+  });
+});
