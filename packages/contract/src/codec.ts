@@ -147,6 +147,8 @@ export function encodeValue(value: unknown): EncodedValue {
  */
 export function decodeValue(json: unknown, meta: unknown, limits: MetaLimits = META_LIMITS): unknown {
   if (meta === undefined) return json;
+  const bytes = bytesAlone(json, meta);
+  if (bytes !== undefined) return bytes;
   checkMeta(json, meta, limits);
   const { values, v, b } = meta as { values: never; v: never; b?: Uint8Array[] };
   try {
@@ -157,6 +159,28 @@ export function decodeValue(json: unknown, meta: unknown, limits: MetaLimits = M
   } catch (error) {
     throw new RpcError('BAD_REQUEST', 'undecodable value', undefined, { cause: error });
   }
+}
+
+/**
+ * The value, when it is bytes and nothing else, exactly as encodeValue writes it (`0` and
+ * `{ values: [['custom', 'bytes']], v: 1, b: [view] }`, `b` made views by the message
+ * reader): the view, without superjson. Any other shape: undefined, for the full path.
+ */
+function bytesAlone(json: unknown, meta: unknown): Uint8Array | undefined {
+  if (json !== 0) return undefined;
+  const { values, v, b } = meta as { values?: unknown; v?: unknown; b?: unknown };
+  if (v !== 1 || !Array.isArray(values) || values.length !== 1 || !Array.isArray(b) || b.length !== 1) return undefined;
+  const annotation = values[0];
+  if (
+    !Array.isArray(annotation) ||
+    annotation.length !== 2 ||
+    annotation[0] !== 'custom' ||
+    annotation[1] !== 'bytes'
+  ) {
+    return undefined;
+  }
+  const view = b[0];
+  return view instanceof Uint8Array && Object.keys(meta as object).length === 3 ? view : undefined;
 }
 
 /** Throws if any object in `value` has an own `__proto__` key. Walks without recursion: any depth JSON.parse accepts. */
