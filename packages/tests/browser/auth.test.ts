@@ -2,21 +2,19 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RpcError } from '@switchboard/contract';
 import { createServer, defineRouter } from '@switchboard/server';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { canRunBrowserSuite } from '../support/chromium.js';
 import { within } from '../support/wait.js';
 import { waitInPage } from './dashboard-page.js';
 import { authContract } from './fixtures/auth-contract.js';
 import type { AuthPage } from './fixtures/auth-page.js';
-import { bundlePage } from './page-script.js';
+import { usePageSuite } from './page-script.js';
 
 // A refused connection in a real browser, where the HTTP status of a refused upgrade is
 // invisible: the close code carries the refusal, and the client stops retrying.
 
 type AuthWindow = Window & { __auth: AuthPage };
-
-const pageScript = () => bundlePage('auth-page');
 
 interface Site {
   url: string;
@@ -61,22 +59,11 @@ async function startSite(script: string): Promise<Site> {
 }
 
 describe.skipIf(!canRunBrowserSuite('auth'))('credentials refused in Chromium', () => {
-  let browser: Browser;
-  let script: string;
-  const cleanups: Array<() => Promise<unknown>> = [];
-
-  beforeAll(async () => {
-    [browser, script] = await Promise.all([launchChromium(), pageScript()]);
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const suite = usePageSuite('auth-page');
+  const { cleanups } = suite;
 
   async function open(site: Site): Promise<Page> {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     cleanups.push(() => context.close());
     const page = await context.newPage();
     await page.goto(site.url);
@@ -85,7 +72,7 @@ describe.skipIf(!canRunBrowserSuite('auth'))('credentials refused in Chromium', 
   }
 
   it("a wrong token: 'unauthorized' with UNAUTHORIZED within 1 s, the queued call rejected, no retry; reauthenticate() opens", async () => {
-    const site = await startSite(script);
+    const site = await startSite(suite.script);
     cleanups.push(site.close);
     const page = await open(site);
     await page.evaluate((url) => (window as unknown as AuthWindow).__auth.start(url, 'bad'), site.wsUrl);

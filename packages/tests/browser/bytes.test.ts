@@ -1,21 +1,19 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { canRunBrowserSuite } from '../support/chromium.js';
 import { waitInPage } from './dashboard-page.js';
 import { type BytesContract, bytesContract, pattern } from './fixtures/bytes-contract.js';
 import type { BytesPage } from './fixtures/bytes-page.js';
-import { bundlePage } from './page-script.js';
+import { usePageSuite } from './page-script.js';
 
 // Byte values in a real browser: a Uint8Array call, an ArrayBuffer call and a channel
 // message, each one binary WebSocket message holding the raw bytes, read from the
 // ArrayBuffer the browser hands over.
 
 type BytesWindow = Window & { __bytes: BytesPage };
-
-const pageScript = () => bundlePage('bytes-page');
 
 interface Site {
   url: string;
@@ -60,22 +58,11 @@ async function startSite(script: string): Promise<Site> {
 }
 
 describe.skipIf(!canRunBrowserSuite('bytes'))('byte values in Chromium', () => {
-  let browser: Browser;
-  let script: string;
-  const cleanups: Array<() => Promise<unknown>> = [];
-
-  beforeAll(async () => {
-    [browser, script] = await Promise.all([launchChromium(), pageScript()]);
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const suite = usePageSuite('bytes-page');
+  const { cleanups } = suite;
 
   async function open(site: Site): Promise<Page> {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     cleanups.push(() => context.close());
     const page = await context.newPage();
     await page.goto(site.url);
@@ -91,7 +78,7 @@ describe.skipIf(!canRunBrowserSuite('bytes'))('byte values in Chromium', () => {
   it.each([0, 1024, 1024 * 1024])(
     'round-trips %i bytes as a Uint8Array call, an ArrayBuffer call and a channel message, as raw bytes',
     async (size) => {
-      const site = await startSite(script);
+      const site = await startSite(suite.script);
       cleanups.push(site.close);
       const page = await open(site);
       const report = await page

@@ -1,40 +1,27 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from '@switchboard/server';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { FaultProxy } from '../resilience/fault-proxy.js';
 import { fileRouter, Uploads } from '../streams/file-router.js';
 import { fileChecksum } from '../streams/files.js';
-import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
+import { canRunBrowserSuite } from '../support/chromium.js';
 import { waitInPage } from './dashboard-page.js';
 import type { TransferPage } from './fixtures/transfer-page.js';
-import { bundlePage } from './page-script.js';
+import { usePageSuite } from './page-script.js';
 
 // A 50 MiB download and upload in Chromium, each with a progress bar, each cut once on the
 // way (the page's WebSocket goes through a proxy the test cuts): every byte arrives once.
 
 type TransferWindow = Window & { __transfer: TransferPage };
 const SIZE = 50 * 1024 * 1024;
-const pageScript = () => bundlePage('transfer-page');
-
 describe.skipIf(!canRunBrowserSuite('transfer'))('a 50 MiB file in Chromium', () => {
-  let browser: Browser;
-  let script: string;
-  const cleanups: Array<() => Promise<unknown>> = [];
-
-  beforeAll(async () => {
-    [browser, script] = await Promise.all([launchChromium(), pageScript()]);
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const suite = usePageSuite('transfer-page');
+  const { cleanups } = suite;
 
   async function open(uploads: Uploads): Promise<{ page: Page; proxy: FaultProxy }> {
-    const html = `<!doctype html><meta charset="utf-8"><body><script type="module">${script}</script></body>`;
+    const html = `<!doctype html><meta charset="utf-8"><body><script type="module">${suite.script}</script></body>`;
     const http: Server = createHttpServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
     });
@@ -50,7 +37,7 @@ describe.skipIf(!canRunBrowserSuite('transfer'))('a 50 MiB file in Chromium', ()
       },
       () => proxy.close(),
     );
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     cleanups.push(() => context.close());
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
