@@ -119,7 +119,8 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
     this.#remote = new RemoteDisconnect(this.#broker, () => this.#peers, this.options.clusterTimeoutMs, onError);
     this.#remote.start();
     this.idempotency = new IdempotencyWindow(this.options.idempotency);
-    this.streams = new StreamRegistry(this.options.idempotency.ttlMs, this.options.idempotency.maxKeys);
+    const { idempotency, streamDetachedBytes } = this.options;
+    this.streams = new StreamRegistry(idempotency.ttlMs, idempotency.maxKeys, streamDetachedBytes);
     this.streamStore = options.idempotency?.store?.streams;
     const store = options.idempotency?.store;
     this.sharedIdempotency =

@@ -94,7 +94,11 @@ export function streamRouter(probe: StreamProbe, users = false) {
           probe.changed();
         }
       },
-      kib: async function* ({ input }) {
+      kib: async function* ({ input, signal }) {
+        signal.addEventListener('abort', () => {
+          probe.aborted.set(input.tag, signal.reason);
+          probe.changed();
+        });
         for (let n = 1; ; n++) {
           probe.produced.set(input.tag, n);
           probe.changed();

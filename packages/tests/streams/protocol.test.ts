@@ -183,6 +183,28 @@ describe('a run nobody resumes', () => {
   });
 });
 
+describe("the process's bound on what closed connections' streams keep", () => {
+  it('stops the oldest waiting runs once they keep more than streamDetachedBytes, long before streamIdleMs', async () => {
+    const { probe, server, connect, close } = await start({ streamDetachedBytes: 100 * 1024, streamIdleMs: 60_000 });
+    for (const tag of ['d1', 'd2', 'd3']) {
+      const raw = await connect();
+      // ~2 KiB per chunk as counted (1 KiB strings), 40 of them made and kept: ~80 KiB per run.
+      raw.send({ type: 'stream', id: 1, name: 'kib', input: { tag }, key: `${tag}.1`, credit: 40 });
+      await probe.until(() => (probe.produced.get(tag) ?? 0) >= 40, `${tag} to fill its credit`);
+      raw.socket.terminate();
+    }
+    // Two runs of ~80 KiB are over 100 KiB: the oldest go, the newest waits for its resume.
+    await probe.until(() => probe.aborted.has('d1') && probe.aborted.has('d2'), 'the oldest runs to be stopped');
+    expect(probe.aborted.get('d1')).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/streamDetachedBytes/),
+    });
+    expect(probe.aborted.has('d3')).toBe(false);
+    expect(server.metrics().streams.runs).toBe(1);
+    await close();
+  });
+});
+
 /** Waits for chunks 1–4 of stream `id`. */
 function raw4(raw: RawClient, id = 1) {
   return raw.next((e) => e.type === 'chunk' && e.id === id && e.seq === 4, 'four chunks');

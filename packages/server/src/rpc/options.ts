@@ -89,6 +89,12 @@ export interface ServerLimits {
    * handler's signal aborts and what it kept is freed. @default 30 s
    */
   streamIdleMs?: number;
+  /**
+   * Bytes of chunks kept, on this process, by the streams of connections that closed (while
+   * they wait for a resume); past it the oldest of them are stopped as if their
+   * streamIdleMs had passed. @default 64 MiB
+   */
+  streamDetachedBytes?: number;
 }
 
 /** What createServer() takes. */
@@ -185,6 +191,7 @@ export const SERVER_DEFAULTS = {
   streamBufferChunks: 256,
   streamBufferBytes: 4 * 1024 * 1024,
   streamIdleMs: 30_000,
+  streamDetachedBytes: 64 * 1024 * 1024,
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 10_000,
   idempotencyMaxKeys: 10_000,
@@ -232,6 +239,8 @@ export interface ResolvedServerOptions {
   streamBufferBytes: number;
   /** `limits.streamIdleMs`. */
   streamIdleMs: number;
+  /** `limits.streamDetachedBytes`. */
+  streamDetachedBytes: number;
   /** `heartbeat.intervalMs`; 0 when the heartbeat is off. */
   heartbeatIntervalMs: number;
   /** `heartbeat.timeoutMs`. */
@@ -343,6 +352,7 @@ export function resolveServerOptions<C extends AnyContract, Ctx>(
     streamBufferChunks: positive('limits.streamBufferChunks', limits.streamBufferChunks, d.streamBufferChunks),
     streamBufferBytes: positive('limits.streamBufferBytes', limits.streamBufferBytes, d.streamBufferBytes),
     streamIdleMs: positive('limits.streamIdleMs', limits.streamIdleMs, d.streamIdleMs),
+    streamDetachedBytes: positive('limits.streamDetachedBytes', limits.streamDetachedBytes, d.streamDetachedBytes),
     heartbeatIntervalMs: positive('heartbeat.intervalMs', heartbeat.intervalMs, d.heartbeatIntervalMs, 0),
     heartbeatTimeoutMs: positive(
       'heartbeat.timeoutMs',

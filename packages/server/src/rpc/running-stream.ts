@@ -149,7 +149,7 @@ export class RunningStream implements FollowedStream {
     if (sink.budget !== this.#budget) {
       this.#budget.release(this.#keptBytes);
       this.#budget = sink.budget;
-      this.#budget.bytes += this.#keptBytes;
+      this.#budget.add(this.#keptBytes);
     }
     this.#sink = sink;
     this.#id = id;
@@ -175,11 +175,17 @@ export class RunningStream implements FollowedStream {
   detach(sink: StreamSink): void {
     if (this.#sink !== sink || this.#done) return;
     this.#sink = undefined;
-    this.#idle = setTimeout(() => {
-      this.#abandoned = true;
-      this.stop(new RpcError('UNAVAILABLE', `nobody resumed the stream within ${this.#bounds.streamIdleMs} ms`));
-    }, this.#bounds.streamIdleMs);
+    this.#idle = setTimeout(
+      () => this.abandon(`nobody resumed the stream within ${this.#bounds.streamIdleMs} ms`),
+      this.#bounds.streamIdleMs,
+    );
     this.#idle.unref();
+  }
+
+  /** Nobody resumed it (in time, or before the process needed the room): stopped, its key kept. */
+  abandon(why: string): void {
+    this.#abandoned = true;
+    this.stop(new RpcError('UNAVAILABLE', why));
   }
 
   /**
@@ -295,7 +301,7 @@ export class RunningStream implements FollowedStream {
   #keep(kept: Kept): void {
     this.#kept.push(kept);
     this.#keptBytes += kept.bytes;
-    this.#budget.bytes += kept.bytes;
+    this.#budget.add(kept.bytes);
   }
 
   /** Forgets the kept chunks up to `through`. */

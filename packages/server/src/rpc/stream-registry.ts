@@ -1,5 +1,6 @@
 import { RpcError } from '@switchboard/contract';
 import type { RunningStream } from './running-stream.js';
+import { DetachedBytes } from './stream-sink.js';
 
 /**
  * The runs of streaming procedures on this process, by their caller's scope and
@@ -15,11 +16,38 @@ export class StreamRegistry {
   readonly #gone = new Map<string, { hash: number; untilMs: number }>();
   readonly #goneMs: number;
   readonly #maxGone: number;
+  /** Runs whose connection closed, waiting for a resume, oldest first. */
+  readonly #waiting = new Set<RunningStream>();
+  /** What those runs keep, all together: past streamDetachedBytes the oldest are abandoned. */
+  readonly detachedBytes: DetachedBytes;
 
-  /** Keeps the keys of abandoned runs for `goneMs` (the idempotency window's ttlMs), at most `maxGone` of them. */
-  constructor(goneMs: number, maxGone: number) {
+  /**
+   * Keeps the keys of abandoned runs for `goneMs` (the idempotency window's ttlMs), at most
+   * `maxGone` of them; the runs of closed connections keep at most `maxDetachedBytes`.
+   */
+  constructor(goneMs: number, maxGone: number, maxDetachedBytes: number) {
     this.#goneMs = goneMs;
     this.#maxGone = maxGone;
+    this.detachedBytes = new DetachedBytes(maxDetachedBytes, () => this.#abandonOldest());
+  }
+
+  /** A run's connection closed: it waits for a resume. */
+  waiting(run: RunningStream): void {
+    this.#waiting.add(run);
+  }
+
+  /** A run was resumed. */
+  resumed(run: RunningStream): void {
+    this.#waiting.delete(run);
+  }
+
+  /** The runs of closed connections keep too much: the oldest waiting ones go, as if their idle deadline had come. */
+  #abandonOldest(): void {
+    for (const run of this.#waiting) {
+      if (!this.detachedBytes.over) return;
+      this.#waiting.delete(run);
+      run.abandon('the server needed the room this stream kept for a resume (limits.streamDetachedBytes)');
+    }
   }
 
   /**
@@ -45,6 +73,7 @@ export class StreamRegistry {
   /** A run was released; `abandoned`: nobody resumed it in time, its key is kept a while. */
   delete(run: RunningStream, abandoned: boolean): void {
     if (this.#runs.get(run.registryKey) === run) this.#runs.delete(run.registryKey);
+    this.#waiting.delete(run);
     if (!abandoned) return;
     if (this.#gone.size >= this.#maxGone) this.#gone.delete(this.#gone.keys().next().value as string);
     this.#gone.set(run.registryKey, { hash: run.hash, untilMs: Date.now() + this.#goneMs });

@@ -107,6 +107,7 @@ export class StreamRunner implements StreamSink {
         return;
       }
       const failed = run.attach(this, id, after, credit);
+      this.#link.host.streams.resumed(run);
       if (failed === undefined) this.#runs.set(id, run);
       else {
         this.#link.sendError(id, failed);
@@ -161,6 +162,7 @@ export class StreamRunner implements StreamSink {
           if (this.#link.socket.state !== 'open') {
             this.#runs.delete(id);
             run.detach(this);
+            this.#link.host.streams.waiting(run);
           }
           return;
         }
@@ -199,10 +201,15 @@ export class StreamRunner implements StreamSink {
     return true;
   }
 
-  /** The connection closed: its runs wait for a resume (streamIdleMs). */
+  /** The connection closed: its runs wait for a resume (streamIdleMs), within the process's streamDetachedBytes. */
   close(): void {
-    for (const run of this.#runs.values()) run.detach(this);
+    const { streams } = this.#link.host;
+    for (const run of this.#runs.values()) {
+      run.detach(this);
+      if (run instanceof RunningStream && !run.released) streams.waiting(run);
+    }
     this.#runs.clear();
+    this.budget.orphan(streams.detachedBytes);
   }
 
   #start(envelope: StreamEnvelope, registryKey: string, hash: number): RunningStream {

@@ -29,12 +29,18 @@ export interface StreamSink {
   readonly budget: StreamBudget;
 }
 
-/** The bytes of chunks one connection's streams keep, within streamBufferBytes; shared by its runs. */
+/**
+ * The bytes of chunks one connection's streams keep, within streamBufferBytes; shared by
+ * its runs. Once the connection closed, its runs (waiting for a resume) count toward the
+ * process's `detached` total too, bounded by streamDetachedBytes.
+ */
 export class StreamBudget {
   bytes = 0;
   readonly max: number;
   /** Runs paused for room in this budget. */
   readonly #waiting = new Set<() => void>();
+  /** The process's total for closed connections, once this one closed. */
+  #detached: DetachedBytes | undefined;
 
   constructor(max: number) {
     this.max = max;
@@ -48,12 +54,52 @@ export class StreamBudget {
     this.#waiting.add(wake);
   }
 
+  /** The connection closed: what its runs keep counts toward the process's detached total from now on. */
+  orphan(detached: DetachedBytes): void {
+    this.#detached = detached;
+    detached.add(this.bytes);
+  }
+
+  add(bytes: number): void {
+    this.bytes += bytes;
+    this.#detached?.add(bytes);
+  }
+
   release(bytes: number): void {
     this.bytes -= bytes;
+    this.#detached?.add(-bytes);
     if (this.#waiting.size === 0 || this.full) return;
     const waiting = [...this.#waiting];
     this.#waiting.clear();
     for (const wake of waiting) wake();
+  }
+}
+
+/** The bytes kept by the runs of closed connections, on this process; past `max`, `over` is told. */
+export class DetachedBytes {
+  bytes = 0;
+  readonly #max: number;
+  readonly #over: () => void;
+  #trimming = false;
+
+  constructor(max: number, over: () => void) {
+    this.#max = max;
+    this.#over = over;
+  }
+
+  add(bytes: number): void {
+    this.bytes += bytes;
+    if (this.bytes <= this.#max || this.#trimming) return;
+    this.#trimming = true;
+    try {
+      this.#over();
+    } finally {
+      this.#trimming = false;
+    }
+  }
+
+  get over(): boolean {
+    return this.bytes > this.#max;
   }
 }
 
