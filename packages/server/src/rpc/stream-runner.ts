@@ -107,9 +107,10 @@ export class StreamRunner implements StreamSink {
         return;
       }
       const failed = run.attach(this, id, after, credit);
-      this.#link.host.streams.resumed(run);
-      if (failed === undefined) this.#runs.set(id, run);
-      else {
+      if (failed === undefined) {
+        this.#runs.set(id, run);
+        this.#link.host.streams.resumed(run);
+      } else {
         this.#link.sendError(id, failed);
         if (failed.code === 'STREAM_LOST') run.stop(failed);
       }
