@@ -263,10 +263,10 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     });
   }
 
-  /** One chunk read: after half the window, the server is granted as many more. */
+  /** One chunk read: after a quarter of the window, the server is granted as many more (it makes them while the rest is read). */
   #consumed(): void {
     this.#consumedSinceGrant++;
-    if (this.#consumedSinceGrant >= Math.max(1, this.#window >> 1)) this.#sendCredit();
+    if (this.#consumedSinceGrant >= Math.max(1, this.#window >> 2)) this.#sendCredit();
     // Confirmations held while too many bytes were unread: the reader caught up.
     else if (this.#received > this.#readSent && this.#unreadBytes < MAX_UNREAD_BYTES) this.#acknowledgeLater();
   }
