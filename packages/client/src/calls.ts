@@ -1,4 +1,4 @@
-import { RpcError, withAck } from '@switchboard/contract';
+import { cancelText, RpcError, withAck } from '@switchboard/contract';
 import type { Connection } from './connection.js';
 import type { QueueOptions } from './options.js';
 import { utf8Length } from './utf8.js';
@@ -135,7 +135,7 @@ export class Calls {
     this.#dequeue(call);
     if (call.onAbort) call.signal?.removeEventListener('abort', call.onAbort);
     const connection = this.#connection();
-    if (tellServer && call.sent && connection !== undefined) connection.send(JSON.stringify({ type: 'cancel', id }));
+    if (tellServer && call.sent && connection !== undefined) connection.send(cancelText(id));
     if (error === undefined) call.resolve(value);
     else call.reject(error);
   }
@@ -147,7 +147,7 @@ export class Calls {
   /** A deliberate close: the server aborts the handlers of what is running now. */
   cancelSent(connection: Connection): void {
     for (const call of this.#calls.values()) {
-      if (call.sent) connection.send(JSON.stringify({ type: 'cancel', id: call.id }));
+      if (call.sent) connection.send(cancelText(call.id));
     }
   }
 

@@ -1,4 +1,12 @@
-import { decodeValue, encodeValue, RpcError } from '@switchboard/contract';
+import {
+  cancelText,
+  creditText,
+  decodeValue,
+  encodeValue,
+  inputText,
+  RpcError,
+  streamText,
+} from '@switchboard/contract';
 import type { Connection } from './connection.js';
 import { reportLater } from './subscriptions.js';
 import type { ClientStream, StreamChunkMeta, StreamOptions } from './types.js';
@@ -59,7 +67,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   readonly #onChunk: StreamOptions<unknown, unknown>['onChunk'];
   readonly #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
-  /** The input as it goes in `stream`: `"input":…[,"meta":…]`, once validated. */
+  /** The input as it goes in `stream` (the contract's inputText), once validated. */
   #inputText: string | undefined;
   /** The input's byte values: the `stream` then goes as a binary message. */
   #inputParts: Uint8Array[] | undefined;
@@ -128,10 +136,9 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   /** The input is valid: the stream goes now, or with the next connection. Throws for a value that cannot be encoded. */
   begin(value: unknown): void {
     if (this.#final !== undefined) return;
-    const { json: input, meta, parts } = encodeValue(value);
+    const { json, meta, parts } = encodeValue(value);
     this.#inputParts = parts;
-    const inputText = input === undefined ? '' : `,"input":${JSON.stringify(input)}`;
-    this.#inputText = meta === undefined ? inputText : `${inputText},"meta":${JSON.stringify(meta)}`;
+    this.#inputText = inputText(json, meta);
     this.#armTimer();
     const connection = this.#host.connection();
     if (connection !== undefined) this.send(connection);
@@ -145,9 +152,10 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     this.#readSent = this.#received;
     const credit = Math.max(0, this.#window - this.#queue.length);
     this.#limit = this.#received + credit;
-    const after = this.#received === 0 ? '' : `,"after":${this.#received}`;
+    const after = this.#received === 0 ? undefined : this.#received;
+    const envelope = { id: this.id, name: this.#name, key: this.#key, credit };
     connection.send(
-      `{"type":"stream","id":${this.id},"name":${JSON.stringify(this.#name)}${this.#inputText},"key":${JSON.stringify(this.#key)}${after},"credit":${credit}}`,
+      streamText(after === undefined ? envelope : { ...envelope, after }, this.#inputText),
       this.#inputParts,
     );
   }
@@ -230,7 +238,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   /** The client is closing on purpose: the server is told on `connection` (the last one) to stop the run. */
   close(connection: Connection | undefined): void {
     if (this.#final !== undefined) return;
-    if (this.#sent && connection !== undefined) connection.send(`{"type":"cancel","id":${this.id}}`);
+    if (this.#sent && connection !== undefined) connection.send(cancelText(this.id));
     this.#sent = false;
     this.#finish({ ok: false, error: new RpcError('UNAVAILABLE', 'the client is closed') });
   }
@@ -295,7 +303,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
   #sendCredit(): void {
     const connection = this.#host.connection();
     if (!this.#sent || connection === undefined) return;
-    connection.send(`{"type":"credit","id":${this.id},"n":${this.#consumedSinceGrant},"read":${this.#received}}`);
+    connection.send(creditText({ id: this.id, n: this.#consumedSinceGrant, read: this.#received }));
     this.#limit += this.#consumedSinceGrant;
     this.#consumedSinceGrant = 0;
     this.#readSent = this.#received;
@@ -316,7 +324,7 @@ export class ClientStreamRun implements ClientStream<unknown, unknown> {
     this.#streams.delete(this.id);
     // Ended or failed: the server may release the run (and stops it, if it still runs).
     const connection = this.#host.connection();
-    if (this.#sent && connection !== undefined) connection.send(`{"type":"cancel","id":${this.id}}`);
+    if (this.#sent && connection !== undefined) connection.send(cancelText(this.id));
     this.#settleResult(final);
     const reader = this.#reader;
     this.#reader = undefined;

@@ -1,5 +1,6 @@
 import type { WireError } from './errors.js';
 import type { CallEnvelope, GapEnvelope, MessageEnvelope, RequestId } from './protocol.js';
+import type { ChunkEnvelope, CreditEnvelope, EndEnvelope, StreamEnvelope } from './stream-protocol.js';
 
 // The envelopes written as text instead of JSON.stringify of an object: each on a hot path
 // (a call's reply, a message for every subscriber, a re-sent call's ack), where building the
@@ -21,10 +22,57 @@ export function errorBody(error: WireError): string {
   return `,"error":${JSON.stringify(error)}}`;
 }
 
+function idText(id: RequestId): string {
+  return typeof id === 'number' ? String(id) : JSON.stringify(id);
+}
+
 /** A `result` (ok) or `error` envelope for call `id`, from its body. */
 export function replyText(id: RequestId, ok: boolean, body: string): string {
-  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
-  return `${ok ? '{"type":"result","id":' : '{"type":"error","id":'}${idText}${body}`;
+  return `${ok ? '{"type":"result","id":' : '{"type":"error","id":'}${idText(id)}${body}`;
+}
+
+/**
+ * The part of a `chunk` after its id: `,"seq":…[,"data":…][,"meta":…]}`. Kept apart from the
+ * id so that a chunk kept for a resume goes again under the id of the stream that resumed.
+ */
+export function chunkBody(seq: ChunkEnvelope['seq'], data: unknown, meta: unknown): string {
+  const dataText = data === undefined ? '' : `,"data":${JSON.stringify(data)}`;
+  return meta === undefined ? `,"seq":${seq}${dataText}}` : `,"seq":${seq}${dataText},"meta":${JSON.stringify(meta)}}`;
+}
+
+/** The part of an `end` after its id: `,"seq":…[,"output":…][,"meta":…]}`. */
+export function endBody(seq: EndEnvelope['seq'], output: unknown, meta: unknown): string {
+  return `,"seq":${seq}${resultBody(output, meta)}`;
+}
+
+/** A `chunk`, `end` or `error` envelope of stream `id`, from its body (chunkBody, endBody, errorBody). */
+export function streamReplyText(type: 'chunk' | 'end' | 'error', id: RequestId, body: string): string {
+  return `{"type":"${type}","id":${idText(id)}${body}`;
+}
+
+/**
+ * A `stream` envelope. `input` and `meta` are written once for a stream (inputText) and
+ * kept: the envelope goes again, with another `after` and `credit`, after each reconnect.
+ */
+export function streamText(envelope: Omit<StreamEnvelope, 'type' | 'input' | 'meta'>, inputText: string): string {
+  const after = envelope.after === undefined ? '' : `,"after":${envelope.after}`;
+  return `{"type":"stream","id":${idText(envelope.id)},"name":${JSON.stringify(envelope.name)}${inputText},"key":${JSON.stringify(envelope.key)}${after},"credit":${envelope.credit}}`;
+}
+
+/** What streamText() takes for `input` and `meta`: `[,"input":…][,"meta":…]`. */
+export function inputText(input: unknown, meta: unknown): string {
+  const text = input === undefined ? '' : `,"input":${JSON.stringify(input)}`;
+  return meta === undefined ? text : `${text},"meta":${JSON.stringify(meta)}`;
+}
+
+/** A `credit` envelope. */
+export function creditText({ id, n, read }: Omit<CreditEnvelope, 'type'>): string {
+  return `{"type":"credit","id":${idText(id)},"n":${n},"read":${read}}`;
+}
+
+/** A `cancel` envelope: the client gives up on call or stream `id` (or acknowledges a stream's end). */
+export function cancelText(id: RequestId): string {
+  return `{"type":"cancel","id":${idText(id)}}`;
 }
 
 /** A `message` envelope before the broker numbers it: written once per publish. */

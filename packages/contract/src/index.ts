@@ -50,10 +50,17 @@ export {
   stream,
 } from './contract.js';
 export {
+  cancelText,
+  chunkBody,
+  creditText,
+  endBody,
   errorBody,
   gapWriter,
+  inputText,
   replyText,
   resultBody,
+  streamReplyText,
+  streamText,
   unnumberedMessageText,
   withAck,
   withPosition,

@@ -1,15 +1,30 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  cancelText,
+  chunkBody,
+  creditText,
+  endBody,
   errorBody,
   gapWriter,
+  inputText,
   replyText,
   resultBody,
+  streamReplyText,
+  streamText,
   unnumberedMessageText,
   withAck,
   withPosition,
 } from '../src/envelope-text.js';
-import type { CallEnvelope, ErrorEnvelope, GapEnvelope, MessageEnvelope, ResultEnvelope } from '../src/protocol.js';
+import type {
+  CallEnvelope,
+  CancelEnvelope,
+  ErrorEnvelope,
+  GapEnvelope,
+  MessageEnvelope,
+  ResultEnvelope,
+} from '../src/protocol.js';
+import type { ChunkEnvelope, CreditEnvelope, EndEnvelope, StreamEnvelope } from '../src/stream-protocol.js';
 
 // Every envelope written as text parses to the value JSON.stringify of the typed envelope
 // parses to: the two ways of writing are one protocol.
@@ -20,6 +35,47 @@ const id = fc.oneof(fc.nat(), fc.string({ minLength: 1, maxLength: 20 }));
 const value = fc.option(fc.jsonValue(), { nil: undefined });
 
 describe('envelope text', () => {
+  it("writes a stream's chunk, end and error as JSON.stringify would", () => {
+    fc.assert(
+      fc.property(id, fc.nat(), value, value, (requestId, seq, data, meta) => {
+        const chunk: ChunkEnvelope = { type: 'chunk', id: requestId, seq, data, meta };
+        same(streamReplyText('chunk', requestId, chunkBody(seq, data, meta)), chunk);
+        const end: EndEnvelope = { type: 'end', id: requestId, seq, output: data, meta };
+        same(streamReplyText('end', requestId, endBody(seq, data, meta)), end);
+        const error: ErrorEnvelope = { type: 'error', id: requestId, error: { code: 'STREAM_LOST', message: 'x' } };
+        same(streamReplyText('error', requestId, errorBody(error.error)), error);
+      }),
+    );
+  });
+
+  it('writes stream, credit and cancel as JSON.stringify would', () => {
+    const after = fc.option(fc.nat(), { nil: undefined });
+    fc.assert(
+      fc.property(
+        id,
+        fc.string(),
+        value,
+        value,
+        fc.string({ minLength: 1 }),
+        after,
+        fc.nat(),
+        (requestId, name, input, meta, key, resume, credit) => {
+          const envelope: StreamEnvelope = { type: 'stream', id: requestId, name, input, meta, key, credit };
+          if (resume !== undefined) envelope.after = resume;
+          const fields =
+            resume === undefined
+              ? { id: requestId, name, key, credit }
+              : { id: requestId, name, key, credit, after: resume };
+          same(streamText(fields, inputText(input, meta)), envelope);
+          const grant: CreditEnvelope = { type: 'credit', id: requestId, n: credit, read: credit };
+          same(creditText({ id: requestId, n: credit, read: credit }), grant);
+          const cancel: CancelEnvelope = { type: 'cancel', id: requestId };
+          same(cancelText(requestId), cancel);
+        },
+      ),
+    );
+  });
+
   it('writes a result as JSON.stringify would, with or without output and meta', () => {
     fc.assert(
       fc.property(id, value, value, (requestId, output, meta) => {

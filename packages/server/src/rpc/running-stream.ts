@@ -1,22 +1,18 @@
 import {
   type AnyStreamOutput,
+  chunkBody,
   encodeValue,
+  endBody,
   errorBody,
   type RequestId,
   RpcError,
-  resultBody,
+  streamReplyText,
   toRpcError,
 } from '@switchboard/contract';
 import { Deque } from '../deque.js';
 import type { CallSignal } from './call-signal.js';
 import { checkProduced, isPromiseLike } from './peer-link.js';
-import {
-  envelopeText,
-  type FollowedStream,
-  type StreamBounds,
-  type StreamBudget,
-  type StreamSink,
-} from './stream-sink.js';
+import type { FollowedStream, StreamBounds, StreamBudget, StreamSink } from './stream-sink.js';
 import type { StreamRecorder } from './stream-store.js';
 
 // One run of a streaming procedure, from its handler's first chunk until it is released:
@@ -156,10 +152,10 @@ export class RunningStream implements FollowedStream {
     this.#limit = after + credit;
     for (let i = 0; i < this.#kept.length; i++) {
       const kept = this.#kept.at(i) as Kept;
-      sink.send(envelopeText('chunk', id, kept.body), kept.parts);
+      sink.send(streamReplyText('chunk', id, kept.body), kept.parts);
     }
     const final = this.#final;
-    if (final !== undefined && this.#finalReady) sink.send(envelopeText(final[0], id, final[1]), final[2]);
+    if (final !== undefined && this.#finalReady) sink.send(streamReplyText(final[0], id, final[1]), final[2]);
     this.#wakeUp();
     return undefined;
   }
@@ -195,7 +191,7 @@ export class RunningStream implements FollowedStream {
   stop(reason: RpcError, tell = false): void {
     if (this.#done) return;
     if (tell && this.#final === undefined && this.#sink !== undefined) {
-      this.#sink.send(envelopeText('error', this.#id, errorBody(reason.toWire())));
+      this.#sink.send(streamReplyText('error', this.#id, errorBody(reason.toWire())));
     }
     this.#done = true;
     clearTimeout(this.#idle);
@@ -256,7 +252,7 @@ export class RunningStream implements FollowedStream {
         }
         const { json, meta, parts } = encodeValue(chunk);
         const seq = this.#seq + 1;
-        const body = `,"seq":${seq}${dataBody(json, meta)}`;
+        const body = chunkBody(seq, json, meta);
         const partBytes = bytesOf(parts);
         // Each UTF-16 unit is at most 3 UTF-8 bytes: the exact count only for a chunk that could be too big.
         if (
@@ -271,7 +267,7 @@ export class RunningStream implements FollowedStream {
         }
         this.#seq = seq;
         this.#keep({ seq, body, parts, bytes: body.length * 2 + partBytes });
-        this.#sink?.send(envelopeText('chunk', this.#id, body), parts);
+        this.#sink?.send(streamReplyText('chunk', this.#id, body), parts);
       } catch (error) {
         this.fail(error);
         return;
@@ -318,7 +314,7 @@ export class RunningStream implements FollowedStream {
 
   #end(result: unknown): void {
     const { json, meta, parts } = encodeValue(result);
-    this.#finish('end', `,"seq":${this.#seq}${resultBody(json, meta)}`, parts);
+    this.#finish('end', endBody(this.#seq, json, meta), parts);
   }
 
   /** The run failed (its handler threw, or its input was refused before it ran): the error is its final envelope. */
@@ -343,7 +339,7 @@ export class RunningStream implements FollowedStream {
     this.#finalReady = true;
     const final = this.#final;
     if (this.#done || final === undefined) return;
-    this.#sink?.send(envelopeText(final[0], this.#id, final[1]), final[2]);
+    this.#sink?.send(streamReplyText(final[0], this.#id, final[1]), final[2]);
   }
 
   /**
@@ -371,12 +367,6 @@ function bytesOf(parts: readonly Uint8Array[] | undefined): number {
   let bytes = 0;
   if (parts !== undefined) for (const part of parts) bytes += part.byteLength;
   return bytes;
-}
-
-/** `,"data":…[,"meta":…]}`: a chunk's value after its seq. */
-function dataBody(json: unknown, meta: unknown): string {
-  const data = json === undefined ? '' : `,"data":${JSON.stringify(json)}`;
-  return meta === undefined ? `${data}}` : `${data},"meta":${JSON.stringify(meta)}}`;
 }
 
 /** The iterator of what a streaming handler returned: an async iterable, or an async iterator. */

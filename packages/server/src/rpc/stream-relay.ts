@@ -1,5 +1,5 @@
-import { errorBody, type RequestId, RpcError } from '@switchboard/contract';
-import { envelopeText, type FollowedStream, type StreamSink } from './stream-sink.js';
+import { errorBody, type RequestId, RpcError, streamReplyText } from '@switchboard/contract';
+import type { FollowedStream, StreamSink } from './stream-sink.js';
 import { bodyOfRecord, type StreamStore } from './stream-store.js';
 
 // A stream whose run is (or was) on another process, served from what that process
@@ -91,7 +91,7 @@ export class StreamRelay implements FollowedStream {
     }
     for (const { seq, body: recorded } of record.chunks) {
       const { body, parts } = bodyOfRecord(recorded);
-      this.#sink.send(envelopeText('chunk', this.#id, body), parts);
+      this.#sink.send(streamReplyText('chunk', this.#id, body), parts);
       this.#sent = seq;
     }
     // More recorded than one read brought: read on (as credit allows) before any end.
@@ -102,7 +102,7 @@ export class StreamRelay implements FollowedStream {
     if (record.final !== undefined) {
       this.#ended = true;
       const { body, parts } = bodyOfRecord(record.final.body);
-      this.#sink.send(envelopeText(record.final.type, this.#id, body), parts);
+      this.#sink.send(streamReplyText(record.final.type, this.#id, body), parts);
       return;
     }
     if (!record.running) {
@@ -126,7 +126,7 @@ export class StreamRelay implements FollowedStream {
   #fail(error: RpcError): void {
     if (this.#stopped) return;
     this.#halt();
-    this.#sink.send(envelopeText('error', this.#id, errorBody(error.toWire())));
+    this.#sink.send(streamReplyText('error', this.#id, errorBody(error.toWire())));
     this.#sink.forget(this.#id, this);
   }
 

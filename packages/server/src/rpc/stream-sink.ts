@@ -1,7 +1,7 @@
 import type { RequestId, RpcError } from '@switchboard/contract';
 
 // What a stream's run and the connection that follows it share: the connection as a sink
-// of envelopes, the budget of bytes its runs keep, and the envelopes' text.
+// of envelopes, and the budget of bytes its runs keep.
 
 /** A stream a connection follows: a run here, or one recorded by another process (stream-relay.ts). */
 export interface FollowedStream {
@@ -111,10 +111,4 @@ export interface StreamBounds {
   readonly streamIdleMs: number;
   /** Largest message a chunk may make, like any other message. */
   readonly maxPayloadBytes: number;
-}
-
-/** The text of envelope `type` for stream `id`, from its body (the text after the id). */
-export function envelopeText(type: 'chunk' | 'end' | 'error', id: RequestId, body: string): string {
-  const idText = typeof id === 'number' ? String(id) : JSON.stringify(id);
-  return `{"type":"${type}","id":${idText}${body}`;
 }
