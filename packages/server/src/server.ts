@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type AnyContract,
-  binaryMessage,
   type ChannelName,
   type CheckedChannelName,
   CLOSE_CODES,
@@ -23,6 +22,7 @@ import {
 import type { Broker } from './broker/broker.js';
 import { MemoryBroker } from './broker/memory-broker.js';
 import { type Admitted, admit, refusalReason } from './rpc/admission.js';
+import { serverMessage } from './rpc/binary-buffer.js';
 import { resolveDeliveries } from './rpc/channel-deliveries.js';
 import type { ChannelDelivery } from './rpc/delivery.js';
 import { Fanout, type JoinRequest } from './rpc/fanout.js';
@@ -283,7 +283,7 @@ class Server<C extends AnyContract, Ctx> implements SwitchboardServer<C, Ctx>, P
         ? { type: 'message', channel: channelName, key, data: json }
         : { type: 'message', channel: channelName, key, data: json, meta };
     const text = unnumberedMessageText(envelope);
-    const payload = parts === undefined ? text : binaryMessage(text, parts);
+    const payload = serverMessage(text, parts);
     return this.#broker.publish(topicOf(channelName, key), payload).then(() => undefined);
   }
 

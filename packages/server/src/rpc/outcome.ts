@@ -1,4 +1,5 @@
-import { binaryMessage, errorBody, type RequestId, replyText, resultBody, type WireError } from '@switchboard/contract';
+import { errorBody, type RequestId, replyText, resultBody, type WireError } from '@switchboard/contract';
+import { serverMessage } from './binary-buffer.js';
 
 /**
  * How a call ended, kept as the text of its reply without the id (the contract's
@@ -25,8 +26,7 @@ export function errorOutcome(error: WireError): Outcome {
 
 /** The reply to call `id` with this outcome: text, or a binary message when it has byte values. */
 export function outcomeMessage(id: RequestId, outcome: Outcome): string | Uint8Array {
-  const text = replyText(id, outcome.ok, outcome.body);
-  return outcome.parts === undefined ? text : binaryMessage(text, outcome.parts);
+  return serverMessage(replyText(id, outcome.ok, outcome.body), outcome.parts);
 }
 
 /** Bytes an outcome keeps in memory: its text at two bytes a character (the most V8 stores), and its byte values. */

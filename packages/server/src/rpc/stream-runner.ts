@@ -1,6 +1,5 @@
 import {
   type AnyStreamOutput,
-  BINARY_HEADER_BYTES,
   type CreditEnvelope,
   decodeValue,
   isStreamOutput,
@@ -11,6 +10,7 @@ import {
   type Validated,
   validate,
 } from '@switchboard/contract';
+import { serverMessage } from './binary-buffer.js';
 import { CallSignal, HandlerArgs } from './call-signal.js';
 import { callHash } from './fingerprint.js';
 import { runChain } from './middleware.js';
@@ -33,25 +33,6 @@ import { StreamRecorder, type StreamStore } from './stream-store.js';
 // The runs outlive the connection: when it closes, each is detached and waits for a resume.
 
 type Handler = (args: HandlerArgs) => unknown;
-
-/**
- * The contract's binaryMessage, in a Buffer that is not zero-filled first (each byte is
- * written): a stream of big chunks makes one per chunk.
- */
-function binaryBuffer(text: string, parts: readonly Uint8Array[]): Buffer {
-  const jsonBytes = Buffer.byteLength(text);
-  let size = BINARY_HEADER_BYTES + jsonBytes;
-  for (const part of parts) size += part.byteLength;
-  const message = Buffer.allocUnsafeSlow(size);
-  message.writeUInt32BE(jsonBytes, 0);
-  message.write(text, BINARY_HEADER_BYTES, 'utf8');
-  let offset = BINARY_HEADER_BYTES + jsonBytes;
-  for (const part of parts) {
-    message.set(part, offset);
-    offset += part.byteLength;
-  }
-  return message;
-}
 
 /** STREAM_LOST for a resume after chunk `after` of a run that is not (or no longer) anywhere. */
 function lost(after: number): RpcError {
@@ -88,7 +69,7 @@ export class StreamRunner implements StreamSink {
 
   send(text: string, parts?: readonly Uint8Array[]): void {
     if (this.#link.socket.state !== 'open') return;
-    this.#link.socket.send(parts === undefined || parts.length === 0 ? text : binaryBuffer(text, parts));
+    this.#link.socket.send(serverMessage(text, parts));
   }
 
   congested(): boolean {

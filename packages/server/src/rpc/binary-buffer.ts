@@ -1,0 +1,27 @@
+import { BINARY_HEADER_BYTES } from '@switchboard/contract';
+
+/**
+ * The contract's binaryMessage (`u32 JSON length | JSON | bytes`, docs/protocol.md "Bytes")
+ * written for Node: in a Buffer that is not zero-filled first (each byte is written), the
+ * JSON part encoded straight into it. Every binary message the server sends is made here:
+ * a stream of big chunks makes one per chunk.
+ */
+export function binaryBuffer(text: string, parts: readonly Uint8Array[]): Buffer {
+  const jsonBytes = Buffer.byteLength(text);
+  let size = BINARY_HEADER_BYTES + jsonBytes;
+  for (const part of parts) size += part.byteLength;
+  const message = Buffer.allocUnsafeSlow(size);
+  message.writeUInt32BE(jsonBytes, 0);
+  message.write(text, BINARY_HEADER_BYTES, 'utf8');
+  let offset = BINARY_HEADER_BYTES + jsonBytes;
+  for (const part of parts) {
+    message.set(part, offset);
+    offset += part.byteLength;
+  }
+  return message;
+}
+
+/** A text envelope, or with byte values a binary message. */
+export function serverMessage(text: string, parts: readonly Uint8Array[] | undefined): string | Buffer {
+  return parts === undefined || parts.length === 0 ? text : binaryBuffer(text, parts);
+}
