@@ -105,11 +105,6 @@ export class RunningStream implements FollowedStream {
     return this.#seq;
   }
 
-  /** Whether the handler has finished (the end or error is kept for the client). */
-  get finished(): boolean {
-    return this.#final !== undefined;
-  }
-
   /** From now on, chunks and the end are recorded in `recorder` before they are sent. */
   record(recorder: StreamRecorder): void {
     this.#recorder = recorder;
