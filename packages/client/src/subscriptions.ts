@@ -95,6 +95,8 @@ export class Subscriptions {
   }
 
   add(id: number, channel: string, params: unknown, handlers: SubscribeHandlers<unknown, unknown>): Subscription {
+    const { from } = handlers;
+    const start = from === undefined ? undefined : parsePosition(from);
     let resolveReady = noop;
     let rejectReady: (error: RpcError) => void = noop;
     const ready = new Promise<void>((resolve, reject) => {
@@ -106,7 +108,7 @@ export class Subscriptions {
       id,
       channel,
       params: undefined,
-      position: undefined,
+      position: start === undefined ? undefined : { epoch: start.epoch, offset: start.offset },
       handlers,
       resumed: false,
       key: undefined,
@@ -115,7 +117,9 @@ export class Subscriptions {
       rejectReady,
     };
     this.#byId.set(id, subscription);
-    void this.#start(subscription, params);
+    if (from !== undefined && start === undefined) {
+      queueMicrotask(() => this.end(id, new RpcError('BAD_REQUEST', `from '${from}' is not a position`)));
+    } else void this.#start(subscription, params);
     return { ready, unsubscribe: () => this.#unsubscribe(subscription, true) };
   }
 
@@ -184,16 +188,17 @@ export class Subscriptions {
       keys.set(key, subscribers);
     }
     subscribers.add(subscription);
-    // First registration, or a gap: resume from the stream's position from now on.
-    // Otherwise the replay that follows moves the position message by message.
-    if (!subscription.confirmed || gap) subscription.position = positionOf(position);
-    subscription.resumed = subscription.confirmed;
+    // Sent with `from` (after a reconnect, or subscribe()'s `from`): the replay that follows
+    // moves the position message by message, unless there is a gap. Otherwise, and after a
+    // gap, the stream's position from now on.
+    const resumed = subscription.position !== undefined;
+    if (!resumed || gap) subscription.position = positionOf(position);
+    subscription.resumed = resumed;
     if (!subscription.confirmed) {
       subscription.confirmed = true;
       subscription.resolveReady();
-      return;
     }
-    if (gap) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
+    if (resumed && gap) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
   }
 
   message(envelope: MessageEnvelope): void {

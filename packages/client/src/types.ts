@@ -146,6 +146,13 @@ export interface SubscribeHandlers<Message, State = unknown> {
   onError?: (error: RpcError) => void;
   /** Messages were missed and cannot be replayed (after a reconnect beyond the server's history). */
   onGap?: (info: GapInfo) => void;
+  /**
+   * Start after this position instead of at the stream's head: the `position` of a snapshot
+   * or message the application already has (one rendered on the server, say). The server
+   * replays what came after it; when it no longer holds that, a snapshot channel sends a
+   * fresh snapshot (onSnapshot) and others report a gap (onGap).
+   */
+  from?: string;
 }
 
 /** A subscription, from subscribe(): it follows its stream across reconnects until unsubscribe(). */

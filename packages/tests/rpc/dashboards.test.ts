@@ -369,6 +369,86 @@ describe('snapshot + live', () => {
     expect(gaps).toEqual([{ channel: 'board', reason: 'history' }]);
   });
 
+  it("subscribe's `from` continues after a position another connection saw: no snapshot, nothing missing or repeated", async () => {
+    const { server, port } = await start({ maxMessages: 1_000 });
+    await increments(server, 'f', 30);
+    // A first connection takes the snapshot and its position (as a server-side render would)…
+    const renderer = connect(port);
+    let taken: { state: Record<string, number>; position: string } | undefined;
+    const once = renderer.subscribe(
+      'board',
+      { room: 'f' },
+      {
+        onSnapshot: (state, meta) => {
+          taken = { state, position: meta.position };
+        },
+        onMessage() {},
+      },
+    );
+    await until(() => taken !== undefined, 'the snapshot');
+    once.unsubscribe();
+    const at = offset(taken?.position ?? 'x:-1');
+    expect(sum(taken?.state ?? {})).toBe(at);
+    // …the publisher goes on, and a second connection continues from that position.
+    await increments(server, 'f', 40);
+    const browser = connect(port);
+    const positions: number[] = [];
+    let snapshots = 0;
+    const follow = browser.subscribe(
+      'board',
+      { room: 'f' },
+      {
+        from: taken?.position as string,
+        onSnapshot: () => snapshots++,
+        onMessage: (_message, meta) => positions.push(offset(meta.position)),
+      },
+    );
+    await Promise.all([follow.ready, increments(server, 'f', 30)]);
+    await until(() => positions.at(-1) === 100, 'the last increment');
+    expect(snapshots).toBe(0);
+    expect(positions).toEqual(Array.from({ length: 100 - at }, (_, i) => at + i + 1));
+  });
+
+  it('`from` beyond the history: a snapshot channel sends a fresh snapshot, without onSnapshot a gap; a bad `from` is BAD_REQUEST', async () => {
+    const { server, port } = await start({ maxMessages: 5 });
+    await increments(server, 'g', 3);
+    const client = connect(port);
+    let position: string | undefined;
+    const first = client.subscribe(
+      'board',
+      { room: 'g' },
+      { onSnapshot: (_s, meta) => (position = meta.position), onMessage() {} },
+    );
+    await until(() => position !== undefined, 'the snapshot');
+    first.unsubscribe();
+    await increments(server, 'g', 20); // more than the history holds
+    const snapshots: Array<Record<string, number>> = [];
+    const gaps: unknown[] = [];
+    const fresh = client.subscribe(
+      'board',
+      { room: 'g' },
+      { from: position as string, onSnapshot: (s) => snapshots.push(s), onMessage() {} },
+    );
+    const gappy = client.subscribe(
+      'board',
+      { room: 'g' },
+      { from: position as string, onMessage() {}, onGap: (gap) => gaps.push(gap) },
+    );
+    await Promise.all([fresh.ready, gappy.ready]);
+    await until(() => snapshots.length === 1 && gaps.length === 1, 'the snapshot and the gap');
+    expect(sum(snapshots[0] as Record<string, number>)).toBe(23);
+    expect(gaps).toEqual([{ channel: 'board', reason: 'history' }]);
+
+    const errors: RpcError[] = [];
+    const bad = client.subscribe(
+      'board',
+      { room: 'g' },
+      { from: 'nope', onMessage() {}, onError: (e) => errors.push(e) },
+    );
+    await expect(bad.ready).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(errors.map((e) => e.code)).toEqual(['BAD_REQUEST']);
+  });
+
   it('a broker gap while a second subscription of the connection joins is told once to each, not twice to the first', async () => {
     const broker = new GappyBroker();
     let snapshots = 0;
