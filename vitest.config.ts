@@ -11,6 +11,8 @@ const alias = {
   '@switchboard/client': src('client/src/index.ts'),
   '@switchboard/redis': src('redis/src/index.ts'),
   '@switchboard/testing': src('testing/src/index.ts'),
+  '@switchboard/react/query': src('react/src/query.ts'),
+  '@switchboard/react': src('react/src/index.ts'),
 };
 
 /**
@@ -49,6 +51,10 @@ export default defineConfig({
       { extends: true, test: { name: 'client', root: 'packages/client', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'redis', root: 'packages/redis', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'testing', root: 'packages/testing', include: ['test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'react', root: 'packages/react', include: ['test/**/*.test.{ts,tsx}'], environment: 'happy-dom' },
+      },
       {
         extends: true,
         test: {

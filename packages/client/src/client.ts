@@ -302,7 +302,13 @@ class SwitchboardClient<C extends AnyContract> extends EventEmitter<ClientEvents
         return;
       }
       case 'subscribed':
-        this.#subscriptions.subscribed(envelope.id, envelope.key, envelope.position, envelope.gap === true);
+        this.#subscriptions.subscribed(
+          envelope.id,
+          envelope.key,
+          envelope.position,
+          envelope.gap === true,
+          envelope.snapshot === true,
+        );
         return;
       case 'message':
         this.#subscriptions.message(envelope);

@@ -23,6 +23,7 @@ export type {
   ClientState,
   ClientStream,
   GapInfo,
+  Joined,
   MessageMeta,
   StateInfo,
   StreamArgs,

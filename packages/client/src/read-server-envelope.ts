@@ -98,6 +98,9 @@ export function readServerEnvelope(value: unknown): CheckedServerEnvelope | RpcE
       if (typeof message.key !== 'string') return bad('subscribed key is not a string');
       if (!isPosition(message.position)) return bad('subscribed position is not epoch:offset');
       if (message.gap !== undefined && typeof message.gap !== 'boolean') return bad('subscribed gap is not a boolean');
+      if (message.snapshot !== undefined && typeof message.snapshot !== 'boolean') {
+        return bad('subscribed snapshot is not a boolean');
+      }
       return message as unknown as CheckedServerEnvelope;
     case 'snapshot':
       if (!isOwnId(message.id)) return bad('snapshot id is not one of ours');

@@ -13,7 +13,7 @@ import {
   validate,
 } from '@switchboard/contract';
 import type { Connection } from './connection.js';
-import type { GapInfo, SubscribeHandlers, Subscription } from './types.js';
+import type { GapInfo, Joined, SubscribeHandlers, Subscription } from './types.js';
 import { utf8Length } from './utf8.js';
 
 /** One subscription, from subscribe() until it ends. */
@@ -31,7 +31,7 @@ interface ActiveSubscription {
   key: string | undefined;
   /** Registered at least once: a later registration follows a reconnect. */
   confirmed: boolean;
-  resolveReady: () => void;
+  resolveReady: (joined: Joined) => void;
   rejectReady: (error: RpcError) => void;
 }
 
@@ -97,9 +97,9 @@ export class Subscriptions {
   add(id: number, channel: string, params: unknown, handlers: SubscribeHandlers<unknown, unknown>): Subscription {
     const { from } = handlers;
     const start = from === undefined ? undefined : parsePosition(from);
-    let resolveReady = noop;
+    let resolveReady: (joined: Joined) => void = noop;
     let rejectReady: (error: RpcError) => void = noop;
-    const ready = new Promise<void>((resolve, reject) => {
+    const ready = new Promise<Joined>((resolve, reject) => {
       resolveReady = resolve;
       rejectReady = reject;
     });
@@ -168,7 +168,7 @@ export class Subscriptions {
     return largest;
   }
 
-  subscribed(id: number, key: string, position: string, gap: boolean): void {
+  subscribed(id: number, key: string, position: string, gap: boolean, snapshot: boolean): void {
     const subscription = this.#byId.get(id);
     if (subscription === undefined) return;
     if (subscription.key !== undefined) {
@@ -196,7 +196,7 @@ export class Subscriptions {
     subscription.resumed = resumed;
     if (!subscription.confirmed) {
       subscription.confirmed = true;
-      subscription.resolveReady();
+      subscription.resolveReady({ snapshot });
     }
     if (resumed && gap) this.#tellGap(subscription, { channel: subscription.channel, reason: 'history' });
   }

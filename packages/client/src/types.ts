@@ -155,10 +155,16 @@ export interface SubscribeHandlers<Message, State = unknown> {
   from?: string;
 }
 
+/** What `ready` resolves to: how the server registered the subscription. */
+export interface Joined {
+  /** A snapshot follows (onSnapshot gets it next): a snapshot channel, joined without a replay. */
+  snapshot: boolean;
+}
+
 /** A subscription, from subscribe(): it follows its stream across reconnects until unsubscribe(). */
 export interface Subscription {
   /** Resolves once the server has registered the subscription; rejects with its error. */
-  readonly ready: Promise<void>;
+  readonly ready: Promise<Joined>;
   /** Ends the subscription; its handlers are called no more. */
   unsubscribe(): void;
 }

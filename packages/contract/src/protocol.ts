@@ -169,6 +169,8 @@ export interface SubscribedEnvelope {
   position: string;
   /** Messages after `from` were lost: the history no longer holds them, or its epoch changed. */
   gap?: true;
+  /** A `snapshot` for this subscription follows (a snapshot channel, joined without a replay). */
+  snapshot?: true;
 }
 
 /** One message of a stream this connection subscribes to. */

@@ -385,6 +385,7 @@ describe('snapshot + live', () => {
         onMessage() {},
       },
     );
+    await expect(once.ready).resolves.toEqual({ snapshot: true });
     await until(() => taken !== undefined, 'the snapshot');
     once.unsubscribe();
     const at = offset(taken?.position ?? 'x:-1');
@@ -403,7 +404,8 @@ describe('snapshot + live', () => {
         onMessage: (_message, meta) => positions.push(offset(meta.position)),
       },
     );
-    await Promise.all([follow.ready, increments(server, 'f', 30)]);
+    const [joined] = await Promise.all([follow.ready, increments(server, 'f', 30)]);
+    expect(joined).toEqual({ snapshot: false }); // replayed: no snapshot follows
     await until(() => positions.at(-1) === 100, 'the last increment');
     expect(snapshots).toBe(0);
     expect(positions).toEqual(Array.from({ length: 100 - at }, (_, i) => at + i + 1));
@@ -434,7 +436,7 @@ describe('snapshot + live', () => {
       { room: 'g' },
       { from: position as string, onMessage() {}, onGap: (gap) => gaps.push(gap) },
     );
-    await Promise.all([fresh.ready, gappy.ready]);
+    expect(await Promise.all([fresh.ready, gappy.ready])).toEqual([{ snapshot: true }, { snapshot: true }]);
     await until(() => snapshots.length === 1 && gaps.length === 1, 'the snapshot and the gap');
     expect(sum(snapshots[0] as Record<string, number>)).toBe(23);
     expect(gaps).toEqual([{ channel: 'board', reason: 'history' }]);

@@ -8,6 +8,7 @@ import {
   type ContractFingerprint,
   type ContractSkew,
   createClient,
+  type Joined,
   type MessageMeta,
   type ReloadRequiredData,
   type SkewReason,
@@ -95,7 +96,7 @@ const sub = client.subscribe(
   },
 );
 expectTypeOf(sub).toEqualTypeOf<Subscription>();
-expectTypeOf(sub.ready).toEqualTypeOf<Promise<void>>();
+expectTypeOf(sub.ready).toEqualTypeOf<Promise<Joined>>();
 client.subscribe(
   'chat.room',
   { id: '42' }, // params' input type: the string the transform turns into a number on the server

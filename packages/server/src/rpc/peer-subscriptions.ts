@@ -210,9 +210,13 @@ export class PeerSubscriptions extends SmallMap<RequestId, string | PendingJoin>
         const state = snapshot === undefined ? undefined : encodeValue(snapshot.value);
         this.set(id, topic);
         outcome.joined = true;
-        const healed = gap && snapshot !== undefined;
+        // A snapshot heals a gap: `subscribed` says that one follows instead.
         this.#peer.send(
-          gap && !healed ? { type: 'subscribed', id, key, position, gap } : { type: 'subscribed', id, key, position },
+          state !== undefined
+            ? { type: 'subscribed', id, key, position, snapshot: true }
+            : gap
+              ? { type: 'subscribed', id, key, position, gap }
+              : { type: 'subscribed', id, key, position },
         );
         if (state !== undefined) {
           const { json, meta, parts } = state;

@@ -1,0 +1,56 @@
+import type { Client } from '@switchboard/client';
+import type { AnyContract } from '@switchboard/contract';
+import { createContext, createElement, type ReactNode, useContext, useMemo } from 'react';
+import { ChannelEntries } from './channel-entries.js';
+import { type PreloadedChannel, seedsOf } from './preload.js';
+
+/** A channel stream nobody reads keeps its subscription this long (ms), by default. */
+export const DEFAULT_KEEP_ALIVE_MS = 1_000;
+
+/** A client of any contract: the hooks take their types from the registered contract (Register). */
+// biome-ignore lint/suspicious/noExplicitAny: a Client<C> of every contract C is one of these
+export type AnyClient = Client<any>;
+
+/** SwitchboardProvider's props. */
+export interface SwitchboardProviderProps {
+  /** The client every hook below uses. */
+  client: AnyClient;
+  /**
+   * Snapshots taken by the server that rendered the page (preloadChannel): the hooks start
+   * from them and continue after their positions. Read once, when the provider mounts.
+   */
+  preloaded?: readonly PreloadedChannel[] | undefined;
+  /**
+   * How long a channel stream nobody reads any more keeps its subscription (default 1,000
+   * ms): a component that comes back within it takes no new snapshot.
+   */
+  keepAliveMs?: number;
+  children?: ReactNode;
+}
+
+const EntriesContext = createContext<ChannelEntries | null>(null);
+
+/** Gives the hooks below it their client, and holds the channel streams they read. */
+export function SwitchboardProvider({
+  client,
+  preloaded,
+  keepAliveMs = DEFAULT_KEEP_ALIVE_MS,
+  children,
+}: SwitchboardProviderProps): ReactNode {
+  // `preloaded` is read when the provider mounts (or its client changes) only.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: see above
+  const entries = useMemo(() => new ChannelEntries(client, keepAliveMs, seedsOf(preloaded)), [client, keepAliveMs]);
+  return createElement(EntriesContext.Provider, { value: entries }, children);
+}
+
+/** The provider's streams; throws outside a SwitchboardProvider. */
+export function useEntries(): ChannelEntries {
+  const entries = useContext(EntriesContext);
+  if (entries === null) throw new Error('Switchboard hooks need a <SwitchboardProvider client={…}> above them');
+  return entries;
+}
+
+/** The client of the nearest SwitchboardProvider. */
+export function useClient(): Client<AnyContract> {
+  return useEntries().client;
+}
