@@ -8,23 +8,15 @@
 import type { CallOptions, Client } from '@switchboard/client';
 import type { AnyContract, InputOf, OutputOf, ProcedureName, RpcError } from '@switchboard/contract';
 import type { DataTag, UseMutationOptions } from '@tanstack/react-query';
-import type { RegisteredContract } from './register.js';
-
-type C = RegisteredContract;
-
 /** The query key of a call: `['switchboard', name, input]`. */
 export type CallQueryKey<K extends string, Input> = readonly ['switchboard', K, Input];
 
-/** The key under which callQueryOptions() caches procedure `name`'s output for `input`, for invalidation. */
-export function callQueryKey<K extends ProcedureName<C>>(
-  name: K,
-  input: InputOf<C, K>,
-): DataTag<CallQueryKey<K, InputOf<C, K>>, OutputOf<C, K>, RpcError> {
-  return ['switchboard', name, input] as never;
-}
-
-/** Options for useQuery / useSuspenseQuery / queryClient.fetchQuery: procedure `name` called with `input`. */
-export function callQueryOptions<K extends ProcedureName<C>>(
+/**
+ * Options for useQuery / useSuspenseQuery / queryClient.fetchQuery: procedure `name` called
+ * with `input`, typed by `client`'s contract. Its `queryKey` (`['switchboard', name, input]`)
+ * is typed too, for queryClient.getQueryData and invalidateQueries.
+ */
+export function callQueryOptions<C extends AnyContract, K extends ProcedureName<C>>(
   client: Client<C>,
   name: K,
   input: InputOf<C, K>,
@@ -34,7 +26,7 @@ export function callQueryOptions<K extends ProcedureName<C>>(
   queryFn: (context: { signal: AbortSignal }) => Promise<OutputOf<C, K>>;
 } {
   return {
-    queryKey: callQueryKey(name, input),
+    queryKey: ['switchboard', name, input] as never,
     // The query's signal cancels the call (the server's handler sees its signal abort).
     queryFn: ({ signal }) =>
       (client as unknown as Client<AnyContract>).call(name, input as never, { ...options, signal }) as Promise<
@@ -44,7 +36,7 @@ export function callQueryOptions<K extends ProcedureName<C>>(
 }
 
 /** Options for useMutation: procedure `name`, called with the mutation's variables. */
-export function callMutationOptions<K extends ProcedureName<C>>(
+export function callMutationOptions<C extends AnyContract, K extends ProcedureName<C>>(
   client: Client<C>,
   name: K,
   options: Omit<CallOptions, 'signal'> = {},

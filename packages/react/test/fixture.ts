@@ -1,7 +1,13 @@
 import { type Client, createClient } from '@switchboard/client';
 import { channel, defineContract, procedure, RpcError, stream } from '@switchboard/contract';
 import { hooksFor } from '@switchboard/react';
-import { createServer, defineRouter } from '@switchboard/server';
+import {
+  type BrokerGapListener,
+  type BrokerListener,
+  createServer,
+  defineRouter,
+  MemoryBroker,
+} from '@switchboard/server';
 import WebSocket from 'ws';
 import { z } from 'zod';
 
@@ -22,6 +28,11 @@ export const contract = defineContract({
   channels: {
     sensors: channel({ params: z.object({ site: z.string() }), message: Reading, snapshot: z.array(Reading) }),
     ticks: channel({ params: z.object({ room: z.string() }), message: z.number() }),
+    notes: channel({
+      params: z.object({}),
+      message: z.string(),
+      snapshot: z.object({ at: z.date(), tags: z.set(z.string()), bytes: z.instanceof(Uint8Array) }),
+    }),
   },
 });
 export type AppContract = typeof contract;
@@ -29,7 +40,22 @@ export type Reading = z.infer<typeof Reading>;
 export const { useChannel, useStream } = hooksFor<AppContract>();
 
 /** A started server and what it counts. */
-export async function startServer() {
+/** The in-memory broker, with a gap the test can cause (as a shared broker that lost messages would). */
+export class GappyBroker extends MemoryBroker {
+  readonly #onGaps = new Map<string, BrokerGapListener>();
+
+  override subscribe(topic: string, listener: BrokerListener, onGap?: BrokerGapListener): Promise<void> {
+    if (onGap !== undefined) this.#onGaps.set(topic, onGap);
+    return super.subscribe(topic, listener);
+  }
+
+  /** Tells every stream of the broker that `missing` messages were lost. */
+  gap(missing: number): void {
+    for (const onGap of this.#onGaps.values()) onGap({ missing });
+  }
+}
+
+export async function startServer(broker?: MemoryBroker) {
   const sites = new Map<string, Map<string, number>>();
   const counts = { subscribes: 0, snapshots: 0, streamsStarted: 0, streamsStopped: 0 };
   const router = defineRouter(contract, {
@@ -61,6 +87,13 @@ export async function startServer() {
           return [...(sites.get(params.site) ?? new Map()).entries()].map(([id, value]) => ({ id, value }));
         },
       },
+      notes: {
+        snapshot: () => ({
+          at: new Date(1_700_000_000_000),
+          tags: new Set(['a', '<b>']),
+          bytes: new Uint8Array([0, 1, 254, 255]),
+        }),
+      },
       ticks: {
         authorize: () => {
           counts.subscribes++;
@@ -69,7 +102,7 @@ export async function startServer() {
       },
     },
   });
-  const server = createServer({ router, heartbeat: false });
+  const server = createServer({ router, heartbeat: false, ...(broker === undefined ? {} : { broker }) });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   /** Changes a sensor and publishes the change in the same step (exact snapshots). */
   const record = (site: string, id: string, value: number) => {

@@ -163,7 +163,7 @@ describe('useChannel', () => {
   });
 
   it('new params resubscribe exactly once; new functions in the options every render do not resubscribe', async () => {
-    const { client, record, counts, server } = await setup();
+    const { client, record, counts } = await setup();
     record('lab', 'a', 1);
     record('yard', 'a', 5);
     const controls: { setSite?: (site: string) => void; rerender?: () => void } = {};
