@@ -20,7 +20,7 @@ import {
   BEFORE_ID,
   expectSwitchboardFrom,
   select,
-  useSwitchboardFrom,
+  switchboardFrom,
 } from '../rpc/common.js';
 import { RECEIVER_IDS } from './receivers.js';
 
@@ -47,7 +47,7 @@ const o = parseOrHelp(
   },
   USAGE,
 );
-const from = useSwitchboardFrom(o.from);
+const from = switchboardFrom(o.from);
 const before = beforeOrExit(o.before, from);
 const contenders = selectOrExit((list) => select(list, before), o.only).filter((c) => c.client !== 'trpc');
 const runs = int('runs', o.runs, 1, 50);

@@ -17,7 +17,7 @@ import { runClient, ServerProcess } from '../lib/proc.js';
 import { waitForQuiet } from '../lib/quiet.js';
 import * as fmt from '../lib/report.js';
 import { saveRaw } from '../lib/save.js';
-import { useSwitchboardFrom } from '../rpc/common.js';
+import { switchboardFrom } from '../rpc/common.js';
 import type { PhaseResult } from '../rpc/servers/control.js';
 
 interface ClusterContender {
@@ -89,7 +89,7 @@ const runs = int('runs', o.runs, 1, 50);
 const durationMs = int('duration-ms', o['duration-ms'], 100, 120_000);
 const subscribers = int('subscribers', o.subscribers, 1, 19_000);
 const rate = int('rate', o.rate, 1, 100_000);
-const from = useSwitchboardFrom(o.from);
+const from = switchboardFrom(o.from);
 
 interface ProcPhase {
   published: number;

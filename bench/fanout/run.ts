@@ -23,7 +23,7 @@ import {
   CONTENDERS,
   expectSwitchboardFrom,
   select,
-  useSwitchboardFrom,
+  switchboardFrom,
 } from '../rpc/common.js';
 import type { PhaseResult } from '../rpc/servers/control.js';
 
@@ -53,7 +53,7 @@ const o = parseOrHelp(
   },
   USAGE,
 );
-const from = useSwitchboardFrom(o.from);
+const from = switchboardFrom(o.from);
 const before = beforeOrExit(o.before, from);
 const contenders = selectOrExit((list) => select(list, before), o.only);
 const runs = int('runs', o.runs, 1, 50);

@@ -19,7 +19,7 @@ import {
   CONTENDERS,
   expectSwitchboardFrom,
   select,
-  useSwitchboardFrom,
+  switchboardFrom,
 } from '../rpc/common.js';
 
 const USAGE = `usage: tsx bench/memory/run.ts [options]
@@ -45,7 +45,7 @@ const o = parseOrHelp(
   },
   USAGE,
 );
-const from = useSwitchboardFrom(o.from);
+const from = switchboardFrom(o.from);
 const before = beforeOrExit(o.before, from);
 const contenders = selectOrExit((list) => select(list, before), o.only);
 const runs = int('runs', o.runs, 1, 20);

@@ -87,7 +87,7 @@ export function select(
  * packages/*\/dist through node_modules, build first) or 'src' (TypeScript through tsconfig paths).
  * Set through TSX_TSCONFIG_PATH, which the children inherit.
  */
-export function useSwitchboardFrom(from: string | undefined): 'dist' | 'src' {
+export function switchboardFrom(from: string | undefined): 'dist' | 'src' {
   if (from === 'src') {
     delete process.env.TSX_TSCONFIG_PATH;
     return 'src';

@@ -23,7 +23,7 @@ import {
   expectSwitchboardFrom,
   MIDDLEWARE_CONTENDER,
   select,
-  useSwitchboardFrom,
+  switchboardFrom,
 } from './common.js';
 
 const USAGE = `usage: tsx bench/rpc/run.ts [options]
@@ -55,7 +55,7 @@ const o = parseOrHelp(
   },
   USAGE,
 );
-const from = useSwitchboardFrom(o.from);
+const from = switchboardFrom(o.from);
 const before = beforeOrExit(o.before, from);
 const contenders = selectOrExit((list) => select(list, before, [MIDDLEWARE_CONTENDER]), o.only);
 const runs = int('runs', o.runs, 1, 50);

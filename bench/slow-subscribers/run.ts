@@ -14,7 +14,7 @@ import { enablePinning, runClient } from '../lib/proc.js';
 import * as fmt from '../lib/report.js';
 import { DISTURBED_CORES, disturbed } from '../lib/results.js';
 import { saveRaw } from '../lib/save.js';
-import { useSwitchboardFrom } from '../rpc/common.js';
+import { switchboardFrom } from '../rpc/common.js';
 import {
   MESSAGE_BYTES,
   type PublishReport,
@@ -70,7 +70,7 @@ const rate = int('rate', o.rate, 1, 100_000);
 const durationMs = int('duration-ms', o['duration-ms'], 1000, 600_000);
 const tickMs = int('tick-ms', o['tick-ms'], 1, 1000);
 const sampleMs = int('sample-ms', o['sample-ms'], 10, 60_000);
-const from = useSwitchboardFrom(o.from);
+const from = switchboardFrom(o.from);
 if (o.pin) enablePinning();
 
 /** What load.ts prints (the fields used here). */

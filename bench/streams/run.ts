@@ -22,7 +22,7 @@ import {
   BEFORE_ID,
   expectSwitchboardFrom,
   type RpcContender,
-  useSwitchboardFrom,
+  switchboardFrom,
 } from '../rpc/common.js';
 import { MAX_CHUNKS, SHAPE_IDS, SHAPES, type ShapeId } from './shapes.js';
 
@@ -81,7 +81,7 @@ const o = parseOrHelp(
   },
   USAGE,
 );
-const from = useSwitchboardFrom(o.from);
+const from = switchboardFrom(o.from);
 const before = beforeOrExit(o.before, from);
 const contenders = selectOrExit((list) => select(list, before), o.only);
 const shapes = selectOrExit(selectShapes, o.shapes);

@@ -8,6 +8,7 @@ export type ChannelStatus = 'connecting' | 'live' | 'resyncing' | 'error';
 export interface ChannelState<State> {
   /** The folded state: undefined until the snapshot (or, without one, the first message). */
   readonly data: State | undefined;
+  /** 'connecting' until the snapshot (or registration), then 'live'; 'resyncing' after a gap; 'error' once ended. */
   readonly status: ChannelStatus;
   /** The position of the last message (or snapshot) folded into `data`. */
   readonly position: string | undefined;

@@ -31,7 +31,7 @@ export interface PreloadedChannel {
 export interface PreloadOptions {
   /** Gives up after this long with TIMEOUT (default 10,000 ms). */
   timeoutMs?: number;
-  /** Gives up when aborted, with CANCELLED. */
+  /** Gives up when aborted, with CANCELLED. @default none */
   signal?: AbortSignal;
 }
 

@@ -25,6 +25,7 @@ export interface SwitchboardProviderProps {
    * ms): a component that comes back within it takes no new snapshot.
    */
   keepAliveMs?: number;
+  /** The application, whose hooks use this client. */
   children?: ReactNode;
 }
 

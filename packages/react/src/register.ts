@@ -13,4 +13,9 @@ import type { AnyContract } from '@switchboard/contract';
 export interface Register {}
 
 /** The registered contract; any contract until one is registered. */
-export type RegisteredContract = Register extends { contract: infer C extends AnyContract } ? C : AnyContract;
+export type RegisteredContract = Register extends {
+  /** The application's contract type. */
+  contract: infer C extends AnyContract;
+}
+  ? C
+  : AnyContract;

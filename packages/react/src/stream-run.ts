@@ -6,10 +6,13 @@ export type StreamStatus = 'idle' | 'streaming' | 'done' | 'error';
 
 /** A stream's state as its component sees it. */
 export interface StreamState<State, Result> {
+  /** The chunks so far, folded (by default an array of them). */
   readonly data: State | undefined;
+  /** 'idle' (not enabled), 'streaming', 'done' (with `result`) or 'error' (with `error`). */
   readonly status: StreamStatus;
   /** The handler's return value, once 'done'. */
   readonly result: Result | undefined;
+  /** Why the stream failed (or CANCELLED), once 'error'. */
   readonly error: RpcError | undefined;
 }
 

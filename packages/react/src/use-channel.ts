@@ -24,9 +24,13 @@ export interface ChannelOptions<C extends AnyContract, K extends ChannelName<C>,
   /**
    * The part of the state this component shows: it re-renders only when that part changes
    * (by Object.is), or when status or error do (or position, if it reads position).
+   * @default the whole state
    */
   select?: (state: State) => Selected;
-  /** Suspend until the snapshot (or, without one, the registration) has arrived; an ended subscription throws. */
+  /**
+   * Suspend until the snapshot (or, without one, the registration) has arrived; an ended subscription throws.
+   * @default false
+   */
   suspense?: boolean;
 }
 
@@ -34,6 +38,7 @@ export interface ChannelOptions<C extends AnyContract, K extends ChannelName<C>,
 export interface ChannelResult<Selected> {
   /** The selected state; undefined while 'connecting' (unless preloaded or suspended). */
   readonly data: Selected | undefined;
+  /** 'connecting' until the snapshot (or registration), then 'live'; 'resyncing' after a gap; 'error' once ended. */
   readonly status: ChannelStatus;
   /** The position of the last message folded in. A component that reads it re-renders on every message. */
   readonly position: string | undefined;

@@ -14,9 +14,9 @@ export interface StreamHookOptions<C extends AnyContract, K extends StreamName<C
   reduce?: (state: State, chunk: ChunkOf<C, K>, meta: StreamChunkMeta) => State;
   /** false: no call is made (status 'idle'), as for input not known yet. Default true. */
   enabled?: boolean;
-  /** Chunks the server may send ahead of the reader (client.stream's credit). */
+  /** Chunks the server may send ahead of the reader (client.stream's credit). @default 256 */
   credit?: number;
-  /** TIMEOUT when no chunk arrives for this long (client.stream's timeoutMs). */
+  /** TIMEOUT when no chunk arrives for this long (client.stream's timeoutMs). @default the client's timeoutMs */
   timeoutMs?: number;
 }
 

@@ -19,9 +19,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TEMPLATE = fileURLToPath(new URL('./app/', import.meta.url));
-const PACKAGES = ['contract', 'server', 'client', 'redis', 'testing'] as const;
+const PACKAGES = ['contract', 'server', 'client', 'redis', 'react', 'testing'] as const;
 const require = createRequire(join(ROOT, 'package.json'));
 const TSC = require.resolve('typescript/bin/tsc');
+const PUBLINT = join(ROOT, 'node_modules/publint/src/cli.js');
+const ATTW = join(ROOT, 'node_modules/@arethetypeswrong/cli/dist/index.js');
+/** node10 resolution (no `exports`) cannot reach subpaths such as `@switchboard/server/transport`: not a target. */
+const isNode10 = (problem: unknown) => (problem as { resolutionKind?: string }).resolutionKind === 'node10';
 /** Versions the app asks for: the ones this workspace uses (in npm's cache after its install). */
 const version = (name: string) => `^${(require(`${name}/package.json`) as { version: string }).version}`;
 
@@ -38,9 +42,20 @@ beforeAll(async () => {
   }
   app = join(dir, 'app');
   cpSync(TEMPLATE, app, { recursive: true });
-  const dependencies: Record<string, string> = { zod: version('zod'), ws: version('ws') };
+  const dependencies: Record<string, string> = {
+    zod: version('zod'),
+    ws: version('ws'),
+    react: version('react'),
+    'react-dom': version('react-dom'),
+    '@tanstack/react-query': version('@tanstack/react-query'),
+  };
   for (const name of PACKAGES) dependencies[`@switchboard/${name}`] = `file:../tarballs/switchboard-${name}-0.1.0.tgz`;
-  const devDependencies = { '@types/node': version('@types/node'), '@types/ws': version('@types/ws') };
+  const devDependencies = {
+    '@types/node': version('@types/node'),
+    '@types/ws': version('@types/ws'),
+    '@types/react': version('@types/react'),
+    '@types/react-dom': version('@types/react-dom'),
+  };
   writeFileSync(
     join(app, 'package.json'),
     JSON.stringify({ name: 'fresh-app', private: true, type: 'module', dependencies, devDependencies }, null, 2),
@@ -94,9 +109,9 @@ describe('the packed packages installed in a fresh app', () => {
 
   it('talk: a server and a client with ESM import and with CJS require', { timeout: 60_000 }, async () => {
     const esm = await node('main.mjs');
-    expect(JSON.parse(esm.stdout)).toEqual({ esm: 5 });
+    expect(JSON.parse(esm.stdout)).toEqual({ esm: 5, react: 'function/function' });
     const cjs = await node('main.cjs');
-    expect(JSON.parse(cjs.stdout)).toEqual({ cjs: 5, redis: 'function' });
+    expect(JSON.parse(cjs.stdout)).toEqual({ cjs: 5, redis: 'function', react: 'function/function' });
   });
 
   it('type-check strict with NodeNext and with Bundler resolution; the typed server makes its first call', async () => {
@@ -104,12 +119,34 @@ describe('the packed packages installed in a fresh app', () => {
     await tsc('tsconfig.nodenext.json');
     await tsc('tsconfig.bundler.json');
     const first = await node('first-call.mjs');
-    expect(JSON.parse(first.stdout)).toEqual({ firstCall: 5, kitCall: 5 });
+    const { firstPaint, ...calls } = JSON.parse(first.stdout) as { firstPaint: string };
+    expect(calls).toEqual({ firstCall: 5, kitCall: 5 });
+    // The tile rendered from the preloaded snapshot, live, and the script carrying it.
+    const [html, script] = firstPaint.split('<script>window.__SB__=');
+    expect(html).toBe('<p>live:connecting:41</p>');
+    expect(JSON.parse(script?.replace('</script>', '') ?? '')).toMatchObject([{ data: { x: 41 } }]);
     console.log(
       `fresh app: npm install of the tarballs ${(installMs / 1000).toFixed(1)} s, then tsc (NodeNext + Bundler) and ` +
         `the first typed call ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
   }, 180_000);
+
+  it('pass publint and are-the-types-wrong (node16 and bundler resolution), each tarball', async () => {
+    for (const name of PACKAGES) {
+      const tarball = join(dir, 'tarballs', `switchboard-${name}-0.1.0.tgz`);
+      const lint = await run(process.execPath, [PUBLINT, 'run', tarball, '--strict'], { timeout: 60_000 });
+      expect(lint.stdout, name).toContain('All good!');
+      const types = await run(process.execPath, [ATTW, tarball, '--profile', 'node16', '--format', 'json'], {
+        timeout: 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+      }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? String(error) }));
+      const report = JSON.parse(types.stdout) as { analysis: { problems: unknown[] } };
+      expect(
+        report.analysis.problems.filter((p) => !isNode10(p)),
+        name,
+      ).toEqual([]);
+    }
+  }, 240_000);
 
   it('bundle the client for the browser with esbuild, without zod, and say how large it is', async () => {
     const result = await build({

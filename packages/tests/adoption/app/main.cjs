@@ -3,6 +3,8 @@ const { createClient } = require('@switchboard/client');
 const { defineContract, procedure } = require('@switchboard/contract');
 const { createServer, defineRouter } = require('@switchboard/server');
 const { redisBroker } = require('@switchboard/redis');
+const { useChannel } = require('@switchboard/react');
+const { callQueryOptions } = require('@switchboard/react/query');
 const WebSocket = require('ws');
 const { z } = require('zod');
 
@@ -17,7 +19,8 @@ async function main() {
   const sum = await client.call('add', { a: 2, b: 3 });
   await client.close();
   await server.close();
-  console.log(JSON.stringify({ cjs: sum, redis: typeof redisBroker }));
+  const react = `${typeof useChannel}/${typeof callQueryOptions}`;
+  console.log(JSON.stringify({ cjs: sum, redis: typeof redisBroker, react }));
 }
 main().catch((error) => {
   console.error(error);

@@ -8,6 +8,11 @@ export const contract = defineContract({
   },
   channels: {
     ticks: channel({ params: z.object({ room: z.string() }), message: z.object({ n: z.number() }) }),
+    board: channel({
+      params: z.object({ room: z.string() }),
+      message: z.object({ id: z.string(), value: z.number() }),
+      snapshot: z.record(z.string(), z.number()),
+    }),
   },
 });
 

@@ -1,5 +1,5 @@
 // The fresh app's server and a Node client, type-checked (NodeNext and Bundler) and run.
-import { createClient } from '@switchboard/client';
+import { type Client, createClient } from '@switchboard/client';
 import { redisBroker } from '@switchboard/redis';
 import { createServer, defineRouter, RpcError } from '@switchboard/server';
 import WebSocket from 'ws';
@@ -12,9 +12,15 @@ const router = defineRouter(contract, {
     return { user: token };
   },
   procedures: { add: ({ input }) => input.a + input.b },
+  channels: { board: { snapshot: () => ({ x: 41 }) } },
 });
 
 export async function firstCall(): Promise<number> {
+  return withServer((client) => client.call('add', { a: 2, b: 3 }));
+}
+
+/** Runs `use` with a client of a fresh server, then closes both. */
+export async function withServer<T>(use: (client: Client<AppContract>) => Promise<T>): Promise<T> {
   const server = createServer({ router });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   const client = createClient<AppContract>({
@@ -23,8 +29,7 @@ export async function firstCall(): Promise<number> {
     auth: () => ({ token: 'ada' }),
   });
   try {
-    const sum: number = await client.call('add', { a: 2, b: 3 });
-    return sum;
+    return await use(client);
   } finally {
     await client.close();
     await server.close();
