@@ -10,6 +10,9 @@ import { createServer, defineRouter, type SwitchboardServer } from '@switchboard
 import { contract, type DashboardContract, type ReadingData } from '../contract.js';
 import { AlertBook } from './alerts.js';
 import { type Asset, pageAssets } from './bundle.js';
+
+export type { Asset };
+
 import { type FeedOptions, SensorFeed } from './feed.js';
 import { startStats } from './stats.js';
 
@@ -20,6 +23,18 @@ export interface DashboardOptions {
   host?: string;
   /** Settings of the synthetic feed (its rate, spikes, random numbers). */
   feed?: FeedOptions;
+  /** The page to serve. @default this dashboard's own (page/, bundled by server/bundle.ts) */
+  page?: DashboardPage;
+}
+
+/** A page for the dashboard's server: its files, and optionally `/` rendered per request. */
+export interface DashboardPage {
+  /** The files by URL path (made once per process). */
+  assets(): Promise<ReadonlyMap<string, Asset>>;
+  /** The HTML of `/`, rendered per request (server rendering) by the server on `port`; served as a file otherwise. */
+  render?(port: number): Promise<string>;
+  /** Lets go of what render() holds (a client of the server), before the server closes. */
+  close?(): Promise<void>;
 }
 
 export interface RunningDashboard {
@@ -28,6 +43,8 @@ export interface RunningDashboard {
   port: number;
   server: SwitchboardServer<DashboardContract>;
   feed: SensorFeed;
+  /** Snapshots the server has taken so far (every channel; one per subscribe that asked for one). */
+  snapshotsTaken(): number;
   /** Stops the feed, closes every connection (1001) and the HTTP server. */
   close(): Promise<void>;
 }
@@ -66,7 +83,8 @@ function serveAsset(assets: ReadonlyMap<string, Asset>, request: IncomingMessage
  * await dashboard.close();
  */
 export async function startDashboard(options: DashboardOptions = {}): Promise<RunningDashboard> {
-  const assets = await pageAssets();
+  const page = options.page ?? { assets: pageAssets };
+  const assets = await page.assets();
   const alerts = new AlertBook();
 
   const zoneParams = {
@@ -82,6 +100,7 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Ru
     if (alert !== undefined) server.publish('alerts', {}, { kind: 'raised', alert }).catch(() => {});
   };
   const feed = new SensorFeed(publishReading, options.feed);
+  let snapshots = 0;
   const publishStatus = () => server.publish('feed.status', {}, feed.status()).catch(() => {});
 
   const router = defineRouter(contract, {
@@ -109,17 +128,45 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Ru
     // these read it synchronously: each snapshot is exact (docs/dashboards.md).
     channels: {
       readings: {
-        snapshot: ({ params }) => feed.readings().filter((reading) => reading.zone === params.zone),
+        snapshot: ({ params }) => {
+          snapshots++;
+          return feed.readings().filter((reading) => reading.zone === params.zone);
+        },
         // A page that cannot keep up gets the newest reading of each sensor, not a backlog.
         delivery: { policy: 'latest', key: (reading) => reading.id },
       },
-      alerts: { snapshot: () => alerts.open() },
-      'feed.status': { snapshot: () => feed.status(), delivery: { policy: 'latest' } },
+      alerts: {
+        snapshot: () => {
+          snapshots++;
+          return alerts.open();
+        },
+      },
+      'feed.status': {
+        snapshot: () => {
+          snapshots++;
+          return feed.status();
+        },
+        delivery: { policy: 'latest' },
+      },
     },
   });
 
   const server = createServer({ router });
-  const http = createHttpServer((request, response) => serveAsset(assets, request, response));
+  const http = createHttpServer((request, response) => {
+    const render = page.render;
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (render === undefined || path !== '/' || request.method !== 'GET') {
+      serveAsset(assets, request, response);
+      return;
+    }
+    render((http.address() as AddressInfo).port).then(
+      (html) => response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' }).end(html),
+      (error: unknown) => {
+        console.error('render failed:', error);
+        response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('render failed\n');
+      },
+    );
+  });
   server.attach(http, { path: '/ws' });
   const port = options.port ?? 3000;
   await new Promise<void>((resolve, reject) => {
@@ -139,10 +186,12 @@ export async function startDashboard(options: DashboardOptions = {}): Promise<Ru
     port: address.port,
     server,
     feed,
+    snapshotsTaken: () => snapshots,
     close: () => {
       closing ??= (async () => {
         feed.stop();
         stopStats();
+        await page.close?.();
         await server.close();
         await new Promise<void>((resolve) => {
           http.close(() => resolve());

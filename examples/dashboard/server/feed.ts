@@ -14,6 +14,8 @@ export interface FeedOptions {
   spikeEveryMs?: number;
   /** Numbers in [0, 1); pass a seeded one for repeatable runs. @default Math.random */
   random?: () => number;
+  /** Sensors in each of the four zones. @default 50 */
+  sensorsPerZone?: number;
 }
 
 interface Sensor {
@@ -64,7 +66,7 @@ export class SensorFeed {
     const zones = new Map<Zone, Sensor[]>();
     for (const zone of ZONES) {
       const sensors: Sensor[] = [];
-      for (let index = 0; index < SENSORS_PER_ZONE; index++) {
+      for (let index = 0; index < (options.sensorsPerZone ?? SENSORS_PER_ZONE); index++) {
         const base = 38 + this.#random() * 34;
         sensors.push({ id: sensorId(zone, index), zone, base, value: base, time: now });
       }

@@ -3,6 +3,7 @@ import type { AnyContract } from '@switchboard/contract';
 import { createContext, createElement, type ReactNode, useContext, useMemo } from 'react';
 import { ChannelEntries } from './channel-entries.js';
 import { type PreloadedChannel, seedsOf } from './preload.js';
+import type { RegisteredContract } from './register.js';
 
 /** A channel stream nobody reads keeps its subscription this long (ms), by default. */
 export const DEFAULT_KEEP_ALIVE_MS = 1_000;
@@ -51,7 +52,7 @@ export function useEntries(): ChannelEntries {
   return entries;
 }
 
-/** The client of the nearest SwitchboardProvider. */
-export function useClient(): Client<AnyContract> {
-  return useEntries().client;
+/** The client of the nearest SwitchboardProvider, typed by the registered contract (Register). */
+export function useClient(): Client<RegisteredContract> {
+  return useEntries().client as unknown as Client<RegisteredContract>;
 }

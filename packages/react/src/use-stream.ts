@@ -2,7 +2,7 @@ import type { StreamChunkMeta } from '@switchboard/client';
 import type { AnyContract, ChunkOf, InputOf, StreamName, StreamResultOf } from '@switchboard/contract';
 import { useRef, useSyncExternalStore } from 'react';
 import { channelKey } from './channel-key.js';
-import { useClient } from './provider.js';
+import { useEntries } from './provider.js';
 import type { RegisteredContract } from './register.js';
 import { type StreamCall, StreamRun, type StreamState } from './stream-run.js';
 
@@ -53,7 +53,7 @@ function useAnyStream(
     timeoutMs?: number;
   } = {},
 ): StreamResult<unknown, unknown> {
-  const client = useClient();
+  const { client } = useEntries();
   const { initial, reduce, enabled = true, credit, timeoutMs } = options;
   const call: StreamCall = {
     client,

@@ -1,0 +1,105 @@
+// The React dashboard's page for the dashboard server: the bundle (esbuild, in memory, once
+// per process) and `/` rendered per request: each zone's readings and the feed's status are
+// preloaded through a client of the server itself, the app is rendered from them, and the page
+// carries them (a JSON script element: the page's CSP allows no inline script) for the browser
+// to continue after their positions.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Client, createClient } from '@switchboard/client';
+import { preloadChannel, SwitchboardProvider, serializePreloaded } from '@switchboard/react';
+import { build } from 'esbuild';
+import { renderToString } from 'react-dom/server';
+import WebSocket from 'ws';
+import type { DashboardContract } from '../../dashboard/contract.js';
+import type { Asset, DashboardPage } from '../../dashboard/server/dashboard.js';
+import { ZONES } from '../../dashboard/shared.js';
+import { App } from '../page/app.js';
+
+const pageDir = fileURLToPath(new URL('../page/', import.meta.url));
+const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
+
+async function bundle(): Promise<ReadonlyMap<string, Asset>> {
+  const result = await build({
+    entryPoints: { app: `${pageDir}main.tsx` },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    jsx: 'automatic',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    tsconfig: rootTsconfig,
+    outdir: 'assets',
+    write: false,
+    logLevel: 'silent',
+  });
+  const assets = new Map<string, Asset>();
+  for (const file of result.outputFiles) {
+    const path = `/assets/${basename(file.path)}`;
+    const type = path.endsWith('.css') ? 'text/css' : 'text/javascript';
+    assets.set(path, { contentType: `${type}; charset=utf-8`, body: file.contents });
+  }
+  // The plant dashboard's icon.
+  assets.set('/favicon.svg', {
+    contentType: 'image/svg+xml',
+    body: await readFile(`${pageDir}../../dashboard/page/favicon.svg`),
+  });
+  return assets;
+}
+
+let building: Promise<ReadonlyMap<string, Asset>> | undefined;
+
+function html(app: string, preloaded: string): string {
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Plant monitor · React · Switchboard</title>
+    <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+    <link rel="stylesheet" href="/assets/app.css" />
+    <script type="module" src="/assets/app.js"></script>
+  </head>
+  <body>
+    <div id="root">${app}</div>
+    <script type="application/json" id="sb-preloaded">${preloaded}</script>
+  </body>
+</html>
+`;
+}
+
+/** The page; `snapshots` counts the preloads (one per zone and one for the feed's status per render). */
+export function reactPage(): DashboardPage & { renders: number } {
+  let client: Client<DashboardContract> | undefined;
+  const page = {
+    renders: 0,
+    assets() {
+      building ??= bundle().catch((error: unknown) => {
+        building = undefined;
+        throw error;
+      });
+      return building;
+    },
+    async render(port: number) {
+      // One connection of the render server to the Switchboard server, made on first use.
+      client ??= createClient<DashboardContract>({ url: `ws://127.0.0.1:${port}/ws`, WebSocket: WebSocket as never });
+      const ssr = client;
+      const preloaded = await Promise.all([
+        ...ZONES.map((zone) => preloadChannel(ssr, 'readings', { zone })),
+        preloadChannel(ssr, 'feed.status', {}),
+      ]);
+      page.renders++;
+      const app = renderToString(
+        <SwitchboardProvider client={ssr} preloaded={preloaded}>
+          <App />
+        </SwitchboardProvider>,
+      );
+      return html(app, serializePreloaded(preloaded));
+    },
+    async close() {
+      await client?.close();
+    },
+  };
+  return page;
+}
