@@ -2,7 +2,7 @@
 // Each zone is one subscription shared by its 25 tiles; a tile selects its own sensor, so a
 // reading re-renders exactly one tile.
 import { useChannel, useClient, useConnectionState } from '@switchboard/react';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { ALERT_CELSIUS, CRITICAL_CELSIUS, RATE_PRESETS, sensorId, ZONES } from '../../dashboard/shared.js';
 import { tileRendered } from './probe.js';
 import './register.js';
@@ -82,7 +82,9 @@ function ZoneCard({ zone }: { zone: Zone }) {
 
 function Tile({ zone, id }: { zone: Zone; id: string }) {
   const { data: reading } = useChannel('readings', { zone }, { ...zoneFold, select: (byId) => byId.get(id) });
-  tileRendered();
+  const shown = useRef(reading);
+  tileRendered(shown.current !== reading);
+  shown.current = reading;
   const value = reading?.value;
   const level =
     value === undefined ? '' : value >= CRITICAL_CELSIUS ? 'critical' : value >= ALERT_CELSIUS ? 'warning' : '';

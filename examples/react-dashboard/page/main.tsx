@@ -19,9 +19,12 @@ const client = createClient<DashboardContract>({
   reconnect: { initialDelayMs: 500, maxDelayMs: 10_000 },
 });
 
+// `?render=frame`: readings reach the tiles once per animation frame (for feeds faster than the screen).
+const renderMessages = new URLSearchParams(location.search).get('render') === 'frame' ? 'frame' : 'each';
+
 hydrateRoot(
   document.getElementById('root') as HTMLElement,
-  <SwitchboardProvider client={client} preloaded={preloaded}>
+  <SwitchboardProvider client={client} preloaded={preloaded} renderMessages={renderMessages}>
     <App />
   </SwitchboardProvider>,
 );

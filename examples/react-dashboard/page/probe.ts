@@ -10,6 +10,8 @@ export interface Probe {
   passesByTiles: number[];
   /** Tile renders, all passes together. */
   tileRenders: number;
+  /** Tile renders that showed what the tile showed already (a render for nothing). */
+  wastedRenders: number;
   /** Readings folded into state, all zones together. */
   folded: number;
   /** Per zone: the preloaded snapshot's position the page started from. */
@@ -20,7 +22,7 @@ export interface Probe {
 
 function makeProbe(): Probe | undefined {
   if (typeof window === 'undefined') return undefined;
-  const made: Probe = { passesByTiles: [], tileRenders: 0, folded: 0, preloaded: {}, positions: {} };
+  const made: Probe = { passesByTiles: [], tileRenders: 0, wastedRenders: 0, folded: 0, preloaded: {}, positions: {} };
   (window as unknown as { __reactDashboard: Probe }).__reactDashboard = made;
   return made;
 }
@@ -35,10 +37,14 @@ function endPass(): void {
   tilesThisPass = 0;
 }
 
-/** A tile rendered; the pass it belongs to ends once React's synchronous work is done. */
-export function tileRendered(): void {
+/**
+ * A tile rendered (`changed`: with something new to show); the pass it belongs to ends once
+ * React's synchronous work is done.
+ */
+export function tileRendered(changed: boolean): void {
   if (probe === undefined) return;
   probe.tileRenders++;
+  if (!changed) probe.wastedRenders++;
   if (tilesThisPass++ === 0) queueMicrotask(endPass);
 }
 

@@ -1,6 +1,6 @@
 import type { Client } from '@switchboard/client';
 import type { AnyContract } from '@switchboard/contract';
-import { ChannelEntry, type EntryHost, type Fold, type Seed } from './channel-entry.js';
+import { ChannelEntry, type EntryHost, type Fold, type RenderMessages, type Seed } from './channel-entry.js';
 import { channelKey } from './channel-key.js';
 
 /**
@@ -10,12 +10,19 @@ import { channelKey } from './channel-key.js';
 export class ChannelEntries implements EntryHost {
   readonly client: Client<AnyContract>;
   readonly keepAliveMs: number;
+  readonly renderMessages: RenderMessages;
   readonly #entries = new Map<string, ChannelEntry>();
   readonly #seeds: Map<string, Seed>;
 
-  constructor(client: Client<AnyContract>, keepAliveMs: number, seeds: Map<string, Seed>) {
+  constructor(
+    client: Client<AnyContract>,
+    keepAliveMs: number,
+    renderMessages: RenderMessages,
+    seeds: Map<string, Seed>,
+  ) {
     this.client = client;
     this.keepAliveMs = keepAliveMs;
+    this.renderMessages = renderMessages;
     this.#seeds = seeds;
   }
 

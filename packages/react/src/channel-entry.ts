@@ -1,6 +1,13 @@
 import type { Client, MessageMeta, Subscription } from '@switchboard/client';
 import type { AnyContract, RpcError } from '@switchboard/contract';
 
+/** When folded messages reach the components: at each message, or once per animation frame. */
+export type RenderMessages = 'each' | 'frame';
+
+/** The next animation frame where there is one (browsers), else about one frame from now. */
+const nextFrame = (run: () => void): unknown =>
+  typeof requestAnimationFrame === 'function' ? requestAnimationFrame(run) : setTimeout(run, 16);
+
 /** Where a channel's state is: see docs/react.md. */
 export type ChannelStatus = 'connecting' | 'live' | 'resyncing' | 'error';
 
@@ -33,6 +40,8 @@ export interface EntryHost {
   readonly client: Client<AnyContract>;
   /** How long an entry nobody reads keeps its subscription. */
   readonly keepAliveMs: number;
+  /** 'frame': messages reach components at most once per animation frame (status changes at once). */
+  readonly renderMessages: RenderMessages;
   /** The entry stopped: the next reader makes a new one. */
   forget(entry: ChannelEntry): void;
 }
@@ -61,6 +70,8 @@ export class ChannelEntry {
   #snapshotted = false;
   #settled: Promise<void> | undefined;
   #settle = noop;
+  /** A frame is scheduled to tell the listeners of folded messages. */
+  #frameScheduled = false;
 
   constructor(host: EntryHost, key: string, name: string, params: unknown, fold: Fold, seed: Seed | undefined) {
     this.#host = host;
@@ -141,7 +152,19 @@ export class ChannelEntry {
     if (this.state.status === 'connecting') this.#becomeLive();
     const { reduce } = this.fold;
     const data = reduce === undefined ? message : reduce(this.state.data, message, meta);
-    this.#set({ data, status: this.state.status, position: meta.position, error: undefined });
+    const state = { data, status: this.state.status, position: meta.position, error: undefined };
+    if (this.#host.renderMessages === 'each') {
+      this.#set(state);
+      return;
+    }
+    // The state is current at once (a render reads it); the components hear of it once a frame.
+    this.state = state;
+    if (this.#frameScheduled) return;
+    this.#frameScheduled = true;
+    nextFrame(() => {
+      this.#frameScheduled = false;
+      this.#tell();
+    });
   }
 
   /** Registered, and no snapshot comes: the state starts from `initial(undefined)`, if given. */
@@ -165,6 +188,10 @@ export class ChannelEntry {
   #set(state: ChannelState<unknown>): void {
     this.state = state;
     if (state.status !== 'connecting') this.#settle();
+    this.#tell();
+  }
+
+  #tell(): void {
     for (const listener of this.#listeners) listener();
   }
 

@@ -6,7 +6,7 @@
  *
  * @module @switchboard/react
  */
-export type { ChannelState, ChannelStatus } from './channel-entry.js';
+export type { ChannelState, ChannelStatus, RenderMessages } from './channel-entry.js';
 export { hooksFor } from './hooks-for.js';
 export { type PreloadedChannel, type PreloadOptions, preloadChannel, serializePreloaded } from './preload.js';
 export {

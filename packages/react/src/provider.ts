@@ -1,7 +1,7 @@
 import type { Client } from '@switchboard/client';
-import type { AnyContract } from '@switchboard/contract';
 import { createContext, createElement, type ReactNode, useContext, useMemo } from 'react';
 import { ChannelEntries } from './channel-entries.js';
+import type { RenderMessages } from './channel-entry.js';
 import { type PreloadedChannel, seedsOf } from './preload.js';
 import type { RegisteredContract } from './register.js';
 
@@ -26,6 +26,12 @@ export interface SwitchboardProviderProps {
    * ms): a component that comes back within it takes no new snapshot.
    */
   keepAliveMs?: number;
+  /**
+   * When folded messages reach the components: `'each'` (default) renders after every
+   * message; `'frame'` at most once per animation frame and stream, for feeds faster than the
+   * screen (the state is folded at once either way; status changes render at once).
+   */
+  renderMessages?: RenderMessages;
   /** The application, whose hooks use this client. */
   children?: ReactNode;
 }
@@ -37,11 +43,15 @@ export function SwitchboardProvider({
   client,
   preloaded,
   keepAliveMs = DEFAULT_KEEP_ALIVE_MS,
+  renderMessages = 'each',
   children,
 }: SwitchboardProviderProps): ReactNode {
   // `preloaded` is read when the provider mounts (or its client changes) only.
   // biome-ignore lint/correctness/useExhaustiveDependencies: see above
-  const entries = useMemo(() => new ChannelEntries(client, keepAliveMs, seedsOf(preloaded)), [client, keepAliveMs]);
+  const entries = useMemo(
+    () => new ChannelEntries(client, keepAliveMs, renderMessages, seedsOf(preloaded)),
+    [client, keepAliveMs, renderMessages],
+  );
   return createElement(EntriesContext.Provider, { value: entries }, children);
 }
 

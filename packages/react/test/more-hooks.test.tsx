@@ -2,7 +2,7 @@ import type { Client } from '@switchboard/client';
 import { SwitchboardProvider, useConnectionState } from '@switchboard/react';
 import { act, cleanup, render, screen } from '@testing-library/react';
 import { type ReactNode, StrictMode } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type AppContract,
   connect,
@@ -83,6 +83,48 @@ describe('useChannel after a gap', () => {
     });
     expect(statuses).toEqual(['connecting', 'live', 'resyncing', 'live']);
     expect(counts.subscribes).toBe(2);
+  });
+});
+
+function Last({ renders }: { renders: number[] }) {
+  const { data, status } = useChannel(
+    'sensors',
+    { site: 'lab' },
+    { initial: toMap, reduce: withReading, select: (m) => m.get('a') },
+  );
+  renders.push(data ?? -1);
+  return <p data-testid="last">{`${status}:${data}`}</p>;
+}
+
+describe("renderMessages: 'frame'", () => {
+  it('folds every message at once and renders the latest state at the next animation frame', async () => {
+    const frames: Array<() => void> = [];
+    vi.stubGlobal('requestAnimationFrame', (run: () => void) => frames.push(run));
+    const { client, record } = await setup();
+    record('lab', 'a', 0);
+    const renders: number[] = [];
+    render(
+      <SwitchboardProvider client={client} keepAliveMs={0} renderMessages="frame">
+        <Last renders={renders} />
+      </SwitchboardProvider>,
+    );
+    await until(() => screen.getByTestId('last').textContent === 'live:0', 'live'); // a status change: at once
+    // Another subscription on the same client sees each message in the same dispatch as the hook's.
+    let seen = 0;
+    await client.subscribe('sensors', { site: 'lab' }, { onMessage: () => seen++ }).ready;
+    const before = renders.length;
+    for (let value = 1; value <= 50; value++) {
+      record('lab', 'a', value);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await until(() => seen === 50, 'fifty messages');
+    expect(renders.length).toBe(before); // folded, not rendered yet
+    expect(frames.length).toBe(1); // one frame asked for, however many messages
+    act(() => {
+      for (const run of frames.splice(0)) run();
+    });
+    expect(renders.slice(before)).toEqual([50]);
+    expect(screen.getByTestId('last').textContent).toBe('live:50');
   });
 });
 

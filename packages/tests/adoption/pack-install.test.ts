@@ -148,6 +148,37 @@ describe('the packed packages installed in a fresh app', () => {
     }
   }, 240_000);
 
+  it('work with React 18: server rendering, a live tile in strict mode (one subscription), in a second app', async () => {
+    const app18 = join(dir, 'app18');
+    mkdirSync(app18);
+    cpSync(join(TEMPLATE, 'react18.mjs'), join(app18, 'react18.mjs'));
+    const dependencies: Record<string, string> = {
+      zod: version('zod'),
+      ws: version('ws'),
+      'happy-dom': version('happy-dom'),
+      react: '^18.3.1',
+      'react-dom': '^18.3.1',
+    };
+    for (const name of ['contract', 'server', 'client', 'react']) {
+      dependencies[`@switchboard/${name}`] = `file:../tarballs/switchboard-${name}-0.1.0.tgz`;
+    }
+    writeFileSync(
+      join(app18, 'package.json'),
+      JSON.stringify({ name: 'react18-app', private: true, type: 'module', dependencies }),
+    );
+    await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app18 });
+    const { stdout } = await run(process.execPath, ['react18.mjs'], { cwd: app18, timeout: 30_000 }).catch(
+      (error: { stderr?: string }) => {
+        throw new Error(`react18.mjs failed:\n${error.stderr ?? String(error)}`);
+      },
+    );
+    const seen = JSON.parse(stdout) as { react: string; ssr: string; shown: string; subscribes: number };
+    expect(seen.react).toMatch(/^18\./);
+    expect(seen.ssr).toBe('<p>live:41</p>');
+    expect(seen.shown).toBe('live:42');
+    expect(seen.subscribes).toBe(2); // the preload's and the strict-mode tile's, not three
+  }, 180_000);
+
   it('bundle the client for the browser with esbuild, without zod, and say how large it is', async () => {
     const result = await build({
       absWorkingDir: app,
