@@ -155,7 +155,9 @@ describe('an old client against a new server', () => {
   it('subscribes to unchanged channels, and to one whose params narrowed while they pass', async () => {
     const client = oldClient(await start());
     await expect(client.subscribe('feed', {}, { onMessage: () => {} }).ready).resolves.toEqual({ snapshot: false });
-    await expect(client.subscribe('room', { room: 'abc' }, { onMessage: () => {} }).ready).resolves.toEqual({ snapshot: false });
+    await expect(client.subscribe('room', { room: 'abc' }, { onMessage: () => {} }).ready).resolves.toEqual({
+      snapshot: false,
+    });
     const refused = await subscribeFailure(client, 'room', { room: 'ab' });
     expect([refused.code, refused.data]).toEqual(['RELOAD_REQUIRED', { reason: 'changed', name: 'room' }]);
   });
