@@ -20,6 +20,7 @@ const { z } = await import('zod');
 const h = React.createElement;
 
 const contract = defineContract({
+  procedures: {},
   channels: {
     board: channel({ params: z.object({}), message: z.number(), snapshot: z.number() }),
   },
@@ -28,6 +29,7 @@ let value = 41;
 let subscribes = 0;
 const server = createServer({
   router: defineRouter(contract, {
+    procedures: {},
     channels: {
       board: {
         authorize: () => {
