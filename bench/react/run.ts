@@ -17,6 +17,7 @@ import { startDashboard } from '../../examples/dashboard/server/dashboard.js';
 import type { Probe } from '../../examples/react-dashboard/page/probe.js';
 import { startReactDashboard } from '../../examples/react-dashboard/server/react-dashboard.js';
 import { launchChromium } from '../../packages/tests/support/chromium.js';
+import { FRAME_RATE_IN_PAGE, type FrameRate } from '../../packages/tests/support/frame-rate.js';
 import { startTrpcDashboard } from './trpc-server.js';
 
 const { values } = parseArgs({
@@ -110,24 +111,6 @@ const CONTENDERS: Contender[] = [
   },
 ];
 
-const FRAMES_IN_PAGE = `async (seconds) => {
-  const stamps = [];
-  await new Promise((resolve) => {
-    const step = (now) => {
-      stamps.push(now);
-      if (now - stamps[0] < seconds * 1000) requestAnimationFrame(step);
-      else resolve();
-    };
-    requestAnimationFrame(step);
-  });
-  const intervals = stamps.slice(1).map((stamp, index) => stamp - stamps[index]);
-  const sorted = [...intervals].sort((a, b) => a - b);
-  return {
-    fps: (intervals.length * 1000) / (stamps.at(-1) - stamps[0]),
-    p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
-  };
-}`;
-
 interface Sample {
   fps: number;
   p99: number;
@@ -158,7 +141,7 @@ async function measure(contender: Contender, rate: number, browser: Awaited<Retu
     const renders0 = await tileRenders(page);
     const published0 = running.published();
     const started = performance.now();
-    const frames = (await page.evaluate(`(${FRAMES_IN_PAGE})(${SECONDS})`)) as { fps: number; p99: number };
+    const frames = (await page.evaluate(`(${FRAME_RATE_IN_PAGE})(${SECONDS})`)) as FrameRate;
     const seconds = (performance.now() - started) / 1000;
     const updates = running.published() - published0;
     const renders1 = await tileRenders(page);

@@ -8,10 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { initTRPC } from '@trpc/server';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
-import { build } from 'esbuild';
 import { WebSocketServer } from 'ws';
 import { z } from 'zod';
 import type { ReadingData } from '../../examples/dashboard/contract.js';
+import { bundlePage } from '../../examples/dashboard/server/bundle.js';
 import { SensorFeed } from '../../examples/dashboard/server/feed.js';
 import { ZONES } from '../../examples/dashboard/shared.js';
 
@@ -32,25 +32,11 @@ export const appRouter = t.router({
 export type BenchDashboardRouter = typeof appRouter;
 
 const pageEntry = fileURLToPath(new URL('./trpc-page/main.tsx', import.meta.url));
-const rootTsconfig = fileURLToPath(new URL('../../tsconfig.json', import.meta.url));
 
 async function bundle(): Promise<{ js: Uint8Array; css: Uint8Array }> {
-  const result = await build({
-    entryPoints: { app: pageEntry },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    tsconfig: rootTsconfig,
-    outdir: 'assets',
-    write: false,
-    logLevel: 'silent',
-  });
-  const file = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.contents ?? new Uint8Array();
-  return { js: file('.js'), css: file('.css') };
+  const assets = await bundlePage(pageEntry, { react: true });
+  const body = (path: string) => assets.get(path)?.body ?? new Uint8Array();
+  return { js: body('/assets/app.js'), css: body('/assets/app.css') };
 }
 
 const HTML = `<!doctype html>

@@ -30,9 +30,13 @@ function contentType(path: string): string {
   return CONTENT_TYPES[path.slice(dot)] ?? 'application/octet-stream';
 }
 
-async function bundle(): Promise<ReadonlyMap<string, Asset>> {
+/**
+ * A page's script bundled for the browser, in memory: /assets/app.js, its CSS (app.css) and
+ * source map. `react`: JSX with React's automatic runtime, and React's production build.
+ */
+export async function bundlePage(entry: string, { react = false } = {}): Promise<Map<string, Asset>> {
   const result = await build({
-    entryPoints: { app: `${pageDir}main.ts` },
+    entryPoints: { app: entry },
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -40,6 +44,7 @@ async function bundle(): Promise<ReadonlyMap<string, Asset>> {
     minify: true,
     sourcemap: 'linked',
     tsconfig: rootTsconfig,
+    ...(react ? { jsx: 'automatic' as const, define: { 'process.env.NODE_ENV': '"production"' } } : {}),
     // Only names matter here: write: false keeps the output in memory.
     outdir: 'assets',
     write: false,
@@ -50,6 +55,11 @@ async function bundle(): Promise<ReadonlyMap<string, Asset>> {
     const path = `/assets/${basename(file.path)}`;
     assets.set(path, { contentType: contentType(path), body: file.contents });
   }
+  return assets;
+}
+
+async function bundle(): Promise<ReadonlyMap<string, Asset>> {
+  const assets = await bundlePage(`${pageDir}main.ts`);
   for (const name of ['index.html', 'favicon.svg']) {
     const body = await readFile(`${pageDir}${name}`);
     assets.set(`/${name}`, { contentType: contentType(name), body });

@@ -4,47 +4,24 @@
 // carries them (a JSON script element: the page's CSP allows no inline script) for the browser
 // to continue after their positions.
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Client, createClient } from '@switchboard/client';
 import { preloadChannel, SwitchboardProvider, serializePreloaded } from '@switchboard/react';
-import { build } from 'esbuild';
 import { renderToString } from 'react-dom/server';
 import WebSocket from 'ws';
 import type { DashboardContract } from '../../dashboard/contract.js';
+import { bundlePage } from '../../dashboard/server/bundle.js';
 import type { Asset, DashboardPage } from '../../dashboard/server/dashboard.js';
 import { ZONES } from '../../dashboard/shared.js';
 import { App } from '../page/app.js';
 
 const pageDir = fileURLToPath(new URL('../page/', import.meta.url));
-const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
+const icon = fileURLToPath(new URL('../../dashboard/page/favicon.svg', import.meta.url));
 
 async function bundle(): Promise<ReadonlyMap<string, Asset>> {
-  const result = await build({
-    entryPoints: { app: `${pageDir}main.tsx` },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    tsconfig: rootTsconfig,
-    outdir: 'assets',
-    write: false,
-    logLevel: 'silent',
-  });
-  const assets = new Map<string, Asset>();
-  for (const file of result.outputFiles) {
-    const path = `/assets/${basename(file.path)}`;
-    const type = path.endsWith('.css') ? 'text/css' : 'text/javascript';
-    assets.set(path, { contentType: `${type}; charset=utf-8`, body: file.contents });
-  }
+  const assets = await bundlePage(`${pageDir}main.tsx`, { react: true });
   // The plant dashboard's icon.
-  assets.set('/favicon.svg', {
-    contentType: 'image/svg+xml',
-    body: await readFile(`${pageDir}../../dashboard/page/favicon.svg`),
-  });
+  assets.set('/favicon.svg', { contentType: 'image/svg+xml', body: await readFile(icon) });
   return assets;
 }
 

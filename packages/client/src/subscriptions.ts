@@ -96,7 +96,7 @@ export class Subscriptions {
 
   add(id: number, channel: string, params: unknown, handlers: SubscribeHandlers<unknown, unknown>): Subscription {
     const { from } = handlers;
-    const start = from === undefined ? undefined : parsePosition(from);
+    const start = typeof from === 'string' ? parsePosition(from) : undefined;
     let resolveReady: (joined: Joined) => void = noop;
     let rejectReady: (error: RpcError) => void = noop;
     const ready = new Promise<Joined>((resolve, reject) => {
@@ -118,7 +118,7 @@ export class Subscriptions {
     };
     this.#byId.set(id, subscription);
     if (from !== undefined && start === undefined) {
-      queueMicrotask(() => this.end(id, new RpcError('BAD_REQUEST', `from '${from}' is not a position`)));
+      queueMicrotask(() => this.end(id, new RpcError('BAD_REQUEST', `from ${JSON.stringify(from)} is not a position`)));
     } else void this.#start(subscription, params);
     return { ready, unsubscribe: () => this.#unsubscribe(subscription, true) };
   }

@@ -9,20 +9,14 @@ import { channelKey } from './channel-key.js';
  */
 export class ChannelEntries implements EntryHost {
   readonly client: Client<AnyContract>;
-  readonly keepAliveMs: number;
-  readonly renderMessages: RenderMessages;
+  keepAliveMs = 1_000;
+  renderMessages: RenderMessages = 'each';
   readonly #entries = new Map<string, ChannelEntry>();
   readonly #seeds: Map<string, Seed>;
 
-  constructor(
-    client: Client<AnyContract>,
-    keepAliveMs: number,
-    renderMessages: RenderMessages,
-    seeds: Map<string, Seed>,
-  ) {
+  /** `seeds` is the provider's: a seed used here is gone for any later ChannelEntries too. */
+  constructor(client: Client<AnyContract>, seeds: Map<string, Seed>) {
     this.client = client;
-    this.keepAliveMs = keepAliveMs;
-    this.renderMessages = renderMessages;
     this.#seeds = seeds;
   }
 

@@ -57,6 +57,7 @@ export class ChannelEntry {
   readonly key: string;
   state: ChannelState<unknown>;
   fold: Fold;
+  readonly #first: ChannelState<unknown>;
   readonly #host: EntryHost;
   readonly #name: string;
   readonly #params: unknown;
@@ -70,6 +71,8 @@ export class ChannelEntry {
   #snapshotted = false;
   #settled: Promise<void> | undefined;
   #settle = noop;
+  /** A suspended render waits for this entry to settle. */
+  #awaited = false;
   /** A frame is scheduled to tell the listeners of folded messages. */
   #frameScheduled = false;
 
@@ -86,10 +89,18 @@ export class ChannelEntry {
       this.#from = seed.position;
       this.#snapshotted = true;
     }
+    this.#first = this.state;
   }
 
   /** The current state (useSyncExternalStore's getSnapshot). */
   readonly read = (): ChannelState<unknown> => this.state;
+
+  /**
+   * The state the entry was made with: the preloaded one, or 'connecting' (getServerSnapshot).
+   * A part of the page hydrated later (a Suspense boundary of a streamed render) matches the
+   * server's HTML, although the stream has moved on since; React then renders the current state.
+   */
+  readonly readFirst = (): ChannelState<unknown> => this.#first;
 
   /** A component follows the entry until the returned function is called (useSyncExternalStore's subscribe). */
   readonly listen = (listener: () => void): (() => void) => {
@@ -114,9 +125,15 @@ export class ChannelEntry {
       this.#settle = resolve;
     });
     if (this.state.status !== 'connecting') this.#settle();
-    else if (this.#subscription === undefined) {
-      this.#start();
+    else {
+      // A suspended render holds the entry until it settles (a stop timer of a reader that
+      // let go meanwhile must not strand it), then keepAliveMs for the component to mount.
+      this.#awaited = true;
+      clearTimeout(this.#stopTimer);
+      this.#stopTimer = undefined;
+      if (this.#subscription === undefined) this.#start();
       void this.#settled.then(() => {
+        this.#awaited = false;
         if (this.#holders === 0) this.#stopLater();
       });
     }
@@ -201,7 +218,7 @@ export class ChannelEntry {
   }
 
   #stop(): void {
-    if (this.#holders > 0) return;
+    if (this.#holders > 0 || this.#awaited) return;
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
     this.#host.forget(this);

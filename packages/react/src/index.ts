@@ -17,6 +17,13 @@ export {
 } from './provider.js';
 export type { Register, RegisteredContract } from './register.js';
 export type { StreamState, StreamStatus } from './stream-run.js';
-export { type ChannelOptions, type ChannelResult, type LatestOf, type UseChannel, useChannel } from './use-channel.js';
+export {
+  type ChannelOptions,
+  type ChannelResult,
+  type LatestOf,
+  type SelectOptions,
+  type UseChannel,
+  useChannel,
+} from './use-channel.js';
 export { useConnectionState } from './use-connection-state.js';
 export { type StreamHookOptions, type StreamResult, type UseStream, useStream } from './use-stream.js';

@@ -4,6 +4,7 @@ import {
   type ChannelName,
   decodeValue,
   encodeValue,
+  isPosition,
   type ParamsOf,
   RpcError,
 } from '@switchboard/contract';
@@ -102,15 +103,35 @@ export function serializePreloaded(preloaded: readonly PreloadedChannel[]): stri
   );
 }
 
-/** The provider's seeds: each preloaded snapshot decoded (bounded as any value from the server). */
+/**
+ * The provider's seeds: each preloaded snapshot checked and decoded (bounded as any value
+ * from the server). A malformed one is BAD_REQUEST, naming its index.
+ */
 export function seedsOf(preloaded: readonly PreloadedChannel[] | undefined): Map<string, Seed> {
   const seeds = new Map<string, Seed>();
-  for (const { key, position, data, meta, bytes } of preloaded ?? []) {
+  if (preloaded === undefined) return seeds;
+  if (!Array.isArray(preloaded)) throw new RpcError('BAD_REQUEST', 'preloaded is not an array');
+  preloaded.forEach((item: unknown, index) => {
+    const problem = malformed(item);
+    if (problem !== undefined) throw new RpcError('BAD_REQUEST', `preloaded[${index}]: ${problem}`);
+    const { key, position, data, meta, bytes } = item as PreloadedChannel;
     const withBytes =
       bytes === undefined ? meta : { ...(meta as Record<string, unknown>), b: bytes.map((text) => fromBase64(text)) };
     seeds.set(key, { snapshot: decodeValue(data, withBytes), position });
-  }
+  });
   return seeds;
+}
+
+/** What is wrong with a preloaded item, if anything. */
+function malformed(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null) return 'not an object';
+  const { key, position, bytes } = item as Record<string, unknown>;
+  if (typeof key !== 'string') return 'key is not a string';
+  if (!isPosition(position)) return 'position is not epoch:offset';
+  if (bytes !== undefined && !(Array.isArray(bytes) && bytes.every((text) => typeof text === 'string'))) {
+    return 'bytes is not a list of base64 texts';
+  }
+  return undefined;
 }
 
 function toBase64(bytes: Uint8Array): string {

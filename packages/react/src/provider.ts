@@ -1,5 +1,5 @@
 import type { Client } from '@switchboard/client';
-import { createContext, createElement, type ReactNode, useContext, useMemo } from 'react';
+import { createContext, createElement, type ReactNode, useContext, useMemo, useState } from 'react';
 import { ChannelEntries } from './channel-entries.js';
 import type { RenderMessages } from './channel-entry.js';
 import { type PreloadedChannel, seedsOf } from './preload.js';
@@ -46,12 +46,16 @@ export function SwitchboardProvider({
   renderMessages = 'each',
   children,
 }: SwitchboardProviderProps): ReactNode {
-  // `preloaded` is read when the provider mounts (or its client changes) only.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: see above
+  // `preloaded` is read once, when the provider mounts; its seeds serve the first client only
+  // (another client may be of another server, whose positions they are not).
+  const [seeds] = useState(() => ({ client, byKey: seedsOf(preloaded) }));
   const entries = useMemo(
-    () => new ChannelEntries(client, keepAliveMs, renderMessages, seedsOf(preloaded)),
-    [client, keepAliveMs, renderMessages],
+    () => new ChannelEntries(client, seeds.client === client ? seeds.byKey : new Map()),
+    [client, seeds],
   );
+  // Settings, not identities: changing them keeps every stream as it is.
+  entries.keepAliveMs = keepAliveMs;
+  entries.renderMessages = renderMessages;
   return createElement(EntriesContext.Provider, { value: entries }, children);
 }
 

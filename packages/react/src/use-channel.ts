@@ -12,15 +12,35 @@ const { useSyncExternalStoreWithSelector } = withSelector;
 /** The state of a channel without `initial` or `reduce`: its snapshot, then its latest message. */
 export type LatestOf<C extends AnyContract, K extends ChannelName<C>> = SnapshotOf<C, K> | MessageOf<C, K>;
 
-/** useChannel()'s options. Only `params` (and the name) choose the subscription: see docs/react.md. */
-export interface ChannelOptions<C extends AnyContract, K extends ChannelName<C>, State, Selected> {
-  /**
-   * The state from the channel's snapshot (channels without one: called with undefined once
-   * the subscription is registered). Default: the snapshot itself.
-   */
-  initial?: (snapshot: SnapshotOf<C, K>) => State;
-  /** The state after one more message. Default: the message (the latest message is the state). */
-  reduce?: (state: State, message: MessageOf<C, K>, meta: MessageMeta) => State;
+/**
+ * useChannel()'s options: `initial` and `reduce` together (the state is folded from the
+ * snapshot and every message), or neither (the state is the snapshot, then the latest
+ * message). Only `params` (and the name) choose the subscription: see docs/react.md.
+ */
+export type ChannelOptions<C extends AnyContract, K extends ChannelName<C>, State, Selected> = SelectOptions<
+  State,
+  Selected
+> &
+  (
+    | {
+        /**
+         * The state from the channel's snapshot (channels without one: called with undefined
+         * once the subscription is registered).
+         */
+        initial: (snapshot: SnapshotOf<C, K>) => State;
+        /** The state after one more message. */
+        reduce: (state: State, message: MessageOf<C, K>, meta: MessageMeta) => State;
+      }
+    | {
+        /** Without `reduce`: none (the state is the snapshot, then the latest message). */
+        initial?: undefined;
+        /** Without `initial`: none. */
+        reduce?: undefined;
+      }
+  );
+
+/** What every useChannel() takes besides its fold. */
+export interface SelectOptions<State, Selected> {
   /**
    * The part of the state this component shows: it re-renders only when that part changes
    * (by Object.is), or when status or error do (or position, if it reads position).
@@ -85,7 +105,7 @@ function useAnyChannel(
   const selection = useSyncExternalStoreWithSelector(
     entry.listen,
     entry.read,
-    entry.read,
+    entry.readFirst,
     (state: ChannelState<unknown>): Selection => ({
       data: state.data === undefined || select === undefined ? state.data : select(state.data),
       status: state.status,

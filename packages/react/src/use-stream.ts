@@ -1,6 +1,6 @@
 import type { StreamChunkMeta } from '@switchboard/client';
 import type { AnyContract, ChunkOf, InputOf, StreamName, StreamResultOf } from '@switchboard/contract';
-import { useRef, useSyncExternalStore } from 'react';
+import { useState, useSyncExternalStore } from 'react';
 import { channelKey } from './channel-key.js';
 import { useEntries } from './provider.js';
 import type { RegisteredContract } from './register.js';
@@ -65,11 +65,13 @@ function useAnyStream(
     reduce,
   };
   const key = enabled ? channelKey(name, input) : undefined;
-  const runRef = useRef<StreamRun | undefined>(undefined);
-  let run = runRef.current;
-  if (run === undefined || run.key !== key || run.call.client !== client) {
+  // The run is state: a render React throws away (a transition that suspends) takes its new
+  // run with it, and the committed one goes on.
+  const [committed, setRun] = useState(() => new StreamRun(key, call));
+  let run = committed;
+  if (run.key !== key || run.call.client !== client) {
     run = new StreamRun(key, call);
-    runRef.current = run;
+    setRun(run);
   } else run.call = call;
   const state = useSyncExternalStore(run.listen, run.read, run.read);
   return { ...state, cancel: run.cancel };

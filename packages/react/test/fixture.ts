@@ -57,7 +57,7 @@ export class GappyBroker extends MemoryBroker {
 
 export async function startServer(broker?: MemoryBroker) {
   const sites = new Map<string, Map<string, number>>();
-  const counts = { subscribes: 0, snapshots: 0, streamsStarted: 0, streamsStopped: 0 };
+  const counts = { subscribes: 0, snapshots: 0, streamsStarted: 0, streamsStopped: 0, chunks: 0 };
   const router = defineRouter(contract, {
     procedures: {
       double: ({ input }) => input * 2,
@@ -67,6 +67,7 @@ export async function startServer(broker?: MemoryBroker) {
           for (let i = 1; i <= input.to; i++) {
             if (input.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, input.delayMs));
             if (signal.aborted) return 'aborted';
+            counts.chunks++;
             yield i;
           }
           return `counted to ${input.to}`;

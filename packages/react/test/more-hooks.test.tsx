@@ -1,45 +1,9 @@
-import type { Client } from '@switchboard/client';
 import { SwitchboardProvider, useConnectionState } from '@switchboard/react';
-import { act, cleanup, render, screen } from '@testing-library/react';
-import { type ReactNode, StrictMode } from 'react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  type AppContract,
-  connect,
-  GappyBroker,
-  type Reading,
-  startServer,
-  until,
-  useChannel,
-  useStream,
-} from './fixture.js';
-
-const closers: Array<() => unknown> = [];
-afterEach(async () => {
-  cleanup();
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function setup(broker?: GappyBroker) {
-  const started = await startServer(broker);
-  const client = connect(started.port);
-  closers.push(
-    () => started.server.close(),
-    () => client.close(),
-  );
-  return { ...started, client };
-}
-
-function wrap(client: Client<AppContract>, children: ReactNode) {
-  return (
-    <SwitchboardProvider client={client} keepAliveMs={0}>
-      {children}
-    </SwitchboardProvider>
-  );
-}
-
-const toMap = (readings: Reading[]) => new Map(readings.map((r) => [r.id, r.value]));
-const withReading = (state: Map<string, number>, r: Reading) => new Map(state).set(r.id, r.value);
+import { act, render, screen } from '@testing-library/react';
+import { StrictMode } from 'react';
+import { describe, expect, it, vi } from 'vitest';
+import { GappyBroker, until, useChannel, useStream } from './fixture.js';
+import { setup, toMap, withReading, wrap } from './harness.js';
 
 function Statuses({ statuses }: { statuses: string[] }) {
   const { data, status } = useChannel(

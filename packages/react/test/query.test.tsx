@@ -1,16 +1,11 @@
 import type { Client } from '@switchboard/client';
 import { callMutationOptions, callQueryOptions } from '@switchboard/react/query';
 import { QueryClient, QueryClientProvider, useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
-import { act, cleanup, render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import { Suspense } from 'react';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { type AppContract, connect, startServer, until } from './fixture.js';
-
-const closers: Array<() => unknown> = [];
-afterEach(async () => {
-  cleanup();
-  for (const close of closers.splice(0).reverse()) await close();
-});
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { type AppContract, until } from './fixture.js';
+import { setup } from './harness.js';
 
 function Doubled({ client, n }: { client: Client<AppContract>; n: number }) {
   const { data, error } = useQuery(callQueryOptions(client, 'double', n));
@@ -35,12 +30,7 @@ function Doubler({ client }: { client: Client<AppContract> }) {
 
 describe('@switchboard/react/query', () => {
   it('queryOptions, suspense queries and mutations call the procedure, typed, under a key of their own', async () => {
-    const { server, port } = await startServer();
-    const client = connect(port);
-    closers.push(
-      () => server.close(),
-      () => client.close(),
-    );
+    const { client } = await setup();
     const queryClient = new QueryClient();
     render(
       <QueryClientProvider client={queryClient}>

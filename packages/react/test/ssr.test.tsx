@@ -1,22 +1,17 @@
 import { Writable } from 'node:stream';
 import type { Client, MessageMeta } from '@switchboard/client';
 import { type PreloadedChannel, preloadChannel, SwitchboardProvider, serializePreloaded } from '@switchboard/react';
-import { act, cleanup } from '@testing-library/react';
+import { act } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { hydrateRoot, type Root } from 'react-dom/client';
 import { renderToPipeableStream, renderToString } from 'react-dom/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AppContract, connect, type Reading, startServer, until, useChannel } from './fixture.js';
+import { afterTest } from './harness.js';
 
 // Server rendering hands over to the live stream: the page is rendered with a snapshot and its
 // position; the browser's hooks start from that state and continue after that position, with
 // no second snapshot, while the publisher goes on.
-
-const closers: Array<() => unknown> = [];
-afterEach(async () => {
-  cleanup();
-  for (const close of closers.splice(0).reverse()) await close();
-});
 
 /** The board's state, and each position folded into it (the reducer runs once per message). */
 interface Board {
@@ -82,7 +77,7 @@ describe('server rendering', () => {
   for (const renderer of ['renderToString', 'renderToPipeableStream'] as const) {
     it(`${renderer}: the browser continues after the rendered position while the publisher runs: 0 missing, 0 repeated, 1 snapshot`, async () => {
       const { server, port, counts, record } = await startServer();
-      closers.push(() => server.close());
+      afterTest(() => server.close());
       let published = 0;
       const publish = () => {
         published++;
@@ -92,11 +87,11 @@ describe('server rendering', () => {
       const publisher = setInterval(() => {
         for (let i = 0; i < 5; i++) publish();
       }, 2);
-      closers.push(() => clearInterval(publisher));
+      afterTest(() => clearInterval(publisher));
 
       // The render server: its own client takes the snapshot and its position.
       const ssrClient = connect(port);
-      closers.push(() => ssrClient.close());
+      afterTest(() => ssrClient.close());
       const preloaded = [await preloadChannel(ssrClient, 'sensors', { site: 'lab' })];
       const html =
         renderer === 'renderToString'
@@ -110,7 +105,7 @@ describe('server rendering', () => {
       container.innerHTML = html;
       document.body.append(container);
       const browser = connect(port);
-      closers.push(() => browser.close());
+      afterTest(() => browser.close());
       const folded: string[] = [];
       const recoverable: unknown[] = [];
       let root: Root | undefined;
@@ -119,7 +114,7 @@ describe('server rendering', () => {
           onRecoverableError: (error) => recoverable.push(error),
         });
       });
-      closers.push(() => act(() => root?.unmount()));
+      afterTest(() => act(() => root?.unmount()));
       await until(() => folded.length >= 100, 'a hundred messages after the render');
       clearInterval(publisher);
       const last = published;
@@ -138,10 +133,10 @@ describe('server rendering', () => {
 
   it('serializePreloaded is safe inside an inline script and keeps superjson values and bytes', async () => {
     const { server, port, record } = await startServer();
-    closers.push(() => server.close());
+    afterTest(() => server.close());
     record('lab', '</script><script>alert(1)</script>\u2028', 1);
     const client = connect(port);
-    closers.push(() => client.close());
+    afterTest(() => client.close());
     const preloaded = [
       await preloadChannel(client, 'sensors', { site: 'lab' }),
       await preloadChannel(client, 'notes', {}),
@@ -160,9 +155,9 @@ describe('server rendering', () => {
 
   it('preloadChannel of a channel without a snapshot is refused; an unknown name fails', async () => {
     const { server, port } = await startServer();
-    closers.push(() => server.close());
+    afterTest(() => server.close());
     const client = connect(port);
-    closers.push(() => client.close());
+    afterTest(() => client.close());
     await expect(preloadChannel(client, 'ticks', { room: 'r' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     await expect(preloadChannel(client, 'nope' as 'ticks', { room: 'r' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

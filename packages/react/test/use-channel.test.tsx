@@ -1,36 +1,9 @@
-import type { Client } from '@switchboard/client';
-import { SwitchboardProvider } from '@switchboard/react';
-import { act, cleanup, render, screen } from '@testing-library/react';
+import { act, render, screen } from '@testing-library/react';
 import { Component, type ReactNode, StrictMode, Suspense, useState } from 'react';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type AppContract, connect, type Reading, startServer, until, useChannel } from './fixture.js';
+import { describe, expect, it, vi } from 'vitest';
+import { until, useChannel } from './fixture.js';
+import { setup, toMap, withReading, wrap } from './harness.js';
 
-const closers: Array<() => unknown> = [];
-afterEach(async () => {
-  cleanup();
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function setup() {
-  const started = await startServer();
-  const client = connect(started.port);
-  closers.push(
-    () => started.server.close(),
-    () => client.close(),
-  );
-  return { ...started, client };
-}
-
-function wrap(client: Client<AppContract>, children: ReactNode) {
-  return (
-    <SwitchboardProvider client={client} keepAliveMs={0}>
-      {children}
-    </SwitchboardProvider>
-  );
-}
-
-const toMap = (readings: Reading[]) => new Map(readings.map((r) => [r.id, r.value]));
-const withReading = (state: Map<string, number>, r: Reading) => new Map(state).set(r.id, r.value);
 const text = (state: Map<string, number> | undefined) =>
   state === undefined ? '-' : [...state].map(([k, v]) => `${k}=${v}`).join(',');
 
@@ -73,7 +46,11 @@ function Site({ controls }: { controls: { setSite?: (site: string) => void; rere
 }
 
 function Value() {
-  const { data, status } = useChannel('sensors', { site: 'lab' }, { initial: toMap, suspense: true });
+  const { data, status } = useChannel(
+    'sensors',
+    { site: 'lab' },
+    { initial: toMap, reduce: withReading, suspense: true },
+  );
   return <i data-testid="value">{`${status}:${data?.get('a')}`}</i>;
 }
 

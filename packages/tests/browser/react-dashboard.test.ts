@@ -7,6 +7,7 @@ import {
   startReactDashboard,
 } from '../../../examples/react-dashboard/server/react-dashboard.js';
 import { canRunBrowserSuite, launchChromium } from '../support/chromium.js';
+import { FRAME_RATE_IN_PAGE, type FrameRate } from '../support/frame-rate.js';
 
 // The React dashboard (examples/react-dashboard) in headless Chromium: 100 tiles, server
 // rendered, hydrated, live over the page's own WebSocket. Renders are counted by the page's
@@ -16,21 +17,6 @@ const offset = (position: string) => Number(position.slice(position.lastIndexOf(
 const epoch = (position: string) => position.slice(0, position.lastIndexOf(':'));
 
 const probeOf = (page: Page) => page.evaluate(() => (window as never as { __reactDashboard: Probe }).__reactDashboard);
-
-/** rAF timestamps in the page for `seconds`: frames per second and the longest frame. */
-const FRAMES_IN_PAGE = `async (seconds) => {
-  const stamps = [];
-  await new Promise((resolve) => {
-    const step = (now) => {
-      stamps.push(now);
-      if (now - stamps[0] < seconds * 1000) requestAnimationFrame(step);
-      else resolve();
-    };
-    requestAnimationFrame(step);
-  });
-  const intervals = stamps.slice(1).map((stamp, index) => stamp - stamps[index]);
-  return { fps: (intervals.length * 1000) / (stamps.at(-1) - stamps[0]), longest: Math.max(...intervals) };
-}`;
 
 describe.skipIf(!canRunBrowserSuite('react dashboard'))('the React dashboard in Chromium', () => {
   let browser: Browser;
@@ -70,7 +56,7 @@ describe.skipIf(!canRunBrowserSuite('react dashboard'))('the React dashboard in 
     expect(await page.locator('.tile').count()).toBe(100);
     await page.waitForFunction(() => (window as never as { __reactDashboard: Probe }).__reactDashboard.folded > 500);
     const before = await probeOf(page);
-    const frames = (await page.evaluate(`(${FRAMES_IN_PAGE})(3)`)) as { fps: number; longest: number };
+    const frames = (await page.evaluate(`(${FRAME_RATE_IN_PAGE})(3)`)) as FrameRate;
     const after = await probeOf(page);
     const passes = after.passesByTiles.map((n, tiles) => (n ?? 0) - (before.passesByTiles[tiles] ?? 0));
     const withTiles = passes.slice(1).reduce((sum, n) => sum + (n ?? 0), 0);
