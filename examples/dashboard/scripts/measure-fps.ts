@@ -6,6 +6,7 @@
 //   RATES=200,1000,5000 SECONDS=4 npx tsx examples/dashboard/scripts/measure-fps.ts
 import { cpus, loadavg } from 'node:os';
 import { launchChromium } from '../../../packages/tests/support/chromium.js';
+import { FRAME_RATE_IN_PAGE, type FrameRate } from '../../../packages/tests/support/frame-rate.js';
 import { startDashboard } from '../server/dashboard.js';
 
 const RATES = (process.env.RATES ?? '200,1000,2000,5000,10000,20000,50000').split(',').map(Number);
@@ -23,38 +24,14 @@ interface FrameStats {
   gaps: number;
 }
 
-/**
- * Runs in the page: rAF timestamps for `seconds`, and readings received meanwhile. Kept as
- * source text, since tsx would wrap named functions in a helper the page does not have.
- */
-const MEASURE_IN_PAGE = `async (seconds) => {
-  const inspector = window.__dashboard;
-  const received = () =>
-    Object.entries(inspector.streams())
-      .filter(([label]) => label.startsWith('readings/'))
-      .reduce((sum, [, stream]) => sum + stream.count, 0);
-  const gaps = () => Object.values(inspector.streams()).reduce((sum, stream) => sum + stream.gaps, 0);
-  const before = received();
-  const gapsBefore = gaps();
-  const stamps = [];
-  await new Promise((resolve) => {
-    const step = (now) => {
-      stamps.push(now);
-      if (now - stamps[0] < seconds * 1000) requestAnimationFrame(step);
-      else resolve();
-    };
-    requestAnimationFrame(step);
-  });
-  const intervals = stamps.slice(1).map((stamp, index) => stamp - stamps[index]);
-  const sorted = [...intervals].sort((a, b) => a - b);
+/** Readings the page received so far, and gaps it reported (the page's inspector). */
+const COUNTS_IN_PAGE = `(() => {
+  const streams = Object.entries(window.__dashboard.streams());
   return {
-    fps: (intervals.length * 1000) / (stamps.at(-1) - stamps[0]),
-    p99FrameMs: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
-    longFrames: intervals.filter((interval) => interval > 33.4).length,
-    received: received() - before,
-    gaps: gaps() - gapsBefore,
+    received: streams.filter(([label]) => label.startsWith('readings/')).reduce((sum, [, s]) => sum + s.count, 0),
+    gaps: streams.reduce((sum, [, s]) => sum + s.gaps, 0),
   };
-}`;
+})()`;
 
 const dashboard = await startDashboard({ port: 0, host: '127.0.0.1' });
 const browser = await launchChromium();
@@ -68,7 +45,16 @@ try {
     await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
     const publishedBefore = dashboard.feed.published;
     const startedAt = performance.now();
-    const stats = (await page.evaluate(`(${MEASURE_IN_PAGE})(${SECONDS})`)) as FrameStats;
+    const before = (await page.evaluate(COUNTS_IN_PAGE)) as { received: number; gaps: number };
+    const frames = (await page.evaluate(`(${FRAME_RATE_IN_PAGE})(${SECONDS})`)) as FrameRate;
+    const after = (await page.evaluate(COUNTS_IN_PAGE)) as { received: number; gaps: number };
+    const stats: FrameStats = {
+      fps: frames.fps,
+      p99FrameMs: frames.p99,
+      longFrames: frames.longFrames,
+      received: after.received - before.received,
+      gaps: after.gaps - before.gaps,
+    };
     const seconds = (performance.now() - startedAt) / 1000;
     const published = Math.round((dashboard.feed.published - publishedBefore) / seconds);
     rows.push({ rate, published, ...stats, received: Math.round(stats.received / seconds) });

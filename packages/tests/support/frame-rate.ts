@@ -9,6 +9,8 @@ export interface FrameRate {
   p99: number;
   /** The longest frame interval, ms. */
   longest: number;
+  /** Frames that took longer than two vsyncs (a visible stutter). */
+  longFrames: number;
 }
 
 export const FRAME_RATE_IN_PAGE = `async (seconds) => {
@@ -27,5 +29,6 @@ export const FRAME_RATE_IN_PAGE = `async (seconds) => {
     fps: (intervals.length * 1000) / (stamps.at(-1) - stamps[0]),
     p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
     longest: sorted.at(-1) ?? 0,
+    longFrames: intervals.filter((interval) => interval > 33.4).length,
   };
 }`;
