@@ -102,7 +102,10 @@ describe.skipIf(!available)('a stream whose node is SIGKILLed (2 nodes, one Redi
     received.push(((await iterator.next()).value as { n: number }).n);
     // Nothing more reaches the client; node A goes on (its credit allows it) and records its end.
     proxy.blackhole();
-    await until(() => a.events.some((e) => e.event === 'finished'), 'node A to finish the run');
+    await until(
+      () => a.events.some((e) => e.event === 'recorded' && (e as { type?: string }).type === 'end'),
+      "node A to record the run's end",
+    );
     await a.kill();
     proxy.retarget(bPort);
     proxy.cut();
