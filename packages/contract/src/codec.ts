@@ -167,7 +167,7 @@ export function decodeValue(json: unknown, meta: unknown, limits: MetaLimits = M
  * reader): the view, without superjson. Any other shape: undefined, for the full path.
  */
 function bytesAlone(json: unknown, meta: unknown): Uint8Array | undefined {
-  if (json !== 0) return undefined;
+  if (json !== 0 || typeof meta !== 'object' || meta === null) return undefined;
   const { values, v, b } = meta as { values?: unknown; v?: unknown; b?: unknown };
   if (v !== 1 || !Array.isArray(values) || values.length !== 1 || !Array.isArray(b) || b.length !== 1) return undefined;
   const annotation = values[0];

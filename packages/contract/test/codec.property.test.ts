@@ -179,6 +179,11 @@ describe('decodeValue on hostile meta', () => {
     expect(walks).toBe(0);
   }
 
+  it('refuses a null meta beside the json 0 that a lone byte value has (found by the property below, seed 428772889)', () => {
+    expectLinearOrRefused(0, null);
+    expect(() => decodeValue(0, null)).toThrow(RpcError);
+  });
+
   it('refuses random meta with BAD_REQUEST before superjson, or decodes it without walking a Set or Map', () => {
     fc.assert(
       fc.property(hostile, ([json, meta]) => expectLinearOrRefused(json, meta)),
