@@ -9,7 +9,7 @@ const nextFrame = (run: () => void): unknown =>
   typeof requestAnimationFrame === 'function' ? requestAnimationFrame(run) : setTimeout(run, 16);
 
 /** Where a channel's state is: see docs/react.md. */
-export type ChannelStatus = 'connecting' | 'live' | 'resyncing' | 'error';
+export type ChannelStatus = 'idle' | 'connecting' | 'live' | 'resyncing' | 'error';
 
 /** A channel's state for one stream, as every component that reads it sees it. */
 export interface ChannelState<State> {

@@ -52,6 +52,11 @@ export interface SelectOptions<State, Selected> {
    * @default false
    */
   suspense?: boolean;
+  /**
+   * false: no subscription (status 'idle', no data), as while the params are not known yet.
+   * @default true
+   */
+  enabled?: boolean;
 }
 
 /** What useChannel() returns. */
@@ -65,6 +70,15 @@ export interface ChannelResult<Selected> {
   /** Why the subscription ended, while status is 'error'. */
   readonly error: RpcError | undefined;
 }
+
+/** What a hook reads while it is not enabled: nothing to follow, nothing to wait for. */
+const IDLE_STATE: ChannelState<unknown> = { data: undefined, status: 'idle', position: undefined, error: undefined };
+const IDLE = {
+  listen: () => () => {},
+  read: () => IDLE_STATE,
+  readFirst: () => IDLE_STATE,
+  settled: () => Promise.resolve(),
+};
 
 interface Selection {
   data: unknown;
@@ -96,10 +110,12 @@ function useAnyChannel(
     reduce?: (state: unknown, message: unknown, meta: MessageMeta) => unknown;
     select?: (state: unknown) => unknown;
     suspense?: boolean;
+    enabled?: boolean;
   } = {},
 ): ChannelResult<unknown> {
-  const { initial, reduce, select, suspense = false } = options;
-  const entry = useEntries().get(name, params, { initial, reduce });
+  const { initial, reduce, select, suspense = false, enabled = true } = options;
+  const entries = useEntries();
+  const entry = enabled ? entries.get(name, params, { initial, reduce }) : IDLE;
   // Whether this component has read `position`: only then does a new position alone re-render it.
   const readsPosition = useRef(false);
   const selection = useSyncExternalStoreWithSelector(

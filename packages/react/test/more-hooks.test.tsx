@@ -92,6 +92,29 @@ describe("renderMessages: 'frame'", () => {
   });
 });
 
+function Maybe({ site }: { site: string | undefined }) {
+  const { data, status } = useChannel(
+    'sensors',
+    { site: site ?? '' },
+    { initial: toMap, reduce: withReading, select: (m) => m.get('a'), enabled: site !== undefined },
+  );
+  return <p data-testid="maybe">{`${status}:${data}`}</p>;
+}
+
+describe('useChannel with enabled: false', () => {
+  it('subscribes to nothing (status idle) until enabled, then exactly once', async () => {
+    const { client, record, counts } = await setup();
+    record('lab', 'a', 4);
+    const view = render(wrap(client, <Maybe site={undefined} />));
+    expect(screen.getByTestId('maybe').textContent).toBe('idle:undefined');
+    await client.call('double', 1); // a round trip: anything the hook sent has reached the server
+    expect(counts.subscribes).toBe(0);
+    view.rerender(wrap(client, <Maybe site="lab" />));
+    await until(() => screen.getByTestId('maybe').textContent === 'live:4', 'live');
+    expect(counts).toMatchObject({ subscribes: 1, snapshots: 1 });
+  });
+});
+
 describe('useConnectionState', () => {
   it("follows the client's state: connecting, open, reconnecting, open", async () => {
     const { client } = await setup();
