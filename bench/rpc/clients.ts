@@ -1,6 +1,7 @@
 // One `add` caller per connection for each contender, with the contender's own client library
 // (the thin layer: a plain ws client with an id -> resolver map). Shared by bench/rpc/load.ts.
 
+import { HOST, socketioConnected, trpcOverWs } from '../lib/peers.js';
 import type { AppRouter } from './servers/trpc.js';
 
 export type Add = (a: number, b: number) => Promise<number>;
@@ -11,8 +12,6 @@ export interface Caller {
 
 export const CONTENDER_IDS = ['switchboard', 'thin', 'socketio', 'trpc'] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
-
-const HOST = '127.0.0.1';
 
 export async function connect(id: ContenderId, port: number): Promise<Caller> {
   switch (id) {
@@ -72,12 +71,7 @@ async function thin(port: number): Promise<Caller> {
 }
 
 async function socketio(port: number): Promise<Caller> {
-  const { io } = await import('socket.io-client');
-  const socket = io(`http://${HOST}:${port}`, { transports: ['websocket'], forceNew: true, reconnection: false });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+  const socket = await socketioConnected(port);
   return {
     add: async (a, b) => {
       const r = (await socket.emitWithAck('add', { a, b })) as { result?: number; error?: unknown };
@@ -89,13 +83,6 @@ async function socketio(port: number): Promise<Caller> {
 }
 
 async function trpc(port: number): Promise<Caller> {
-  const { WebSocket } = await import('ws');
-  const { createTRPCClient, createWSClient, wsLink } = await import('@trpc/client');
-  const superjson = (await import('superjson')).default;
-  const wsClient = createWSClient({
-    url: `ws://${HOST}:${port}`,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
-  const client = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] });
+  const { client, wsClient } = await trpcOverWs<AppRouter>(port);
   return { add: (a, b) => client.add.query({ a, b }), close: () => void wsClient.close() };
 }

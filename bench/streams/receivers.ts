@@ -4,6 +4,7 @@
 // talks through Node's `ws` over one TCP connection (socket.io-client too, websocket transport
 // only): load.ts counts its bytes on the wire.
 
+import { HOST, socketioConnected, trpcOverWs } from '../lib/peers.js';
 import type { StreamAppRouter } from './servers/trpc.js';
 import type { ShapeId } from './shapes.js';
 import { SHAPES } from './shapes.js';
@@ -29,8 +30,6 @@ export interface ReceiverOptions {
   /** Switchboard's `credit` (chunks the server may send ahead of the reader); undefined: the client's default. */
   credit: number | undefined;
 }
-
-const HOST = '127.0.0.1';
 
 export async function connect(id: ContenderId, port: number, options: ReceiverOptions): Promise<Receiver> {
   switch (id) {
@@ -68,14 +67,7 @@ async function switchboard(port: number, { credit }: ReceiverOptions): Promise<R
 }
 
 async function trpc(port: number): Promise<Receiver> {
-  const { WebSocket } = await import('ws');
-  const { createTRPCClient, createWSClient, wsLink } = await import('@trpc/client');
-  const superjson = (await import('superjson')).default;
-  const wsClient = createWSClient({
-    url: `ws://${HOST}:${port}`,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
-  const client = createTRPCClient<StreamAppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] });
+  const { client, wsClient } = await trpcOverWs<StreamAppRouter>(port);
   type Handlers = {
     signal: AbortSignal;
     onData(chunk: unknown): void;
@@ -121,12 +113,7 @@ async function trpc(port: number): Promise<Receiver> {
 }
 
 async function socketio(port: number): Promise<Receiver> {
-  const { io } = await import('socket.io-client');
-  const socket = io(`http://${HOST}:${port}`, { transports: ['websocket'], forceNew: true, reconnection: false });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+  const socket = await socketioConnected(port);
   return {
     receive: (shape, count, signal) =>
       new Promise((resolve, reject) => {

@@ -46,7 +46,7 @@ function html(app: string, preloaded: string): string {
 `;
 }
 
-/** The page; `snapshots` counts the preloads (one per zone and one for the feed's status per render). */
+/** The page; `renders` counts the pages rendered on the server (each preloads four zones and the feed's status). */
 export function reactPage(): DashboardPage & { renders: number } {
   let client: Client<DashboardContract> | undefined;
   const page = {

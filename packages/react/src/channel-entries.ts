@@ -9,7 +9,8 @@ import { channelKey } from './channel-key.js';
  */
 export class ChannelEntries implements EntryHost {
   readonly client: Client<AnyContract>;
-  keepAliveMs = 1_000;
+  /** Set by the provider on every render (its props, with their defaults). */
+  keepAliveMs = 0;
   renderMessages: RenderMessages = 'each';
   readonly #entries = new Map<string, ChannelEntry>();
   readonly #seeds: Map<string, Seed>;

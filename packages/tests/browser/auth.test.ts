@@ -1,5 +1,3 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { RpcError } from '@switchboard/contract';
 import { createServer, defineRouter } from '@switchboard/server';
 import type { Page } from 'playwright-core';
@@ -9,7 +7,7 @@ import { within } from '../support/wait.js';
 import { waitInPage } from './dashboard-page.js';
 import { authContract } from './fixtures/auth-contract.js';
 import type { AuthPage } from './fixtures/auth-page.js';
-import { usePageSuite } from './page-script.js';
+import { servePage, usePageSuite } from './page-script.js';
 
 // A refused connection in a real browser, where the HTTP status of a refused upgrade is
 // invisible: the close code carries the refusal, and the client stops retrying.
@@ -36,26 +34,10 @@ async function startSite(script: string): Promise<Site> {
     },
     procedures: { whoami: ({ ctx }) => ctx.user },
   });
-  const html = `<!doctype html><meta charset="utf-8"><script type="module">${script}</script>`;
-  const http: Server = createHttpServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  });
+  const { http, url, wsUrl, close } = await servePage(script, createServer({ router, onRefused: () => {} }));
   let upgrades = 0;
   http.on('upgrade', () => upgrades++);
-  const server = createServer({ router, onRefused: () => {} });
-  server.attach(http, { path: '/ws' });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
-    upgrades: () => upgrades,
-    contexts,
-    close: async () => {
-      await server.close();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+  return { url, wsUrl, upgrades: () => upgrades, contexts, close };
 }
 
 describe.skipIf(!canRunBrowserSuite('auth'))('credentials refused in Chromium', () => {

@@ -1,5 +1,4 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createServer, defineRouter, type SwitchboardServer } from '@switchboard/server';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +6,7 @@ import { canRunBrowserSuite } from '../support/chromium.js';
 import { waitInPage } from './dashboard-page.js';
 import { type BytesContract, bytesContract, pattern } from './fixtures/bytes-contract.js';
 import type { BytesPage } from './fixtures/bytes-page.js';
-import { usePageSuite } from './page-script.js';
+import { servePage, usePageSuite } from './page-script.js';
 
 // Byte values in a real browser: a Uint8Array call, an ArrayBuffer call and a channel
 // message, each one binary WebSocket message holding the raw bytes, read from the
@@ -35,26 +34,11 @@ async function startSite(script: string): Promise<Site> {
       },
     },
   });
-  const html = `<!doctype html><meta charset="utf-8"><script type="module">${script}</script>`;
-  const http: Server = createHttpServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  });
+  server = createServer({ router, limits: { maxPayloadBytes: 4 * 1024 * 1024 } });
+  const { http, url, wsUrl, close } = await servePage(script, server);
   const sockets = new Set<Socket>();
   http.on('upgrade', (_request, socket: Socket) => sockets.add(socket));
-  server = createServer({ router, limits: { maxPayloadBytes: 4 * 1024 * 1024 } });
-  server.attach(http, { path: '/ws' });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  const running = server;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
-    written: () => [...sockets].reduce((sum, socket) => sum + socket.bytesWritten, 0),
-    close: async () => {
-      await running.close();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
+  return { url, wsUrl, written: () => [...sockets].reduce((sum, socket) => sum + socket.bytesWritten, 0), close };
 }
 
 describe.skipIf(!canRunBrowserSuite('bytes'))('byte values in Chromium', () => {

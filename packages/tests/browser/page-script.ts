@@ -1,3 +1,5 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
@@ -50,5 +52,45 @@ export function usePageSuite(name: string): {
       return script as string;
     },
     cleanups,
+  };
+}
+
+/** A page served by servePage(). */
+export interface ServedPage {
+  /** The HTTP server (listen for its `upgrade` events to count connections). */
+  http: Server;
+  port: number;
+  /** The page: `http://127.0.0.1:<port>/`. */
+  url: string;
+  /** Where the Switchboard server is: `ws://127.0.0.1:<port>/ws`. */
+  wsUrl: string;
+  /** Closes the Switchboard server, then the HTTP server. */
+  close(): Promise<void>;
+}
+
+/**
+ * A page that is one module script, served at every path by an HTTP server on 127.0.0.1
+ * (port 0), with `server` attached on /ws.
+ */
+export async function servePage(
+  script: string,
+  server: { attach(http: Server, options: { path: string }): void; close(): Promise<void> },
+): Promise<ServedPage> {
+  const html = `<!doctype html><meta charset="utf-8"><body><script type="module">${script}</script></body>`;
+  const http = createHttpServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  server.attach(http, { path: '/ws' });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    http,
+    port,
+    url: `http://127.0.0.1:${port}/`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    close: async () => {
+      await server.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
   };
 }

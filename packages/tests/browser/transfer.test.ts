@@ -1,5 +1,3 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createServer } from '@switchboard/server';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +7,7 @@ import { fileChecksum } from '../streams/files.js';
 import { canRunBrowserSuite } from '../support/chromium.js';
 import { waitInPage } from './dashboard-page.js';
 import type { TransferPage } from './fixtures/transfer-page.js';
-import { usePageSuite } from './page-script.js';
+import { servePage, usePageSuite } from './page-script.js';
 
 // A 50 MiB download and upload in Chromium, each with a progress bar, each cut once on the
 // way (the page's WebSocket goes through a proxy the test cuts): every byte arrives once.
@@ -21,26 +19,13 @@ describe.skipIf(!canRunBrowserSuite('transfer'))('a 50 MiB file in Chromium', ()
   const { cleanups } = suite;
 
   async function open(uploads: Uploads): Promise<{ page: Page; proxy: FaultProxy }> {
-    const html = `<!doctype html><meta charset="utf-8"><body><script type="module">${suite.script}</script></body>`;
-    const http: Server = createHttpServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-    });
-    const server = createServer({ router: fileRouter(uploads), heartbeat: false });
-    server.attach(http, { path: '/ws' });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const { port } = http.address() as AddressInfo;
-    const proxy = await FaultProxy.start(port);
-    cleanups.push(
-      async () => {
-        await server.close();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
-      },
-      () => proxy.close(),
-    );
+    const site = await servePage(suite.script, createServer({ router: fileRouter(uploads), heartbeat: false }));
+    const proxy = await FaultProxy.start(site.port);
+    cleanups.push(site.close, () => proxy.close());
     const context = await suite.browser.newContext();
     cleanups.push(() => context.close());
     const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(site.url);
     await waitInPage(page, () => (window as unknown as TransferWindow).__transfer !== undefined, undefined, 'the page');
     await page.evaluate(
       (url) => (window as unknown as TransferWindow).__transfer.start(url),
