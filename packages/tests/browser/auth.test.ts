@@ -44,14 +44,7 @@ describe.skipIf(!canRunBrowserSuite('auth'))('credentials refused in Chromium', 
   const suite = usePageSuite('auth-page');
   const { cleanups } = suite;
 
-  async function open(site: Site): Promise<Page> {
-    const context = await suite.browser.newContext();
-    cleanups.push(() => context.close());
-    const page = await context.newPage();
-    await page.goto(site.url);
-    await waitInPage(page, () => (window as unknown as AuthWindow).__auth !== undefined, undefined, 'the page script');
-    return page;
-  }
+  const open = (site: Site): Promise<Page> => suite.openPage(site.url, '__auth');
 
   it("a wrong token: 'unauthorized' with UNAUTHORIZED within 1 s, the queued call rejected, no retry; reauthenticate() opens", async () => {
     const site = await startSite(suite.script);

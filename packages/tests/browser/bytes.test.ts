@@ -3,7 +3,6 @@ import { createServer, defineRouter, type SwitchboardServer } from '@switchboard
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { canRunBrowserSuite } from '../support/chromium.js';
-import { waitInPage } from './dashboard-page.js';
 import { type BytesContract, bytesContract, pattern } from './fixtures/bytes-contract.js';
 import type { BytesPage } from './fixtures/bytes-page.js';
 import { servePage, usePageSuite } from './page-script.js';
@@ -45,19 +44,7 @@ describe.skipIf(!canRunBrowserSuite('bytes'))('byte values in Chromium', () => {
   const suite = usePageSuite('bytes-page');
   const { cleanups } = suite;
 
-  async function open(site: Site): Promise<Page> {
-    const context = await suite.browser.newContext();
-    cleanups.push(() => context.close());
-    const page = await context.newPage();
-    await page.goto(site.url);
-    await waitInPage(
-      page,
-      () => (window as unknown as BytesWindow).__bytes !== undefined,
-      undefined,
-      'the page script',
-    );
-    return page;
-  }
+  const open = (site: Site): Promise<Page> => suite.openPage(site.url, '__bytes');
 
   it.each([0, 1024, 1024 * 1024])(
     'round-trips %i bytes as a Uint8Array call, an ArrayBuffer call and a channel message, as raw bytes',

@@ -2,9 +2,10 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
+import { waitInPage } from './dashboard-page.js';
 
 const rootTsconfig = fileURLToPath(new URL('../../../tsconfig.json', import.meta.url));
 
@@ -31,6 +32,8 @@ export function usePageSuite(name: string): {
   readonly browser: Browser;
   readonly script: string;
   cleanups: Array<() => Promise<unknown>>;
+  /** Opens `url` in a browser context of its own (closed after the test), once the page's script has set `window[global]`. */
+  openPage(url: string, global: string): Promise<Page>;
 } {
   let browser: Browser | undefined;
   let script: string | undefined;
@@ -52,6 +55,19 @@ export function usePageSuite(name: string): {
       return script as string;
     },
     cleanups,
+    async openPage(url, global) {
+      const context = await (browser as Browser).newContext();
+      cleanups.push(() => context.close());
+      const page = await context.newPage();
+      await page.goto(url);
+      await waitInPage(
+        page,
+        (name) => (window as unknown as Record<string, unknown>)[name] !== undefined,
+        global,
+        'the page script',
+      );
+      return page;
+    },
   };
 }
 
