@@ -1,4 +1,5 @@
 import { BINARY_HEADER_BYTES } from '@switchboard/contract';
+import type { ServerWebSocket } from '../transport/index.js';
 
 /**
  * The contract's binaryMessage (`u32 JSON length | JSON | bytes`, docs/protocol.md "Bytes")
@@ -21,7 +22,23 @@ export function binaryBuffer(text: string, parts: readonly Uint8Array[]): Buffer
   return message;
 }
 
-/** A text envelope, or with byte values a binary message. */
+/**
+ * Sends a text envelope, or with byte values a binary message whose values go to the socket
+ * as they are (socket.sendParts): a stream of big chunks copies none of them.
+ */
+export function sendServerMessage(socket: ServerWebSocket, text: string, parts?: readonly Uint8Array[]): void {
+  if (parts === undefined || parts.length === 0) {
+    socket.send(text);
+    return;
+  }
+  const jsonBytes = Buffer.byteLength(text);
+  const head = Buffer.allocUnsafe(BINARY_HEADER_BYTES + jsonBytes);
+  head.writeUInt32BE(jsonBytes, 0);
+  head.write(text, BINARY_HEADER_BYTES, 'utf8');
+  socket.sendParts([head, ...parts]);
+}
+
+/** A text envelope, or with byte values a binary message, in one piece (a broker payload). */
 export function serverMessage(text: string, parts: readonly Uint8Array[] | undefined): string | Buffer {
   return parts === undefined || parts.length === 0 ? text : binaryBuffer(text, parts);
 }

@@ -18,7 +18,7 @@ import { ConnectionHolder } from './connection-holder.js';
 import { callHash } from './fingerprint.js';
 import { NOT_KEPT, type SessionHint } from './idempotency.js';
 import { runChain } from './middleware.js';
-import { errorOutcome, type Outcome, outcomeMessage, resultOutcome } from './outcome.js';
+import { errorOutcome, type Outcome, replyOutcome, resultOutcome } from './outcome.js';
 import { checkProduced, isPromiseLike, type PeerLink } from './peer-link.js';
 import { type SharedIdempotency, scopeTag } from './shared-idempotency.js';
 
@@ -375,7 +375,7 @@ export class CallRunner {
     }
     // Aborted: TIMEOUT was answered already, a CANCELLED caller moved on, a closed socket is gone.
     if (call.reason !== undefined) return;
-    this.#link.socket.send(outcomeMessage(id, outcome));
+    replyOutcome(this.#link.socket, id, outcome);
   }
 
   #refuseCall({ id, name }: CallEnvelope): RpcError | undefined {

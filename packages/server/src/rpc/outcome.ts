@@ -1,5 +1,6 @@
 import { errorBody, type RequestId, replyText, resultBody, type WireError } from '@switchboard/contract';
-import { serverMessage } from './binary-buffer.js';
+import type { ServerWebSocket } from '../transport/index.js';
+import { sendServerMessage } from './binary-buffer.js';
 
 /**
  * How a call ended, kept as the text of its reply without the id (the contract's
@@ -25,8 +26,8 @@ export function errorOutcome(error: WireError): Outcome {
 }
 
 /** The reply to call `id` with this outcome: text, or a binary message when it has byte values. */
-export function outcomeMessage(id: RequestId, outcome: Outcome): string | Uint8Array {
-  return serverMessage(replyText(id, outcome.ok, outcome.body), outcome.parts);
+export function replyOutcome(socket: ServerWebSocket, id: RequestId, outcome: Outcome): void {
+  sendServerMessage(socket, replyText(id, outcome.ok, outcome.body), outcome.parts);
 }
 
 /** Bytes an outcome keeps in memory: its text at two bytes a character (the most V8 stores), and its byte values. */

@@ -13,7 +13,7 @@ import {
 } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
 import { makeContext, refusalReason } from './admission.js';
-import { serverMessage } from './binary-buffer.js';
+import { sendServerMessage } from './binary-buffer.js';
 import { CallRunner } from './call-runner.js';
 import type { Connection } from './connection.js';
 import type { SkewedNames } from './contract-skew.js';
@@ -118,7 +118,7 @@ export class Peer implements PeerLink {
 
   /** Sends `envelope`: text, or a binary message with `parts` (encodeValue's byte values). */
   send(envelope: ServerEnvelope, parts?: Uint8Array[]): void {
-    this.socket.send(serverMessage(JSON.stringify(envelope), parts));
+    sendServerMessage(this.socket, JSON.stringify(envelope), parts);
   }
 
   sendError(id: RequestId | null, error: RpcError): void {

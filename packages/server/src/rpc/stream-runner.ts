@@ -10,7 +10,7 @@ import {
   type Validated,
   validate,
 } from '@switchboard/contract';
-import { serverMessage } from './binary-buffer.js';
+import { sendServerMessage } from './binary-buffer.js';
 import { CallSignal, HandlerArgs } from './call-signal.js';
 import { callHash } from './fingerprint.js';
 import { runChain } from './middleware.js';
@@ -69,7 +69,7 @@ export class StreamRunner implements StreamSink {
 
   send(text: string, parts?: readonly Uint8Array[]): void {
     if (this.#link.socket.state !== 'open') return;
-    this.#link.socket.send(serverMessage(text, parts));
+    sendServerMessage(this.#link.socket, text, parts);
   }
 
   congested(): boolean {

@@ -34,6 +34,11 @@ const ENCODED = -1;
 const FAILED = -2;
 const EMPTY = Buffer.alloc(0);
 
+/** Small parts as one Buffer (one part as it is). */
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+}
+
 function uncork(sender: FrameSender): void {
   sender.uncorkNow();
 }
@@ -146,6 +151,40 @@ export class FrameSender {
     try {
       this.#tcp.write(encodeHeader(opcode, payload.length, rsv1));
       this.#tcp.write(payload, callback);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /**
+   * Writes one frame whose payload is `parts` joined, without joining them: parts of up to
+   * COPY_THRESHOLD_BYTES are copied behind the header (or the big part before them), bigger
+   * ones are handed to the socket as they are. A message of big byte values costs no copy.
+   */
+  sendGathered(opcode: number, parts: readonly Uint8Array[], callback: SendCallback | undefined): void {
+    let length = 0;
+    for (const part of parts) length += part.byteLength;
+    if (!this.idle) {
+      this.send(opcode, Buffer.concat(parts, length), false, callback);
+      return;
+    }
+    if (!this.#mayQueue(length, callback)) return;
+    this.#cork();
+    this.#depth++;
+    try {
+      let copied: Uint8Array[] = [encodeHeader(opcode, length)];
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i] as Uint8Array;
+        if (part.byteLength <= COPY_THRESHOLD_BYTES) {
+          copied.push(part);
+          continue;
+        }
+        this.#tcp.write(joined(copied));
+        copied = [];
+        // The callback rides on the last write: it runs once the whole frame is written.
+        this.#tcp.write(part, i === parts.length - 1 ? callback : undefined);
+      }
+      if (copied.length > 0) this.#tcp.write(joined(copied), callback);
     } finally {
       this.#depth--;
     }

@@ -6,7 +6,7 @@ import { DeferredReads } from './deferred-reads.js';
 import { ProtocolError } from './errors.js';
 import { FrameParser, type FrameSink } from './frame-parser.js';
 import { FrameSender, type SendCallback, type SenderHost } from './frame-sender.js';
-import { COPY_THRESHOLD_BYTES, encodeTextFrame, type Sendable, toBuffer, toControlPayload } from './frame-writer.js';
+import { encodeTextFrame, type Sendable, toBuffer, toControlPayload } from './frame-writer.js';
 import { Heartbeat } from './heartbeat.js';
 import { MessageReceiver, type ReceiverHost } from './message-receiver.js';
 import type { Negotiated, SocketConfig } from './options.js';
@@ -183,18 +183,12 @@ export class ServerWebSocket
     }
     const binary = options?.binary ?? typeof data !== 'string';
     const opcode = binary ? OPCODES.binary : OPCODES.text;
-    if (this.#state !== 'open') {
-      this.#notOpen(callback);
-      return;
-    }
+    if (!this.#openFor(callback)) return;
     const deflate = this.#deflate;
     if (typeof data === 'string' && deflate === undefined) {
-      // Short text goes straight into its frame: no intermediate Buffer.
-      const length = Buffer.byteLength(data);
-      if (length <= COPY_THRESHOLD_BYTES) {
-        this.#sender.sendEncoded(encodeTextFrame(opcode, data, length), callback);
-        return;
-      }
+      // Text is encoded straight into its frame: no intermediate Buffer, one write.
+      this.#sender.sendEncoded(encodeTextFrame(opcode, data, Buffer.byteLength(data)), callback);
+      return;
     }
     const payload = toBuffer(data);
     if (deflate !== undefined && options?.compress !== false && payload.length >= deflate.threshold) {
@@ -205,14 +199,22 @@ export class ServerWebSocket
   }
 
   /**
+   * Sends one binary message made of `parts` in order, unjoined (joined only to be compressed):
+   * big byte values go to the TCP socket as they are, so they must not change until `callback`.
+   * @example socket.sendParts([header, bytes], done)
+   */
+  sendParts(parts: readonly Uint8Array[], callback?: SendCallback): void {
+    if (!this.#openFor(callback)) return;
+    if (this.#deflate !== undefined) this.send(Buffer.concat(parts), { binary: true }, callback);
+    else this.#sender.sendGathered(OPCODES.binary, parts, callback);
+  }
+
+  /**
    * Sends a frame already encoded with `encodeFrame` (unmasked, RSV1 clear), as fan-out does. Returns false
    * once the socket holds more than its high-water mark (16 KiB): only then is `bufferedAmount` worth reading.
    */
   sendFrame(frame: Buffer, callback?: SendCallback): boolean {
-    if (this.#state !== 'open') {
-      this.#notOpen(callback);
-      return true;
-    }
+    if (!this.#openFor(callback)) return true;
     return this.#sender.sendEncoded(frame, callback);
   }
 
@@ -375,26 +377,20 @@ export class ServerWebSocket
 
   #sendControl(opcode: number, data: Sendable | number | undefined, callback: SendCallback | undefined): void {
     const payload = toControlPayload(data);
-    if (this.#state !== 'open') {
-      this.#notOpen(callback);
-      return;
-    }
-    this.#sender.send(opcode, payload, false, callback);
+    if (this.#openFor(callback)) this.#sender.send(opcode, payload, false, callback);
   }
 
-  #notOpen(callback: SendCallback | undefined): void {
+  /** Whether the socket is open; if not, `callback` gets the error. */
+  #openFor(callback: SendCallback | undefined): boolean {
+    if (this.#state === 'open') return true;
     callback?.(new Error(`the WebSocket is ${this.#state}`));
+    return false;
   }
 
   /** @internal A write would have passed maxBufferedBytes: a peer that does not read is dropped. */
   overflowed(): void {
-    this.#emitError(
-      new ProtocolError(
-        'SEND_BUFFER_FULL',
-        CLOSE_CODES.policyViolation,
-        `over ${this.#config.maxBufferedBytes} bytes queued for a peer that does not read`,
-      ),
-    );
+    const message = `over ${this.#config.maxBufferedBytes} bytes queued for a peer that does not read`;
+    this.#emitError(new ProtocolError('SEND_BUFFER_FULL', CLOSE_CODES.policyViolation, message));
     this.terminate();
   }
 }

@@ -5,28 +5,47 @@ import {
   deserializeOutcome,
   errorOutcome,
   outcomeBytes,
-  outcomeMessage,
+  replyOutcome,
   resultOutcome,
   serializeOutcome,
 } from '../../src/rpc/outcome.js';
+import type { ServerWebSocket } from '../../src/transport/index.js';
 
 const bytesOutcome = (size: number) => {
   const { json, meta, parts } = encodeValue({ file: new Uint8Array(size).fill(7) });
   return resultOutcome(json, meta, parts);
 };
 
+/** What `send` hands a socket: the message (the parts joined), and the parts as given. */
+function sent(send: (socket: ServerWebSocket) => void): [string | Uint8Array, readonly Uint8Array[]] {
+  let out: [string | Uint8Array, readonly Uint8Array[]] | undefined;
+  const socket = {
+    send: (text: string) => {
+      out = [text, []];
+    },
+    sendParts: (parts: readonly Uint8Array[]) => {
+      out = [new Uint8Array(Buffer.concat(parts)), parts];
+    },
+  };
+  send(socket as unknown as ServerWebSocket);
+  if (out === undefined) throw new Error('nothing sent');
+  return out;
+}
+
 const holder = (): Holder => ({ scope: undefined, id: 1, open: true, sessions: 0, probe: async () => true });
 
 describe('an outcome with byte values', () => {
-  it('is sent under any id as a binary message holding its bytes', () => {
+  it('is sent under any id as a binary message holding its bytes, the bytes unjoined', () => {
     const outcome = bytesOutcome(1000);
     for (const id of [7, 'again']) {
-      const message = outcomeMessage(id, outcome);
+      const [message, parts] = sent((socket) => replyOutcome(socket, id, outcome));
       expect(message).toBeInstanceOf(Uint8Array);
       expect((message as Uint8Array).byteLength).toBeLessThan(1200);
       expect(readMessage(message)).toMatchObject({ type: 'result', id, output: { file: 0 } });
+      // The value itself is handed to the socket, not a copy of it.
+      expect(parts[1]).toBe(outcome.parts?.[0]);
     }
-    expect(typeof outcomeMessage(7, resultOutcome(1, undefined))).toBe('string');
+    expect(typeof sent((socket) => replyOutcome(socket, 7, resultOutcome(1, undefined)))[0]).toBe('string');
   });
 
   it('counts its bytes besides its text', () => {

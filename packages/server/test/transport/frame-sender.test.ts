@@ -65,4 +65,41 @@ describe('FrameSender', () => {
     expect(errors).toEqual(['a closed', 'b closed']);
     expect(out.idle).toBe(true);
   });
+
+  it('writes a gathered frame as its parts joined, big parts as they are; behind a compression, joined', async () => {
+    const { deflate, finish } = heldDeflate();
+    const tcp = new PassThrough();
+    const chunks: Buffer[] = [];
+    tcp.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const handed: unknown[] = [];
+    const write = tcp.write.bind(tcp) as (chunk: unknown, callback?: () => void) => boolean;
+    tcp.write = ((chunk: unknown, callback?: () => void) => {
+      handed.push(chunk);
+      return write(chunk, callback);
+    }) as typeof tcp.write;
+    const out = new FrameSender(tcp as unknown as Socket, 1 << 20, { overflowed: () => {} });
+    const big = new Uint8Array(2000).fill(9);
+    const large = new Uint8Array(3000).fill(8);
+    const done: string[] = [];
+    out.sendGathered(OPCODES.binary, [Buffer.from('ab'), big, Buffer.from('c'), large, new Uint8Array(0)], (error) =>
+      done.push(`first ${error ?? 'ok'}`),
+    );
+    // The parts over COPY_THRESHOLD_BYTES are handed to TCP themselves: no copy.
+    expect(handed.filter((chunk) => chunk === big || chunk === large)).toEqual([big, large]);
+    out.sendCompressed(deflate, OPCODES.text, Buffer.from('z'), () => done.push('compressed'));
+    out.sendGathered(OPCODES.binary, [Buffer.from('x'), big], () => done.push('second'));
+    finish[0]?.(null, Buffer.from('Z'));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const bytes = Buffer.concat(chunks);
+    const first = Buffer.concat([Buffer.from('ab'), big, Buffer.from('c'), large]);
+    // One frame: FIN | binary, a 16-bit length (RFC 6455 §5.2), then the payload.
+    expect([bytes[0], bytes[1], bytes.readUInt16BE(2)]).toEqual([0x82, 126, first.length]);
+    expect(bytes.subarray(4, 4 + first.length).equals(first)).toBe(true);
+    const rest = bytes.subarray(4 + first.length);
+    expect([...rest.subarray(0, 3)]).toEqual([0xc1, 1, 'Z'.charCodeAt(0)]);
+    expect([rest[3], rest[4], rest.readUInt16BE(5)]).toEqual([0x82, 126, 2001]);
+    expect(rest.subarray(7).equals(Buffer.concat([Buffer.from('x'), big]))).toBe(true);
+    expect(done).toEqual(['first ok', 'compressed', 'second']);
+  });
 });

@@ -115,6 +115,44 @@ describe('ServerWebSocket.send', () => {
   });
 });
 
+describe('ServerWebSocket.sendParts', () => {
+  const parts = () => [Buffer.from('head'), new Uint8Array(70_000).fill(3), Buffer.from('tail')];
+  const joined = Buffer.concat(parts());
+
+  it('sends its parts as one binary message, to a ws client, plain and compressed', async () => {
+    for (const perMessageDeflate of [false, true]) {
+      const { client, socket } = await openWs({ perMessageDeflate }, { perMessageDeflate });
+      const messages: Array<[Buffer, boolean]> = [];
+      const both = within(
+        new Promise<void>((resolve) =>
+          client.on('message', (data: Buffer, isBinary: boolean) => {
+            if (messages.push([data, isBinary]) === 2) resolve();
+          }),
+        ),
+        3000,
+        'two messages',
+      );
+      const done = new Promise((resolve) => socket.sendParts(parts(), resolve));
+      socket.send('after');
+      await both;
+      expect(messages.map(([data, isBinary]) => [isBinary, data.length])).toEqual([
+        [true, joined.length],
+        [false, 5],
+      ]);
+      expect(messages[0]?.[0].equals(joined)).toBe(true);
+      expect(await done).toBeFalsy();
+    }
+  });
+
+  it('calls back with an Error and never throws once closed', async () => {
+    const { client, socket } = await openWs();
+    client.close();
+    await once(socket, 'close');
+    const error = await new Promise<Error | null | undefined>((resolve) => socket.sendParts(parts(), resolve));
+    expect(error).toBeInstanceOf(Error);
+  });
+});
+
 describe('ServerWebSocket: sending after close', () => {
   it('calls back with an Error and never throws while closing', async () => {
     const { socket } = await open();
