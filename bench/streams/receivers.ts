@@ -9,7 +9,7 @@ import type { StreamAppRouter } from './servers/trpc.js';
 import type { ShapeId } from './shapes.js';
 import { SHAPES } from './shapes.js';
 
-export const CONTENDER_IDS = ['switchboard', 'trpc', 'socketio'] as const;
+export const CONTENDER_IDS = ['switchboard', 'trpc', 'socketio', 'thin'] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
 export interface Received {
@@ -39,6 +39,8 @@ export async function connect(id: ContenderId, port: number, options: ReceiverOp
       return trpc(port);
     case 'socketio':
       return socketio(port);
+    case 'thin':
+      return thin(port);
   }
 }
 
@@ -142,5 +144,44 @@ async function socketio(port: number): Promise<Receiver> {
         socket.emit('stream', { shape, count });
       }),
     close: () => void socket.close(),
+  };
+}
+
+/** `ws` with no protocol (servers/thin.ts): binary messages are the chunks' bytes, text ones their JSON, then `end <count>`. */
+async function thin(port: number): Promise<Receiver> {
+  const { WebSocket } = await import('ws');
+  const socket = new WebSocket(`ws://${HOST}:${port}`, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return {
+    receive: (shape, count, signal) =>
+      new Promise((resolve, reject) => {
+        const check = SHAPES[shape].check;
+        let chunks = 0;
+        let wrong = 0;
+        const onMessage = (data: Buffer, isBinary: boolean): void => {
+          let chunk: unknown = data;
+          if (!isBinary) {
+            const text = data.toString();
+            if (text.startsWith('end ')) {
+              socket.off('message', onMessage);
+              resolve({ chunks, wrong, count: Number(text.slice(4)) });
+              return;
+            }
+            chunk = JSON.parse(text);
+          }
+          if (!check(chunk, chunks)) wrong++;
+          chunks++;
+        };
+        socket.on('message', onMessage);
+        signal.addEventListener('abort', () => {
+          socket.off('message', onMessage);
+          reject(new Error(`aborted after ${chunks} chunks`));
+        });
+        socket.send(JSON.stringify({ shape, count }));
+      }),
+    close: () => socket.close(),
   };
 }

@@ -39,8 +39,9 @@ const CONTENDERS: readonly RpcContender[] = [
   contender('switchboard', 'switchboard'),
   contender('trpc', 'tRPC 11'),
   contender('socketio', 'socket.io 4 (no backpressure)'),
+  contender('thin', 'thin ws (no protocol: the ceiling)'),
 ];
-const ALIASES: Record<string, string> = { 'socket.io': 'socketio', tRPC: 'trpc' };
+const ALIASES: Record<string, string> = { 'socket.io': 'socketio', tRPC: 'trpc', ws: 'thin' };
 const TARGETS = { trpc: 2, socketio: 1.5 } as const;
 /** Issue 15: a binary chunk's bytes on the wire at most this many times its payload (Switchboard). */
 const WIRE_TARGET = 1.01;
@@ -287,7 +288,13 @@ const targets = shapes.map((shape) => {
     if (!SHAPES[shape].binary || !Number.isFinite(w)) return '';
     return `; wire ${wireX(w)} the payload, target ≤ ${WIRE_TARGET}×: ${w <= WIRE_TARGET ? 'met' : 'MISSED'}`;
   };
-  return `${shape}: switchboard ${vs('trpc')}; ${vs('socketio')}${bytes()}`;
+  const ceiling = (): string => {
+    const r = chunks('switchboard', shape) / chunks('thin', shape);
+    if (!Number.isFinite(r)) return '';
+    const s = chunks('socketio', shape) / chunks('thin', shape);
+    return `; of the thin ws ceiling: switchboard ${fmt.pct(r)}${Number.isFinite(s) ? `, socket.io ${fmt.pct(s)}` : ''}`;
+  };
+  return `${shape}: switchboard ${vs('trpc')}; ${vs('socketio')}${bytes()}${ceiling()}`;
 });
 say(`\n${targets.map((t) => `  ${t}`).join('\n')}`);
 if (clientBound) say('  (!) client CPU above 90% of a core: the client is the bottleneck of that row');
