@@ -90,25 +90,11 @@ async function trpc(port: number): Promise<Receiver> {
   };
   return {
     receive: (shape, count, signal) =>
-      new Promise((resolve, reject) => {
-        const check = SHAPES[shape].check;
-        let chunks = 0;
-        let wrong = 0;
-        const handlers = {
-          signal,
-          onData(chunk: unknown) {
-            if (!check(chunk, chunks)) wrong++;
-            chunks++;
-          },
-          // The server's generator returned ('stopped'); tRPC sends no return value.
-          onComplete: () => resolve({ chunks, wrong, count: null }),
-          onError: (err: unknown) => reject(err),
-        };
+      pushed(shape, signal, (take, end, fail) => {
+        // The server's generator returned ('stopped'); tRPC sends no return value.
+        const handlers = { signal, onData: take, onComplete: () => end(null), onError: fail };
         const subscription = subscribe(shape, { count }, handlers);
-        signal.addEventListener('abort', () => {
-          subscription.unsubscribe();
-          reject(new Error(`aborted after ${chunks} chunks`));
-        });
+        return () => subscription.unsubscribe();
       }),
     close: () => void wsClient.close(),
   };
@@ -118,30 +104,16 @@ async function socketio(port: number): Promise<Receiver> {
   const socket = await socketioConnected(port);
   return {
     receive: (shape, count, signal) =>
-      new Promise((resolve, reject) => {
-        const check = SHAPES[shape].check;
-        let chunks = 0;
-        let wrong = 0;
-        const onChunk = (chunk: unknown): void => {
-          if (!check(chunk, chunks)) wrong++;
-          chunks++;
-        };
-        const done = (): void => {
-          socket.off('chunk', onChunk);
+      pushed(shape, signal, (take, end, fail) => {
+        const onEnd = (e: { count?: number; error?: string }): void =>
+          e.error === undefined ? end(e.count ?? null) : fail(new Error(e.error));
+        socket.on('chunk', take);
+        socket.on('end', onEnd);
+        socket.emit('stream', { shape, count });
+        return () => {
+          socket.off('chunk', take);
           socket.off('end', onEnd);
         };
-        const onEnd = (end: { count?: number; error?: string }): void => {
-          done();
-          if (end.error !== undefined) reject(new Error(end.error));
-          else resolve({ chunks, wrong, count: end.count ?? null });
-        };
-        socket.on('chunk', onChunk);
-        socket.on('end', onEnd);
-        signal.addEventListener('abort', () => {
-          done();
-          reject(new Error(`aborted after ${chunks} chunks`));
-        });
-        socket.emit('stream', { shape, count });
       }),
     close: () => void socket.close(),
   };
@@ -157,31 +129,57 @@ async function thin(port: number): Promise<Receiver> {
   });
   return {
     receive: (shape, count, signal) =>
-      new Promise((resolve, reject) => {
-        const check = SHAPES[shape].check;
-        let chunks = 0;
-        let wrong = 0;
+      pushed(shape, signal, (take, end) => {
         const onMessage = (data: Buffer, isBinary: boolean): void => {
-          let chunk: unknown = data;
-          if (!isBinary) {
-            const text = data.toString();
-            if (text.startsWith('end ')) {
-              socket.off('message', onMessage);
-              resolve({ chunks, wrong, count: Number(text.slice(4)) });
-              return;
-            }
-            chunk = JSON.parse(text);
-          }
-          if (!check(chunk, chunks)) wrong++;
-          chunks++;
+          const text = isBinary ? '' : data.toString();
+          if (isBinary) take(data);
+          else if (text.startsWith('end ')) end(Number(text.slice(4)));
+          else take(JSON.parse(text));
         };
         socket.on('message', onMessage);
-        signal.addEventListener('abort', () => {
-          socket.off('message', onMessage);
-          reject(new Error(`aborted after ${chunks} chunks`));
-        });
         socket.send(JSON.stringify({ shape, count }));
+        return () => socket.off('message', onMessage);
       }),
     close: () => socket.close(),
   };
+}
+
+/**
+ * A stream whose library pushes the chunks: `start` asks for it, hands each chunk to `take`
+ * and what the server says it made to `end` (or an error to `fail`), and returns how to stop
+ * listening. Every chunk is checked (chunk i, in order); the signal's abort fails it.
+ */
+function pushed(
+  shape: ShapeId,
+  signal: AbortSignal,
+  start: (
+    take: (chunk: unknown) => void,
+    end: (count: number | null) => void,
+    fail: (err: unknown) => void,
+  ) => () => void,
+): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    const check = SHAPES[shape].check;
+    let chunks = 0;
+    let wrong = 0;
+    const take = (chunk: unknown): void => {
+      if (!check(chunk, chunks)) wrong++;
+      chunks++;
+    };
+    const stop = start(
+      take,
+      (count) => {
+        stop();
+        resolve({ chunks, wrong, count });
+      },
+      (err) => {
+        stop();
+        reject(err);
+      },
+    );
+    signal.addEventListener('abort', () => {
+      stop();
+      reject(new Error(`aborted after ${chunks} chunks`));
+    });
+  });
 }

@@ -56,7 +56,7 @@ const USAGE = `usage: tsx bench/streams/run.ts [options]
   --bin1m-count N     chunks per measured stream of 1 MiB Uint8Arrays (default ${SHAPES.bin1m.defaultCount})
   --warmup-count N    chunks of the unmeasured warm-up stream before each measured one, every shape
                       (default per shape: ${SHAPE_IDS.map((s) => `${s} ${SHAPES[s].defaultWarmup}`).join(', ')})
-  --credit N          switchboard's client.stream() credit (default: the client's default, 128)
+  --credit N          switchboard's client.stream() credit (default: the client's default, 256)
   --max-ms N          longest a stream may take before the run fails (default 60000)
   --from dist|src     where @switchboard/* are loaded from (default dist: build first)
   --before <dir>      also run ${BEFORE_ID}: switchboard with @switchboard/* from <dir>, another

@@ -138,3 +138,27 @@ export async function* produce<T>(
 
 export const StreamInput = z.object({ count: z.number().int().min(0).max(MAX_CHUNKS) });
 export const StreamResult = z.object({ count: z.number() });
+
+/** What the servers that take any shape by name (socket.io, thin) are asked: `{ shape, count }`. */
+const ShapeRequest = StreamInput.extend({ shape: z.enum(SHAPE_IDS) });
+
+/** One stream such a server makes: its shape, that shape's schema, how many chunks, and until when (performance.now()). */
+export interface StreamPlan {
+  shape: Shape<unknown>;
+  schema: z.ZodType<unknown>;
+  count: number;
+  deadline: number;
+}
+
+/** The plan for a `{ shape, count }` request, or undefined for a malformed one. */
+export function planStream(request: unknown): StreamPlan | undefined {
+  const parsed = ShapeRequest.safeParse(request);
+  if (!parsed.success) return undefined;
+  const shape = SHAPES[parsed.data.shape] as Shape<unknown>;
+  return {
+    shape,
+    schema: shape.schema,
+    count: Math.min(parsed.data.count, MAX_CHUNKS),
+    deadline: performance.now() + MAX_STREAM_MS,
+  };
+}

@@ -9,9 +9,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { z } from 'zod';
 import { die, HOST, MAX_PAYLOAD, serve } from '../../echo/servers/common.js';
-import { MAX_CHUNKS, MAX_STREAM_MS, SHAPE_IDS, SHAPES, StreamInput } from '../shapes.js';
+import { planStream } from '../shapes.js';
 
 /**
  * Chunks emitted per event-loop turn: 64, Switchboard's default credit when this bench was
@@ -20,25 +19,21 @@ import { MAX_CHUNKS, MAX_STREAM_MS, SHAPE_IDS, SHAPES, StreamInput } from '../sh
 const EMIT_BURST = 64;
 /** And at most this many bytes of binary chunks (Switchboard's streamBufferBytes, its bound on unacknowledged bytes). */
 const EMIT_BURST_BYTES = 4 * 1024 * 1024;
-const Request = StreamInput.extend({ shape: z.enum(SHAPE_IDS) });
 
 const httpServer = http.createServer();
 const io = new Server(httpServer, { transports: ['websocket'], maxHttpBufferSize: MAX_PAYLOAD, serveClient: false });
 io.on('connection', (socket) => {
   socket.on('stream', async (request: unknown) => {
-    const parsed = Request.safeParse(request);
-    if (!parsed.success) {
+    const plan = planStream(request);
+    if (plan === undefined) {
       socket.emit('end', { error: 'BAD_REQUEST' });
       return;
     }
-    const shape = SHAPES[parsed.data.shape];
-    const schema = shape.schema as z.ZodType<unknown>;
-    const n = Math.min(parsed.data.count, MAX_CHUNKS);
-    const deadline = performance.now() + MAX_STREAM_MS;
+    const { shape, schema, count, deadline } = plan;
     let i = 0;
     let burst = 0;
     let burstBytes = 0;
-    for (; i < n; i++) {
+    for (; i < count; i++) {
       if (burst >= EMIT_BURST || burstBytes >= EMIT_BURST_BYTES) {
         burst = 0;
         burstBytes = 0;

@@ -9,27 +9,22 @@
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { z } from 'zod';
 import { die, HOST, MAX_PAYLOAD, serve } from '../../echo/servers/common.js';
-import { MAX_CHUNKS, MAX_STREAM_MS, SHAPE_IDS, SHAPES, StreamInput } from '../shapes.js';
+import { planStream } from '../shapes.js';
 
 /** Chunks sent per turn of the event loop (Switchboard's default credit). */
 const BURST = 256;
 const HIGH_WATER_BYTES = 1024 * 1024;
-const Request = StreamInput.extend({ shape: z.enum(SHAPE_IDS) });
 
 async function stream(socket: WebSocket, request: unknown): Promise<void> {
-  const parsed = Request.safeParse(request);
-  if (!parsed.success) {
+  const plan = planStream(request);
+  if (plan === undefined) {
     socket.send('end -1');
     return;
   }
-  const shape = SHAPES[parsed.data.shape];
-  const schema = shape.schema as z.ZodType<unknown>;
-  const n = Math.min(parsed.data.count, MAX_CHUNKS);
-  const deadline = performance.now() + MAX_STREAM_MS;
+  const { shape, schema, count, deadline } = plan;
   let i = 0;
-  for (; i < n; i++) {
+  for (; i < count; i++) {
     if (i % BURST === 0) {
       await nextTurn();
       if (socket.readyState !== socket.OPEN || performance.now() > deadline) break;
