@@ -35,7 +35,36 @@ export function sendServerMessage(socket: ServerWebSocket, text: string, parts?:
   const head = Buffer.allocUnsafe(BINARY_HEADER_BYTES + jsonBytes);
   head.writeUInt32BE(jsonBytes, 0);
   head.write(text, BINARY_HEADER_BYTES, 'utf8');
-  socket.sendParts([head, ...parts]);
+  socket.sendParts([head, ...ownParts(parts)]);
+}
+
+/** Memory a value's bytes may keep besides their own before ownParts copies them (Node's small-Buffer pool is 8 KiB). */
+const PIN_SLACK_BYTES = 16 * 1024;
+
+/**
+ * `parts`, or when the memory they are views of is more than twice their bytes (plus
+ * PIN_SLACK_BYTES), copies of them in one new buffer: byte values the server keeps or queues
+ * then hold their own bytes, not whole received messages around them (a handler that echoes
+ * 1 KiB of a 1 MiB call would pin the MiB, while every budget counts the KiB).
+ */
+export function ownParts<T extends readonly Uint8Array[]>(parts: T): T {
+  let bytes = 0;
+  let pinned = 0;
+  const seen = parts.length > 1 ? new Set<ArrayBufferLike>() : undefined;
+  for (const part of parts) {
+    bytes += part.byteLength;
+    if (seen?.has(part.buffer)) continue;
+    seen?.add(part.buffer);
+    pinned += part.buffer.byteLength;
+  }
+  if (pinned <= 2 * bytes + PIN_SLACK_BYTES) return parts;
+  const own = new Uint8Array(bytes);
+  let offset = 0;
+  return parts.map((part) => {
+    own.set(part, offset);
+    offset += part.byteLength;
+    return own.subarray(offset - part.byteLength, offset);
+  }) as unknown as T;
 }
 
 /** A text envelope, or with byte values a binary message, in one piece (a broker payload). */

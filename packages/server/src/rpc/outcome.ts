@@ -1,6 +1,6 @@
 import { errorBody, type RequestId, replyText, resultBody, type WireError } from '@switchboard/contract';
 import type { ServerWebSocket } from '../transport/index.js';
-import { sendServerMessage } from './binary-buffer.js';
+import { ownParts, sendServerMessage } from './binary-buffer.js';
 
 /**
  * How a call ended, kept as the text of its reply without the id (the contract's
@@ -18,7 +18,8 @@ export interface Outcome {
 /** The outcome of a call that returned `json` (with superjson `meta` and byte `parts` when it needs them). */
 export function resultOutcome(json: unknown, meta: unknown, parts?: Uint8Array[]): Outcome {
   const body = resultBody(json, meta);
-  return parts === undefined ? { ok: true, body } : { ok: true, body, parts };
+  // Kept by the idempotency window: bytes of their own, not views of the call's message.
+  return parts === undefined ? { ok: true, body } : { ok: true, body, parts: ownParts(parts) };
 }
 
 export function errorOutcome(error: WireError): Outcome {

@@ -10,6 +10,7 @@ import {
   toRpcError,
 } from '@switchboard/contract';
 import { Deque } from '../deque.js';
+import { ownParts } from './binary-buffer.js';
 import type { CallSignal } from './call-signal.js';
 import { checkProduced, isPromiseLike } from './peer-link.js';
 import type { FollowedStream, StreamBounds, StreamBudget, StreamSink } from './stream-sink.js';
@@ -245,7 +246,9 @@ export class RunningStream implements FollowedStream {
           chunk = await chunk;
           if (this.#done) return;
         }
-        const { json, meta, parts } = encodeValue(chunk);
+        const { json, meta, parts: values } = encodeValue(chunk);
+        // Kept for a resume: bytes of their own, not views of more memory than they count for.
+        const parts = values === undefined ? undefined : ownParts(values);
         const seq = this.#seq + 1;
         const body = chunkBody(seq, json, meta);
         const partBytes = bytesOf(parts);
@@ -309,7 +312,7 @@ export class RunningStream implements FollowedStream {
 
   #end(result: unknown): void {
     const { json, meta, parts } = encodeValue(result);
-    this.#finish('end', endBody(this.#seq, json, meta), parts);
+    this.#finish('end', endBody(this.#seq, json, meta), parts === undefined ? undefined : ownParts(parts));
   }
 
   /** The run failed (its handler threw, or its input was refused before it ran): the error is its final envelope. */

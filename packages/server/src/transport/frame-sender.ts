@@ -34,11 +34,6 @@ const ENCODED = -1;
 const FAILED = -2;
 const EMPTY = Buffer.alloc(0);
 
-/** Small parts as one Buffer (one part as it is). */
-function joined(parts: readonly Uint8Array[]): Uint8Array {
-  return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
-}
-
 function uncork(sender: FrameSender): void {
   sender.uncorkNow();
 }
@@ -157,9 +152,9 @@ export class FrameSender {
   }
 
   /**
-   * Writes one frame whose payload is `parts` joined, without joining them: parts of up to
-   * COPY_THRESHOLD_BYTES are copied behind the header (or the big part before them), bigger
-   * ones are handed to the socket as they are. A message of big byte values costs no copy.
+   * Writes one frame whose payload is `parts` joined, without joining them: runs of parts of
+   * up to COPY_THRESHOLD_BYTES are copied into one buffer (the first with the header), bigger
+   * parts are handed to the socket as they are. A message of big byte values costs no copy.
    */
   sendGathered(opcode: number, parts: readonly Uint8Array[], callback: SendCallback | undefined): void {
     let length = 0;
@@ -172,19 +167,24 @@ export class FrameSender {
     this.#cork();
     this.#depth++;
     try {
-      let copied: Uint8Array[] = [encodeHeader(opcode, length)];
+      const header = encodeHeader(opcode, length);
+      // Small parts are copied into one buffer (with the header, when they lead), never handed over.
+      let copied: Uint8Array[] = [header];
+      const flush = (done?: SendCallback): void => {
+        this.#tcp.write(copied.length === 1 && copied[0] === header ? header : Buffer.concat(copied), done);
+      };
       for (let i = 0; i < parts.length; i++) {
         const part = parts[i] as Uint8Array;
         if (part.byteLength <= COPY_THRESHOLD_BYTES) {
           copied.push(part);
           continue;
         }
-        this.#tcp.write(joined(copied));
+        if (copied.length > 0) flush();
         copied = [];
         // The callback rides on the last write: it runs once the whole frame is written.
         this.#tcp.write(part, i === parts.length - 1 ? callback : undefined);
       }
-      if (copied.length > 0) this.#tcp.write(joined(copied), callback);
+      if (copied.length > 0) flush(callback);
     } finally {
       this.#depth--;
     }

@@ -29,6 +29,8 @@ export type { SendCallback } from './frame-sender.js';
 export type { SendOptions, ServerWebSocketEvents } from './socket-events.js';
 
 const READY_STATES = { open: 1, closing: 2, closed: 3 } as const;
+/** Text up to this many bytes (a slice of Node's Buffer pool) is encoded straight into its frame; longer, framed unjoined. */
+const TEXT_IN_FRAME_BYTES = 4 * 1024;
 const EMPTY = Buffer.alloc(0);
 const kSocket = Symbol('switchboard.socket');
 type TcpWithSocket = Socket & { [kSocket]: ServerWebSocket };
@@ -186,9 +188,11 @@ export class ServerWebSocket
     if (!this.#openFor(callback)) return;
     const deflate = this.#deflate;
     if (typeof data === 'string' && deflate === undefined) {
-      // Text is encoded straight into its frame: no intermediate Buffer, one write.
-      this.#sender.sendEncoded(encodeTextFrame(opcode, data, Buffer.byteLength(data)), callback);
-      return;
+      const length = Buffer.byteLength(data);
+      if (length <= TEXT_IN_FRAME_BYTES) {
+        this.#sender.sendEncoded(encodeTextFrame(opcode, data, length), callback);
+        return;
+      }
     }
     const payload = toBuffer(data);
     if (deflate !== undefined && options?.compress !== false && payload.length >= deflate.threshold) {

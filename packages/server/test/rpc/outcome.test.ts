@@ -48,6 +48,18 @@ describe('an outcome with byte values', () => {
     expect(typeof sent((socket) => replyOutcome(socket, 7, resultOutcome(1, undefined)))[0]).toBe('string');
   });
 
+  it('holds bytes of its own, not the received message a value is a view of', () => {
+    const message = new Uint8Array(900_000);
+    const echoed = message.subarray(100, 1_200);
+    const outcome = resultOutcome(0, undefined, [echoed]);
+    expect(outcome.parts?.[0]?.buffer.byteLength).toBe(1_100);
+    const [, parts] = sent((socket) => replyOutcome(socket, 1, outcome));
+    expect(parts[1]?.buffer.byteLength).toBe(1_100);
+    // A value with memory of its own is kept and sent as it is.
+    const own = new Uint8Array(5_000);
+    expect(resultOutcome(0, undefined, [own]).parts?.[0]).toBe(own);
+  });
+
   it('counts its bytes besides its text', () => {
     const outcome = bytesOutcome(10_000);
     expect(outcomeBytes(outcome)).toBe(outcome.body.length * 2 + 10_000);

@@ -81,18 +81,21 @@ describe('FrameSender', () => {
     const big = new Uint8Array(2000).fill(9);
     const large = new Uint8Array(3000).fill(8);
     const done: string[] = [];
-    out.sendGathered(OPCODES.binary, [Buffer.from('ab'), big, Buffer.from('c'), large, new Uint8Array(0)], (error) =>
-      done.push(`first ${error ?? 'ok'}`),
-    );
-    // The parts over COPY_THRESHOLD_BYTES are handed to TCP themselves: no copy.
+    const smalls = [Buffer.from('ab'), Buffer.from('c'), Buffer.from('tail!')];
+    const [ab, c, tail] = smalls as [Buffer, Buffer, Buffer];
+    out.sendGathered(OPCODES.binary, [ab, big, c, large, tail], (error) => done.push(`first ${error ?? 'ok'}`));
+    tail.fill(0); // reused by the caller before the frame left: the frame keeps 'tail!'
+    // The parts over COPY_THRESHOLD_BYTES are handed to TCP themselves: no copy. Small ones,
+    // before and after a big one, are copied: the caller may reuse them at once.
     expect(handed.filter((chunk) => chunk === big || chunk === large)).toEqual([big, large]);
+    for (const small of smalls) expect(handed).not.toContain(small);
     out.sendCompressed(deflate, OPCODES.text, Buffer.from('z'), () => done.push('compressed'));
     out.sendGathered(OPCODES.binary, [Buffer.from('x'), big], () => done.push('second'));
     finish[0]?.(null, Buffer.from('Z'));
     await new Promise((resolve) => setImmediate(resolve));
 
     const bytes = Buffer.concat(chunks);
-    const first = Buffer.concat([Buffer.from('ab'), big, Buffer.from('c'), large]);
+    const first = Buffer.concat([Buffer.from('ab'), big, Buffer.from('c'), large, Buffer.from('tail!')]);
     // One frame: FIN | binary, a 16-bit length (RFC 6455 §5.2), then the payload.
     expect([bytes[0], bytes[1], bytes.readUInt16BE(2)]).toEqual([0x82, 126, first.length]);
     expect(bytes.subarray(4, 4 + first.length).equals(first)).toBe(true);
