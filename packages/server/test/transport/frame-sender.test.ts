@@ -1,9 +1,11 @@
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OPCODES } from '../../src/transport/constants.js';
 import { FrameSender } from '../../src/transport/frame-sender.js';
 import type { PerMessageDeflate } from '../../src/transport/permessage-deflate.js';
+import { readServerFrame } from './helpers.js';
 
 type Compressed = (error: Error | null, result?: Buffer) => void;
 
@@ -104,5 +106,35 @@ describe('FrameSender', () => {
     expect([rest[3], rest[4], rest.readUInt16BE(5)]).toEqual([0x82, 126, 2001]);
     expect(rest.subarray(7).equals(Buffer.concat([Buffer.from('x'), big]))).toBe(true);
     expect(done).toEqual(['first ok', 'compressed', 'second']);
+  });
+
+  it('writes any list of parts as one frame of their bytes in order, with the minimal length (RFC 6455 §5.2)', async () => {
+    const part = fc
+      .record({
+        size: fc.oneof(fc.integer({ min: 0, max: 1100 }), fc.integer({ min: 1000, max: 70_000 })),
+        fill: fc.nat(255),
+      })
+      .map(({ size, fill }) => new Uint8Array(size).fill(fill));
+    await fc.assert(
+      fc.asyncProperty(fc.array(part, { maxLength: 12 }), async (parts) => {
+        const { sender: out, written } = sender();
+        const done: Array<Error | null | undefined> = [];
+        out.sendGathered(OPCODES.binary, parts, (error) => done.push(error));
+        await new Promise((resolve) => setImmediate(resolve));
+        const bytes = written();
+        const frame = readServerFrame(bytes);
+        const payload = Buffer.concat(parts);
+        expect(frame && [frame.fin, frame.opcode, frame.masked, frame.size]).toEqual([
+          true,
+          OPCODES.binary,
+          false,
+          bytes.length,
+        ]);
+        expect(frame?.payload.equals(payload)).toBe(true);
+        expect(frame?.size).toBe(payload.length + (payload.length < 126 ? 2 : payload.length < 0x10000 ? 4 : 10));
+        expect(done.map(Boolean)).toEqual([false]); // called once, without an error
+      }),
+      { numRuns: 200 },
+    );
   });
 });
