@@ -34,6 +34,11 @@ const ENCODED = -1;
 const FAILED = -2;
 const EMPTY = Buffer.alloc(0);
 
+/** Small parts (and our own header) as one new buffer; the header alone as it is. */
+function joined(copied: readonly Uint8Array[], header: Buffer): Uint8Array {
+  return copied.length === 1 && copied[0] === header ? header : Buffer.concat(copied);
+}
+
 function uncork(sender: FrameSender): void {
   sender.uncorkNow();
 }
@@ -170,21 +175,18 @@ export class FrameSender {
       const header = encodeHeader(opcode, length);
       // Small parts are copied into one buffer (with the header, when they lead), never handed over.
       let copied: Uint8Array[] = [header];
-      const flush = (done?: SendCallback): void => {
-        this.#tcp.write(copied.length === 1 && copied[0] === header ? header : Buffer.concat(copied), done);
-      };
       for (let i = 0; i < parts.length; i++) {
         const part = parts[i] as Uint8Array;
         if (part.byteLength <= COPY_THRESHOLD_BYTES) {
           copied.push(part);
           continue;
         }
-        if (copied.length > 0) flush();
+        if (copied.length > 0) this.#tcp.write(joined(copied, header));
         copied = [];
         // The callback rides on the last write: it runs once the whole frame is written.
         this.#tcp.write(part, i === parts.length - 1 ? callback : undefined);
       }
-      if (copied.length > 0) flush(callback);
+      if (copied.length > 0) this.#tcp.write(joined(copied, header), callback);
     } finally {
       this.#depth--;
     }
