@@ -1,5 +1,6 @@
 // `npm start`: the live dashboard at http://localhost:3000. PORT picks another port;
 // HOST=0.0.0.0 serves other machines too (by default only this one, as dev servers do).
+import { closeOnSignal } from './server/close-on-signal.js';
 import { startDashboard } from './server/dashboard.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -8,12 +9,4 @@ const dashboard = await startDashboard({ port, host });
 const url = host === '127.0.0.1' ? `http://localhost:${dashboard.port}/` : dashboard.url;
 console.log(`Switchboard dashboard: open ${url}`);
 
-let stopping = false;
-const stop = () => {
-  // A second Ctrl-C while draining means "now".
-  if (stopping) process.exit(130);
-  stopping = true;
-  void dashboard.close().then(() => process.exit(0));
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+closeOnSignal(dashboard);

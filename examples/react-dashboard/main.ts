@@ -1,4 +1,5 @@
 // `npm run example:react`: the React dashboard at http://localhost:3001. PORT picks another port.
+import { closeOnSignal } from '../dashboard/server/close-on-signal.js';
 import { startReactDashboard } from './server/react-dashboard.js';
 
 const port = Number(process.env.PORT ?? 3001);
@@ -8,11 +9,4 @@ console.log(
   `Switchboard React dashboard: open ${host === '127.0.0.1' ? `http://localhost:${dashboard.port}/` : dashboard.url}`,
 );
 
-let stopping = false;
-const stop = () => {
-  if (stopping) process.exit(130);
-  stopping = true;
-  void dashboard.close().then(() => process.exit(0));
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+closeOnSignal(dashboard);

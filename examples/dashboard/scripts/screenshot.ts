@@ -1,21 +1,15 @@
 // `npm run screenshot`: the README's picture, taken from the real page. Starts the
 // dashboard, opens it in headless Chromium at 1280×800, waits until the charts have a
 // good stretch of live data and an alert is open, and writes docs/images/dashboard.png.
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from '../../../packages/tests/support/chromium.js';
 import { startDashboard } from '../server/dashboard.js';
+import { takeScreenshot } from './take-screenshot.js';
 
-const output = fileURLToPath(new URL('../../../docs/images/dashboard.png', import.meta.url));
 /** Seconds of chart history in the picture. */
 const HISTORY_S = Number(process.env.HISTORY_S ?? 45);
 
 const dashboard = await startDashboard({ port: 0, host: '127.0.0.1', feed: { spikeEveryMs: 2_500 } });
-const browser = await launchChromium();
-try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  await page.goto(dashboard.url);
-  await page.waitForFunction(
+await takeScreenshot(dashboard, 'dashboard', (page) =>
+  page.waitForFunction(
     (history) => {
       const inspector = (window as never as { __dashboard?: { charts(): { zones: number }; alerts(): unknown[] } })
         .__dashboard;
@@ -24,11 +18,5 @@ try {
     },
     HISTORY_S,
     { timeout: (HISTORY_S + 60) * 1000, polling: 500 },
-  );
-  await mkdir(fileURLToPath(new URL('../../../docs/images/', import.meta.url)), { recursive: true });
-  await page.screenshot({ path: output });
-  console.log(`wrote ${output}`);
-} finally {
-  await browser.close();
-  await dashboard.close();
-}
+  ),
+);

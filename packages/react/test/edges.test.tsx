@@ -3,7 +3,7 @@ import { act, render, screen } from '@testing-library/react';
 import { Component, type ReactNode, Suspense, startTransition, useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import { connect, startServer, until, useChannel, useStream } from './fixture.js';
-import { afterTest, setup, toMap, withReading } from './harness.js';
+import { afterTest, SuspendedReadings, setup, toMap, withReading } from './harness.js';
 
 // Edges a review found: a suspended render on a stream whose last reader just let go, a
 // provider whose settings change after a preloaded render, a malformed preloaded payload,
@@ -12,15 +12,6 @@ import { afterTest, setup, toMap, withReading } from './harness.js';
 function Plain() {
   const { status } = useChannel('sensors', { site: 'lab' }, { initial: toMap, reduce: withReading });
   return <p data-testid="plain">{status}</p>;
-}
-
-function Suspended() {
-  const { data, status } = useChannel(
-    'sensors',
-    { site: 'lab' },
-    { initial: toMap, reduce: withReading, suspense: true },
-  );
-  return <i data-testid="suspended">{`${status}:${data?.get('a')}`}</i>;
 }
 
 function Board({ seen }: { seen: string[] }) {
@@ -81,7 +72,7 @@ describe('edges', () => {
     view.rerender(
       <SwitchboardProvider client={client} keepAliveMs={0}>
         <Suspense fallback={<i data-testid="fallback">loading</i>}>
-          <Suspended />
+          <SuspendedReadings testId="suspended" />
         </Suspense>
       </SwitchboardProvider>,
     );

@@ -6,7 +6,7 @@ import type { MemoryBroker } from '@switchboard/server';
 import { cleanup } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { afterEach } from 'vitest';
-import { type AppContract, connect, type Reading, startServer } from './fixture.js';
+import { type AppContract, connect, type Reading, startServer, useChannel } from './fixture.js';
 
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
@@ -39,3 +39,13 @@ export function wrap(client: Client<AppContract>, children: ReactNode) {
 
 export const toMap = (readings: Reading[]) => new Map(readings.map((r) => [r.id, r.value]));
 export const withReading = (state: Map<string, number>, r: Reading) => new Map(state).set(r.id, r.value);
+
+/** The lab's readings folded into a Map with suspense: shows `status:value of 'a'` under `testId`. */
+export function SuspendedReadings({ testId }: { testId: string }) {
+  const { data, status } = useChannel(
+    'sensors',
+    { site: 'lab' },
+    { initial: toMap, reduce: withReading, suspense: true },
+  );
+  return <i data-testid={testId}>{`${status}:${data?.get('a')}`}</i>;
+}

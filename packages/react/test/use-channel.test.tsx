@@ -2,7 +2,7 @@ import { act, render, screen } from '@testing-library/react';
 import { Component, type ReactNode, StrictMode, Suspense, useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import { until, useChannel } from './fixture.js';
-import { setup, toMap, withReading, wrap } from './harness.js';
+import { SuspendedReadings, setup, toMap, withReading, wrap } from './harness.js';
 
 const text = (state: Map<string, number> | undefined) =>
   state === undefined ? '-' : [...state].map(([k, v]) => `${k}=${v}`).join(',');
@@ -43,15 +43,6 @@ function Site({ controls }: { controls: { setSite?: (site: string) => void; rere
     { initial: (s) => toMap(s), reduce: (m, r) => withReading(m, r), select: (m) => m.get('a') },
   );
   return <b data-testid="site">{`${site}:${data ?? '-'}`}</b>;
-}
-
-function Value() {
-  const { data, status } = useChannel(
-    'sensors',
-    { site: 'lab' },
-    { initial: toMap, reduce: withReading, suspense: true },
-  );
-  return <i data-testid="value">{`${status}:${data?.get('a')}`}</i>;
 }
 
 function Secret() {
@@ -160,7 +151,7 @@ describe('useChannel', () => {
       wrap(
         client,
         <Suspense fallback={<i data-testid="fallback">loading</i>}>
-          <Value />
+          <SuspendedReadings testId="value" />
         </Suspense>,
       ),
     );
